@@ -1,0 +1,262 @@
+"""The `gailctl` command: parse options, load the config, hand it to a stage, print a summary.
+
+Only typer, rich, yaml and pydantic load at start-up; each command imports its stage (and so
+torch, stable-baselines3, imitation) after its config has validated.
+"""
+
+from __future__ import annotations
+
+import functools
+import traceback
+from pathlib import Path
+from typing import Annotated, Any, Callable, Optional, TypeVar
+
+import typer
+
+from gailctl.config import Config, load_config
+from gailctl.errors import GailctlError, UsageError
+from gailctl.runs import is_run_dir, resolve_demos_dir, resolve_policy_zip
+
+app = typer.Typer(
+    name="gailctl",
+    help="Imitation-learning experiments from YAML configs: PPO experts, demonstrations, GAIL, evaluation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+_state = {"debug": False}
+
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config (see configs/).", show_default=False)]
+SetOpt = Annotated[
+    Optional[list[str]],
+    typer.Option("--set", help="Override a config value: KEY=VALUE with a dotted key, e.g. gail.total_timesteps=20000. Repeatable.", show_default=False),
+]
+SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Shortcut for --set seed=N.", show_default=False)]
+RunsDirOpt = Annotated[Path, typer.Option("--runs-dir", help="Where new run folders are created.")]
+
+
+@app.callback()
+def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False) -> None:
+    _state["debug"] = debug
+
+
+F = TypeVar("F", bound=Callable[..., None])
+
+
+def _boundary(fn: F) -> F:
+    """The one error boundary: our errors become `error: ...` on stderr and an exit code.
+
+    Usage errors exit 2, failed runs 1, Ctrl-C 130; a traceback only with --debug.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            fn(*args, **kwargs)
+        except GailctlError as exc:
+            _fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted; the run folder's summary.json says status: interrupted", 130)
+        except Exception as exc:  # noqa: BLE001 - anything else is a bug or an environment failure
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            _fail(f"{type(exc).__name__}: {first[:300]} (rerun with --debug for the traceback)", 1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _fail(message: str, code: int) -> None:
+    if _state["debug"]:
+        traceback.print_exc()
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _config(path: Optional[Path], overrides: Optional[list[str]], seed: Optional[int]) -> Config:
+    extra = list(overrides or [])
+    if seed is not None:
+        extra.append(f"seed={seed}")
+    return load_config(path, extra)
+
+
+def _with_path(cfg: Config, section: str, key: str, value: Path) -> Config:
+    """The config as the run used it: the resolved input path, absolute, in its section."""
+    sec = getattr(cfg, section)
+    return cfg.model_copy(update={section: sec.model_copy(update={key: str(value.resolve())})})
+
+
+def _finish(run_dir: Path, lines: list[str]) -> None:
+    """Human summary first, the run folder as the very last line of stdout."""
+    for line in lines:
+        typer.echo(line)
+    typer.echo(str(run_dir))
+
+
+def _fmt(value: Any) -> str:
+    if value is None or value == "":
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+    return str(value)
+
+
+@app.command()
+@_boundary
+def expert(config: ConfigOpt = None, set_: SetOpt = None, seed: SeedOpt = None, runs_dir: RunsDirOpt = Path("runs")) -> None:
+    """Train a PPO expert: periodic evaluation, checkpoints, metrics, a final SB3 model.zip."""
+    cfg = _config(config, set_, seed)
+    from gailctl.envs import check_env_id
+    from gailctl.stages import execute
+    from gailctl.stages import expert as stage
+
+    check_env_id(cfg.env.id)
+    run_dir, summary = execute("expert", stage.run, cfg, runs_dir=runs_dir)
+    final = summary["final"]
+    _finish(run_dir, [
+        f"expert: {summary['n_env_steps']} env steps in {summary['wall_s']:.0f} s; final return "
+        f"{final['return_mean']:.1f} ± {final['return_std']:.1f} (normalized {_fmt(final['normalized_score'])}); "
+        f"best {summary['best']['return_mean']:.1f} at {summary['best']['n_env_steps']} steps",
+    ])
+
+
+@app.command()
+@_boundary
+def record(
+    config: ConfigOpt = None,
+    expert: Annotated[Optional[Path], typer.Option("--expert", help="Expert run folder or SB3 .zip (default: record.expert in the config).", show_default=False)] = None,
+    episodes: Annotated[Optional[int], typer.Option("--episodes", "-n", help="Shortcut for --set record.n_episodes=N.", show_default=False)] = None,
+    set_: SetOpt = None,
+    seed: SeedOpt = None,
+    runs_dir: RunsDirOpt = Path("runs"),
+) -> None:
+    """Roll out an expert and save demonstrations in imitation's format, with their statistics."""
+    cfg = _config(config, list(set_ or []) + ([f"record.n_episodes={episodes}"] if episodes is not None else []), seed)
+    source = expert if expert is not None else cfg.record.expert
+    if source is None:
+        raise UsageError("record: no expert given: pass --expert RUN_OR_ZIP or set record.expert in the config")
+    expert_zip = resolve_policy_zip(Path(source), flag="--expert" if expert is not None else "record.expert =").resolve()
+    cfg = _with_path(cfg, "record", "expert", expert_zip)
+    from gailctl.envs import check_env_id
+    from gailctl.stages import execute
+    from gailctl.stages import record as stage
+
+    check_env_id(cfg.env.id)
+    run_dir, summary = execute("record", stage.run, cfg, runs_dir=runs_dir, expert_zip=expert_zip)
+    d = summary["demos"]
+    _finish(run_dir, [
+        f"recorded {d['n_traj']} episodes, {d['n_transitions']} transitions "
+        f"({'deterministic' if summary['deterministic'] else 'stochastic'} expert)",
+        f"return mean {d['return_mean']:.1f} std {d['return_std']:.1f} min {d['return_min']:.1f} max {d['return_max']:.1f}; "
+        f"length mean {d['len_mean']:.1f} min {d['len_min']:.0f} max {d['len_max']:.0f}; normalized {_fmt(d['normalized_return_mean'])}",
+        f"demonstrations: {run_dir / 'demos'}",
+    ])
+
+
+@app.command()
+@_boundary
+def gail(
+    config: ConfigOpt = None,
+    demos: Annotated[Optional[Path], typer.Option("--demos", help="Record run folder or demonstrations folder (default: gail.demos in the config).", show_default=False)] = None,
+    set_: SetOpt = None,
+    seed: SeedOpt = None,
+    runs_dir: RunsDirOpt = Path("runs"),
+) -> None:
+    """Run GAIL (imitation's trainer) on demonstrations; per-round metrics and checkpoints."""
+    cfg = _config(config, set_, seed)
+    source = demos if demos is not None else cfg.gail.demos
+    if source is None:
+        raise UsageError("gail: no demonstrations given: pass --demos RUN_OR_DIR or set gail.demos in the config")
+    demos_dir = resolve_demos_dir(Path(source), flag="--demos" if demos is not None else "gail.demos =").resolve()
+    cfg = _with_path(cfg, "gail", "demos", demos_dir)
+    from gailctl.envs import check_env_id
+    from gailctl.stages import execute
+    from gailctl.stages import gail as stage
+
+    check_env_id(cfg.env.id)
+    run_dir, summary = execute("gail", stage.run, cfg, runs_dir=runs_dir, demos_dir=demos_dir)
+    final = summary["final"]
+    _finish(run_dir, [
+        f"gail: {summary['n_rounds']} rounds, {summary['n_env_steps']} env steps in {summary['wall_s']:.0f} s "
+        f"on {summary['n_demo_trajectories']} demonstrations",
+        f"generator true return {final['return_mean']:.1f} ± {final['return_std']:.1f} "
+        f"(normalized {_fmt(final['normalized_score'])}, {summary['eval_episodes']} episodes)",
+    ])
+
+
+def _eval_config(target: Path, config: Optional[Path], overrides: list[str]) -> Config:
+    """-c wins; otherwise the config.yaml of the run folder the policy comes from."""
+    if config is not None:
+        return load_config(config, overrides)
+    for folder in [target, *target.parents][:4]:
+        if is_run_dir(folder):
+            return load_config(folder / "config.yaml", overrides)
+    raise UsageError(f"eval {target}: not inside a gailctl run folder, so pass -c CONFIG to say which env it plays")
+
+
+@app.command(name="eval")
+@_boundary
+def eval_(
+    target: Annotated[Path, typer.Argument(metavar="RUN_OR_ZIP", help="Run folder (expert or gail) or SB3 .zip.", show_default=False)],
+    config: ConfigOpt = None,
+    episodes: Annotated[Optional[int], typer.Option("--episodes", "-n", help="Episodes to score (default: eval.episodes).", show_default=False)] = None,
+    render: Annotated[bool, typer.Option("--render", help="Show the policy: a window if there is a display, else a video in the run folder.")] = False,
+    video: Annotated[Optional[Path], typer.Option("--video", help="Write a video of the policy to FILE (.mp4 or .gif).", show_default=False)] = None,
+    deterministic: Annotated[Optional[bool], typer.Option("--deterministic/--stochastic", help="Argmax actions or samples (default: eval.deterministic).", show_default=False)] = None,
+    set_: SetOpt = None,
+    seed: SeedOpt = None,
+    runs_dir: RunsDirOpt = Path("runs"),
+) -> None:
+    """Score a saved policy over N episodes; --render shows it, --video films it."""
+    extra = list(set_ or [])
+    if episodes is not None:
+        extra.append(f"eval.episodes={episodes}")
+    if deterministic is not None:
+        extra.append(f"eval.deterministic={str(deterministic).lower()}")
+    if seed is not None:
+        extra.append(f"seed={seed}")
+    policy_zip = resolve_policy_zip(target, flag="eval")
+    cfg = _eval_config(target, config, extra)
+    from gailctl.render import check_video_path
+
+    if video is not None:
+        video = check_video_path(video)
+    from gailctl.envs import check_env_id
+    from gailctl.stages import evaluate as stage
+    from gailctl.stages import execute
+
+    check_env_id(cfg.env.id)
+    run_dir, s = execute("eval", stage.run, cfg, runs_dir=runs_dir, policy_zip=policy_zip, render=render, video=video)
+    _print_eval_table(s)
+    lines = []
+    if s.get("rendered", {}).get("mode") == "video":
+        lines.append(f"video: {s['rendered']['video']}")
+    _finish(run_dir, lines)
+
+
+def _print_eval_table(s: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    from gailctl.ui import results
+
+    table = Table(title=f"{s['env_id']}: {Path(s['policy']).name}")
+    for col in ("episodes", "policy actions", "return mean ± std", "min / max", "length", "normalized score"):
+        table.add_column(col, justify="right")
+    table.add_row(
+        str(s["episodes"]),
+        "deterministic" if s["deterministic"] else "stochastic",
+        f"{s['return_mean']:.2f} ± {s['return_std']:.2f}",
+        f"{s['return_min']:.1f} / {s['return_max']:.1f}",
+        f"{s['episode_len_mean']:.1f}",
+        _fmt(s["normalized_score"]) + ("" if s["normalized_score"] is not None else " (no references in config)"),
+    )
+    results.print(table)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,303 @@
+"""YAML -> typed, frozen, validated config; `--set a.b=v` overrides validated like the file.
+
+Only pydantic and yaml are imported here, so config errors answer without paying for torch.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+    model_validator,
+)
+
+from gailctl.errors import ConfigError
+
+UnitFloat = Field(gt=0.0, le=1.0)
+
+
+class _Section(BaseModel):
+    """Frozen and strict about keys: a typo in a config is an error, not a silent default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EnvConfig(_Section):
+    id: str = "seals/CartPole-v0"
+    """Gymnasium id; seals ids (`seals/...`) are fixed-horizon, as imitation recommends."""
+    n_envs: PositiveInt = 8
+    """Parallel environments (in one process) for training and recording."""
+    max_episode_steps: Optional[PositiveInt] = None
+    """Overrides the env's own time limit when set."""
+    absorb_after_done: bool = False
+    """Wrap in seals' AbsorbAfterDoneWrapper so episodes end only at the time limit
+    (a fixed horizon with the same true return); needs `max_episode_steps`."""
+    allow_variable_horizon: bool = False
+    """Let GAIL train on episodes of different lengths. Termination then leaks the true
+    reward to the learner (imitation refuses this unless told)."""
+
+    @model_validator(mode="after")
+    def _absorb_needs_limit(self) -> "EnvConfig":
+        if self.absorb_after_done and self.max_episode_steps is None:
+            raise ValueError(
+                "env.absorb_after_done = true: needs env.max_episode_steps, "
+                "or episodes would never end"
+            )
+        return self
+
+
+class References(_Section):
+    """Measured returns that define the normalized score (random = 0, expert = 1)."""
+
+    random_return: Optional[float] = None
+    expert_return: Optional[float] = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "References":
+        r, e = self.random_return, self.expert_return
+        if r is not None and e is not None and e == r:
+            raise ValueError(
+                f"references.expert_return = {e}: must differ from references.random_return"
+            )
+        return self
+
+    def normalize(self, value: float) -> Optional[float]:
+        """Normalized score of a return, or None when a reference is unknown."""
+        if self.random_return is None or self.expert_return is None:
+            return None
+        return (value - self.random_return) / (self.expert_return - self.random_return)
+
+
+class PPOConfig(_Section):
+    """stable-baselines3 PPO hyperparameters (same names as `PPO(...)`)."""
+
+    learning_rate: PositiveFloat = 3e-4
+    n_steps: PositiveInt = 2048
+    """Steps per env per rollout; one rollout = n_steps x env.n_envs env steps."""
+    batch_size: PositiveInt = 64
+    n_epochs: PositiveInt = 10
+    gamma: float = Field(default=0.99, gt=0.0, le=1.0)
+    gae_lambda: float = Field(default=0.95, gt=0.0, le=1.0)
+    clip_range: PositiveFloat = 0.2
+    ent_coef: NonNegativeFloat = 0.0
+    vf_coef: NonNegativeFloat = 0.5
+    max_grad_norm: PositiveFloat = 0.5
+    net_arch: list[PositiveInt] = Field(default_factory=lambda: [64, 64])
+    """Hidden layers of both the policy and the value network."""
+
+
+class ExpertConfig(_Section):
+    total_timesteps: PositiveInt = 100_000
+    eval_every: PositiveInt = 10_000
+    """Env steps between evaluations on separate eval envs."""
+    eval_episodes: PositiveInt = 10
+    eval_deterministic: bool = True
+    checkpoint_every: PositiveInt = 20_000
+    """Env steps between periodic checkpoints."""
+    ppo: PPOConfig = PPOConfig()
+
+
+class RecordConfig(_Section):
+    expert: Optional[str] = None
+    """Expert run folder or SB3 .zip (relative to the working directory); --expert wins."""
+    n_episodes: PositiveInt = 20
+    deterministic: bool = False
+    """Record the expert's argmax actions instead of samples from its policy."""
+
+
+class RewardNetConfig(_Section):
+    hid_sizes: list[PositiveInt] = Field(default_factory=lambda: [32, 32])
+    normalize_input: bool = True
+    """Running mean/std normalisation of the discriminator's inputs (imitation's RunningNorm)."""
+    use_next_state: bool = False
+    use_done: bool = False
+
+
+class GailConfig(_Section):
+    demos: Optional[str] = None
+    """Record run folder or demonstrations folder; --demos wins."""
+    n_demos: Optional[PositiveInt] = None
+    """Use only the first N demonstration trajectories (all when unset)."""
+    total_timesteps: PositiveInt = 150_000
+    demo_batch_size: PositiveInt = 500
+    """Expert transitions per discriminator batch (as many generator ones are added)."""
+    gen_replay_buffer_capacity: Optional[PositiveInt] = None
+    """Generator transitions kept for the discriminator; one round's worth when unset."""
+    n_disc_updates_per_round: PositiveInt = 4
+    disc_lr: PositiveFloat = 1e-3
+    reward_net: RewardNetConfig = RewardNetConfig()
+    ppo: PPOConfig = PPOConfig()
+    eval_every: PositiveInt = 5_000
+    """Env steps between evaluations of the generator's true return (rounded up to rounds)."""
+    eval_episodes: PositiveInt = 5
+    eval_deterministic: bool = True
+    checkpoint_every: PositiveInt = 25_000
+    """Env steps between periodic checkpoints (rounded up to whole rounds)."""
+
+
+class EvalConfig(_Section):
+    episodes: PositiveInt = 10
+    deterministic: bool = True
+    video_fps: PositiveInt = 30
+    video_episodes: PositiveInt = 1
+    """Episodes to put in a video (the first ones evaluated)."""
+
+
+class Config(_Section):
+    seed: NonNegativeInt = 0
+    env: EnvConfig = EnvConfig()
+    references: References = References()
+    expert: ExpertConfig = ExpertConfig()
+    record: RecordConfig = RecordConfig()
+    gail: GailConfig = GailConfig()
+    eval: EvalConfig = EvalConfig()
+
+    @model_validator(mode="after")
+    def _batches_fit_rollouts(self) -> "Config":
+        for stage in ("expert", "gail"):
+            ppo: PPOConfig = getattr(self, stage).ppo
+            rollout = ppo.n_steps * self.env.n_envs
+            if ppo.batch_size > rollout:
+                raise ValueError(
+                    f"{stage}.ppo.batch_size = {ppo.batch_size}: must be at most one rollout, "
+                    f"{stage}.ppo.n_steps x env.n_envs = {rollout}"
+                )
+        if self.gail.total_timesteps < self.gail_steps_per_round:
+            raise ValueError(
+                f"gail.total_timesteps = {self.gail.total_timesteps}: must be at least one round, "
+                f"gail.ppo.n_steps x env.n_envs = {self.gail_steps_per_round}"
+            )
+        return self
+
+    @property
+    def gail_steps_per_round(self) -> int:
+        """Env steps per GAIL round: one PPO rollout of the generator."""
+        return self.gail.ppo.n_steps * self.env.n_envs
+
+
+# --- loading -------------------------------------------------------------------------
+
+
+def parse_overrides(overrides: list[str]) -> dict[str, Any]:
+    """`["a.b=3", "seed=1"]` -> `{"a.b": 3, "seed": 1}`; values parse as YAML scalars/lists."""
+    parsed: dict[str, Any] = {}
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE with a dotted key, e.g. gail.total_timesteps=20000")
+        try:
+            parsed[key] = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            parsed[key] = raw
+    return parsed
+
+
+def _apply_override(data: dict[str, Any], dotted: str, value: Any) -> None:
+    node = data
+    parts = dotted.split(".")
+    for i, part in enumerate(parts[:-1]):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            where = ".".join(parts[: i + 1])
+            raise ConfigError(f"--set {dotted}: {where} is a value, not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def _model_at(loc: tuple[Any, ...]) -> Optional[type[BaseModel]]:
+    """The section model that owns the last key of `loc`, to list its valid keys."""
+    model: type[BaseModel] = Config
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        ann = getattr(field, "annotation", None)
+        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            return None
+        model = ann
+    return model
+
+
+def _describe(err: dict[str, Any], source: str, overrides: dict[str, Any]) -> str:
+    loc = tuple(err["loc"])
+    key = ".".join(str(p) for p in loc)
+    origin = f"--set {key}" if key in overrides else source
+    msg = err["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    if err["type"] == "extra_forbidden":
+        owner = _model_at(loc)
+        valid = sorted(owner.model_fields) if owner else []
+        hint = difflib.get_close_matches(str(loc[-1]), valid, n=1)
+        text = f"{origin}: {key}: unknown key"
+        if hint:
+            text += f" (did you mean {'.'.join(map(str, loc[:-1] + (hint[0],)))}?)"
+        if valid:
+            text += f"; expected one of: {', '.join(valid)}"
+        return text
+    if not loc:  # a cross-field check: its message names the keys itself
+        return f"{source}: {msg}"
+    value = err.get("input")
+    shown = yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+    return f"{origin}: {key} = {shown}: {msg[0].lower()}{msg[1:]}"
+
+
+def config_from_dict(data: Any, *, source: str, overrides: Optional[dict[str, Any]] = None) -> Config:
+    """Validate a mapping (already overridden) into a `Config`, or raise one ConfigError line."""
+    overrides = overrides or {}
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of sections at the top level, got {type(data).__name__}")
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        first = _describe(errors[0], source, overrides)
+        more = f" (and {len(errors) - 1} more error(s))" if len(errors) > 1 else ""
+        raise ConfigError(first + more) from None
+
+
+def load_config(path: Optional[Path], overrides: Optional[list[str]] = None) -> Config:
+    """Read a YAML config (or the defaults when `path` is None) and apply `--set` overrides."""
+    parsed = parse_overrides(overrides or [])
+    if path is None:
+        data: Any = {}
+        source = "<defaults>"
+    else:
+        source = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"{source}: config file not found") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{source}: cannot read config: {exc}") from None
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or "not valid YAML"
+            raise ConfigError(f"{source}: invalid YAML{where}: {problem}") from None
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: expected a mapping of sections at the top level, got {type(data).__name__}")
+    for key, value in parsed.items():
+        _apply_override(data, key, value)
+    return config_from_dict(data, source=source, overrides=parsed)
+
+
+def config_to_yaml(cfg: Config) -> str:
+    """The fully resolved config, as written into every run folder."""
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,102 @@
+"""Vectorised environments from the config: seals ids, fixed-horizon wrappers, seeding."""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from typing import TYPE_CHECKING, Any, Optional
+
+from gailctl.config import EnvConfig
+from gailctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from stable_baselines3.common.vec_env import VecEnv
+
+log = logging.getLogger(__name__)
+
+EVAL_SEED_OFFSET = 10_000
+"""Eval envs are seeded apart from training envs, so evaluation never replays training starts."""
+
+
+def _register_extra_ids() -> None:
+    import seals  # noqa: F401  (registers the seals/... ids)
+
+
+def check_env_id(env_id: str) -> None:
+    """Refuse an unknown id with a "did you mean" hint, before anything heavy is built."""
+    import gymnasium as gym
+
+    _register_extra_ids()
+    if env_id in gym.registry:
+        return
+    ids = list(gym.registry)
+    hint = difflib.get_close_matches(env_id, ids, n=3, cutoff=0.6)
+    if not hint:
+        hint = [i for i in ids if env_id.lower().split("/")[-1].split("-")[0] in i.lower()][:3]
+    suggestion = f" (did you mean {', '.join(hint)}?)" if hint else ""
+    extra = ""
+    if any(k in env_id for k in ("LunarLander", "BipedalWalker", "CarRacing")):
+        extra = "; Box2D envs need `pip install Box2D==2.3.10`"
+    elif any(k in env_id for k in ("Hopper", "HalfCheetah", "Walker2d", "Ant", "Humanoid", "Swimmer")):
+        extra = "; MuJoCo envs need `pip install mujoco==2.3.7`"
+    raise UsageError(f"env.id = {env_id}: unknown environment{suggestion}{extra}")
+
+
+def make_venv(
+    env_cfg: EnvConfig,
+    *,
+    seed: int,
+    n_envs: Optional[int] = None,
+    render_mode: Optional[str] = None,
+) -> "VecEnv":
+    """`n_envs` copies of the env in one process, each seeded from `seed`.
+
+    Every env is wrapped in imitation's RolloutInfoWrapper so rollouts recorded from it
+    keep the original observations and rewards.
+    """
+    import gymnasium as gym
+    import numpy as np
+    from imitation.data.wrappers import RolloutInfoWrapper
+    from imitation.util.util import make_vec_env
+
+    check_env_id(env_cfg.id)
+    post_wrappers: list[Any] = []
+    if env_cfg.absorb_after_done:
+        from seals.util import AbsorbAfterDoneWrapper
+
+        limit = env_cfg.max_episode_steps
+        post_wrappers += [
+            lambda env, _: AbsorbAfterDoneWrapper(env),
+            lambda env, _: gym.wrappers.TimeLimit(env, max_episode_steps=limit),
+        ]
+    post_wrappers.append(lambda env, _: RolloutInfoWrapper(env))
+    try:
+        return make_vec_env(
+            env_cfg.id,
+            rng=np.random.default_rng(seed),
+            n_envs=n_envs or env_cfg.n_envs,
+            max_episode_steps=None if env_cfg.absorb_after_done else env_cfg.max_episode_steps,
+            post_wrappers=post_wrappers,
+            env_make_kwargs={"render_mode": render_mode} if render_mode else None,
+        )
+    except gym.error.DependencyNotInstalled as exc:
+        raise UsageError(f"env.id = {env_cfg.id}: a dependency is missing: {exc}") from None
+
+
+def describe_space(space: Any) -> str:
+    """Short text for error messages: `Box(4,)`, `Discrete(2)`."""
+    name = type(space).__name__
+    if hasattr(space, "n"):
+        return f"{name}({int(space.n)})"
+    return f"{name}{tuple(space.shape)}"
+
+
+def warn_variable_horizon(env_cfg: EnvConfig) -> Optional[str]:
+    """The cost of `allow_variable_horizon`, said once per run (None when it does not apply)."""
+    if not env_cfg.allow_variable_horizon:
+        return None
+    return (
+        f"env.allow_variable_horizon = true for {env_cfg.id}: episode ends leak the true reward "
+        "to GAIL (a positive learned reward rewards survival); prefer a fixed-horizon seals/ id "
+        "or env.absorb_after_done with env.max_episode_steps"
+    )

@@ -1,0 +1,17 @@
+"""The project's own exceptions: the CLI turns each into one line and an exit code."""
+
+
+class GailctlError(Exception):
+    """A failure the user can act on; `exit_code` 1 (a run failed)."""
+
+    exit_code = 1
+
+
+class UsageError(GailctlError):
+    """Bad input: a config, a flag, a path that cannot be used; exit code 2."""
+
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """A config file or override that does not validate."""

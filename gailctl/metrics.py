@@ -1,0 +1,83 @@
+"""One metrics writer: CSV + JSONL + TensorBoard, each row flushed as soon as it is written."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import Any, Optional
+
+# TensorBoard tags group keys like stable-baselines3's logger: eval/, disc/, time/, train/.
+_GROUPS = {
+    "return": "eval",
+    "normalized": "eval",
+    "episode": "eval",
+    "disc": "disc",
+    "wall": "time",
+    "fps": "time",
+}
+
+
+def tensorboard_tag(key: str) -> str:
+    group = next((g for prefix, g in _GROUPS.items() if key.startswith(prefix)), "train")
+    return f"{group}/{key}"
+
+
+class MetricsWriter:
+    """Append rows to `metrics.csv` and `metrics.jsonl`, and scalars to TensorBoard.
+
+    The CSV header is fixed by `columns`, so every row of a run has the same columns and a
+    resumed run keeps appending under the same header. Rows are flushed one by one: a killed
+    run keeps every row written before it died.
+    """
+
+    def __init__(self, run_dir: Path, *, columns: list[str], step_key: str = "n_env_steps", tensorboard: bool = True):
+        self.run_dir = Path(run_dir)
+        self.columns = list(columns)
+        self.step_key = step_key
+        csv_path = self.run_dir / "metrics.csv"
+        new = not csv_path.exists()
+        self._csv_fh = open(csv_path, "a", newline="", encoding="utf-8")
+        self._csv = csv.DictWriter(self._csv_fh, fieldnames=self.columns, extrasaction="raise")
+        if new:
+            self._csv.writeheader()
+            self._csv_fh.flush()
+        self._jsonl_fh = open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8")
+        self._tb: Optional[Any] = None
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self._tb = SummaryWriter(log_dir=str(self.run_dir / "tb"))
+
+    def write(self, row: dict[str, Any]) -> None:
+        missing = [c for c in self.columns if c not in row]
+        assert not missing, f"metrics row lacks {missing}"
+        self._csv.writerow(row)
+        self._csv_fh.flush()
+        self._jsonl_fh.write(json.dumps(row) + "\n")
+        self._jsonl_fh.flush()
+        if self._tb is not None:
+            step = int(row[self.step_key])
+            for key, value in row.items():
+                if key != self.step_key and isinstance(value, (int, float)) and not isinstance(value, bool):
+                    if not math.isnan(float(value)):
+                        self._tb.add_scalar(tensorboard_tag(key), float(value), step)
+            self._tb.flush()
+
+    def close(self) -> None:
+        self._csv_fh.close()
+        self._jsonl_fh.close()
+        if self._tb is not None:
+            self._tb.close()
+
+    def __enter__(self) -> "MetricsWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, str]]:
+    with open(Path(run_dir) / "metrics.csv", newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))

@@ -1,0 +1,226 @@
+"""Load SB3 PPO zips and save/load reward nets without ever unpickling code.
+
+Trust model: stable-baselines3's `PPO.load` unpickles the zip's `data` entry (policy class,
+spaces, schedules) and so runs whatever code a crafted zip carries. We never call it. We read
+`policy.pth` (and `policy.optimizer.pth`) with `torch.load(weights_only=True)`, which only
+accepts tensors and plain containers, infer the MLP's shape from those tensors, rebuild a fresh
+`PPO("MlpPolicy", ...)` and copy the weights in. From `data` we read only plain JSON values
+and the human-readable strings SB3 writes next to each pickled entry, never the pickles.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+from gailctl.config import PPOConfig, RewardNetConfig
+from gailctl.envs import describe_space
+from gailctl.errors import UsageError
+
+if TYPE_CHECKING:
+    import torch
+    from imitation.rewards.reward_nets import RewardNet
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.vec_env import VecEnv
+
+_ACTIVATIONS = {"Tanh", "ReLU", "LeakyReLU", "ELU", "SiLU", "GELU", "Sigmoid"}
+REWARD_NET_FORMAT = "gailctl.reward_net/1"
+
+
+def _torch_load(blob: bytes, what: str) -> Any:
+    import pickle
+
+    import torch
+
+    try:
+        return torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UsageError(f"{what}: not a tensors-only checkpoint ({first[:200]})") from None
+
+
+def read_zip_weights(zip_path: Path) -> tuple[dict[str, "torch.Tensor"], Optional[dict], dict[str, Any]]:
+    """(policy state_dict, optimizer state_dict or None, plain `data` fields) of an SB3 zip."""
+    zip_path = Path(zip_path)
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            names = set(zf.namelist())
+            if "policy.pth" not in names:
+                raise UsageError(f"{zip_path}: not a stable-baselines3 model zip (no policy.pth inside)")
+            policy_blob = zf.read("policy.pth")
+            opt_blob = zf.read("policy.optimizer.pth") if "policy.optimizer.pth" in names else None
+            data_blob = zf.read("data") if "data" in names else b"{}"
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
+        raise UsageError(f"{zip_path}: not a readable .zip ({exc})") from None
+    state = _torch_load(policy_blob, f"{zip_path}: policy.pth")
+    if not isinstance(state, dict) or not all(hasattr(v, "shape") for v in state.values()):
+        raise UsageError(f"{zip_path}: policy.pth is not a state_dict of tensors")
+    opt_state = _torch_load(opt_blob, f"{zip_path}: policy.optimizer.pth") if opt_blob else None
+    try:
+        data = json.loads(data_blob.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        data = {}
+    return state, opt_state, data if isinstance(data, dict) else {}
+
+
+def _layer_sizes(state: dict[str, Any], prefix: str) -> list[int]:
+    sizes = []
+    i = 0
+    while f"{prefix}.{i}.weight" in state:
+        sizes.append(int(state[f"{prefix}.{i}.weight"].shape[0]))
+        i += 2  # Linear, activation, Linear, ...
+    return sizes
+
+
+def _activation(data: dict[str, Any], zip_path: Path) -> str:
+    """The activation named in the readable part of `policy_kwargs` (SB3's default: Tanh)."""
+    kwargs = data.get("policy_kwargs") or {}
+    text = kwargs.get("activation_fn", "") if isinstance(kwargs, dict) else ""
+    if not text:
+        return "Tanh"
+    match = re.search(r"torch\.nn\.modules\.activation\.(\w+)", str(text))
+    if not match or match.group(1) not in _ACTIVATIONS:
+        raise UsageError(f"{zip_path}: unsupported policy activation {text!r}")
+    return match.group(1)
+
+
+def check_policy_fits(state: dict[str, Any], venv: "VecEnv", zip_path: Path, env_id: str) -> None:
+    """Refuse a policy trained on other spaces, with both spaces in the message."""
+    from gymnasium import spaces
+
+    obs_space, act_space = venv.observation_space, venv.action_space
+    first = "mlp_extractor.policy_net.0.weight" if "mlp_extractor.policy_net.0.weight" in state else "action_net.weight"
+    if first not in state or "action_net.weight" not in state:
+        raise UsageError(f"{zip_path}: not a PPO MlpPolicy (no mlp_extractor/action_net weights)")
+    obs_dim = int(state[first].shape[1])
+    n_out = int(state["action_net.weight"].shape[0])
+    continuous = "log_std" in state
+    want_obs = int(spaces.flatdim(obs_space))
+    if isinstance(act_space, spaces.Discrete):
+        fits = not continuous and n_out == int(act_space.n)
+    elif isinstance(act_space, spaces.Box):
+        fits = continuous and n_out == int(act_space.shape[0])
+    else:
+        raise UsageError(f"env.id = {env_id}: action space {describe_space(act_space)} is not supported")
+    if obs_dim != want_obs or not fits:
+        made_for = f"observations of size {obs_dim}, {n_out} {'continuous' if continuous else 'discrete'} action(s)"
+        raise UsageError(
+            f"{zip_path}: policy does not match env {env_id}: it takes {made_for}; the env has "
+            f"observation space {describe_space(obs_space)} and action space {describe_space(act_space)}"
+        )
+
+
+def ppo_kwargs(ppo: PPOConfig) -> dict[str, Any]:
+    """PPO constructor arguments from the config (net_arch handled by the caller)."""
+    fields = ppo.model_dump()
+    fields.pop("net_arch")
+    return fields
+
+
+def build_ppo(venv: "VecEnv", ppo: PPOConfig, *, seed: int, net_arch: Any = None, activation: str = "Tanh", tensorboard_log: Optional[str] = None) -> "PPO":
+    import torch
+    from stable_baselines3 import PPO
+
+    policy_kwargs: dict[str, Any] = {"net_arch": list(ppo.net_arch) if net_arch is None else net_arch}
+    if activation != "Tanh":
+        policy_kwargs["activation_fn"] = getattr(torch.nn, activation)
+    return PPO(
+        "MlpPolicy",
+        venv,
+        seed=seed,
+        device="cpu",
+        verbose=0,
+        policy_kwargs=policy_kwargs,
+        tensorboard_log=tensorboard_log,
+        **ppo_kwargs(ppo),
+    )
+
+
+def load_ppo(zip_path: Path, venv: "VecEnv", *, env_id: str, ppo: Optional[PPOConfig] = None, seed: int = 0) -> "PPO":
+    """A PPO whose policy (and optimizer) weights come from `zip_path`, built without unpickling.
+
+    The network's shape and activation come from the zip; the training hyperparameters from
+    `ppo` (the config), which matter only if the model is trained further.
+    """
+    state, opt_state, data = read_zip_weights(zip_path)
+    check_policy_fits(state, venv, zip_path, env_id)
+    net_arch = {"pi": _layer_sizes(state, "mlp_extractor.policy_net"), "vf": _layer_sizes(state, "mlp_extractor.value_net")}
+    model = build_ppo(venv, ppo or PPOConfig(), seed=seed, net_arch=net_arch, activation=_activation(data, zip_path))
+    try:
+        model.policy.load_state_dict(state, strict=True)
+        if opt_state is not None:
+            model.policy.optimizer.load_state_dict(opt_state)
+    except (RuntimeError, ValueError, KeyError) as exc:
+        raise UsageError(f"{zip_path}: weights do not fit a PPO MlpPolicy: {str(exc).splitlines()[0][:200]}") from None
+    return model
+
+
+# --- reward nets ---------------------------------------------------------------------
+
+
+def build_reward_net(venv: "VecEnv", cfg: RewardNetConfig) -> "RewardNet":
+    from imitation.rewards.reward_nets import BasicRewardNet
+    from imitation.util.networks import RunningNorm
+
+    kwargs: dict[str, Any] = {"hid_sizes": tuple(cfg.hid_sizes)}
+    if cfg.normalize_input:
+        kwargs["normalize_input_layer"] = RunningNorm
+    return BasicRewardNet(
+        venv.observation_space,
+        venv.action_space,
+        use_state=True,
+        use_action=True,
+        use_next_state=cfg.use_next_state,
+        use_done=cfg.use_done,
+        **kwargs,
+    )
+
+
+def reward_net_payload(net: "RewardNet", cfg: RewardNetConfig, *, env_id: str, extra: Optional[dict] = None) -> dict[str, Any]:
+    """What `reward_net.pt` holds: tensors plus plain settings to rebuild the module."""
+    return {
+        "format": REWARD_NET_FORMAT,
+        "class": "imitation.rewards.reward_nets.BasicRewardNet",
+        "env_id": env_id,
+        "settings": cfg.model_dump(),
+        "state_dict": {k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
+        **(extra or {}),
+    }
+
+
+def save_torch_atomic(path: Path, payload: Any) -> None:
+    import torch
+
+    from gailctl.runs import atomic_path
+
+    with atomic_path(Path(path)) as tmp:
+        torch.save(payload, tmp)
+
+
+def read_torch_payload(path: Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        blob = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    payload = _torch_load(blob, str(path))
+    if not isinstance(payload, dict):
+        raise UsageError(f"{path}: not a gailctl checkpoint")
+    return payload
+
+
+def load_reward_net(path: Path, venv: "VecEnv") -> "RewardNet":
+    """Rebuild a reward net saved by `reward_net_payload` (tensors-only, `weights_only=True`)."""
+    payload = read_torch_payload(path)
+    if payload.get("format") != REWARD_NET_FORMAT:
+        raise UsageError(f"{path}: not a gailctl reward net (format {payload.get('format')!r}, expected {REWARD_NET_FORMAT})")
+    net = build_reward_net(venv, RewardNetConfig.model_validate(payload["settings"]))
+    try:
+        net.load_state_dict(payload["state_dict"], strict=True)
+    except RuntimeError as exc:
+        raise UsageError(f"{path}: reward net does not fit env {venv.observation_space}: {str(exc).splitlines()[0][:200]}") from None
+    return net

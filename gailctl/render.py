@@ -1,0 +1,77 @@
+"""Show a policy: a window where a display exists, a video file where none does."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gailctl.config import EnvConfig
+from gailctl.envs import make_venv
+from gailctl.errors import UsageError
+
+VIDEO_SUFFIXES = (".mp4", ".gif")
+
+
+def has_display() -> bool:
+    """True where a window can open (an X or Wayland display on Linux; always on macOS/Windows)."""
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def check_video_path(path: Path) -> Path:
+    path = Path(path)
+    if path.suffix.lower() not in VIDEO_SUFFIXES:
+        raise UsageError(f"--video {path}: expected a file ending in {' or '.join(VIDEO_SUFFIXES)}")
+    if path.exists():
+        raise UsageError(f"--video {path}: already exists (gailctl never overwrites a file)")
+    if not path.parent.exists():
+        raise UsageError(f"--video {path}: folder {path.parent} does not exist")
+    return path
+
+
+def play(model: Any, env_cfg: EnvConfig, *, n_episodes: int, seed: int, deterministic: bool, render_mode: str) -> tuple[list[float], list[np.ndarray]]:
+    """Run `n_episodes` in one env rendering in `render_mode`; returns (returns, rgb frames).
+
+    In "human" mode the env draws its own window at every step and no frames are kept.
+    """
+    venv = make_venv(env_cfg, seed=seed, n_envs=1, render_mode=render_mode)
+    env = venv.envs[0]
+    frames: list[np.ndarray] = []
+    returns: list[float] = []
+    obs = venv.reset()
+    if render_mode == "rgb_array":
+        frames.append(np.asarray(env.render()))
+    ep_return = 0.0
+    while len(returns) < n_episodes:
+        action, _ = model.predict(obs, deterministic=deterministic)
+        obs, reward, done, _info = venv.step(action)
+        ep_return += float(reward[0])
+        if render_mode == "rgb_array":
+            frames.append(np.asarray(env.render()))
+        if done[0]:
+            returns.append(ep_return)
+            ep_return = 0.0
+    venv.close()
+    return returns, frames
+
+
+def write_video(path: Path, frames: list[np.ndarray], *, fps: int) -> Path:
+    """MP4 through imageio-ffmpeg (its own ffmpeg binary) or GIF through Pillow."""
+    import imageio.v2 as imageio
+
+    from gailctl.runs import atomic_path
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        if path.suffix.lower() == ".gif":
+            imageio.mimsave(tmp, frames, format="GIF", duration=1000 / fps, loop=0)
+        else:
+            with imageio.get_writer(tmp, format="FFMPEG", fps=fps, codec="libx264", macro_block_size=1, quality=7) as writer:
+                for frame in frames:
+                    writer.append_data(frame)
+    return path

@@ -1,0 +1,169 @@
+"""Run folders: create (never reuse), atomic writes, summaries, and resolving run paths."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+from gailctl.errors import GailctlError, UsageError
+
+VERSIONED_PACKAGES = ("gailctl", "torch", "stable-baselines3", "imitation", "gymnasium", "seals", "numpy")
+"""Packages whose versions every summary records, so a run says what produced it."""
+
+# What each stage leaves as its final artifact; `eval` and `record` accept either.
+FINAL_POLICY_FILES = ("model.zip", "policy.zip")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.-]+", "-", text).strip("-")
+
+
+def create_run(runs_dir: Path, *, stage: str, env_id: str, seed: int) -> Path:
+    """Make a NEW run folder `runs_dir/stage__env__sSEED__TIME[_N]`; never reuses one.
+
+    `mkdir(exist_ok=False)` is the atomic claim: two processes starting in the same second
+    get different folders.
+    """
+    runs_dir = Path(runs_dir)
+    try:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--runs-dir {runs_dir}: cannot create it: {exc.strerror or exc}") from None
+    if not os.access(runs_dir, os.W_OK | os.X_OK):
+        raise UsageError(f"--runs-dir {runs_dir}: not writable")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = f"{stage}__{_slug(env_id)}__s{seed}__{stamp}"
+    for n in range(1, 1000):
+        path = runs_dir / (base if n == 1 else f"{base}_{n}")
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise UsageError(f"--runs-dir {runs_dir}: cannot create a run folder: {exc.strerror or exc}") from None
+        return path
+    raise GailctlError(f"{runs_dir}: could not find a free run-folder name for {base}")
+
+
+@contextmanager
+def atomic_path(final: Path, *, is_dir: bool = False) -> Iterator[Path]:
+    """Yield a temporary sibling of `final` to write into, then rename it over `final`.
+
+    A crash or a full disk while writing leaves the previous `final` intact: the rename is
+    the only step that touches it, and it is atomic on one filesystem.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent))
+    target = tmp / final.name
+    try:
+        yield target
+        if is_dir:
+            if final.exists():
+                old = final.with_name(f".{final.name}.old")
+                os.replace(final, old)
+                os.replace(target, final)
+                _rmtree(old)
+            else:
+                os.replace(target, final)
+        else:
+            with open(target, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(target, final)
+    finally:
+        _rmtree(tmp)
+
+
+def _rmtree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in VERSIONED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def write_run_header(run_dir: Path, *, config_yaml: str, argv: Optional[list[str]] = None) -> None:
+    """What reproduces a run: the resolved config and the exact command line."""
+    import shlex
+
+    atomic_write_text(run_dir / "config.yaml", config_yaml)
+    argv = list(sys.argv if argv is None else argv)
+    if argv:
+        argv[0] = Path(argv[0]).name
+    atomic_write_text(run_dir / "command.txt", f"cd {shlex.quote(os.getcwd())} && {shlex.join(argv)}\n")
+
+
+def write_summary(run_dir: Path, summary: dict[str, Any]) -> None:
+    payload = {**summary, "versions": package_versions()}
+    atomic_write_text(run_dir / "summary.json", json.dumps(payload, indent=2, sort_keys=False) + "\n")
+
+
+def read_summary(run_dir: Path) -> dict[str, Any]:
+    path = Path(run_dir) / "summary.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: unreadable summary: {exc}") from None
+
+
+def is_run_dir(path: Path) -> bool:
+    return (Path(path) / "config.yaml").is_file() and (Path(path) / "command.txt").is_file()
+
+
+def resolve_policy_zip(path: Path, *, flag: str) -> Path:
+    """A run folder (expert or gail) or an SB3 .zip -> the .zip to load."""
+    path = Path(path)
+    if path.is_file():
+        if path.suffix != ".zip":
+            raise UsageError(f"{flag} {path}: expected a run folder or a stable-baselines3 .zip")
+        return path
+    if path.is_dir():
+        for name in FINAL_POLICY_FILES:
+            if (path / name).is_file():
+                return path / name
+        raise UsageError(
+            f"{flag} {path}: no {' or '.join(FINAL_POLICY_FILES)} in this folder "
+            "(an unfinished run? its checkpoints/ hold .zip files you can pass directly)"
+        )
+    raise UsageError(f"{flag} {path}: no such file or folder")
+
+
+def resolve_demos_dir(path: Path, *, flag: str) -> Path:
+    """A record run folder or a demonstrations folder -> the folder imitation's loader reads."""
+    path = Path(path)
+    if not path.exists():
+        raise UsageError(f"{flag} {path}: no such folder")
+    if not path.is_dir():
+        raise UsageError(f"{flag} {path}: expected a record run folder or a demonstrations folder, got a file")
+    if (path / "demos").is_dir():
+        path = path / "demos"
+    if not (path / "dataset_info.json").is_file():
+        raise UsageError(
+            f"{flag} {path}: not a demonstrations folder (no dataset_info.json); "
+            "expected what `gailctl record` writes or imitation.data.serialize.save"
+        )
+    return path

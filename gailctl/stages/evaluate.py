@@ -1,0 +1,70 @@
+"""`gailctl eval`: score a saved policy, and show it (window) or film it (video)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+from gailctl.config import Config
+from gailctl.envs import EVAL_SEED_OFFSET, make_venv
+from gailctl.evaluation import evaluate
+from gailctl.metrics import MetricsWriter
+from gailctl.policies import load_ppo
+from gailctl.render import has_display, play, write_video
+from gailctl.stages import setup_torch
+from gailctl.ui import console, progress_bar
+
+COLUMNS = ["episode", "n_env_steps", "return", "length", "normalized_score"]
+
+
+def run(
+    cfg: Config,
+    run_dir: Path,
+    *,
+    policy_zip: Path,
+    render: bool = False,
+    video: Optional[Path] = None,
+) -> dict[str, Any]:
+    setup_torch()
+    e = cfg.eval
+    venv = make_venv(cfg.env, seed=cfg.seed + EVAL_SEED_OFFSET, n_envs=min(e.episodes, cfg.env.n_envs))
+    model = load_ppo(policy_zip, venv, env_id=cfg.env.id, seed=cfg.seed)
+    with progress_bar("eval episodes", e.episodes) as bar:
+
+        def on_step(local: dict, _globals: dict) -> None:
+            bar.update(int(sum(local["episode_counts"])))
+
+        score = evaluate(model, venv, n_episodes=e.episodes, deterministic=e.deterministic, callback=on_step)
+        bar.update(e.episodes, latest=f"return {score.return_mean:.1f}")
+    with MetricsWriter(run_dir, columns=COLUMNS) as writer:
+        steps = 0
+        for i, (ret, length) in enumerate(zip(score.returns, score.lengths)):
+            steps += int(length)
+            norm = cfg.references.normalize(float(ret))
+            writer.write({"episode": i, "n_env_steps": steps, "return": float(ret), "length": int(length),
+                          "normalized_score": float("nan") if norm is None else norm})
+    result: dict[str, Any] = {
+        "policy": str(policy_zip),
+        "episodes": e.episodes,
+        "deterministic": e.deterministic,
+        "return_mean": score.return_mean,
+        "return_std": score.return_std,
+        "return_min": float(score.returns.min()),
+        "return_max": float(score.returns.max()),
+        "episode_len_mean": float(score.lengths.mean()),
+        "normalized_score": cfg.references.normalize(score.return_mean),
+        "references": cfg.references.model_dump(),
+    }
+    show_window = render and video is None and has_display()
+    if show_window:
+        console.print(f"showing {e.video_episodes} episode(s) in a window")
+        returns, _ = play(model, cfg.env, n_episodes=e.video_episodes, seed=cfg.seed, deterministic=e.deterministic, render_mode="human")
+        result["rendered"] = {"mode": "window", "returns": returns}
+    elif render or video is not None:
+        if render and video is None:
+            console.print("no display found: writing a video instead of opening a window")
+        target = video if video is not None else run_dir / "video.mp4"
+        returns, frames = play(model, cfg.env, n_episodes=e.video_episodes, seed=cfg.seed, deterministic=e.deterministic, render_mode="rgb_array")
+        write_video(target, frames, fps=e.video_fps)
+        result["rendered"] = {"mode": "video", "video": str(target), "returns": returns, "frames": len(frames)}
+    return result

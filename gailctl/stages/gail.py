@@ -1,0 +1,185 @@
+"""`gailctl gail`: imitation's GAIL on saved demonstrations, with per-round metrics.
+
+We drive imitation's `AdversarialTrainer` round by round through its public `train_gen` /
+`train_disc` (what `AdversarialTrainer.train` does) so that each round's discriminator
+statistics are kept, the generator's true return is measured on separate eval envs, and
+checkpoints land on round boundaries.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from gailctl.config import Config
+from gailctl.envs import EVAL_SEED_OFFSET, describe_space, make_venv, warn_variable_horizon
+from gailctl.errors import GailctlError, UsageError
+from gailctl.evaluation import evaluate
+from gailctl.metrics import MetricsWriter
+from gailctl.policies import build_ppo, build_reward_net, reward_net_payload, save_torch_atomic
+from gailctl.stages import setup_torch
+from gailctl.stages.expert import save_zip
+from gailctl.ui import console, progress_bar
+
+DISC_KEYS = ("disc_loss", "disc_acc", "disc_acc_expert", "disc_acc_gen", "disc_entropy")
+COLUMNS = [
+    "round",
+    "n_env_steps",
+    "wall_s",
+    *DISC_KEYS,
+    "return_mean",
+    "return_std",
+    "return_min",
+    "episode_len_mean",
+    "normalized_score",
+]
+
+
+def load_demos(demos_dir: Path, *, n_demos: int | None) -> Sequence[Any]:
+    """imitation's loader (Arrow data, no pickle), with errors that name the folder."""
+    from imitation.data import serialize
+
+    try:
+        trajs = serialize.load(demos_dir)
+        n = len(trajs)
+    except Exception as exc:  # datasets/pyarrow raise many types for a damaged folder
+        raise UsageError(f"--demos {demos_dir}: cannot load demonstrations ({type(exc).__name__}: {str(exc)[:200]})") from None
+    if n == 0:
+        raise UsageError(f"--demos {demos_dir}: holds no trajectories")
+    if n_demos is not None:
+        if n_demos > n:
+            raise UsageError(f"gail.n_demos = {n_demos}: only {n} trajectories in {demos_dir}")
+        trajs = [trajs[i] for i in range(n_demos)]
+    return trajs
+
+
+def check_demos_fit(trajs: Sequence[Any], venv: Any, cfg: Config, demos_dir: Path) -> None:
+    obs_shape = tuple(np.asarray(trajs[0].obs).shape[1:])
+    env_shape = tuple(venv.observation_space.shape)
+    if obs_shape != env_shape:
+        raise UsageError(
+            f"--demos {demos_dir}: observations of shape {obs_shape} do not fit env {cfg.env.id} "
+            f"(observation space {describe_space(venv.observation_space)})"
+        )
+    lengths = sorted({len(t.acts) for t in trajs})
+    if len(lengths) > 1 and not cfg.env.allow_variable_horizon:
+        raise UsageError(
+            f"--demos {demos_dir}: episodes of different lengths ({lengths[0]} to {lengths[-1]} steps): "
+            f"GAIL on {cfg.env.id} would learn from when episodes end; use a fixed-horizon env "
+            "(e.g. seals/CartPole-v0) or set env.allow_variable_horizon: true"
+        )
+    n_transitions = sum(len(t.acts) for t in trajs)
+    if cfg.gail.demo_batch_size > n_transitions:
+        raise UsageError(
+            f"gail.demo_batch_size = {cfg.gail.demo_batch_size}: larger than the {n_transitions} "
+            f"expert transitions in {demos_dir}"
+        )
+
+
+def _mean_stats(stats: list[dict[str, float]]) -> dict[str, float]:
+    return {k: float(np.nanmean([s[k] for s in stats])) for k in DISC_KEYS}
+
+
+def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> dict[str, Any]:
+    from imitation.algorithms.adversarial.gail import GAIL
+    from imitation.util import logger as imit_logger
+    from imitation.util import networks
+
+    setup_torch()
+    g = cfg.gail
+    trajs = load_demos(demos_dir, n_demos=g.n_demos)
+    venv = make_venv(cfg.env, seed=cfg.seed)
+    check_demos_fit(trajs, venv, cfg, demos_dir)
+    if (warning := warn_variable_horizon(cfg.env)) is not None:
+        console.print(f"[yellow]warning:[/] {warning}")
+    eval_venv = make_venv(cfg.env, seed=cfg.seed + EVAL_SEED_OFFSET, n_envs=min(g.eval_episodes, cfg.env.n_envs))
+
+    steps_per_round = cfg.gail_steps_per_round
+    n_rounds = g.total_timesteps // steps_per_round
+    eval_every_rounds = max(1, math.ceil(g.eval_every / steps_per_round))
+    ckpt_every_rounds = max(1, math.ceil(g.checkpoint_every / steps_per_round))
+
+    gen = build_ppo(venv, g.ppo, seed=cfg.seed)
+    reward_net = build_reward_net(venv, g.reward_net)
+    trainer = GAIL(
+        demonstrations=trajs,
+        demo_batch_size=g.demo_batch_size,
+        gen_replay_buffer_capacity=g.gen_replay_buffer_capacity,
+        n_disc_updates_per_round=g.n_disc_updates_per_round,
+        venv=venv,
+        gen_algo=gen,
+        reward_net=reward_net,
+        disc_opt_kwargs={"lr": g.disc_lr},
+        allow_variable_horizon=cfg.env.allow_variable_horizon,
+        log_dir=run_dir / "imitation",
+        # imitation's own detailed log (PPO and discriminator internals) as CSV, off stdout.
+        custom_logger=imit_logger.configure(run_dir / "imitation", ["csv"]),
+    )
+
+    def save_checkpoint(folder: Path, round_done: int) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        save_zip(gen, folder / "policy.zip")
+        payload = reward_net_payload(
+            reward_net,
+            g.reward_net,
+            env_id=cfg.env.id,
+            extra={"round": round_done, "n_env_steps": int(gen.num_timesteps), "disc_optimizer": trainer._disc_opt.state_dict()},
+        )
+        save_torch_atomic(folder / "reward_net.pt", payload)
+
+    t0 = time.monotonic()
+    last_eval: dict[str, Any] = {}
+
+    def eval_row() -> dict[str, Any]:
+        score = evaluate(gen, eval_venv, n_episodes=g.eval_episodes, deterministic=g.eval_deterministic)
+        return score.as_row(cfg.references)
+
+    empty_eval = {k: "" for k in COLUMNS[COLUMNS.index("return_mean") :]}
+    with MetricsWriter(run_dir, columns=COLUMNS) as writer, progress_bar("gail rounds", n_rounds) as bar:
+        last_eval = eval_row()
+        writer.write({"round": 0, "n_env_steps": 0, "wall_s": 0.0, **{k: "" for k in DISC_KEYS}, **last_eval})
+        for r in range(1, n_rounds + 1):
+            try:
+                trainer.train_gen(steps_per_round)
+            except ValueError as exc:
+                if "different length" in str(exc):
+                    raise GailctlError(
+                        f"env.id = {cfg.env.id}: the generator's episodes have different lengths; "
+                        "use a fixed-horizon env or set env.allow_variable_horizon: true"
+                    ) from None
+                raise
+            stats = []
+            for _ in range(g.n_disc_updates_per_round):
+                with networks.training(trainer.reward_train):
+                    stats.append(trainer.train_disc())
+            trainer.logger.dump(r)
+            row: dict[str, Any] = {"round": r, "n_env_steps": int(gen.num_timesteps), **_mean_stats(stats)}
+            if r % eval_every_rounds == 0 or r == n_rounds:
+                last_eval = eval_row()
+                row.update(last_eval)
+            else:
+                row.update(empty_eval)
+            row["wall_s"] = round(time.monotonic() - t0, 3)
+            writer.write(row)
+            if r % ckpt_every_rounds == 0 and r != n_rounds:
+                save_checkpoint(run_dir / "checkpoints" / f"round_{r:06d}", r)
+            bar.update(r, latest=f"return {last_eval['return_mean']:.1f}  disc acc {row['disc_acc']:.2f}")
+    save_checkpoint(run_dir / "checkpoints" / f"round_{n_rounds:06d}", n_rounds)
+    save_zip(gen, run_dir / "policy.zip")
+    save_torch_atomic(run_dir / "reward_net.pt", reward_net_payload(reward_net, g.reward_net, env_id=cfg.env.id))
+    return {
+        "demos": str(demos_dir),
+        "n_demo_trajectories": len(trajs),
+        "n_rounds": n_rounds,
+        "steps_per_round": steps_per_round,
+        "n_env_steps": int(gen.num_timesteps),
+        "final": {k: last_eval[k] for k in ("return_mean", "return_std", "return_min", "normalized_score")},
+        "eval_episodes": g.eval_episodes,
+        "eval_deterministic": g.eval_deterministic,
+        "artifacts": {"policy": "policy.zip", "reward_net": "reward_net.pt"},
+    }
+

@@ -1,0 +1,86 @@
+"""`gailctl record`: roll out an expert and save demonstrations in imitation's format."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gailctl.config import Config
+from gailctl.envs import make_venv
+from gailctl.metrics import MetricsWriter
+from gailctl.policies import load_ppo
+from gailctl.runs import atomic_path
+from gailctl.stages import setup_torch
+from gailctl.ui import progress_bar
+
+COLUMNS = ["episode", "n_env_steps", "return", "length", "normalized_score"]
+
+
+def recording_envs(n_episodes: int, n_envs: int) -> int:
+    """The largest divisor of `n_episodes` not above `n_envs`.
+
+    Fixed-horizon episodes then all end together in whole batches, so exactly `n_episodes`
+    are collected and none is dropped (dropping late finishers would favour short episodes).
+    """
+    return max(d for d in range(1, min(n_envs, n_episodes) + 1) if n_episodes % d == 0)
+
+
+def demo_stats(trajs: list[Any], refs: Any) -> dict[str, Any]:
+    """Return/length statistics of trajectories (imitation's rollout_stats) plus normalized mean."""
+    from imitation.data.rollout import rollout_stats
+
+    stats = {k: float(v) for k, v in rollout_stats(trajs).items()}
+    stats["n_traj"] = int(stats["n_traj"])
+    stats["n_transitions"] = int(sum(len(t.acts) for t in trajs))
+    stats["normalized_return_mean"] = refs.normalize(stats["return_mean"])
+    return stats
+
+
+def run(cfg: Config, run_dir: Path, *, expert_zip: Path) -> dict[str, Any]:
+    from imitation.data import rollout, serialize
+
+    setup_torch()
+    rcfg = cfg.record
+    n_envs = recording_envs(rcfg.n_episodes, cfg.env.n_envs)
+    venv = make_venv(cfg.env, seed=cfg.seed, n_envs=n_envs)
+    model = load_ppo(expert_zip, venv, env_id=cfg.env.id, seed=cfg.seed)
+    t0 = time.monotonic()
+    with progress_bar("record", rcfg.n_episodes) as bar:
+        finished = [-n_envs]  # the first call's episode starts are resets, not finished episodes
+
+        def act(obs: Any, state: Any, episode_start: Any) -> tuple[Any, Any]:
+            finished[0] += int(np.sum(episode_start))
+            bar.update(max(finished[0], 0))
+            return model.predict(obs, state, episode_start, deterministic=rcfg.deterministic)
+
+        trajs = rollout.generate_trajectories(
+            act,
+            venv,
+            rollout.make_sample_until(min_episodes=rcfg.n_episodes),
+            rng=np.random.default_rng(cfg.seed),
+        )
+        # Keep original obs/rewards (RolloutInfoWrapper), drop infos as imitation's rollout() does.
+        trajs = [dataclasses.replace(rollout.unwrap_traj(t), infos=None) for t in trajs][: rcfg.n_episodes]
+        bar.update(len(trajs), latest=f"return {np.mean([t.rews.sum() for t in trajs]):.1f}")
+    with MetricsWriter(run_dir, columns=COLUMNS) as writer:
+        steps = 0
+        for i, t in enumerate(trajs):
+            steps += len(t.acts)
+            ret = float(np.sum(t.rews))
+            norm = cfg.references.normalize(ret)
+            writer.write({"episode": i, "n_env_steps": steps, "return": ret, "length": len(t.acts),
+                          "normalized_score": float("nan") if norm is None else norm})
+    with atomic_path(run_dir / "demos", is_dir=True) as tmp:
+        serialize.save(tmp, trajs)
+    stats = demo_stats(trajs, cfg.references)
+    return {
+        "expert": str(expert_zip),
+        "deterministic": rcfg.deterministic,
+        "record_wall_s": round(time.monotonic() - t0, 3),
+        "demos": stats,
+        "artifacts": {"demos": "demos"},
+    }
