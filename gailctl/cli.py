@@ -27,6 +27,8 @@ app = typer.Typer(
 )
 
 _state = {"debug": False}
+RANDOM_POLICY = "random"
+"""`gailctl eval random -c CONFIG`: score uniform random actions (the normalized score's 0)."""
 
 ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config (see configs/).", show_default=False)]
 SetOpt = Annotated[
@@ -197,7 +199,7 @@ def _eval_config(target: Path, config: Optional[Path], overrides: list[str]) -> 
 @app.command(name="eval")
 @_boundary
 def eval_(
-    target: Annotated[Path, typer.Argument(metavar="RUN_OR_ZIP", help="Run folder (expert or gail) or SB3 .zip.", show_default=False)],
+    target: Annotated[Path, typer.Argument(metavar="RUN_OR_ZIP", help="Run folder (expert or gail), SB3 .zip, or `random` for a uniform-random policy.", show_default=False)],
     config: ConfigOpt = None,
     episodes: Annotated[Optional[int], typer.Option("--episodes", "-n", help="Episodes to score (default: eval.episodes).", show_default=False)] = None,
     render: Annotated[bool, typer.Option("--render", help="Show the policy: a window if there is a display, else a video in the run folder.")] = False,
@@ -215,7 +217,8 @@ def eval_(
         extra.append(f"eval.deterministic={str(deterministic).lower()}")
     if seed is not None:
         extra.append(f"seed={seed}")
-    policy_zip = resolve_policy_zip(target, flag="eval")
+    is_random = str(target) == RANDOM_POLICY and not target.exists()
+    policy_zip = None if is_random else resolve_policy_zip(target, flag="eval")
     cfg = _eval_config(target, config, extra)
     from gailctl.render import check_video_path
 
@@ -244,7 +247,7 @@ def _print_eval_table(s: dict[str, Any]) -> None:
         table.add_column(col, justify="right")
     table.add_row(
         str(s["episodes"]),
-        "deterministic" if s["deterministic"] else "stochastic",
+        "uniform random" if s["policy"] == RANDOM_POLICY else "deterministic" if s["deterministic"] else "stochastic",
         f"{s['return_mean']:.2f} ± {s['return_std']:.2f}",
         f"{s['return_min']:.1f} / {s['return_max']:.1f}",
         f"{s['episode_len_mean']:.1f}",

@@ -60,3 +60,15 @@ def evaluate(
         warn=False,
     )
     return Score(np.asarray(returns, dtype=float), np.asarray(lengths, dtype=int))
+
+
+class RandomPolicy:
+    """Uniform random actions with SB3's `predict` signature: the 0 of the normalized score."""
+
+    def __init__(self, action_space: Any, *, seed: int):
+        self.action_space = action_space
+        self.action_space.seed(seed)
+
+    def predict(self, obs: Any, state: Any = None, episode_start: Any = None, deterministic: bool = False) -> tuple[np.ndarray, None]:
+        n = len(obs)
+        return np.stack([self.action_space.sample() for _ in range(n)]), None

@@ -109,9 +109,8 @@ def write_run_header(run_dir: Path, *, config_yaml: str, argv: Optional[list[str
     import shlex
 
     atomic_write_text(run_dir / "config.yaml", config_yaml)
-    argv = list(sys.argv if argv is None else argv)
-    if argv:
-        argv[0] = Path(argv[0]).name
+    # The program is always written as `gailctl`, however it was started (script, python -m).
+    argv = ["gailctl", *list(sys.argv if argv is None else argv)[1:]]
     atomic_write_text(run_dir / "command.txt", f"cd {shlex.quote(os.getcwd())} && {shlex.join(argv)}\n")
 
 

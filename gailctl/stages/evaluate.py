@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 from gailctl.config import Config
 from gailctl.envs import EVAL_SEED_OFFSET, make_venv
-from gailctl.evaluation import evaluate
+from gailctl.evaluation import RandomPolicy, evaluate
 from gailctl.metrics import MetricsWriter
 from gailctl.policies import load_ppo
 from gailctl.render import has_display, play, write_video
@@ -21,14 +21,17 @@ def run(
     cfg: Config,
     run_dir: Path,
     *,
-    policy_zip: Path,
+    policy_zip: Optional[Path],
     render: bool = False,
     video: Optional[Path] = None,
 ) -> dict[str, Any]:
     setup_torch()
     e = cfg.eval
     venv = make_venv(cfg.env, seed=cfg.seed + EVAL_SEED_OFFSET, n_envs=min(e.episodes, cfg.env.n_envs))
-    model = load_ppo(policy_zip, venv, env_id=cfg.env.id, seed=cfg.seed)
+    if policy_zip is None:  # `gailctl eval random`: the reference every normalized score starts from
+        model: Any = RandomPolicy(venv.action_space, seed=cfg.seed)
+    else:
+        model = load_ppo(policy_zip, venv, env_id=cfg.env.id, seed=cfg.seed)
     with progress_bar("eval episodes", e.episodes) as bar:
 
         def on_step(local: dict, _globals: dict) -> None:
@@ -44,7 +47,7 @@ def run(
             writer.write({"episode": i, "n_env_steps": steps, "return": float(ret), "length": int(length),
                           "normalized_score": float("nan") if norm is None else norm})
     result: dict[str, Any] = {
-        "policy": str(policy_zip),
+        "policy": "random" if policy_zip is None else str(policy_zip),
         "episodes": e.episodes,
         "deterministic": e.deterministic,
         "return_mean": score.return_mean,
