@@ -6,6 +6,7 @@ torch, stable-baselines3, imitation) after its config has validated.
 
 from __future__ import annotations
 
+import errno
 import functools
 import traceback
 from pathlib import Path
@@ -15,7 +16,7 @@ import typer
 
 from gailctl.config import Config, load_config
 from gailctl.errors import GailctlError, UsageError
-from gailctl.runs import is_run_dir, resolve_demos_dir, resolve_policy_zip
+from gailctl.runs import is_run_dir, open_for_resume, resolve_demos_dir, resolve_policy_zip
 
 app = typer.Typer(
     name="gailctl",
@@ -37,6 +38,10 @@ SetOpt = Annotated[
 ]
 SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Shortcut for --set seed=N.", show_default=False)]
 RunsDirOpt = Annotated[Path, typer.Option("--runs-dir", help="Where new run folders are created.")]
+ResumeOpt = Annotated[
+    Optional[Path],
+    typer.Option("--resume", help="Continue this unfinished run in its own folder, from its last checkpoint, with its own config.", show_default=False),
+]
 
 
 @app.callback()
@@ -61,6 +66,11 @@ def _boundary(fn: F) -> F:
             _fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
             _fail("interrupted; the run folder's summary.json says status: interrupted", 130)
+        except OSError as exc:
+            where = f" ({exc.filename})" if exc.filename else ""
+            if exc.errno == errno.ENOSPC:
+                _fail(f"no space left on device{where}; the previous checkpoint and files are intact", 1)
+            _fail(f"{exc.strerror or exc}{where}", 1)
         except Exception as exc:  # noqa: BLE001 - anything else is a bug or an environment failure
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             _fail(f"{type(exc).__name__}: {first[:300]} (rerun with --debug for the traceback)", 1)
@@ -80,6 +90,18 @@ def _config(path: Optional[Path], overrides: Optional[list[str]], seed: Optional
     if seed is not None:
         extra.append(f"seed={seed}")
     return load_config(path, extra)
+
+
+def _refuse_with_resume(**given: Any) -> None:
+    """--resume continues a run exactly as configured: other settings would silently fork it."""
+    clash = [f"--{k.rstrip('_')}" for k, v in given.items() if v is not None and v != []]
+    if clash:
+        raise UsageError(f"--resume takes the run's own config.yaml; drop {', '.join(clash)}")
+
+
+def _resume_config(run_dir: Path, stage: str) -> Config:
+    open_for_resume(run_dir, stage=stage)  # refuse finished or foreign runs before heavy imports
+    return load_config(run_dir / "config.yaml")
 
 
 def _with_path(cfg: Config, section: str, key: str, value: Path) -> Config:
@@ -105,15 +127,25 @@ def _fmt(value: Any) -> str:
 
 @app.command()
 @_boundary
-def expert(config: ConfigOpt = None, set_: SetOpt = None, seed: SeedOpt = None, runs_dir: RunsDirOpt = Path("runs")) -> None:
+def expert(
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    seed: SeedOpt = None,
+    runs_dir: RunsDirOpt = Path("runs"),
+    resume: ResumeOpt = None,
+) -> None:
     """Train a PPO expert: periodic evaluation, checkpoints, metrics, a final SB3 model.zip."""
-    cfg = _config(config, set_, seed)
+    if resume is not None:
+        _refuse_with_resume(config=config, set_=set_, seed=seed)
+        cfg = _resume_config(resume, "expert")
+    else:
+        cfg = _config(config, set_, seed)
     from gailctl.envs import check_env_id
     from gailctl.stages import execute
     from gailctl.stages import expert as stage
 
     check_env_id(cfg.env.id)
-    run_dir, summary = execute("expert", stage.run, cfg, runs_dir=runs_dir)
+    run_dir, summary = execute("expert", stage.run, cfg, runs_dir=runs_dir, resume_dir=resume)
     final = summary["final"]
     _finish(run_dir, [
         f"expert: {summary['n_env_steps']} env steps in {summary['wall_s']:.0f} s; final return "
@@ -163,20 +195,26 @@ def gail(
     set_: SetOpt = None,
     seed: SeedOpt = None,
     runs_dir: RunsDirOpt = Path("runs"),
+    resume: ResumeOpt = None,
 ) -> None:
     """Run GAIL (imitation's trainer) on demonstrations; per-round metrics and checkpoints."""
-    cfg = _config(config, set_, seed)
+    if resume is not None:
+        _refuse_with_resume(config=config, set_=set_, seed=seed, demos=demos)
+        cfg = _resume_config(resume, "gail")
+    else:
+        cfg = _config(config, set_, seed)
     source = demos if demos is not None else cfg.gail.demos
     if source is None:
         raise UsageError("gail: no demonstrations given: pass --demos RUN_OR_DIR or set gail.demos in the config")
     demos_dir = resolve_demos_dir(Path(source), flag="--demos" if demos is not None else "gail.demos =").resolve()
-    cfg = _with_path(cfg, "gail", "demos", demos_dir)
+    if resume is None:
+        cfg = _with_path(cfg, "gail", "demos", demos_dir)
     from gailctl.envs import check_env_id
     from gailctl.stages import execute
     from gailctl.stages import gail as stage
 
     check_env_id(cfg.env.id)
-    run_dir, summary = execute("gail", stage.run, cfg, runs_dir=runs_dir, demos_dir=demos_dir)
+    run_dir, summary = execute("gail", stage.run, cfg, runs_dir=runs_dir, resume_dir=resume, demos_dir=demos_dir)
     final = summary["final"]
     _finish(run_dir, [
         f"gail: {summary['n_rounds']} rounds, {summary['n_env_steps']} env steps in {summary['wall_s']:.0f} s "

@@ -7,24 +7,27 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import yaml
+from annotated_types import Ge, Gt
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     NonNegativeFloat,
-    NonNegativeInt,
     PositiveFloat,
-    PositiveInt,
+    Strict,
     ValidationError,
     model_validator,
 )
 
 from gailctl.errors import ConfigError
 
-UnitFloat = Field(gt=0.0, le=1.0)
+# Integers are strict so that `n_envs: true` or `seed: yes` is refused rather than read as 1;
+# floats stay lax so that `3e-4` (a string to YAML 1.1) still reads as a number.
+PositiveInt = Annotated[int, Strict(), Gt(0)]
+NonNegativeInt = Annotated[int, Strict(), Ge(0)]
 
 
 class _Section(BaseModel):
@@ -93,7 +96,7 @@ class PPOConfig(_Section):
     ent_coef: NonNegativeFloat = 0.0
     vf_coef: NonNegativeFloat = 0.5
     max_grad_norm: PositiveFloat = 0.5
-    net_arch: list[PositiveInt] = Field(default_factory=lambda: [64, 64])
+    net_arch: tuple[PositiveInt, ...] = (64, 64)
     """Hidden layers of both the policy and the value network."""
 
 
@@ -117,7 +120,7 @@ class RecordConfig(_Section):
 
 
 class RewardNetConfig(_Section):
-    hid_sizes: list[PositiveInt] = Field(default_factory=lambda: [32, 32])
+    hid_sizes: tuple[PositiveInt, ...] = (32, 32)
     normalize_input: bool = True
     """Running mean/std normalisation of the discriminator's inputs (imitation's RunningNorm)."""
     use_next_state: bool = False
@@ -206,13 +209,20 @@ def parse_overrides(overrides: list[str]) -> dict[str, Any]:
 
 def _apply_override(data: dict[str, Any], dotted: str, value: Any) -> None:
     node = data
+    model: Optional[type[BaseModel]] = Config
     parts = dotted.split(".")
     for i, part in enumerate(parts[:-1]):
+        where = ".".join(parts[: i + 1])
+        field = model.model_fields.get(part) if model else None
+        ann = getattr(field, "annotation", None)
+        is_section = isinstance(ann, type) and issubclass(ann, BaseModel)
+        if field is not None and not is_section:  # a value by default, even if absent from the file
+            raise ConfigError(f"--set {dotted}: {where} is a value, not a section")
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
-            where = ".".join(parts[: i + 1])
             raise ConfigError(f"--set {dotted}: {where} is a value, not a section")
         node = child
+        model = ann if is_section else None
     node[parts[-1]] = value
 
 
@@ -231,7 +241,9 @@ def _model_at(loc: tuple[Any, ...]) -> Optional[type[BaseModel]]:
 def _describe(err: dict[str, Any], source: str, overrides: dict[str, Any]) -> str:
     loc = tuple(err["loc"])
     key = ".".join(str(p) for p in loc)
-    origin = f"--set {key}" if key in overrides else source
+    # Blame the --set that touched this key (or a key inside it, or one the message names).
+    blamed = [k for k in overrides if k == key or (key and k.startswith(key + ".")) or (not key and k in err["msg"])]
+    origin = f"--set {blamed[0]}" if blamed else source
     msg = err["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
@@ -246,9 +258,9 @@ def _describe(err: dict[str, Any], source: str, overrides: dict[str, Any]) -> st
             text += f"; expected one of: {', '.join(valid)}"
         return text
     if not loc:  # a cross-field check: its message names the keys itself
-        return f"{source}: {msg}"
+        return f"{origin}: {msg}"
     value = err.get("input")
-    shown = yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+    shown = yaml.safe_dump(value, default_flow_style=True, width=float("inf")).strip().removesuffix("...").strip()
     return f"{origin}: {key} = {shown}: {msg[0].lower()}{msg[1:]}"
 
 
@@ -293,6 +305,8 @@ def load_config(path: Optional[Path], overrides: Optional[list[str]] = None) -> 
             data = {}
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: expected a mapping of sections at the top level, got {type(data).__name__}")
+    # A section whose keys are all commented out is YAML null: it means "all defaults".
+    data = {k: {} if v is None and k in Config.model_fields else v for k, v in data.items()}
     for key, value in parsed.items():
         _apply_override(data, key, value)
     return config_from_dict(data, source=source, overrides=parsed)

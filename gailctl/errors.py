@@ -15,3 +15,9 @@ class UsageError(GailctlError):
 
 class ConfigError(UsageError):
     """A config file or override that does not validate."""
+
+
+class Interrupted(GailctlError):
+    """SIGINT/SIGTERM stopped a run after a checkpoint; `gailctl STAGE --resume RUN` continues it."""
+
+    exit_code = 130

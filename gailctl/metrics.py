@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 # TensorBoard tags group keys like stable-baselines3's logger: eval/, disc/, time/, train/.
 _GROUPS = {
@@ -55,7 +56,8 @@ class MetricsWriter:
         assert not missing, f"metrics row lacks {missing}"
         self._csv.writerow(row)
         self._csv_fh.flush()
-        self._jsonl_fh.write(json.dumps(row) + "\n")
+        strict = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
+        self._jsonl_fh.write(json.dumps(strict, allow_nan=False) + "\n")
         self._jsonl_fh.flush()
         if self._tb is not None:
             step = int(row[self.step_key])
@@ -76,6 +78,36 @@ class MetricsWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def rewrite_metrics(run_dir: Path, *, keep: Callable[[dict[str, str]], bool]) -> int:
+    """Keep only the rows `keep` accepts in metrics.csv and metrics.jsonl; returns rows dropped."""
+    from gailctl.runs import atomic_write_text
+
+    run_dir = Path(run_dir)
+    csv_path, jsonl_path = run_dir / "metrics.csv", run_dir / "metrics.jsonl"
+    if not csv_path.exists():
+        return 0
+    with open(csv_path, newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        header, rows = reader.fieldnames or [], list(reader)
+    kept = [r for r in rows if None not in r.values() and keep(r)]  # a row cut by a kill is incomplete
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=header)
+    writer.writeheader()
+    writer.writerows(kept)
+    atomic_write_text(csv_path, out.getvalue())
+    if jsonl_path.exists():
+        lines = [ln for ln in jsonl_path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        json_rows = []
+        for ln in lines:
+            try:
+                json_rows.append(json.loads(ln))
+            except ValueError:  # a line cut short by a kill
+                continue
+        kept_json = [r for r in json_rows if keep({k: "" if v is None else str(v) for k, v in r.items()})]
+        atomic_write_text(jsonl_path, "".join(json.dumps(r) + "\n" for r in kept_json))
+    return len(rows) - len(kept)
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, str]]:

@@ -14,6 +14,7 @@ import io
 import json
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -32,15 +33,23 @@ REWARD_NET_FORMAT = "gailctl.reward_net/1"
 
 
 def _torch_load(blob: bytes, what: str) -> Any:
+    """`torch.load(weights_only=True)`: tensors and plain containers only, never code."""
     import pickle
+    import warnings
 
     import torch
 
     try:
-        return torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UsageError(f"{what}: not a tensors-only checkpoint ({first[:200]})") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's pickle-protocol chatter is not the user's concern
+            return torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError, zipfile.BadZipFile) as exc:
+        text = str(exc).strip()
+        if "Weights only load failed" in text:
+            reason = "it holds pickled objects other than tensors, which gailctl refuses to load"
+        else:
+            reason = text.splitlines()[0][:160] if text else type(exc).__name__
+        raise UsageError(f"{what}: not a tensors-only checkpoint ({reason})") from None
 
 
 def read_zip_weights(zip_path: Path) -> tuple[dict[str, "torch.Tensor"], Optional[dict], dict[str, Any]]:
@@ -54,8 +63,8 @@ def read_zip_weights(zip_path: Path) -> tuple[dict[str, "torch.Tensor"], Optiona
             policy_blob = zf.read("policy.pth")
             opt_blob = zf.read("policy.optimizer.pth") if "policy.optimizer.pth" in names else None
             data_blob = zf.read("data") if "data" in names else b"{}"
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
-        raise UsageError(f"{zip_path}: not a readable .zip ({exc})") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError) as exc:
+        raise UsageError(f"{zip_path}: not a stable-baselines3 model zip (unreadable: {exc})") from None
     state = _torch_load(policy_blob, f"{zip_path}: policy.pth")
     if not isinstance(state, dict) or not all(hasattr(v, "shape") for v in state.values()):
         raise UsageError(f"{zip_path}: policy.pth is not a state_dict of tensors")
@@ -192,13 +201,17 @@ def reward_net_payload(net: "RewardNet", cfg: RewardNetConfig, *, env_id: str, e
     }
 
 
-def save_torch_atomic(path: Path, payload: Any) -> None:
+def torch_save(payload: Any, path: Path) -> None:
     import torch
 
+    torch.save(payload, path)
+
+
+def save_torch_atomic(path: Path, payload: Any) -> None:
     from gailctl.runs import atomic_path
 
     with atomic_path(Path(path)) as tmp:
-        torch.save(payload, tmp)
+        torch_save(payload, tmp)
 
 
 def read_torch_payload(path: Path) -> dict[str, Any]:
@@ -218,9 +231,11 @@ def load_reward_net(path: Path, venv: "VecEnv") -> "RewardNet":
     payload = read_torch_payload(path)
     if payload.get("format") != REWARD_NET_FORMAT:
         raise UsageError(f"{path}: not a gailctl reward net (format {payload.get('format')!r}, expected {REWARD_NET_FORMAT})")
-    net = build_reward_net(venv, RewardNetConfig.model_validate(payload["settings"]))
     try:
+        net = build_reward_net(venv, RewardNetConfig.model_validate(payload["settings"]))
         net.load_state_dict(payload["state_dict"], strict=True)
+    except (KeyError, ValueError) as exc:
+        raise UsageError(f"{path}: damaged reward net checkpoint ({type(exc).__name__}: {str(exc)[:120]})") from None
     except RuntimeError as exc:
         raise UsageError(f"{path}: reward net does not fit env {venv.observation_space}: {str(exc).splitlines()[0][:200]}") from None
     return net

@@ -71,7 +71,7 @@ def write_video(path: Path, frames: list[np.ndarray], *, fps: int) -> Path:
         if path.suffix.lower() == ".gif":
             imageio.mimsave(tmp, frames, format="GIF", duration=1000 / fps, loop=0)
         else:
-            with imageio.get_writer(tmp, format="FFMPEG", fps=fps, codec="libx264", macro_block_size=1, quality=7) as writer:
+            with imageio.get_writer(tmp, format="FFMPEG", fps=fps, codec="libx264", macro_block_size=2, quality=7) as writer:
                 for frame in frames:
                     writer.append_data(frame)
     return path

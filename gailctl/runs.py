@@ -69,7 +69,7 @@ def atomic_path(final: Path, *, is_dir: bool = False) -> Iterator[Path]:
         yield target
         if is_dir:
             if final.exists():
-                old = final.with_name(f".{final.name}.old")
+                old = tmp / ".old"  # inside tmp: removed with it, whatever happens
                 os.replace(final, old)
                 os.replace(target, final)
                 _rmtree(old)
@@ -127,6 +127,42 @@ def read_summary(run_dir: Path) -> dict[str, Any]:
         return {}
     except (OSError, ValueError) as exc:
         raise UsageError(f"{path}: unreadable summary: {exc}") from None
+
+
+@contextmanager
+def run_lock(run_dir: Path) -> Iterator[None]:
+    """Hold `run.lock` while a process writes the run; the OS releases it even after SIGKILL."""
+    import fcntl
+
+    fh = open(Path(run_dir) / "run.lock", "a+", encoding="utf-8")
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            raise UsageError(f"{run_dir}: in use by {holder}; wait for it or stop it first") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}\n")
+        fh.flush()
+        yield
+    finally:
+        fh.close()
+
+
+def open_for_resume(run_dir: Path, *, stage: str) -> dict[str, Any]:
+    """Check that `run_dir` is an unfinished run of `stage`; returns its summary."""
+    run_dir = Path(run_dir)
+    if not is_run_dir(run_dir):
+        raise UsageError(f"--resume {run_dir}: not a gailctl run folder (no config.yaml/command.txt)")
+    summary = read_summary(run_dir)
+    if summary.get("stage") != stage:
+        other = summary.get("stage", "unknown")
+        raise UsageError(f"--resume {run_dir}: this is a {other} run, not a {stage} run (`gailctl {other} --resume` continues it)")
+    if summary.get("status") == "finished":
+        raise UsageError(f"--resume {run_dir}: already finished; start a new run instead")
+    return summary
 
 
 def is_run_dir(path: Path) -> bool:

@@ -1,8 +1,8 @@
 """One module per command, each `run(cfg, run_dir, ...) -> dict` of summary fields.
 
-`execute` owns the run folder's life: it creates the folder, writes what reproduces the run,
-and leaves a `summary.json` whose `status` is the truth (running, finished, interrupted,
-failed) whatever happens inside the stage.
+`execute` owns the run folder's life: it creates the folder (or reopens one to resume),
+writes what reproduces the run, holds the run's lock, and leaves a `summary.json` whose
+`status` is the truth (running, finished, interrupted, failed) whatever happens inside.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from gailctl.config import Config, config_to_yaml
-from gailctl.errors import GailctlError, UsageError
-from gailctl.runs import create_run, write_run_header, write_summary
+from gailctl.errors import GailctlError, Interrupted, UsageError
+from gailctl.runs import create_run, open_for_resume, run_lock, write_run_header, write_summary
 
 StageFn = Callable[..., dict[str, Any]]
 
@@ -26,40 +26,61 @@ def setup_torch() -> None:
     torch.set_num_threads(1)
 
 
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
 def execute(
     stage: str,
     fn: StageFn,
     cfg: Config,
     *,
-    runs_dir: Path,
+    runs_dir: Optional[Path] = None,
+    resume_dir: Optional[Path] = None,
     argv: Optional[list[str]] = None,
     **kwargs: Any,
 ) -> tuple[Path, dict[str, Any]]:
-    """Run `fn(cfg, run_dir, **kwargs)` in a new run folder and record how it ended."""
-    run_dir = create_run(runs_dir, stage=stage, env_id=cfg.env.id, seed=cfg.seed)
-    write_run_header(run_dir, config_yaml=config_to_yaml(cfg), argv=argv)
-    base = {
-        "stage": stage,
-        "env_id": cfg.env.id,
-        "seed": cfg.seed,
-        "run_dir": str(run_dir),
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-    write_summary(run_dir, {**base, "status": "running"})
-    t0 = time.monotonic()
-    try:
-        result = fn(cfg, run_dir, **kwargs)
-    except UsageError:
-        # Input refused before anything was produced: leave no folder behind.
-        shutil.rmtree(run_dir, ignore_errors=True)
-        raise
-    except KeyboardInterrupt:
-        write_summary(run_dir, {**base, "status": "interrupted", "wall_s": time.monotonic() - t0})
-        raise
-    except BaseException as exc:
-        error = str(exc) if isinstance(exc, GailctlError) else f"{type(exc).__name__}: {exc}"
-        write_summary(run_dir, {**base, "status": "failed", "error": error, "wall_s": time.monotonic() - t0})
-        raise
-    summary = {**base, "status": "finished", "wall_s": round(time.monotonic() - t0, 3), **result}
-    write_summary(run_dir, summary)
+    """Run `fn(cfg, run_dir, **kwargs)` in a new run folder (or `resume_dir`) and record how it ended.
+
+    When resuming, `fn` also receives `resume=True` and finds its own last checkpoint.
+    """
+    if resume_dir is None:
+        assert runs_dir is not None
+        run_dir = create_run(runs_dir, stage=stage, env_id=cfg.env.id, seed=cfg.seed)
+        write_run_header(run_dir, config_yaml=config_to_yaml(cfg), argv=argv)
+        base = {"stage": stage, "env_id": cfg.env.id, "seed": cfg.seed, "run_dir": str(run_dir), "started": _now()}
+    else:
+        run_dir = Path(resume_dir)
+        previous = open_for_resume(run_dir, stage=stage)
+        base = {k: previous[k] for k in ("stage", "env_id", "seed", "run_dir", "started") if k in previous}
+        base["resumed"] = [*previous.get("resumed", []), _now()]
+        prev_status = previous.get("status", "interrupted")
+        kwargs["resume"] = True
+    with run_lock(run_dir):
+        write_summary(run_dir, {**base, "status": "running"})
+        t0 = time.monotonic()
+        try:
+            result = fn(cfg, run_dir, **kwargs)
+        except UsageError:
+            if resume_dir is None:  # input refused before anything was produced: leave no folder
+                shutil.rmtree(run_dir, ignore_errors=True)
+            else:  # the run is as it was: say so again
+                write_summary(run_dir, {**base, "status": prev_status})
+            raise
+        except Interrupted as exc:
+            write_summary(run_dir, {**base, "status": "interrupted", "error": str(exc), "wall_s": time.monotonic() - t0})
+            raise
+        except KeyboardInterrupt:
+            write_summary(run_dir, {**base, "status": "interrupted", "wall_s": time.monotonic() - t0})
+            raise
+        except BaseException as exc:
+            error = str(exc) if isinstance(exc, GailctlError) else f"{type(exc).__name__}: {exc}"
+            write_summary(run_dir, {**base, "status": "failed", "error": error, "wall_s": time.monotonic() - t0})
+            raise
+        summary = {**base, "status": "finished", "wall_s": round(time.monotonic() - t0, 3), **result}
+        write_summary(run_dir, summary)
     return run_dir, summary
+
+
+def resume_hint(stage: str, run_dir: Path, n_env_steps: int) -> str:
+    return f"stopped at {n_env_steps} env steps after a checkpoint; continue with: gailctl {stage} --resume {run_dir}"

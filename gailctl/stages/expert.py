@@ -7,14 +7,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gailctl.checkpoints import latest_checkpoint, read_state, restore_rng, truncate_metrics_after, write_checkpoint
 from gailctl.config import Config
 from gailctl.envs import EVAL_SEED_OFFSET, make_venv
+from gailctl.errors import Interrupted
 from gailctl.evaluation import evaluate
-from gailctl.metrics import MetricsWriter
-from gailctl.policies import build_ppo
+from gailctl.metrics import MetricsWriter, read_metrics
+from gailctl.policies import build_ppo, load_ppo
 from gailctl.runs import atomic_path
-from gailctl.stages import setup_torch
-from gailctl.ui import progress_bar
+from gailctl.signals import graceful_stop
+from gailctl.stages import resume_hint, setup_torch
+from gailctl.ui import console, progress_bar
 
 COLUMNS = ["n_env_steps", "wall_s", "return_mean", "return_std", "return_min", "episode_len_mean", "normalized_score"]
 
@@ -25,17 +28,37 @@ def save_zip(model: Any, path: Path) -> None:
         model.save(tmp)
 
 
-def run(cfg: Config, run_dir: Path) -> dict[str, Any]:
+def next_multiple(n: int, every: int) -> int:
+    """The first multiple of `every` strictly after `n`: where the next eval/checkpoint falls."""
+    return (n // every + 1) * every
+
+
+def run(cfg: Config, run_dir: Path, *, resume: bool = False) -> dict[str, Any]:
     from stable_baselines3.common.callbacks import BaseCallback
 
     setup_torch()
     ecfg = cfg.expert
-    venv = make_venv(cfg.env, seed=cfg.seed)
-    eval_venv = make_venv(cfg.env, seed=cfg.seed + EVAL_SEED_OFFSET, n_envs=min(ecfg.eval_episodes, cfg.env.n_envs))
-    model = build_ppo(venv, ecfg.ppo, seed=cfg.seed)
-    t0 = time.monotonic()
-    best = {"return_mean": -math.inf, "n_env_steps": 0}
-    last: dict[str, Any] = {}
+    checkpoint = latest_checkpoint(run_dir) if resume else None
+    state = read_state(checkpoint) if checkpoint else {"n_env_steps": 0, "wall_s": 0.0}
+    start = int(state["n_env_steps"])
+    # Resumed envs start fresh episodes from a seed of their own (env states are not checkpointed).
+    venv = make_venv(cfg.env, seed=cfg.seed + start)
+    eval_venv = make_venv(cfg.env, seed=cfg.seed + EVAL_SEED_OFFSET + start, n_envs=min(ecfg.eval_episodes, cfg.env.n_envs))
+    if checkpoint:
+        model = load_ppo(checkpoint / "model.zip", venv, env_id=cfg.env.id, ppo=ecfg.ppo, seed=cfg.seed)
+        model.num_timesteps = start
+        restore_rng(state["rng"])
+        dropped = truncate_metrics_after(run_dir, key="n_env_steps", last=start)
+        console.print(f"resuming {run_dir.name} from {checkpoint.name} ({start} env steps; {dropped} later metric rows dropped)")
+    else:
+        if resume:
+            truncate_metrics_after(run_dir, key="n_env_steps", last=-1)
+        model = build_ppo(venv, ecfg.ppo, seed=cfg.seed)
+    prior = [r for r in read_metrics(run_dir)] if resume else []
+    best = max(({"return_mean": float(r["return_mean"]), "n_env_steps": int(r["n_env_steps"])} for r in prior),
+               key=lambda b: b["return_mean"], default={"return_mean": -math.inf, "n_env_steps": 0})
+    last: dict[str, Any] = dict(prior[-1]) if prior else {}
+    t0 = time.monotonic() - float(state["wall_s"])
 
     def evaluate_now(writer: MetricsWriter, n_steps: int) -> dict[str, Any]:
         score = evaluate(model, eval_venv, n_episodes=ecfg.eval_episodes, deterministic=ecfg.eval_deterministic)
@@ -46,41 +69,52 @@ def run(cfg: Config, run_dir: Path) -> dict[str, Any]:
             save_zip(model, run_dir / "best_model.zip")
         return row
 
+    def checkpoint_now(n_steps: int) -> None:
+        write_checkpoint(
+            run_dir / "checkpoints" / f"step_{n_steps:09d}",
+            lambda tmp: model.save(tmp / "model.zip"),
+            {"n_env_steps": n_steps, "wall_s": time.monotonic() - t0},
+        )
+
     class EvalAndCheckpoint(BaseCallback):
-        def __init__(self, writer: MetricsWriter, bar: Any):
+        def __init__(self, writer: MetricsWriter, bar: Any, stop: Any):
             super().__init__()
-            self.writer, self.bar = writer, bar
-            self.next_eval = ecfg.eval_every
-            self.next_ckpt = ecfg.checkpoint_every
+            self.writer, self.bar, self.stop = writer, bar, stop
+            self.next_eval = next_multiple(start, ecfg.eval_every)
+            self.next_ckpt = next_multiple(start, ecfg.checkpoint_every)
 
         def _on_step(self) -> bool:
             n = self.num_timesteps
             if n >= self.next_eval:
-                self.next_eval += ecfg.eval_every
+                self.next_eval = next_multiple(n, ecfg.eval_every)
                 last.update(evaluate_now(self.writer, n))
-                self.bar.update(n, latest=f"return {last['return_mean']:.1f}")
+                self.bar.update(n, latest=f"return {float(last['return_mean']):.1f}")
             if n >= self.next_ckpt:
-                self.next_ckpt += ecfg.checkpoint_every
-                save_zip(model, run_dir / "checkpoints" / f"step_{n:09d}.zip")
-            return True
+                self.next_ckpt = next_multiple(n, ecfg.checkpoint_every)
+                checkpoint_now(n)
+            return not self.stop.requested
 
         def _on_rollout_end(self) -> None:
             self.bar.update(self.num_timesteps)
 
-    with MetricsWriter(run_dir, columns=COLUMNS) as writer, progress_bar("expert", ecfg.total_timesteps) as bar:
-        last.update(evaluate_now(writer, 0))
-        try:
-            model.learn(total_timesteps=ecfg.total_timesteps, callback=EvalAndCheckpoint(writer, bar))
-        except KeyboardInterrupt:
-            save_zip(model, run_dir / "checkpoints" / f"step_{model.num_timesteps:09d}.zip")
-            raise
-        if last.get("n_env_steps") != model.num_timesteps:
+    with graceful_stop() as stop, MetricsWriter(run_dir, columns=COLUMNS) as writer, progress_bar("expert", ecfg.total_timesteps) as bar:
+        bar.update(start)
+        if start == 0:
+            last.update(evaluate_now(writer, 0))
+        if start < ecfg.total_timesteps:
+            model.learn(total_timesteps=ecfg.total_timesteps - start, callback=EvalAndCheckpoint(writer, bar, stop),
+                        reset_num_timesteps=False)
+        if stop.requested:
+            checkpoint_now(model.num_timesteps)
+            raise Interrupted(resume_hint("expert", run_dir, model.num_timesteps))
+        if int(last.get("n_env_steps", -1)) != model.num_timesteps:
             last.update(evaluate_now(writer, model.num_timesteps))
-        bar.update(model.num_timesteps, latest=f"return {last['return_mean']:.1f}")
+        bar.update(model.num_timesteps, latest=f"return {float(last['return_mean']):.1f}")
+    checkpoint_now(model.num_timesteps)
     save_zip(model, run_dir / "model.zip")
     return {
         "n_env_steps": int(model.num_timesteps),
-        "final": {k: last[k] for k in COLUMNS[2:]},
+        "final": {k: float(last[k]) for k in COLUMNS[2:]},
         "best": {"return_mean": best["return_mean"], "n_env_steps": best["n_env_steps"]},
         "eval_episodes": ecfg.eval_episodes,
         "eval_deterministic": ecfg.eval_deterministic,

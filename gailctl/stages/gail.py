@@ -15,13 +15,24 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from gailctl.checkpoints import latest_checkpoint, read_state, restore_rng, truncate_metrics_after, write_checkpoint
 from gailctl.config import Config
 from gailctl.envs import EVAL_SEED_OFFSET, describe_space, make_venv, warn_variable_horizon
-from gailctl.errors import GailctlError, UsageError
+from gailctl.errors import GailctlError, Interrupted, UsageError
 from gailctl.evaluation import evaluate
-from gailctl.metrics import MetricsWriter
-from gailctl.policies import build_ppo, build_reward_net, reward_net_payload, save_torch_atomic
-from gailctl.stages import setup_torch
+from gailctl.metrics import MetricsWriter, read_metrics
+from gailctl.policies import (
+    build_ppo,
+    build_reward_net,
+    load_ppo,
+    load_reward_net,
+    read_torch_payload,
+    reward_net_payload,
+    save_torch_atomic,
+    torch_save,
+)
+from gailctl.signals import graceful_stop
+from gailctl.stages import resume_hint, setup_torch
 from gailctl.stages.expert import save_zip
 from gailctl.ui import console, progress_bar
 
@@ -39,21 +50,27 @@ COLUMNS = [
 ]
 
 
-def load_demos(demos_dir: Path, *, n_demos: int | None) -> Sequence[Any]:
-    """imitation's loader (Arrow data, no pickle), with errors that name the folder."""
+def load_demos(demos_dir: Path, *, n_demos: int | None) -> list[Any]:
+    """imitation's loader (Arrow data), keeping observations, actions, rewards and terminals only.
+
+    imitation stores each step's `infos` as jsonpickle text and decodes it on access;
+    jsonpickle can build arbitrary objects, so a crafted folder could run code there. GAIL does
+    not need infos: we drop them before anything reads them (the decoding is lazy).
+    """
+    import dataclasses
+
     from imitation.data import serialize
 
     try:
-        trajs = serialize.load(demos_dir)
-        n = len(trajs)
+        seq = serialize.load(demos_dir)
+        n = len(seq)
+        trajs = [dataclasses.replace(seq[i], infos=None) for i in range(min(n, n_demos or n))]
     except Exception as exc:  # datasets/pyarrow raise many types for a damaged folder
         raise UsageError(f"--demos {demos_dir}: cannot load demonstrations ({type(exc).__name__}: {str(exc)[:200]})") from None
     if n == 0:
         raise UsageError(f"--demos {demos_dir}: holds no trajectories")
-    if n_demos is not None:
-        if n_demos > n:
-            raise UsageError(f"gail.n_demos = {n_demos}: only {n} trajectories in {demos_dir}")
-        trajs = [trajs[i] for i in range(n_demos)]
+    if n_demos is not None and n_demos > n:
+        raise UsageError(f"gail.n_demos = {n_demos}: only {n} trajectories in {demos_dir}")
     return trajs
 
 
@@ -64,6 +81,14 @@ def check_demos_fit(trajs: Sequence[Any], venv: Any, cfg: Config, demos_dir: Pat
         raise UsageError(
             f"--demos {demos_dir}: observations of shape {obs_shape} do not fit env {cfg.env.id} "
             f"(observation space {describe_space(venv.observation_space)})"
+        )
+    space = venv.action_space
+    bad = next((a for t in trajs for a in np.asarray(t.acts) if not space.contains(np.asarray(a, dtype=space.dtype)) or
+                np.asarray(a).shape != space.shape), None)
+    if bad is not None:
+        raise UsageError(
+            f"--demos {demos_dir}: action {np.asarray(bad).tolist()} does not fit env {cfg.env.id} "
+            f"(action space {describe_space(space)})"
         )
     lengths = sorted({len(t.acts) for t in trajs})
     if len(lengths) > 1 and not cfg.env.allow_variable_horizon:
@@ -84,7 +109,7 @@ def _mean_stats(stats: list[dict[str, float]]) -> dict[str, float]:
     return {k: float(np.nanmean([s[k] for s in stats])) for k in DISC_KEYS}
 
 
-def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> dict[str, Any]:
+def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) -> dict[str, Any]:
     from imitation.algorithms.adversarial.gail import GAIL
     from imitation.util import logger as imit_logger
     from imitation.util import networks
@@ -92,19 +117,30 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> dict[str, Any]:
     setup_torch()
     g = cfg.gail
     trajs = load_demos(demos_dir, n_demos=g.n_demos)
-    venv = make_venv(cfg.env, seed=cfg.seed)
+    checkpoint = latest_checkpoint(run_dir) if resume else None
+    state = read_state(checkpoint) if checkpoint else {"round": 0, "n_env_steps": 0, "wall_s": 0.0}
+    start_round = int(state["round"])
+    # Resumed envs start fresh episodes from a seed of their own (env states are not checkpointed).
+    venv = make_venv(cfg.env, seed=cfg.seed + int(state["n_env_steps"]))
     check_demos_fit(trajs, venv, cfg, demos_dir)
     if (warning := warn_variable_horizon(cfg.env)) is not None:
         console.print(f"[yellow]warning:[/] {warning}")
-    eval_venv = make_venv(cfg.env, seed=cfg.seed + EVAL_SEED_OFFSET, n_envs=min(g.eval_episodes, cfg.env.n_envs))
+    eval_venv = make_venv(cfg.env, seed=cfg.seed + EVAL_SEED_OFFSET + int(state["n_env_steps"]),
+                          n_envs=min(g.eval_episodes, cfg.env.n_envs))
 
     steps_per_round = cfg.gail_steps_per_round
     n_rounds = g.total_timesteps // steps_per_round
     eval_every_rounds = max(1, math.ceil(g.eval_every / steps_per_round))
     ckpt_every_rounds = max(1, math.ceil(g.checkpoint_every / steps_per_round))
 
-    gen = build_ppo(venv, g.ppo, seed=cfg.seed)
-    reward_net = build_reward_net(venv, g.reward_net)
+    if checkpoint:
+        gen = load_ppo(checkpoint / "policy.zip", venv, env_id=cfg.env.id, ppo=g.ppo, seed=cfg.seed)
+        gen.num_timesteps = int(state["n_env_steps"])
+        reward_payload = read_torch_payload(checkpoint / "reward_net.pt")
+        reward_net = load_reward_net(checkpoint / "reward_net.pt", venv)
+    else:
+        gen = build_ppo(venv, g.ppo, seed=cfg.seed)
+        reward_net = build_reward_net(venv, g.reward_net)
     trainer = GAIL(
         demonstrations=trajs,
         demo_batch_size=g.demo_batch_size,
@@ -119,30 +155,38 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> dict[str, Any]:
         # imitation's own detailed log (PPO and discriminator internals) as CSV, off stdout.
         custom_logger=imit_logger.configure(run_dir / "imitation", ["csv"]),
     )
+    if checkpoint:
+        # imitation keeps the discriminator's optimizer private; its state is ours to restore.
+        trainer._disc_opt.load_state_dict(reward_payload["disc_optimizer"])
+        restore_rng(state["rng"])
+        dropped = truncate_metrics_after(run_dir, key="round", last=start_round)
+        console.print(f"resuming {run_dir.name} from {checkpoint.name} (round {start_round}; {dropped} later metric rows dropped)")
+    elif resume:
+        truncate_metrics_after(run_dir, key="round", last=-1)
+    t0 = time.monotonic() - float(state["wall_s"])
 
-    def save_checkpoint(folder: Path, round_done: int) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        save_zip(gen, folder / "policy.zip")
-        payload = reward_net_payload(
-            reward_net,
-            g.reward_net,
-            env_id=cfg.env.id,
-            extra={"round": round_done, "n_env_steps": int(gen.num_timesteps), "disc_optimizer": trainer._disc_opt.state_dict()},
-        )
-        save_torch_atomic(folder / "reward_net.pt", payload)
+    def checkpoint_now(round_done: int) -> None:
+        def fill(tmp: Path) -> None:
+            gen.save(tmp / "policy.zip")
+            payload = reward_net_payload(reward_net, g.reward_net, env_id=cfg.env.id,
+                                         extra={"disc_optimizer": trainer._disc_opt.state_dict()})
+            torch_save(payload, tmp / "reward_net.pt")
 
-    t0 = time.monotonic()
-    last_eval: dict[str, Any] = {}
+        write_checkpoint(run_dir / "checkpoints" / f"round_{round_done:06d}", fill,
+                         {"round": round_done, "n_env_steps": int(gen.num_timesteps), "wall_s": time.monotonic() - t0})
 
     def eval_row() -> dict[str, Any]:
         score = evaluate(gen, eval_venv, n_episodes=g.eval_episodes, deterministic=g.eval_deterministic)
         return score.as_row(cfg.references)
 
     empty_eval = {k: "" for k in COLUMNS[COLUMNS.index("return_mean") :]}
-    with MetricsWriter(run_dir, columns=COLUMNS) as writer, progress_bar("gail rounds", n_rounds) as bar:
-        last_eval = eval_row()
-        writer.write({"round": 0, "n_env_steps": 0, "wall_s": 0.0, **{k: "" for k in DISC_KEYS}, **last_eval})
-        for r in range(1, n_rounds + 1):
+    last_eval: dict[str, Any] = {}
+    with graceful_stop() as stop, MetricsWriter(run_dir, columns=COLUMNS) as writer, progress_bar("gail rounds", n_rounds) as bar:
+        bar.update(start_round)
+        if start_round == 0:
+            last_eval = eval_row()
+            writer.write({"round": 0, "n_env_steps": 0, "wall_s": 0.0, **{k: "" for k in DISC_KEYS}, **last_eval})
+        for r in range(start_round + 1, n_rounds + 1):
             try:
                 trainer.train_gen(steps_per_round)
             except ValueError as exc:
@@ -165,10 +209,14 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> dict[str, Any]:
                 row.update(empty_eval)
             row["wall_s"] = round(time.monotonic() - t0, 3)
             writer.write(row)
-            if r % ckpt_every_rounds == 0 and r != n_rounds:
-                save_checkpoint(run_dir / "checkpoints" / f"round_{r:06d}", r)
-            bar.update(r, latest=f"return {last_eval['return_mean']:.1f}  disc acc {row['disc_acc']:.2f}")
-    save_checkpoint(run_dir / "checkpoints" / f"round_{n_rounds:06d}", n_rounds)
+            if r % ckpt_every_rounds == 0 or r == n_rounds or stop.requested:
+                checkpoint_now(r)
+            if stop.requested:
+                raise Interrupted(resume_hint("gail", run_dir, int(gen.num_timesteps)))
+            latest = f"return {float(last_eval['return_mean']):.1f}  " if last_eval else ""
+            bar.update(r, latest=f"{latest}disc acc {row['disc_acc']:.2f}")
+    if not last_eval:  # resumed after the last round's checkpoint: the final evaluation is on disk
+        last_eval = read_metrics(run_dir)[-1]
     save_zip(gen, run_dir / "policy.zip")
     save_torch_atomic(run_dir / "reward_net.pt", reward_net_payload(reward_net, g.reward_net, env_id=cfg.env.id))
     return {
@@ -177,9 +225,8 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> dict[str, Any]:
         "n_rounds": n_rounds,
         "steps_per_round": steps_per_round,
         "n_env_steps": int(gen.num_timesteps),
-        "final": {k: last_eval[k] for k in ("return_mean", "return_std", "return_min", "normalized_score")},
+        "final": {k: float(last_eval[k]) for k in ("return_mean", "return_std", "return_min", "normalized_score")},
         "eval_episodes": g.eval_episodes,
         "eval_deterministic": g.eval_deterministic,
         "artifacts": {"policy": "policy.zip", "reward_net": "reward_net.pt"},
     }
-

@@ -41,8 +41,10 @@ def demo_stats(trajs: list[Any], refs: Any) -> dict[str, Any]:
 
 
 def run(cfg: Config, run_dir: Path, *, expert_zip: Path) -> dict[str, Any]:
+    import datasets
     from imitation.data import rollout, serialize
 
+    datasets.disable_progress_bars()  # ours is enough
     setup_torch()
     rcfg = cfg.record
     n_envs = recording_envs(rcfg.n_episodes, cfg.env.n_envs)

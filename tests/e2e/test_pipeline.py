@@ -86,7 +86,8 @@ def test_four_commands_end_to_end(config: str, tmp_path: Path) -> None:
     assert [int(r["n_env_steps"]) for r in rows] == [0, 512, 1024]
     assert all(float(r["wall_s"]) >= 0 and r["return_mean"] for r in rows)
     assert summary["n_env_steps"] == 1024
-    assert sorted(p.name for p in (expert_run / "checkpoints").glob("*.zip")) == ["step_000000512.zip", "step_000001024.zip"]
+    assert sorted(p.name for p in (expert_run / "checkpoints").iterdir()) == ["step_000000512", "step_000001024"]
+    assert (expert_run / "checkpoints" / "step_000000512" / "model.zip").is_file()
     PPO.load(expert_run / "model.zip", device="cpu")  # our own file: plain SB3 users can open it
     assert (expert_run / "best_model.zip").is_file()
 
