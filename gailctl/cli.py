@@ -294,6 +294,66 @@ def _print_eval_table(s: dict[str, Any]) -> None:
     results.print(table)
 
 
+@app.command()
+@_boundary
+def runs(
+    runs_dir: Annotated[Path, typer.Argument(metavar="RUNS_DIR", help="Folder of run folders.")] = Path("runs"),
+    stage: Annotated[Optional[str], typer.Option("--stage", help="Only this stage: expert, record, gail, eval.", show_default=False)] = None,
+    env: Annotated[Optional[str], typer.Option("--env", help="Only envs matching this (case-insensitive substring).", show_default=False)] = None,
+    status: Annotated[Optional[str], typer.Option("--status", help="Only this status: finished, interrupted, failed, running, stale.", show_default=False)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON list on stdout, for scripts.")] = False,
+) -> None:
+    """List runs: stage, env, status, env steps, final return and normalized score, age, path."""
+    import json
+
+    from gailctl.inspect_runs import list_runs, render_runs_table
+    from gailctl.ui import results
+
+    found = list_runs(runs_dir, stage=stage, env=env, status=status)
+    if as_json:
+        typer.echo(json.dumps([r.to_json() for r in found], indent=2))
+    else:
+        results.print(render_runs_table(found))
+
+
+@app.command()
+@_boundary
+def plot(
+    run_dirs: Annotated[list[Path], typer.Argument(metavar="RUN...", help="Run folders to draw.", show_default=False)],
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="PNG to write (default: curves.png in the first run's parent folder).", show_default=False)] = None,
+    y: Annotated[str, typer.Option("--y", help="auto (normalized score when the config has references, else return), or a metrics.csv column.")] = "auto",
+    group: Annotated[bool, typer.Option("--group", help="Runs whose configs differ only in seed become one mean line with a band.")] = False,
+) -> None:
+    """Learning curves from metrics.csv (GAIL runs also get discriminator panels)."""
+    from gailctl.inspect_runs import plot_runs
+
+    target = out if out is not None else _free_name(run_dirs[0].resolve().parent / "curves.png")
+    typer.echo(str(plot_runs(run_dirs, target, y=y, group=group)))
+
+
+@app.command()
+@_boundary
+def compare(
+    run_dirs: Annotated[list[Path], typer.Argument(metavar="RUN...", help="Run folders to compare.", show_default=False)],
+) -> None:
+    """Final scores side by side, with the config keys that differ between the runs."""
+    from gailctl.inspect_runs import compare_runs, render_compare_table
+    from gailctl.ui import results
+
+    columns, rows = compare_runs(run_dirs)
+    results.print(render_compare_table(columns, rows))
+
+
+def _free_name(path: Path) -> Path:
+    """`curves.png`, or `curves_2.png`... : a default output never overwrites a file."""
+    n = 1
+    candidate = path
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.stem}_{n}{path.suffix}")
+    return candidate
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

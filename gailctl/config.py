@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Literal, Optional
 
 import yaml
 from annotated_types import Ge, Gt
@@ -121,6 +121,9 @@ class RecordConfig(_Section):
 
 class RewardNetConfig(_Section):
     hid_sizes: tuple[PositiveInt, ...] = (32, 32)
+    """Hidden layers of the reward MLP (GAIL's discriminator; AIRL's reward term)."""
+    potential_hid_sizes: tuple[PositiveInt, ...] = (32, 32)
+    """AIRL only: hidden layers of the shaping potential."""
     normalize_input: bool = True
     """Running mean/std normalisation of the discriminator's inputs (imitation's RunningNorm)."""
     use_next_state: bool = False
@@ -128,6 +131,9 @@ class RewardNetConfig(_Section):
 
 
 class GailConfig(_Section):
+    algorithm: Literal["gail", "airl"] = "gail"
+    """imitation's adversarial trainer to run: GAIL (BasicRewardNet) or AIRL (BasicShapedRewardNet,
+    discounted with gail.ppo.gamma)."""
     demos: Optional[str] = None
     """Record run folder or demonstrations folder; --demos wins."""
     n_demos: Optional[PositiveInt] = None

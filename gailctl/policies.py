@@ -171,31 +171,43 @@ def load_ppo(zip_path: Path, venv: "VecEnv", *, env_id: str, ppo: Optional[PPOCo
 # --- reward nets ---------------------------------------------------------------------
 
 
-def build_reward_net(venv: "VecEnv", cfg: RewardNetConfig) -> "RewardNet":
-    from imitation.rewards.reward_nets import BasicRewardNet
+def build_reward_net(venv: "VecEnv", cfg: RewardNetConfig, *, algorithm: str = "gail", discount_factor: float = 0.99) -> "RewardNet":
+    """GAIL's discriminator net (BasicRewardNet) or AIRL's shaped one (BasicShapedRewardNet)."""
+    from imitation.rewards.reward_nets import BasicRewardNet, BasicShapedRewardNet
     from imitation.util.networks import RunningNorm
 
-    kwargs: dict[str, Any] = {"hid_sizes": tuple(cfg.hid_sizes)}
+    common: dict[str, Any] = {"use_state": True, "use_action": True, "use_next_state": cfg.use_next_state, "use_done": cfg.use_done}
     if cfg.normalize_input:
-        kwargs["normalize_input_layer"] = RunningNorm
-    return BasicRewardNet(
-        venv.observation_space,
-        venv.action_space,
-        use_state=True,
-        use_action=True,
-        use_next_state=cfg.use_next_state,
-        use_done=cfg.use_done,
-        **kwargs,
-    )
+        common["normalize_input_layer"] = RunningNorm
+    if algorithm == "airl":
+        return BasicShapedRewardNet(
+            venv.observation_space,
+            venv.action_space,
+            reward_hid_sizes=tuple(cfg.hid_sizes),
+            potential_hid_sizes=tuple(cfg.potential_hid_sizes),
+            discount_factor=discount_factor,
+            **common,
+        )
+    return BasicRewardNet(venv.observation_space, venv.action_space, hid_sizes=tuple(cfg.hid_sizes), **common)
 
 
-def reward_net_payload(net: "RewardNet", cfg: RewardNetConfig, *, env_id: str, extra: Optional[dict] = None) -> dict[str, Any]:
+def reward_net_payload(
+    net: "RewardNet",
+    cfg: RewardNetConfig,
+    *,
+    env_id: str,
+    algorithm: str = "gail",
+    discount_factor: float = 0.99,
+    extra: Optional[dict] = None,
+) -> dict[str, Any]:
     """What `reward_net.pt` holds: tensors plus plain settings to rebuild the module."""
     return {
         "format": REWARD_NET_FORMAT,
-        "class": "imitation.rewards.reward_nets.BasicRewardNet",
+        "class": f"imitation.rewards.reward_nets.{type(net).__name__}",
+        "algorithm": algorithm,
+        "discount_factor": float(discount_factor),
         "env_id": env_id,
-        "settings": cfg.model_dump(),
+        "settings": cfg.model_dump(mode="json"),
         "state_dict": {k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
         **(extra or {}),
     }
@@ -232,7 +244,12 @@ def load_reward_net(path: Path, venv: "VecEnv") -> "RewardNet":
     if payload.get("format") != REWARD_NET_FORMAT:
         raise UsageError(f"{path}: not a gailctl reward net (format {payload.get('format')!r}, expected {REWARD_NET_FORMAT})")
     try:
-        net = build_reward_net(venv, RewardNetConfig.model_validate(payload["settings"]))
+        net = build_reward_net(
+            venv,
+            RewardNetConfig.model_validate(payload["settings"]),
+            algorithm=payload.get("algorithm", "gail"),
+            discount_factor=float(payload.get("discount_factor", 0.99)),
+        )
         net.load_state_dict(payload["state_dict"], strict=True)
     except (KeyError, ValueError) as exc:
         raise UsageError(f"{path}: damaged reward net checkpoint ({type(exc).__name__}: {str(exc)[:120]})") from None

@@ -1,4 +1,4 @@
-"""`gailctl gail`: imitation's GAIL on saved demonstrations, with per-round metrics.
+"""`gailctl gail`: imitation's GAIL (or AIRL) on saved demonstrations, with per-round metrics.
 
 We drive imitation's `AdversarialTrainer` round by round through its public `train_gen` /
 `train_disc` (what `AdversarialTrainer.train` does) so that each round's discriminator
@@ -20,6 +20,7 @@ from gailctl.config import Config
 from gailctl.envs import EVAL_SEED_OFFSET, describe_space, make_venv, warn_variable_horizon
 from gailctl.errors import GailctlError, Interrupted, UsageError
 from gailctl.evaluation import evaluate
+from gailctl.inspect_runs import gail_curve_png
 from gailctl.metrics import MetricsWriter, read_metrics
 from gailctl.policies import (
     build_ppo,
@@ -110,6 +111,7 @@ def _mean_stats(stats: list[dict[str, float]]) -> dict[str, float]:
 
 
 def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) -> dict[str, Any]:
+    from imitation.algorithms.adversarial.airl import AIRL
     from imitation.algorithms.adversarial.gail import GAIL
     from imitation.util import logger as imit_logger
     from imitation.util import networks
@@ -133,6 +135,7 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
     eval_every_rounds = max(1, math.ceil(g.eval_every / steps_per_round))
     ckpt_every_rounds = max(1, math.ceil(g.checkpoint_every / steps_per_round))
 
+    net_kind = {"algorithm": g.algorithm, "discount_factor": g.ppo.gamma}
     if checkpoint:
         gen = load_ppo(checkpoint / "policy.zip", venv, env_id=cfg.env.id, ppo=g.ppo, seed=cfg.seed)
         gen.num_timesteps = int(state["n_env_steps"])
@@ -140,8 +143,8 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
         reward_net = load_reward_net(checkpoint / "reward_net.pt", venv)
     else:
         gen = build_ppo(venv, g.ppo, seed=cfg.seed)
-        reward_net = build_reward_net(venv, g.reward_net)
-    trainer = GAIL(
+        reward_net = build_reward_net(venv, g.reward_net, **net_kind)
+    trainer = (AIRL if g.algorithm == "airl" else GAIL)(
         demonstrations=trajs,
         demo_batch_size=g.demo_batch_size,
         gen_replay_buffer_capacity=g.gen_replay_buffer_capacity,
@@ -168,7 +171,7 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
     def checkpoint_now(round_done: int) -> None:
         def fill(tmp: Path) -> None:
             gen.save(tmp / "policy.zip")
-            payload = reward_net_payload(reward_net, g.reward_net, env_id=cfg.env.id,
+            payload = reward_net_payload(reward_net, g.reward_net, env_id=cfg.env.id, **net_kind,
                                          extra={"disc_optimizer": trainer._disc_opt.state_dict()})
             torch_save(payload, tmp / "reward_net.pt")
 
@@ -218,8 +221,10 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
     if not last_eval:  # resumed after the last round's checkpoint: the final evaluation is on disk
         last_eval = read_metrics(run_dir)[-1]
     save_zip(gen, run_dir / "policy.zip")
-    save_torch_atomic(run_dir / "reward_net.pt", reward_net_payload(reward_net, g.reward_net, env_id=cfg.env.id))
+    save_torch_atomic(run_dir / "reward_net.pt", reward_net_payload(reward_net, g.reward_net, env_id=cfg.env.id, **net_kind))
+    curves = gail_curve_png(run_dir)  # never raises: a picture must not fail a finished training
     return {
+        "algorithm": g.algorithm,
         "demos": str(demos_dir),
         "n_demo_trajectories": len(trajs),
         "n_rounds": n_rounds,
@@ -228,5 +233,5 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
         "final": {k: float(last_eval[k]) for k in ("return_mean", "return_std", "return_min", "normalized_score")},
         "eval_episodes": g.eval_episodes,
         "eval_deterministic": g.eval_deterministic,
-        "artifacts": {"policy": "policy.zip", "reward_net": "reward_net.pt"},
+        "artifacts": {"policy": "policy.zip", "reward_net": "reward_net.pt", "curves": curves.name if curves else None},
     }
