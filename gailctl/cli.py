@@ -320,14 +320,14 @@ def runs(
 @_boundary
 def plot(
     run_dirs: Annotated[list[Path], typer.Argument(metavar="RUN...", help="Run folders to draw.", show_default=False)],
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="PNG to write (default: curves.png in the first run's parent folder).", show_default=False)] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="PNG to write (default: curves.png in the working directory, or curves_2.png... if taken).", show_default=False)] = None,
     y: Annotated[str, typer.Option("--y", help="auto (normalized score when the config has references, else return), or a metrics.csv column.")] = "auto",
     group: Annotated[bool, typer.Option("--group", help="Runs whose configs differ only in seed become one mean line with a band.")] = False,
 ) -> None:
     """Learning curves from metrics.csv (GAIL runs also get discriminator panels)."""
     from gailctl.inspect_runs import plot_runs
 
-    target = out if out is not None else _free_name(run_dirs[0].resolve().parent / "curves.png")
+    target = out if out is not None else _free_name(Path("curves.png"))
     typer.echo(str(plot_runs(run_dirs, target, y=y, group=group)))
 
 

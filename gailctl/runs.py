@@ -50,6 +50,7 @@ def create_run(runs_dir: Path, *, stage: str, env_id: str, seed: int) -> Path:
             continue
         except OSError as exc:
             raise UsageError(f"--runs-dir {runs_dir}: cannot create a run folder: {exc.strerror or exc}") from None
+        (path / "checkpoints").mkdir()  # every run folder has one; record/eval leave it empty
         return path
     raise GailctlError(f"{runs_dir}: could not find a free run-folder name for {base}")
 

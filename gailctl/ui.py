@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 console = Console(stderr=True)
 """Progress, warnings and notes: stderr, so stdout stays parseable."""
-results = Console(width=None if Console().is_terminal else 120)
+results = Console(width=None if Console().is_terminal else 1000)
 """Result tables: stdout, before the run folder's path on the last line."""
 
 
