@@ -104,6 +104,29 @@ def _resume_config(run_dir: Path, stage: str) -> Config:
     return load_config(run_dir / "config.yaml")
 
 
+def _input_path(given: Optional[Path], configured: Optional[str], *, command: str, flag: str, key: str, what: str,
+                resolve: Callable[..., Path]) -> Path:
+    """A stage's input: the flag wins over the config key; resolved and made absolute."""
+    source = given if given is not None else configured
+    if source is None:
+        raise UsageError(f"{command}: no {what} given: pass {flag} or set {key} in the config")
+    return resolve(Path(source), flag=flag.split()[0] if given is not None else f"{key} =").resolve()
+
+
+def _run_stage(stage: str, cfg: Config, *, runs_dir: Path, resume: Optional[Path] = None, **kwargs: Any) -> tuple[Path, dict[str, Any]]:
+    """Import the stage (torch and friends load here, after the config validated) and execute it."""
+    import importlib
+
+    from gailctl import stages
+    from gailctl.envs import check_env_id
+
+    check_env_id(cfg.env.id)
+    module = importlib.import_module(f"gailctl.stages.{'evaluate' if stage == 'eval' else stage}")
+    if resume is not None:
+        kwargs["resume_dir"] = resume
+    return stages.execute(stage, module.run, cfg, runs_dir=runs_dir, **kwargs)
+
+
 def _with_path(cfg: Config, section: str, key: str, value: Path) -> Config:
     """The config as the run used it: the resolved input path, absolute, in its section."""
     sec = getattr(cfg, section)
@@ -140,12 +163,7 @@ def expert(
         cfg = _resume_config(resume, "expert")
     else:
         cfg = _config(config, set_, seed)
-    from gailctl.envs import check_env_id
-    from gailctl.stages import execute
-    from gailctl.stages import expert as stage
-
-    check_env_id(cfg.env.id)
-    run_dir, summary = execute("expert", stage.run, cfg, runs_dir=runs_dir, resume_dir=resume)
+    run_dir, summary = _run_stage("expert", cfg, runs_dir=runs_dir, resume=resume)
     final = summary["final"]
     _finish(run_dir, [
         f"expert: {summary['n_env_steps']} env steps in {summary['wall_s']:.0f} s; final return "
@@ -166,17 +184,10 @@ def record(
 ) -> None:
     """Roll out an expert and save demonstrations in imitation's format, with their statistics."""
     cfg = _config(config, list(set_ or []) + ([f"record.n_episodes={episodes}"] if episodes is not None else []), seed)
-    source = expert if expert is not None else cfg.record.expert
-    if source is None:
-        raise UsageError("record: no expert given: pass --expert RUN_OR_ZIP or set record.expert in the config")
-    expert_zip = resolve_policy_zip(Path(source), flag="--expert" if expert is not None else "record.expert =").resolve()
+    expert_zip = _input_path(expert, cfg.record.expert, command="record", flag="--expert RUN_OR_ZIP", key="record.expert",
+                             what="expert", resolve=resolve_policy_zip)
     cfg = _with_path(cfg, "record", "expert", expert_zip)
-    from gailctl.envs import check_env_id
-    from gailctl.stages import execute
-    from gailctl.stages import record as stage
-
-    check_env_id(cfg.env.id)
-    run_dir, summary = execute("record", stage.run, cfg, runs_dir=runs_dir, expert_zip=expert_zip)
+    run_dir, summary = _run_stage("record", cfg, runs_dir=runs_dir, expert_zip=expert_zip)
     d = summary["demos"]
     _finish(run_dir, [
         f"recorded {d['n_traj']} episodes, {d['n_transitions']} transitions "
@@ -203,24 +214,43 @@ def gail(
         cfg = _resume_config(resume, "gail")
     else:
         cfg = _config(config, set_, seed)
-    source = demos if demos is not None else cfg.gail.demos
-    if source is None:
-        raise UsageError("gail: no demonstrations given: pass --demos RUN_OR_DIR or set gail.demos in the config")
-    demos_dir = resolve_demos_dir(Path(source), flag="--demos" if demos is not None else "gail.demos =").resolve()
+    demos_dir = _input_path(demos, cfg.gail.demos, command="gail", flag="--demos RUN_OR_DIR", key="gail.demos",
+                            what="demonstrations", resolve=resolve_demos_dir)
     if resume is None:
         cfg = _with_path(cfg, "gail", "demos", demos_dir)
-    from gailctl.envs import check_env_id
-    from gailctl.stages import execute
-    from gailctl.stages import gail as stage
-
-    check_env_id(cfg.env.id)
-    run_dir, summary = execute("gail", stage.run, cfg, runs_dir=runs_dir, resume_dir=resume, demos_dir=demos_dir)
+    run_dir, summary = _run_stage("gail", cfg, runs_dir=runs_dir, resume=resume, demos_dir=demos_dir)
     final = summary["final"]
     _finish(run_dir, [
         f"gail: {summary['n_rounds']} rounds, {summary['n_env_steps']} env steps in {summary['wall_s']:.0f} s "
         f"on {summary['n_demo_trajectories']} demonstrations",
         f"generator true return {final['return_mean']:.1f} ± {final['return_std']:.1f} "
-        f"(normalized {_fmt(final['normalized_score'])}, {summary['eval_episodes']} episodes)",
+        f"(normalized {_fmt(final['normalized_score'])}, last evaluation, {summary['eval_episodes']} episodes)",
+        *(f"final, {mode}, {summary['final_eval']['episodes']} episodes: return {s['return_mean']:.1f} ± {s['return_std']:.1f} "
+          f"(normalized {_fmt(s['normalized_score'])})" for mode, s in summary.get("final_eval", {}).items() if mode != "episodes"),
+    ])
+
+
+@app.command()
+@_boundary
+def bc(
+    config: ConfigOpt = None,
+    demos: Annotated[Optional[Path], typer.Option("--demos", help="Record run folder or demonstrations folder (default: bc.demos, then gail.demos).", show_default=False)] = None,
+    set_: SetOpt = None,
+    seed: SeedOpt = None,
+    runs_dir: RunsDirOpt = Path("runs"),
+) -> None:
+    """Behavioural cloning (imitation's BC) on demonstrations: the baseline GAIL is compared with."""
+    cfg = _config(config, set_, seed)
+    key = "bc.demos" if cfg.bc.demos or not cfg.gail.demos else "gail.demos"
+    demos_dir = _input_path(demos, cfg.bc.demos or cfg.gail.demos, command="bc", flag="--demos RUN_OR_DIR", key=key,
+                            what="demonstrations", resolve=resolve_demos_dir)
+    cfg = _with_path(cfg, "bc", "demos", demos_dir)
+    run_dir, summary = _run_stage("bc", cfg, runs_dir=runs_dir, demos_dir=demos_dir)
+    final = summary["final"]
+    _finish(run_dir, [
+        f"bc: {cfg.bc.n_epochs} epochs on {summary['n_demo_trajectories']} demonstrations in {summary['wall_s']:.0f} s",
+        f"return {final['return_mean']:.1f} ± {final['return_std']:.1f} (normalized {_fmt(final['normalized_score'])}, "
+        f"{summary['eval_episodes']} episodes)",
     ])
 
 
@@ -262,12 +292,7 @@ def eval_(
 
     if video is not None:
         video = check_video_path(video)
-    from gailctl.envs import check_env_id
-    from gailctl.stages import evaluate as stage
-    from gailctl.stages import execute
-
-    check_env_id(cfg.env.id)
-    run_dir, s = execute("eval", stage.run, cfg, runs_dir=runs_dir, policy_zip=policy_zip, render=render, video=video)
+    run_dir, s = _run_stage("eval", cfg, runs_dir=runs_dir, policy_zip=policy_zip, render=render, video=video)
     _print_eval_table(s)
     lines = []
     if s.get("rendered", {}).get("mode") == "video":
@@ -352,6 +377,71 @@ def _free_name(path: Path) -> Path:
         n += 1
         candidate = path.with_name(f"{path.stem}_{n}{path.suffix}")
     return candidate
+
+
+@app.command()
+@_boundary
+def sweep(
+    config: ConfigOpt = None,
+    stage: Annotated[Optional[str], typer.Option("--stage", help="The stage every trial runs: expert, gail or bc (required).", show_default=False)] = None,
+    seeds: Annotated[str, typer.Option("--seeds", help="Seeds: a range 0-4, a list 0,2,5, or one seed.")] = "0",
+    set_: SetOpt = None,
+    grid: Annotated[
+        Optional[list[str]],
+        typer.Option("--grid", help="Values to sweep: KEY=V1,V2,... (YAML values, e.g. gail.disc_lr=0.001,0.0003). "
+                     "Repeatable; every combination runs with every seed.", show_default=False),
+    ] = None,
+    demos: Annotated[Optional[Path], typer.Option("--demos", help="(gail, bc) Record run folder or demonstrations folder (default: gail.demos in the config).", show_default=False)] = None,
+    address: Annotated[Optional[str], typer.Option("--address", help="Join this running Ray cluster (e.g. auto) instead of starting an embedded one.", show_default=False)] = None,
+    max_concurrent: Annotated[Optional[int], typer.Option("--max-concurrent", help="Trials at a time (default: the Ray cluster's CPUs).", show_default=False)] = None,
+    runs_dir: RunsDirOpt = Path("runs"),
+) -> None:
+    """Run a stage over seeds and a grid of settings on Ray Tune; one table and one plot for all trials."""
+    from gailctl.sweep import render_sweep_tables, run_sweep
+    from gailctl.ui import results
+
+    outcome = run_sweep(stage=stage, config_path=config, seeds=seeds, overrides=list(set_ or []), grid=list(grid or []),
+                        demos=demos, runs_dir=runs_dir, address=address, max_concurrent=max_concurrent)
+    for table in render_sweep_tables(outcome):
+        results.print(table)
+    _finish(outcome.sweep_dir, [outcome.summary_line()])
+    outcome.raise_if_incomplete()
+
+
+@app.command()
+@_boundary
+def bench(
+    configs: Annotated[Optional[list[Path]], typer.Option("--config", "-c", help="A config to benchmark (repeatable; default: configs/cartpole.yaml).", show_default=False)] = None,
+    seeds: Annotated[str, typer.Option("--seeds", help="Seeds, e.g. 0-4 or 0,2,5.")] = "0-4",
+    n_demos: Annotated[Optional[str], typer.Option("--n-demos", help="Numbers of demonstration trajectories, e.g. 1,4,10 (default: each config's gail.n_demos).", show_default=False)] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="A first look: seeds 0-1 and a third of each GAIL budget.")] = False,
+    with_bc: Annotated[bool, typer.Option("--bc/--no-bc", help="Behavioural cloning on the same demonstrations, as the GAIL paper's baseline.")] = True,
+    throughput: Annotated[bool, typer.Option("--throughput/--no-throughput", help="First measure GAIL's env steps/s against plain PPO's, alone on the machine.")] = True,
+    set_: SetOpt = None,
+    address: Annotated[Optional[str], typer.Option("--address", help="Join this Ray cluster instead of starting one.", show_default=False)] = None,
+    max_concurrent: Annotated[Optional[int], typer.Option("--max-concurrent", help="Trials at a time (default: one per CPU).", show_default=False)] = None,
+    runs_dir: RunsDirOpt = Path("runs"),
+) -> None:
+    """Benchmark GAIL (and BC) over configs x seeds x numbers of demonstrations: table, CSV, curves."""
+    from gailctl.bench import DEFAULT_CONFIGS, QUICK_SEEDS, BenchPlan, parse_n_demos, run_bench
+    from gailctl.sweep import require_ray
+
+    plan = BenchPlan(
+        configs=tuple(Path(c) for c in (configs or DEFAULT_CONFIGS)),
+        seeds=QUICK_SEEDS if quick and seeds == "0-4" else seeds,
+        n_demos=parse_n_demos(n_demos),
+        quick=quick,
+        with_bc=with_bc,
+        overrides=tuple(set_ or []),
+    )
+    require_ray()
+    bench_dir, summary = run_bench(plan, runs_dir=runs_dir, address=address, max_concurrent=max_concurrent, throughput=throughput)
+    from gailctl.ui import results
+
+    results.print((bench_dir / "results.md").read_text(encoding="utf-8"), markup=False, highlight=False)
+    _finish(bench_dir, [])
+    if summary["n_failed"]:
+        raise GailctlError(f"{summary['n_failed']} of {summary['n_trials']} trial(s) failed; see {bench_dir / 'summary.json'}")
 
 
 def main() -> None:

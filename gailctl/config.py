@@ -151,8 +151,27 @@ class GailConfig(_Section):
     """Env steps between evaluations of the generator's true return (rounded up to rounds)."""
     eval_episodes: PositiveInt = 5
     eval_deterministic: bool = True
+    final_eval_episodes: PositiveInt = 50
+    """Episodes of the final score, measured both deterministic and stochastic."""
     checkpoint_every: PositiveInt = 25_000
     """Env steps between periodic checkpoints (rounded up to whole rounds)."""
+
+
+class BCConfig(_Section):
+    """Behavioural cloning (imitation's `bc.BC`) on the same demonstrations: the GAIL paper's baseline."""
+
+    demos: Optional[str] = None
+    """Record run folder or demonstrations folder; --demos wins, then gail.demos."""
+    n_demos: Optional[PositiveInt] = None
+    """Use only the first N trajectories; gail.n_demos when unset, so both learn from the same data."""
+    n_epochs: PositiveInt = 50
+    batch_size: PositiveInt = 64
+    learning_rate: PositiveFloat = 1e-3
+    ent_weight: NonNegativeFloat = 1e-3
+    l2_weight: NonNegativeFloat = 0.0
+    net_arch: tuple[PositiveInt, ...] = (64, 64)
+    eval_episodes: PositiveInt = 50
+    eval_deterministic: bool = True
 
 
 class EvalConfig(_Section):
@@ -170,6 +189,7 @@ class Config(_Section):
     expert: ExpertConfig = ExpertConfig()
     record: RecordConfig = RecordConfig()
     gail: GailConfig = GailConfig()
+    bc: BCConfig = BCConfig()
     eval: EvalConfig = EvalConfig()
 
     @model_validator(mode="after")

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STAGES = ("expert", "record", "gail", "eval")
+STAGES = ("expert", "record", "gail", "bc", "eval", "sweep", "bench")
 STATUSES = ("running", "finished", "interrupted", "failed", "stale", "unknown")
 """`summary.json` statuses, plus `stale` (says running, but its run.lock is free: the process
 died without a word) and `unknown` (no readable summary.json)."""

@@ -115,9 +115,20 @@ def write_run_header(run_dir: Path, *, config_yaml: str, argv: Optional[list[str
     atomic_write_text(run_dir / "command.txt", f"cd {shlex.quote(os.getcwd())} && {shlex.join(argv)}\n")
 
 
+def _strict_json(value: Any) -> Any:
+    """NaN (a score without references) becomes null: summary.json stays valid JSON."""
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, dict):
+        return {k: _strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict_json(v) for v in value]
+    return value
+
+
 def write_summary(run_dir: Path, summary: dict[str, Any]) -> None:
-    payload = {**summary, "versions": package_versions()}
-    atomic_write_text(run_dir / "summary.json", json.dumps(payload, indent=2, sort_keys=False) + "\n")
+    payload = _strict_json({**summary, "versions": package_versions()})
+    atomic_write_text(run_dir / "summary.json", json.dumps(payload, indent=2, allow_nan=False) + "\n")
 
 
 def read_summary(run_dir: Path) -> dict[str, Any]:

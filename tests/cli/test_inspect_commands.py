@@ -16,7 +16,7 @@ from gailctl.stages import execute
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["env.n_envs=2", "gail.total_timesteps=256", "gail.ppo.n_steps=32", "gail.ppo.batch_size=32",
         "gail.demo_batch_size=32", "gail.gen_replay_buffer_capacity=64", "gail.eval_every=64",
-        "gail.eval_episodes=1", "gail.n_demos=2"]
+        "gail.eval_episodes=1", "gail.n_demos=2", "gail.final_eval_episodes=1"]
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """Same config and seed, same numbers: metrics.csv repeats exactly (CPU, one torch thread).
 
-Only the wall-clock column differs between two runs; everything else must match to the digit.
+Only the wall-clock columns (wall_s, train_wall_s) differ between two runs; everything else must match to the digit.
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ TINY = [
     "env.n_envs=2", "expert.total_timesteps=2048", "expert.eval_every=1024", "expert.eval_episodes=2",
     "expert.checkpoint_every=1024", "expert.ppo.n_steps=64", "record.n_episodes=4",
     "gail.total_timesteps=640", "gail.ppo.n_steps=64", "gail.demo_batch_size=64",
-    "gail.gen_replay_buffer_capacity=128", "gail.eval_every=256", "gail.eval_episodes=2",
+    "gail.gen_replay_buffer_capacity=128", "gail.eval_every=256", "gail.eval_episodes=2", "gail.final_eval_episodes=2",
 ]
 
 
 def numbers(run: Path) -> list[dict]:
     with open(run / "metrics.csv", newline="") as fh:
-        return [{k: v for k, v in row.items() if k != "wall_s"} for row in csv.DictReader(fh)]
+        return [{k: v for k, v in row.items() if not k.endswith("wall_s")} for row in csv.DictReader(fh)]
 
 
 @pytest.mark.parametrize("stage", ["expert", "record", "gail"])

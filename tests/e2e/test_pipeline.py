@@ -28,8 +28,9 @@ TINY = [
     "--set", "gail.total_timesteps=256", "--set", "gail.ppo.n_steps=32", "--set", "gail.ppo.batch_size=32",
     "--set", "gail.demo_batch_size=32", "--set", "gail.gen_replay_buffer_capacity=64",
     "--set", "gail.n_demos=2", "--set", "gail.eval_every=128", "--set", "gail.eval_episodes=2",
-    "--set", "gail.checkpoint_every=128",
+    "--set", "gail.checkpoint_every=128", "--set", "gail.final_eval_episodes=2",
     "--set", "eval.episodes=2",
+    "--set", "bc.n_epochs=2", "--set", "bc.eval_episodes=2", "--set", "bc.batch_size=32",
 ]
 
 
@@ -123,6 +124,12 @@ def test_four_commands_end_to_end(config: str, tmp_path: Path) -> None:
     assert net.state_dict().keys() == payload["state_dict"].keys()
     assert sorted(p.name for p in (gail_run / "checkpoints").iterdir()) == ["round_000002", "round_000004"]
     assert cfg.gail.demos == str((record_run / "demos").resolve())
+
+    # bc on the same demonstrations: an ordinary SB3 zip that eval can score
+    bc_run = last_line(gailctl("bc", "-c", config, "--demos", str(record_run), *TINY, *runs))
+    summary = check_common(bc_run, "bc")
+    assert summary["n_demo_trajectories"] == 2 and summary["eval_episodes"] == 2
+    PPO.load(bc_run / "policy.zip", device="cpu")
 
     # eval --render without a display writes a real video; --video FILE writes a GIF
     proc = gailctl("eval", str(gail_run), "--render", *runs, env=no_display_env())

@@ -34,7 +34,7 @@ def test_create_run_makes_a_new_folder_each_call(tmp_path):
     assert a != b
     assert a.is_dir() and b.is_dir()
     assert a.parent == b.parent == tmp_path / "runs"
-    assert list(a.iterdir()) == [] and list(b.iterdir()) == []
+    assert [p.name for p in a.iterdir()] == ["checkpoints"] == [p.name for p in b.iterdir()]  # nothing else yet
 
 
 def test_create_run_within_the_same_second_never_reuses(tmp_path, monkeypatch):
@@ -48,7 +48,7 @@ def test_create_run_within_the_same_second_never_reuses(tmp_path, monkeypatch):
     assert all(p.is_dir() for p in made)
     # the first folder was not touched
     assert (first / "keep.txt").read_text() == marker_content
-    assert sorted(os.listdir(first)) == ["keep.txt"]
+    assert sorted(os.listdir(first)) == ["checkpoints", "keep.txt"]
 
 
 def test_create_run_name_has_stage_env_and_seed(tmp_path):

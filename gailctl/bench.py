@@ -1,0 +1,196 @@
+"""`gailctl bench`: GAIL (and BC) over configs x seeds x demonstration counts, on the sweep machinery.
+
+Each config becomes one sweep per method (Ray Tune trials, each an ordinary run folder under
+`trials/`); the report (`evaluations.csv`, `results.md`, `curves.png`) is computed from those
+folders by `gailctl.bench_report`. Throughput (GAIL env steps/s over plain PPO's with the same
+generator settings) is measured first, alone on the machine, in this process.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from gailctl import bench_report
+from gailctl.config import load_config
+from gailctl.errors import UsageError
+from gailctl.runs import atomic_write_text, create_run, write_run_header, write_summary
+
+DEFAULT_CONFIGS = ("configs/cartpole.yaml",)
+QUICK_SEEDS = "0-1"
+QUICK_BUDGET_FRACTION = 3  # --quick runs a third of each config's gail.total_timesteps
+
+
+@dataclass(frozen=True)
+class BenchPlan:
+    configs: tuple[Path, ...]
+    seeds: str
+    n_demos: Optional[tuple[int, ...]]
+    quick: bool
+    with_bc: bool
+    overrides: tuple[str, ...]
+
+    def budget_overrides(self, config: Path) -> list[str]:
+        """--set items for one config: the user's, plus the smaller budget of --quick."""
+        items = list(self.overrides)
+        if self.quick:
+            cfg = load_config(config, items)
+            quick_steps = max(cfg.gail_steps_per_round, cfg.gail.total_timesteps // QUICK_BUDGET_FRACTION)
+            items.append(f"gail.total_timesteps={quick_steps}")
+        return items
+
+    def grid(self) -> list[str]:
+        return [f"gail.n_demos={','.join(map(str, self.n_demos))}"] if self.n_demos else []
+
+
+def parse_n_demos(text: Optional[str]) -> Optional[tuple[int, ...]]:
+    """`1,4,10` -> (1, 4, 10); None keeps each config's gail.n_demos."""
+    if text is None:
+        return None
+    try:
+        values = tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise UsageError(f"--n-demos {text}: expected whole numbers separated by commas, e.g. 1,4,10") from None
+    if not values or min(values) < 1:
+        raise UsageError(f"--n-demos {text}: expected positive whole numbers, e.g. 1,4,10")
+    return values
+
+
+def measure_throughput(config: Path, overrides: Sequence[str], *, n_rounds: int = 40) -> dict[str, Any]:
+    """Env steps per second of plain PPO and of GAIL (no evaluation), same generator settings.
+
+    Both run here, one after the other, on one torch thread, before any trial starts, so the
+    machine is otherwise idle. PPO trains on the true reward; GAIL on its learned one.
+    """
+    import tempfile
+
+    from gailctl.envs import make_venv
+    from gailctl.policies import build_ppo, build_reward_net
+    from gailctl.runs import resolve_demos_dir
+    from gailctl.stages import setup_torch
+    from gailctl.stages.gail import build_trainer, load_demos, train_discriminator
+
+    setup_torch()
+    cfg = load_config(config, list(overrides))
+    g = cfg.gail
+    if g.demos is None:
+        raise UsageError(f"{config}: gail.demos is not set; the throughput measurement needs demonstrations")
+    trajs = load_demos(resolve_demos_dir(Path(g.demos), flag="gail.demos =").resolve(), n_demos=g.n_demos)
+    steps = n_rounds * cfg.gail_steps_per_round
+    ppo = build_ppo(make_venv(cfg.env, seed=cfg.seed), g.ppo, seed=cfg.seed)
+    started = time.perf_counter()
+    ppo.learn(steps)
+    ppo_s = time.perf_counter() - started
+
+    venv = make_venv(cfg.env, seed=cfg.seed)
+    gen = build_ppo(venv, g.ppo, seed=cfg.seed)
+    with tempfile.TemporaryDirectory() as log_dir:
+        trainer = build_trainer(cfg, venv=venv, gen=gen, reward_net=build_reward_net(venv, g.reward_net), trajs=trajs,
+                                log_dir=Path(log_dir))
+        gen_s = disc_s = 0.0
+        for r in range(n_rounds):  # train_round's two halves, timed apart
+            a = time.perf_counter()
+            trainer.train_gen(cfg.gail_steps_per_round)
+            b = time.perf_counter()
+            train_discriminator(trainer)
+            trainer.logger.dump(r)
+            gen_s, disc_s = gen_s + b - a, disc_s + time.perf_counter() - b
+    gail_s = gen_s + disc_s
+    return {
+        "config": str(config),
+        "env_steps": steps,
+        "ppo_steps_per_s": steps / ppo_s,
+        "gail_steps_per_s": steps / gail_s,
+        "ratio": ppo_s / gail_s,
+        "gail_generator_s": gen_s,
+        "gail_discriminator_s": disc_s,
+    }
+
+
+def _trial_dirs(results: Sequence[dict[str, Any]]) -> list[Path]:
+    return [Path(r["run_dir"]) for r in results if r.get("status") == "finished" and r.get("run_dir")]
+
+
+def run_bench(
+    plan: BenchPlan,
+    *,
+    runs_dir: Path,
+    address: Optional[str] = None,
+    max_concurrent: Optional[int] = None,
+    throughput: bool = True,
+) -> tuple[Path, dict[str, Any]]:
+    """Plan every sweep (all configs validated before anything runs), run them, write the report."""
+    from gailctl.sweep import run_on_ray, plan_sweep
+
+    sweeps = []
+    for config in plan.configs:
+        items = plan.budget_overrides(config)
+        stages = ["gail", "bc"] if plan.with_bc else ["gail"]
+        sweeps += [(config, stage, plan_sweep(stage=stage, config_path=config, seeds=plan.seeds, overrides=items,
+                                              grid=plan.grid())) for stage in stages]
+    first = sweeps[0][2]
+    bench_dir = create_run(runs_dir, stage="bench", env_id=first.base_config.env.id if len(plan.configs) == 1 else "classic-control",
+                           seed=first.seeds[0])
+    from gailctl.config import config_to_yaml
+
+    write_run_header(bench_dir, config_yaml=config_to_yaml(first.base_config))
+    describe = {"configs": [str(c) for c in plan.configs], "seeds": list(first.seeds), "n_demos": plan.n_demos,
+                "quick": plan.quick, "bc": plan.with_bc, "set": list(plan.overrides)}
+    atomic_write_text(bench_dir / "bench.json", json.dumps(describe, indent=2) + "\n")
+    base = {"stage": "bench", "env_id": first.base_config.env.id, "seed": first.seeds[0], "run_dir": str(bench_dir),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    write_summary(bench_dir, {**base, "status": "running"})
+    t0 = time.monotonic()
+    speed = measure_throughput(plan.configs[0], plan.budget_overrides(plan.configs[0])) if throughput else None
+    trials_dir = bench_dir / "trials"
+    results: list[dict[str, Any]] = []
+    for i, (config, stage, sweep) in enumerate(sweeps):
+        info: dict[str, Any] = {}
+        results += run_on_ray(sweep, sweep_dir=bench_dir / f"ray-{i}", trials_dir=trials_dir, address=address,
+                               max_concurrent=max_concurrent, info=info)
+    curves = [bench_report.load_curve(d) for d in _trial_dirs(results)]
+    budgets = sorted({c.steps[-1] for c in curves if c.steps and c.method != "bc"})
+    at_steps = sorted({s for s in (25_000, 50_000, 100_000) if budgets and s < budgets[-1]})
+    rows = bench_report.summarize(curves, at_steps=at_steps)
+    bench_report.evaluations_csv(curves, bench_dir / "evaluations.csv")
+    plot = bench_report.plot(curves, bench_dir / "curves.png") if curves else None
+    report = render_markdown(rows, speed=speed, describe=describe, wall_s=time.monotonic() - t0)
+    atomic_write_text(bench_dir / "results.md", report)
+    failed = [r for r in results if r.get("status") != "finished"]
+    summary = {**base, "status": "finished" if not failed else "failed", "wall_s": round(time.monotonic() - t0, 1),
+               "n_trials": len(results), "n_failed": len(failed), "throughput": speed, "table": rows,
+               "failed": [{"error": r.get("error"), "run_dir": r.get("run_dir")} for r in failed],
+               "artifacts": {"results": "results.md", "evaluations": "evaluations.csv",
+                             "curves": plot.name if plot else None}}
+    write_summary(bench_dir, summary)
+    return bench_dir, summary
+
+
+def render_markdown(rows: Sequence[dict[str, Any]], *, speed: Optional[dict[str, Any]], describe: dict[str, Any], wall_s: float) -> str:
+    lines = [
+        "# gailctl bench",
+        "",
+        f"Configs {', '.join(describe['configs'])}; seeds {describe['seeds']}; "
+        f"demonstrations {describe['n_demos'] or 'as each config says'}{'; --quick' if describe['quick'] else ''}. "
+        f"Whole run {wall_s / 60:.1f} min.",
+        "",
+        "Normalized score: random = 0, expert = 1 (the config's references). `final` = mean ± std over seeds of the "
+        "final evaluation (GAIL: `gail.final_eval_episodes` episodes, argmax and sampled actions; BC: "
+        "`bc.eval_episodes`). `@Nk` = the per-round evaluation (`gail.eval_episodes` episodes) at N env steps. "
+        "Steps and wall seconds to 0.95: median over seeds (worst). `stayed` = seeds whose last 10 evaluations "
+        "are all >= 0.95.",
+        "",
+        bench_report.markdown(rows) if rows else "(no finished trial)\n",
+    ]
+    if speed:
+        lines += [
+            "Throughput, measured alone before the trials (same generator settings, "
+            f"{speed['env_steps']} env steps each, one torch thread): PPO {speed['ppo_steps_per_s']:.0f} env steps/s, "
+            f"GAIL {speed['gail_steps_per_s']:.0f} env steps/s (generator phase {speed['gail_generator_s']:.1f} s, "
+            f"discriminator {speed['gail_discriminator_s']:.1f} s): **GAIL/PPO = {speed['ratio']:.2f}**.",
+            "",
+        ]
+    return "\n".join(lines)

@@ -1,0 +1,242 @@
+"""Benchmark arithmetic: learning curves of finished runs -> the figures the benchmark reports.
+
+Pure functions over run folders (metrics.csv, summary.json, config.yaml); no training here.
+Normalized scores: random = 0, expert = 1, from each run's own `references`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import yaml
+
+THRESHOLD = 0.95
+HOLD_EVALS = 5  # "holds >= 0.95 for 5 evaluations in a row"
+STAY_EVALS = 10  # "its last 10 evaluations all >= 0.95"
+TAIL_EVALS = 5  # "mean of the last 5 evaluations"
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One run's evaluations. `steps`, `wall_s`, `score` have one entry per evaluation."""
+
+    run_dir: Path
+    env_id: str
+    method: str  # gail, airl or bc
+    n_demos: int
+    seed: int
+    status: str
+    steps: tuple[int, ...]
+    wall_s: tuple[float, ...]
+    train_wall_s: tuple[float, ...]
+    score: tuple[float, ...]
+    final_deterministic: Optional[float]
+    final_stochastic: Optional[float]
+    eval_episodes: int
+    final_episodes: int
+
+
+def _float(text: Any) -> Optional[float]:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return None if value != value else value  # NaN -> None
+
+
+def load_curve(run_dir: Path) -> Curve:
+    """Read a finished gail/bc run folder into a Curve (evaluation rows only)."""
+    run_dir = Path(run_dir)
+    cfg = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    stage = summary.get("stage", "gail")
+    method = "bc" if stage == "bc" else cfg.get("gail", {}).get("algorithm", "gail")
+    with open(run_dir / "metrics.csv", newline="", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if _float(r.get("normalized_score")) is not None]
+    final = summary.get("final_eval", {})
+    det = (final.get("deterministic") or {}).get("normalized_score")
+    sto = (final.get("stochastic") or {}).get("normalized_score")
+    if stage == "bc":  # bc scores once, with its own determinism setting
+        key = "final_deterministic" if cfg.get("bc", {}).get("eval_deterministic", True) else "final_stochastic"
+        values = {"final_deterministic": None, "final_stochastic": None, key: (summary.get("final") or {}).get("normalized_score")}
+        det, sto = values["final_deterministic"], values["final_stochastic"]
+    return Curve(
+        run_dir=run_dir,
+        env_id=summary.get("env_id", cfg["env"]["id"]),
+        method=method,
+        n_demos=int(summary.get("n_demo_trajectories", 0)),
+        seed=int(summary.get("seed", cfg.get("seed", 0))),
+        status=summary.get("status", "unknown"),
+        steps=tuple(int(float(r["n_env_steps"])) for r in rows),
+        wall_s=tuple(float(r["wall_s"]) for r in rows),
+        train_wall_s=tuple(float(r.get("train_wall_s") or r["wall_s"]) for r in rows),
+        score=tuple(float(r["normalized_score"]) for r in rows),
+        final_deterministic=_float(det),
+        final_stochastic=_float(sto),
+        eval_episodes=int(summary.get("eval_episodes", 0)),
+        final_episodes=int(final.get("episodes", summary.get("eval_episodes", 0))),
+    )
+
+
+def first_reach(curve: Curve, threshold: float = THRESHOLD) -> Optional[tuple[int, float]]:
+    """(env steps, wall seconds) of the first evaluation at or above `threshold`, if any."""
+    for step, wall, score in zip(curve.steps, curve.wall_s, curve.score):
+        if step > 0 and score >= threshold:
+            return step, wall
+    return None
+
+
+def first_hold(curve: Curve, threshold: float = THRESHOLD, n_in_row: int = HOLD_EVALS) -> Optional[int]:
+    """Env steps at the evaluation that completes the first run of `n_in_row` scores >= threshold."""
+    run = 0
+    for step, score in zip(curve.steps, curve.score):
+        run = run + 1 if (step > 0 and score >= threshold) else 0
+        if run >= n_in_row:
+            return step
+    return None
+
+
+def stayed(curve: Curve, threshold: float = THRESHOLD, last_n: int = STAY_EVALS) -> bool:
+    """True when the last `last_n` evaluations are all >= threshold (and there are that many)."""
+    tail = curve.score[-last_n:]
+    return len(tail) == last_n and min(tail) >= threshold
+
+
+def tail_mean(curve: Curve, n: int = TAIL_EVALS) -> Optional[float]:
+    tail = curve.score[-n:]
+    return sum(tail) / len(tail) if tail else None
+
+
+def score_at(curve: Curve, step: int) -> Optional[float]:
+    """The latest evaluation at or before `step` (None if the run never got there)."""
+    if not curve.steps or curve.steps[-1] < step:
+        return None
+    best = None
+    for s, score in zip(curve.steps, curve.score):
+        if s <= step:
+            best = score
+    return best
+
+
+def _mean_std(values: Sequence[Optional[float]]) -> str:
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return "n/a"
+    if len(vals) == 1:
+        return f"{vals[0]:.2f}"
+    return f"{statistics.fmean(vals):.2f} ± {statistics.pstdev(vals):.2f}"
+
+
+def _median_worst(values: Sequence[Optional[float]], n_seeds: int, unit: str = "") -> str:
+    """Median and worst over seeds; a seed that never got there makes the worst 'never'."""
+    got = [v for v in values if v is not None]
+    if not got:
+        return "never"
+    med = statistics.median(got) if len(got) == n_seeds else None
+    worst = max(got) if len(got) == n_seeds else None
+    fmt = (lambda v: f"{v / 1000:.1f}k") if unit == "steps" else (lambda v: f"{v:.0f}")
+    if med is None:
+        return f"{len(got)}/{n_seeds} seeds, median of those {fmt(statistics.median(got))}"
+    return f"{fmt(med)} (worst {fmt(worst)})"
+
+
+def summarize(curves: Sequence[Curve], *, at_steps: Sequence[int]) -> list[dict[str, Any]]:
+    """One row per (task, method, n_demos): the benchmark's table, as plain values."""
+    groups: dict[tuple[str, str, int], list[Curve]] = {}
+    for c in curves:
+        groups.setdefault((c.env_id, c.method, c.n_demos), []).append(c)
+    rows = []
+    for (env_id, method, n_demos), group in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][2], kv[0][1])):
+        group = sorted(group, key=lambda c: c.seed)
+        n = len(group)
+        reach = [first_reach(c) for c in group]
+        row: dict[str, Any] = {
+            "task": env_id,
+            "method": method,
+            "demos": n_demos,
+            "seeds": n,
+            "final (det.)": _mean_std([c.final_deterministic for c in group]),
+            "final (stoch.)": _mean_std([c.final_stochastic for c in group]),
+        }
+        if method != "bc":
+            for step in at_steps:
+                row[f"@{step // 1000}k"] = _mean_std([score_at(c, step) for c in group])
+            row["last-5 mean (min seed)"] = (
+                f"{min(t for t in tails):.2f}" if (tails := [tail_mean(c) for c in group if tail_mean(c) is not None]) else "n/a"
+            )
+            row["steps to 0.95"] = _median_worst([r[0] if r else None for r in reach], n, "steps")
+            row["wall s to 0.95"] = _median_worst([r[1] if r else None for r in reach], n)
+            row["steps to hold 0.95 x5"] = _median_worst([first_hold(c) for c in group], n, "steps")
+            row["stayed >= 0.95 (last 10)"] = f"{sum(stayed(c) for c in group)}/{n}"
+        rows.append(row)
+    return rows
+
+
+def markdown(rows: Sequence[dict[str, Any]]) -> str:
+    """A markdown table; columns are the union of the rows' keys, in first-seen order."""
+    columns: list[str] = []
+    for r in rows:
+        columns += [k for k in r if k not in columns]
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for r in rows:
+        lines.append("| " + " | ".join(str(r.get(c, "")) for c in columns) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def evaluations_csv(curves: Sequence[Curve], path: Path) -> None:
+    """Every evaluation of every run, one row each, for anyone who wants other statistics."""
+    from gailctl.runs import atomic_path
+
+    with atomic_path(Path(path)) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["task", "method", "demos", "seed", "n_env_steps", "wall_s", "normalized_score", "run"])
+        for c in curves:
+            for step, wall, score in zip(c.steps, c.wall_s, c.score):
+                writer.writerow([c.env_id, c.method, c.n_demos, c.seed, step, wall, score, c.run_dir.name])
+
+
+def plot(curves: Sequence[Curve], out: Path) -> Path:
+    """One panel per (task, demos): normalized score vs env steps, a line per seed, BC as a band."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from gailctl.runs import atomic_path
+
+    panels = sorted({(c.env_id, c.n_demos) for c in curves})
+    ncols = min(2, len(panels)) or 1
+    nrows = (len(panels) + ncols - 1) // ncols or 1
+    fig = Figure(figsize=(6.5 * ncols, 4.0 * nrows), constrained_layout=True)
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    styles = {"gail": "-", "airl": "--"}
+    for ax, (env_id, n_demos) in zip(axes.flat, panels):
+        here = [c for c in curves if (c.env_id, c.n_demos) == (env_id, n_demos)]
+        for c in sorted(here, key=lambda c: (c.method, c.seed)):
+            if c.method == "bc":
+                continue
+            ax.plot(c.steps, c.score, color=f"C{c.seed % 10}", linestyle=styles.get(c.method, ":"), alpha=0.8,
+                    linewidth=1.2, label=f"{c.method} seed {c.seed}")
+        bc = [c.final_deterministic if c.final_deterministic is not None else c.final_stochastic
+              for c in here if c.method == "bc"]
+        bc = [b for b in bc if b is not None]
+        if bc:
+            ax.axhspan(min(bc), max(bc), color="tab:red", alpha=0.15, label=f"BC (final, {len(bc)} seeds)")
+        ax.axhline(1.0, color="tab:green", linestyle="--", linewidth=1, label="expert")
+        ax.axhline(0.0, color="grey", linestyle=":", linewidth=1, label="random")
+        ax.axhline(THRESHOLD, color="black", linestyle=":", linewidth=0.8, alpha=0.6)
+        ax.set_title(f"{env_id}, {n_demos} demonstration{'s' if n_demos != 1 else ''}")
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel("normalized score")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, ncol=2, loc="lower right")
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    with atomic_path(Path(out)) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    return Path(out)

@@ -1,0 +1,37 @@
+"""`gailctl bench` on a tiny budget: GAIL and BC trials through Ray, then the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.test_pipeline import gailctl, last_line
+
+pytestmark = pytest.mark.e2e
+pytest.importorskip("ray")
+
+TINY = ["--set", "env.n_envs=2", "--set", "gail.total_timesteps=512", "--set", "gail.ppo.n_steps=32",
+        "--set", "gail.ppo.batch_size=32", "--set", "gail.demo_batch_size=32", "--set", "gail.gen_replay_buffer_capacity=64",
+        "--set", "gail.eval_every=128", "--set", "gail.eval_episodes=1", "--set", "gail.final_eval_episodes=2",
+        "--set", "bc.n_epochs=1", "--set", "bc.eval_episodes=2"]
+
+
+def test_bench_runs_gail_and_bc_and_writes_the_report(tmp_path: Path) -> None:
+    proc = gailctl("bench", "-c", "configs/cartpole.yaml", "--seeds", "0-1", "--n-demos", "1,2", "--no-throughput",
+                   *TINY, "--runs-dir", str(tmp_path))
+    bench = last_line(proc)
+    summary = json.loads((bench / "summary.json").read_text())
+    assert summary["status"] == "finished" and summary["n_trials"] == 8 and summary["n_failed"] == 0
+    rows = {(r["method"], r["demos"]): r for r in summary["table"]}
+    assert set(rows) == {("gail", 1), ("gail", 2), ("bc", 1), ("bc", 2)}
+    assert all(r["seeds"] == 2 for r in rows.values())
+    assert "steps to 0.95" in rows[("gail", 1)] and "steps to 0.95" not in rows[("bc", 1)]
+    report = (bench / "results.md").read_text()
+    assert "| task | method | demos | seeds |" in report
+    evaluations = (bench / "evaluations.csv").read_text().splitlines()
+    assert len(evaluations) == 1 + 4 * 5 + 4  # 4 GAIL runs x (round 0 + 4 evaluations), 4 BC runs x 1
+    assert (bench / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    trials = sorted(p.name.split("__")[0] for p in (bench / "trials").iterdir())
+    assert trials == ["bc"] * 4 + ["gail"] * 4

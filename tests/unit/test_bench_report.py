@@ -1,0 +1,77 @@
+"""Benchmark arithmetic on hand-made run folders: each figure the table reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gailctl import bench_report as br
+
+
+def make_run(root: Path, name: str, scores: list[float], *, seed: int = 0, method: str = "gail", n_demos: int = 4,
+             every: int = 1000, final=(1.0, 0.9), stage: str = "gail") -> Path:
+    run = root / name
+    run.mkdir(parents=True)
+    cfg = {"seed": seed, "env": {"id": "seals/CartPole-v0"}, "gail": {"algorithm": method}, "bc": {"eval_deterministic": True}}
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+    rows = ["round,n_env_steps,wall_s,train_wall_s,normalized_score"]
+    rows += [f"{i},{i * every},{i * 2.0},{i * 1.5},{s}" for i, s in enumerate(scores)]
+    rows.insert(2, f"99,{every // 2},0.5,0.4,")  # a round without evaluation is skipped
+    (run / "metrics.csv").write_text("\n".join(rows) + "\n")
+    summary = {"stage": stage, "env_id": "seals/CartPole-v0", "seed": seed, "status": "finished", "n_demo_trajectories": n_demos,
+               "eval_episodes": 5, "final": {"normalized_score": final[0]},
+               "final_eval": {"episodes": 50, "deterministic": {"normalized_score": final[0]},
+                              "stochastic": {"normalized_score": final[1]}}}
+    (run / "summary.json").write_text(json.dumps(summary))
+    return run
+
+
+def test_curve_reading_and_thresholds(tmp_path: Path) -> None:
+    scores = [0.8, 0.2, 0.96, 0.5, 0.97, 0.98, 0.99, 1.0, 0.97, 1.0]
+    c = br.load_curve(make_run(tmp_path, "a", scores))
+    assert c.steps == tuple(range(0, 10_000, 1000)) and c.score == tuple(scores)
+    assert br.first_reach(c) == (2000, 4.0)  # the step-0 score does not count as reaching it
+    assert br.first_hold(c) == 8000  # 4000..8000 is the first run of five
+    assert br.first_hold(c, n_in_row=7) is None
+    assert br.score_at(c, 4500) == 0.97 and br.score_at(c, 20_000) is None
+    assert br.tail_mean(c) == pytest.approx((0.98 + 0.99 + 1.0 + 0.97 + 1.0) / 5)
+    assert not br.stayed(c)  # last 10 include 0.2
+    assert br.stayed(c, last_n=6) and not br.stayed(c, last_n=7)
+
+
+def test_summary_rows_over_seeds(tmp_path: Path) -> None:
+    good = [0.1, 0.96, 0.97, 0.98, 0.99, 1.0] + [1.0] * 10
+    late = [0.1] * 8 + [0.96] * 8
+    never = [0.1] * 16
+    curves = [br.load_curve(make_run(tmp_path, f"s{i}", s, seed=i)) for i, s in enumerate((good, late, never))]
+    curves.append(br.load_curve(make_run(tmp_path, "bc", [0.7], stage="bc", final=(0.7, None))))
+    rows = br.summarize(curves, at_steps=[5000])
+    assert [(r["method"], r["seeds"]) for r in rows] == [("bc", 1), ("gail", 3)]
+    gail = rows[1]
+    assert gail["steps to 0.95"] == "2/3 seeds, median of those 4.5k"
+    assert gail["stayed >= 0.95 (last 10)"] == "1/3"
+    assert gail["last-5 mean (min seed)"] == "0.10"
+    assert gail["@5k"] == f"{(0.99 + 0.1 + 0.1) / 3:.2f} ± {__import__('statistics').pstdev([0.99, 0.1, 0.1]):.2f}"
+    assert rows[0]["final (det.)"] == "0.70" and "steps to 0.95" not in rows[0]
+    table = br.markdown(rows)
+    assert table.splitlines()[0].startswith("| task | method | demos | seeds |") and len(table.splitlines()) == 4
+
+
+def test_all_seeds_reaching_gives_median_and_worst(tmp_path: Path) -> None:
+    curves = [br.load_curve(make_run(tmp_path, f"s{i}", [0.0] * (i + 1) + [1.0] * 6, seed=i)) for i in range(3)]
+    row = br.summarize(curves, at_steps=[])[0]
+    assert row["steps to 0.95"] == "2.0k (worst 3.0k)"
+    assert row["steps to hold 0.95 x5"] == "6.0k (worst 7.0k)"
+
+
+def test_csv_and_plot(tmp_path: Path) -> None:
+    curves = [br.load_curve(make_run(tmp_path, f"s{i}", [0.2, 0.6, 1.0], seed=i)) for i in range(2)]
+    curves.append(br.load_curve(make_run(tmp_path, "bc", [0.7], stage="bc", final=(0.7, None))))
+    br.evaluations_csv(curves, tmp_path / "evals.csv")
+    lines = (tmp_path / "evals.csv").read_text().splitlines()
+    assert lines[0].startswith("task,method,demos,seed,n_env_steps") and len(lines) == 1 + 3 + 3 + 1
+    out = br.plot(curves, tmp_path / "bench.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
