@@ -46,7 +46,7 @@ def _torch_load(blob: bytes, what: str) -> Any:
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError, zipfile.BadZipFile) as exc:
         text = str(exc).strip()
         if "Weights only load failed" in text:
-            reason = "it holds pickled objects other than tensors, which gailctl refuses to load"
+            reason = "damaged, or it holds pickled objects other than tensors, which gailctl refuses to load"
         else:
             reason = text.splitlines()[0][:160] if text else type(exc).__name__
         raise UsageError(f"{what}: not a tensors-only checkpoint ({reason})") from None

@@ -171,7 +171,8 @@ def open_for_resume(run_dir: Path, *, stage: str) -> dict[str, Any]:
     summary = read_summary(run_dir)
     if summary.get("stage") != stage:
         other = summary.get("stage", "unknown")
-        raise UsageError(f"--resume {run_dir}: this is a {other} run, not a {stage} run (`gailctl {other} --resume` continues it)")
+        article = "an" if other[:1] in "aeiou" else "a"
+        raise UsageError(f"--resume {run_dir}: this is {article} {other} run, not a {stage} run (`gailctl {other} --resume` continues it)")
     if summary.get("status") == "finished":
         raise UsageError(f"--resume {run_dir}: already finished; start a new run instead")
     return summary

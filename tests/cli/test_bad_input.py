@@ -97,7 +97,7 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
     ("corrupt reward_net.pt", lambda t: ["gail", "--resume", gail_run_with_corrupt_reward_net(t)], 2,
      "reward_net.pt: not a tensors-only checkpoint"),
     ("resume a finished run", lambda t: ["gail", "--resume", fake_run(t, "gail", "finished")], 2, "already finished"),
-    ("resume a foreign run", lambda t: ["gail", "--resume", fake_run(t, "expert", "interrupted")], 2, "this is a expert run, not a gail run (`gailctl expert --resume` continues it)"),
+    ("resume a foreign run", lambda t: ["gail", "--resume", fake_run(t, "expert", "interrupted")], 2, "this is an expert run, not a gail run (`gailctl expert --resume` continues it)"),
     ("resume a non-run", lambda t: ["expert", "--resume", str(t)], 2, "not a gailctl run folder"),
     ("resume with settings", lambda t: ["expert", "--resume", str(t), "--set", "seed=3"], 2, "drop --set"),
     ("runs dir not writable", lambda t: ["eval", EXPERT, "-c", CARTPOLE, "--runs-dir", not_writable_runs_dir(t)], 2, "--runs-dir"),
