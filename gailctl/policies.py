@@ -238,9 +238,13 @@ def read_torch_payload(path: Path) -> dict[str, Any]:
     return payload
 
 
-def load_reward_net(path: Path, venv: "VecEnv") -> "RewardNet":
-    """Rebuild a reward net saved by `reward_net_payload` (tensors-only, `weights_only=True`)."""
-    payload = read_torch_payload(path)
+def load_reward_net(path: Path, venv: "VecEnv", *, payload: Optional[dict[str, Any]] = None) -> "RewardNet":
+    """Rebuild a reward net saved by `reward_net_payload` (tensors-only, `weights_only=True`).
+
+    Pass `payload` when the caller has already read the file (resume also needs its optimizer state).
+    """
+    if payload is None:
+        payload = read_torch_payload(path)
     if payload.get("format") != REWARD_NET_FORMAT:
         raise UsageError(f"{path}: not a gailctl reward net (format {payload.get('format')!r}, expected {REWARD_NET_FORMAT})")
     try:

@@ -204,7 +204,7 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
         gen = load_ppo(checkpoint / "policy.zip", venv, env_id=cfg.env.id, ppo=g.ppo, seed=cfg.seed)
         gen.num_timesteps = int(state["n_env_steps"])
         reward_payload = read_torch_payload(checkpoint / "reward_net.pt")
-        reward_net = load_reward_net(checkpoint / "reward_net.pt", venv)
+        reward_net = load_reward_net(checkpoint / "reward_net.pt", venv, payload=reward_payload)
     else:
         gen = build_ppo(venv, g.ppo, seed=cfg.seed)
         reward_net = build_reward_net(venv, g.reward_net, **net_kind)
