@@ -19,7 +19,7 @@ from gailctl.config import load_config
 from gailctl.errors import UsageError
 from gailctl.runs import atomic_write_text, create_run, write_run_header, write_summary
 
-DEFAULT_CONFIGS = ("configs/cartpole.yaml",)
+DEFAULT_CONFIGS = ("configs/cartpole.yaml", "configs/acrobot.yaml", "configs/mountaincar.yaml", "configs/pendulum.yaml")
 QUICK_SEEDS = "0-1"
 QUICK_BUDGET_FRACTION = 3  # --quick runs a third of each config's gail.total_timesteps
 
@@ -42,8 +42,10 @@ class BenchPlan:
             items.append(f"gail.total_timesteps={quick_steps}")
         return items
 
-    def grid(self) -> list[str]:
-        return [f"gail.n_demos={','.join(map(str, self.n_demos))}"] if self.n_demos else []
+    def grid(self, config: Path) -> list[str]:
+        """The demonstration counts to sweep for one config: --n-demos, else its bench.n_demos."""
+        counts = self.n_demos or load_config(config, list(self.overrides)).bench.n_demos
+        return [f"gail.n_demos={','.join(map(str, counts))}"] if counts else []
 
 
 def parse_n_demos(text: Optional[str]) -> Optional[tuple[int, ...]]:
@@ -59,19 +61,27 @@ def parse_n_demos(text: Optional[str]) -> Optional[tuple[int, ...]]:
     return values
 
 
-def measure_throughput(config: Path, overrides: Sequence[str], *, n_rounds: int = 40) -> dict[str, Any]:
+THROUGHPUT_STEPS = 20_480  # env steps per measurement (40 CartPole rounds)
+
+
+def measure_throughput(config: Path, overrides: Sequence[str], *, repeats: int = 3) -> dict[str, Any]:
     """Env steps per second of plain PPO and of GAIL (no evaluation), same generator settings.
 
-    Both run here, one after the other, on one torch thread, before any trial starts, so the
-    machine is otherwise idle. PPO trains on the true reward; GAIL on its learned one.
+    Both run here, alternately (PPO, GAIL, PPO, GAIL, ...), on one torch thread, before any trial
+    starts, so the machine is otherwise idle; the figures are medians over `repeats`, and the
+    ratio is the median of each repeat's ratio. PPO trains on the true reward, GAIL on its
+    learned one; with gail.normalize_obs both see normalised observations.
     """
+    import statistics
     import tempfile
+
+    from stable_baselines3.common.vec_env import VecNormalize
 
     from gailctl.envs import make_venv
     from gailctl.policies import build_ppo, build_reward_net
     from gailctl.runs import resolve_demos_dir
     from gailctl.stages import setup_torch
-    from gailctl.stages.gail import build_trainer, load_demos, train_discriminator
+    from gailctl.stages.gail import build_trainer, load_demos, normalize_generator, set_learning_rates, train_discriminator
 
     setup_torch()
     cfg = load_config(config, list(overrides))
@@ -79,34 +89,47 @@ def measure_throughput(config: Path, overrides: Sequence[str], *, n_rounds: int 
     if g.demos is None:
         raise UsageError(f"{config}: gail.demos is not set; the throughput measurement needs demonstrations")
     trajs = load_demos(resolve_demos_dir(Path(g.demos), flag="gail.demos =").resolve(), n_demos=g.n_demos)
+    n_rounds = max(5, THROUGHPUT_STEPS // cfg.gail_steps_per_round)
     steps = n_rounds * cfg.gail_steps_per_round
-    ppo = build_ppo(make_venv(cfg.env, seed=cfg.seed), g.ppo, seed=cfg.seed)
-    started = time.perf_counter()
-    ppo.learn(steps)
-    ppo_s = time.perf_counter() - started
+    ppo_times, gen_times, disc_times = [], [], []
+    for _ in range(repeats):
+        venv = make_venv(cfg.env, seed=cfg.seed)
+        ppo = build_ppo(VecNormalize(venv, norm_reward=False) if g.normalize_obs else venv, g.ppo, seed=cfg.seed)
+        started = time.perf_counter()
+        ppo.learn(steps)
+        ppo_times.append(time.perf_counter() - started)
 
-    venv = make_venv(cfg.env, seed=cfg.seed)
-    gen = build_ppo(venv, g.ppo, seed=cfg.seed)
-    with tempfile.TemporaryDirectory() as log_dir:
-        trainer = build_trainer(cfg, venv=venv, gen=gen, reward_net=build_reward_net(venv, g.reward_net), trajs=trajs,
-                                log_dir=Path(log_dir))
-        gen_s = disc_s = 0.0
-        for r in range(n_rounds):  # train_round's two halves, timed apart
-            a = time.perf_counter()
-            trainer.train_gen(cfg.gail_steps_per_round)
-            b = time.perf_counter()
-            train_discriminator(trainer)
-            trainer.logger.dump(r)
-            gen_s, disc_s = gen_s + b - a, disc_s + time.perf_counter() - b
-    gail_s = gen_s + disc_s
+        venv = make_venv(cfg.env, seed=cfg.seed)
+        gen = build_ppo(venv, g.ppo, seed=cfg.seed)
+        with tempfile.TemporaryDirectory() as log_dir:
+            trainer = build_trainer(cfg, venv=venv, gen=gen, reward_net=build_reward_net(venv, g.reward_net), trajs=trajs,
+                                    log_dir=Path(log_dir))
+            if g.normalize_obs:
+                normalize_generator(trainer, g)
+            gen_s = disc_s = 0.0
+            for r in range(n_rounds):  # train_round's two halves, timed apart
+                a = time.perf_counter()
+                set_learning_rates(trainer, g)
+                trainer.train_gen(cfg.gail_steps_per_round)
+                b = time.perf_counter()
+                train_discriminator(trainer)
+                trainer.logger.dump(r)
+                gen_s, disc_s = gen_s + b - a, disc_s + time.perf_counter() - b
+        gen_times.append(gen_s)
+        disc_times.append(disc_s)
+    gail_times = [a + b for a, b in zip(gen_times, disc_times)]
+    med = statistics.median
     return {
         "config": str(config),
+        "env_id": cfg.env.id,
         "env_steps": steps,
-        "ppo_steps_per_s": steps / ppo_s,
-        "gail_steps_per_s": steps / gail_s,
-        "ratio": ppo_s / gail_s,
-        "gail_generator_s": gen_s,
-        "gail_discriminator_s": disc_s,
+        "repeats": repeats,
+        "ppo_steps_per_s": steps / med(ppo_times),
+        "gail_steps_per_s": steps / med(gail_times),
+        "ratio": med([p / q for p, q in zip(ppo_times, gail_times)]),
+        "gail_generator_s": med(gen_times),
+        "gail_discriminator_s": med(disc_times),
+        "ppo_s": med(ppo_times),
     }
 
 
@@ -130,7 +153,7 @@ def run_bench(
         items = plan.budget_overrides(config)
         stages = ["gail", "bc"] if plan.with_bc else ["gail"]
         sweeps += [(config, stage, plan_sweep(stage=stage, config_path=config, seeds=plan.seeds, overrides=items,
-                                              grid=plan.grid())) for stage in stages]
+                                              grid=plan.grid(config))) for stage in stages]
     first = sweeps[0][2]
     bench_dir = create_run(runs_dir, stage="bench", env_id=first.base_config.env.id if len(plan.configs) == 1 else "classic-control",
                            seed=first.seeds[0])
@@ -144,7 +167,8 @@ def run_bench(
             "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     write_summary(bench_dir, {**base, "status": "running"})
     t0 = time.monotonic()
-    speed = measure_throughput(plan.configs[0], plan.budget_overrides(plan.configs[0])) if throughput else None
+    repeats = 1 if plan.quick else 3
+    speed = [measure_throughput(c, plan.budget_overrides(c), repeats=repeats) for c in plan.configs] if throughput else None
     trials_dir = bench_dir / "trials"
     results: list[dict[str, Any]] = []
     for i, (config, stage, sweep) in enumerate(sweeps):
@@ -169,7 +193,7 @@ def run_bench(
     return bench_dir, summary
 
 
-def render_markdown(rows: Sequence[dict[str, Any]], *, speed: Optional[dict[str, Any]], describe: dict[str, Any], wall_s: float) -> str:
+def render_markdown(rows: Sequence[dict[str, Any]], *, speed: Optional[list[dict[str, Any]]], describe: dict[str, Any], wall_s: float) -> str:
     lines = [
         "# gailctl bench",
         "",
@@ -187,10 +211,13 @@ def render_markdown(rows: Sequence[dict[str, Any]], *, speed: Optional[dict[str,
     ]
     if speed:
         lines += [
-            "Throughput, measured alone before the trials (same generator settings, "
-            f"{speed['env_steps']} env steps each, one torch thread): PPO {speed['ppo_steps_per_s']:.0f} env steps/s, "
-            f"GAIL {speed['gail_steps_per_s']:.0f} env steps/s (generator phase {speed['gail_generator_s']:.1f} s, "
-            f"discriminator {speed['gail_discriminator_s']:.1f} s): **GAIL/PPO = {speed['ratio']:.2f}**.",
+            "Throughput, measured alone before the trials: plain PPO and GAIL with the same generator settings, "
+            "one torch thread, alternately, medians over the repeats (GAIL/PPO: the median of each repeat's ratio).",
+            "",
+            "| task | env steps | repeats | PPO env steps/s | GAIL env steps/s | GAIL generator s | GAIL discriminator s | GAIL/PPO |",
+            "|---|---|---|---|---|---|---|---|",
+            *(f"| {s['env_id']} | {s['env_steps']} | {s['repeats']} | {s['ppo_steps_per_s']:.0f} | {s['gail_steps_per_s']:.0f} | "
+              f"{s['gail_generator_s']:.1f} | {s['gail_discriminator_s']:.1f} | **{s['ratio']:.2f}** |" for s in speed),
             "",
         ]
     return "\n".join(lines)

@@ -39,6 +39,7 @@ class Curve:
     final_stochastic: Optional[float]
     eval_episodes: int
     final_episodes: int
+    eval_deterministic: bool = True
 
 
 def _float(text: Any) -> Optional[float]:
@@ -80,6 +81,7 @@ def load_curve(run_dir: Path) -> Curve:
         final_stochastic=_float(sto),
         eval_episodes=int(summary.get("eval_episodes", 0)),
         final_episodes=int(final.get("episodes", summary.get("eval_episodes", 0))),
+        eval_deterministic=bool(summary.get("eval_deterministic", True)),
     )
 
 
@@ -164,6 +166,8 @@ def summarize(curves: Sequence[Curve], *, at_steps: Sequence[int]) -> list[dict[
             "final (stoch.)": _mean_std([c.final_stochastic for c in group]),
         }
         if method != "bc":
+            modes = {c.eval_deterministic for c in group}
+            row["per-round evals"] = "argmax" if modes == {True} else "sampled" if modes == {False} else "mixed"
             for step in at_steps:
                 row[f"@{step // 1000}k"] = _mean_std([score_at(c, step) for c in group])
             row["last-5 mean (min seed)"] = (

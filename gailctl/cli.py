@@ -444,6 +444,31 @@ def bench(
         raise GailctlError(f"{summary['n_failed']} of {summary['n_trials']} trial(s) failed; see {bench_dir / 'summary.json'}")
 
 
+@app.command()
+@_boundary
+def tune(
+    config: ConfigOpt = None,
+    space: Annotated[Optional[Path], typer.Option("--space", help="Search space YAML: dotted config keys -> distributions, and the objective (see configs/tune/).", show_default=False)] = None,
+    trials: Annotated[Optional[int], typer.Option("--trials", help="Trials the study should have in all (default 20; with --resume, the study's own).", show_default=False)] = None,
+    seeds: Annotated[Optional[str], typer.Option("--seeds", help="Seeds every trial runs: a range 0-2, a list 0,2,5 (default 0-2).", show_default=False)] = None,
+    set_: SetOpt = None,
+    demos: Annotated[Optional[Path], typer.Option("--demos", help="Record run folder or demonstrations folder (default: gail.demos in the config).", show_default=False)] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Seeds run at a time, one process each (default: one per seed, at most one per core).", show_default=False)] = None,
+    sampler_seed: Annotated[Optional[int], typer.Option("--sampler-seed", help="Seed of Optuna's TPE sampler (default 0).", show_default=False)] = None,
+    resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue the study in this tune folder, with its own config, space and seeds.", show_default=False)] = None,
+    runs_dir: RunsDirOpt = Path("runs"),
+) -> None:
+    """Tune config values with Optuna: every trial runs gail over the seeds; best.yaml keeps the winner."""
+    from gailctl.tune import render_tune_table, run_tune
+    from gailctl.ui import results
+
+    outcome = run_tune(config_path=config, space_path=space, n_trials=trials, seeds=seeds, overrides=list(set_ or []), demos=demos,
+                       workers=workers, sampler_seed=sampler_seed, resume=resume, runs_dir=runs_dir)
+    results.print(render_tune_table(outcome))
+    _finish(outcome.tune_dir, [outcome.summary_line()])
+    outcome.raise_if_incomplete()
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

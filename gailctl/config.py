@@ -98,6 +98,10 @@ class PPOConfig(_Section):
     max_grad_norm: PositiveFloat = 0.5
     net_arch: tuple[PositiveInt, ...] = (64, 64)
     """Hidden layers of both the policy and the value network."""
+    use_sde: bool = False
+    """Generalized state-dependent exploration (continuous actions only), as rl-zoo's Pendulum PPO."""
+    sde_sample_freq: Annotated[int, Strict(), Ge(-1)] = -1
+    """Steps between gSDE noise resamples; -1 resamples only at rollout starts."""
 
 
 class ExpertConfig(_Section):
@@ -108,6 +112,11 @@ class ExpertConfig(_Section):
     eval_deterministic: bool = True
     checkpoint_every: PositiveInt = 20_000
     """Env steps between periodic checkpoints."""
+    normalize_obs: bool = False
+    """Train on observations normalised by running statistics (SB3's VecNormalize). The saved
+    model.zip has them folded into its first layers, so it takes raw observations like any policy."""
+    normalize_reward: bool = False
+    """Scale rewards by a running estimate of the return's std while training (VecNormalize)."""
     ppo: PPOConfig = PPOConfig()
 
 
@@ -145,6 +154,23 @@ class GailConfig(_Section):
     """Generator transitions kept for the discriminator; one round's worth when unset."""
     n_disc_updates_per_round: PositiveInt = 4
     disc_lr: PositiveFloat = 1e-3
+    disc_weight_decay: NonNegativeFloat = 0.0
+    """L2 penalty on the discriminator's weights (Adam's weight_decay): a regulariser against a
+    discriminator that wins outright and leaves the generator without signal."""
+    disc_grad_penalty: NonNegativeFloat = 0.0
+    """Weight of a zero-centred gradient penalty E||grad D||^2 on the discriminator's inputs
+    (expert and generator batches): keeps the learned reward smooth; 0 turns it off."""
+    lr_schedule: Literal["constant", "linear"] = "constant"
+    """Generator and discriminator learning rates over the run: constant, or linear decay from
+    their configured values to `lr_final_fraction` of them at gail.total_timesteps."""
+    lr_final_fraction: float = Field(default=0.1, ge=0.0, le=1.0)
+    normalize_obs: bool = False
+    """The generator (PPO) sees observations normalised by running statistics (VecNormalize), as
+    rl-zoo's experts for MountainCar and Acrobot do; the discriminator and the demonstrations
+    stay raw. policy.zip has the statistics folded into its first layers (raw observations in)."""
+    batched_rewards: bool = True
+    """Label the generator's rollout with the learned reward in one batch after it is collected,
+    instead of imitation's per-step reward wrapper (same rewards, less overhead)."""
     reward_net: RewardNetConfig = RewardNetConfig()
     ppo: PPOConfig = PPOConfig()
     eval_every: PositiveInt = 5_000
@@ -174,6 +200,13 @@ class BCConfig(_Section):
     eval_deterministic: bool = True
 
 
+class BenchConfig(_Section):
+    """What `gailctl bench` runs for this config (its `--n-demos` wins)."""
+
+    n_demos: tuple[PositiveInt, ...] = ()
+    """Numbers of demonstration trajectories to benchmark; gail.n_demos alone when empty."""
+
+
 class EvalConfig(_Section):
     episodes: PositiveInt = 10
     deterministic: bool = True
@@ -190,6 +223,7 @@ class Config(_Section):
     record: RecordConfig = RecordConfig()
     gail: GailConfig = GailConfig()
     bc: BCConfig = BCConfig()
+    bench: BenchConfig = BenchConfig()
     eval: EvalConfig = EvalConfig()
 
     @model_validator(mode="after")
@@ -202,6 +236,11 @@ class Config(_Section):
                     f"{stage}.ppo.batch_size = {ppo.batch_size}: must be at most one rollout, "
                     f"{stage}.ppo.n_steps x env.n_envs = {rollout}"
                 )
+        if self.gail.normalize_obs and self.gail.algorithm == "airl":
+            raise ValueError(
+                "gail.normalize_obs = true: not supported with gail.algorithm = airl "
+                "(AIRL's discriminator reads the policy's probabilities of raw observations)"
+            )
         if self.gail.total_timesteps < self.gail_steps_per_round:
             raise ValueError(
                 f"gail.total_timesteps = {self.gail.total_timesteps}: must be at least one round, "
@@ -306,6 +345,24 @@ def config_from_dict(data: Any, *, source: str, overrides: Optional[dict[str, An
         raise ConfigError(first + more) from None
 
 
+def read_yaml(path: Path, *, noun: str, short: Optional[str] = None) -> tuple[Any, str]:
+    """(parsed data, text) of a YAML file via `yaml.safe_load`, or one ConfigError line naming it."""
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: {noun} not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{source}: cannot read {short or noun}: {exc}") from None
+    try:
+        return yaml.safe_load(text), text
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise ConfigError(f"{source}: invalid YAML{where}: {problem}") from None
+
+
 def load_config(path: Optional[Path], overrides: Optional[list[str]] = None) -> Config:
     """Read a YAML config (or the defaults when `path` is None) and apply `--set` overrides."""
     parsed = parse_overrides(overrides or [])
@@ -314,19 +371,7 @@ def load_config(path: Optional[Path], overrides: Optional[list[str]] = None) -> 
         source = "<defaults>"
     else:
         source = str(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError(f"{source}: config file not found") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{source}: cannot read config: {exc}") from None
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(exc, "problem", None) or "not valid YAML"
-            raise ConfigError(f"{source}: invalid YAML{where}: {problem}") from None
+        data, _text = read_yaml(path, noun="config file", short="config")
         if data is None:
             data = {}
         if not isinstance(data, dict):

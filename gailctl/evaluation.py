@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
@@ -45,20 +47,44 @@ def evaluate(
     *,
     n_episodes: int,
     deterministic: bool,
-    callback: Optional[Callable[[dict, dict], None]] = None,
+    callback: Optional[Callable[[int], None]] = None,
 ) -> Score:
-    """Run exactly `n_episodes` full episodes (SB3's `evaluate_policy`, unbiased across envs)."""
-    from stable_baselines3.common.evaluation import evaluate_policy
+    """Run exactly `n_episodes` full episodes and score them by the rewards the venv returns.
 
-    returns, lengths = evaluate_policy(
-        model,
-        venv,
-        n_eval_episodes=n_episodes,
-        deterministic=deterministic,
-        return_episode_rewards=True,
-        callback=callback,
-        warn=False,
-    )
+    Like SB3's `evaluate_policy`, env i runs (n + i) // n_envs episodes, so short episodes are
+    not over-counted. Unlike it, an episode ends when the venv says so, not when a `Monitor`
+    reports one: imitation puts `Monitor` inside our wrappers, and with `AbsorbAfterDoneWrapper`
+    it reports a success long before the fixed-horizon episode ends (SB3's count then never
+    sees it, and evaluation of a good Acrobot policy never finished).
+
+    A stochastic gSDE policy draws fresh exploration noise as in training (see `SDENoise`), and
+    the noise it had before is put back, so evaluating mid-training leaves the rollout's alone.
+    `callback(episodes_done)` is called after every step.
+    """
+    n_envs = venv.num_envs
+    targets = np.array([(n_episodes + i) // n_envs for i in range(n_envs)], dtype=int)
+    counts = np.zeros(n_envs, dtype=int)
+    current_return = np.zeros(n_envs)
+    current_len = np.zeros(n_envs, dtype=int)
+    returns: list[float] = []
+    lengths: list[int] = []
+    obs = venv.reset()
+    starts = np.ones(n_envs, dtype=bool)
+    with SDENoise.around(model, deterministic=deterministic) as actor:
+        while (counts < targets).any():
+            actions, _ = actor.predict(obs, episode_start=starts, deterministic=deterministic)
+            obs, rewards, dones, _infos = venv.step(actions)
+            current_return += rewards
+            current_len += 1
+            for i in np.flatnonzero(dones):
+                if counts[i] < targets[i]:
+                    returns.append(float(current_return[i]))
+                    lengths.append(int(current_len[i]))
+                    counts[i] += 1
+                current_return[i], current_len[i] = 0.0, 0
+            starts = dones
+            if callback is not None:
+                callback(int(counts.sum()))
     return Score(np.asarray(returns, dtype=float), np.asarray(lengths, dtype=int))
 
 
@@ -72,3 +98,48 @@ class RandomPolicy:
     def predict(self, obs: Any, state: Any = None, episode_start: Any = None, deterministic: bool = False) -> tuple[np.ndarray, None]:
         n = len(obs)
         return np.stack([self.action_space.sample() for _ in range(n)]), None
+
+
+class SDENoise:
+    """`model.predict` with gSDE exploration noise redrawn as training draws it.
+
+    A gSDE policy's noise is `latent @ exploration_matrix`, and SB3's `predict` never redraws
+    the matrix: every stochastic episode would replay one perturbed, deterministic policy.
+    Training redraws it every `sde_sample_freq` steps, or (-1) at each rollout's start; here
+    every `sde_sample_freq` calls, or (-1) whenever an episode starts.
+    """
+
+    def __init__(self, model: Any):
+        self.model = model
+        self.sample_freq = int(getattr(model, "sde_sample_freq", -1))
+        self.n_calls = 0
+
+    def predict(self, obs: Any, state: Any = None, episode_start: Any = None, deterministic: bool = False) -> Any:
+        if not deterministic:
+            if self.sample_freq > 0:
+                due = self.n_calls % self.sample_freq == 0
+            else:
+                due = self.n_calls == 0 or (episode_start is not None and bool(np.any(episode_start)))
+            if due:
+                self.model.policy.reset_noise(len(obs))
+            self.n_calls += 1
+        return self.model.predict(obs, state, episode_start, deterministic)
+
+    @staticmethod
+    def uses_sde(model: Any) -> bool:
+        return bool(getattr(model, "use_sde", False)) and hasattr(getattr(model, "policy", None), "reset_noise")
+
+    @classmethod
+    @contextlib.contextmanager
+    def around(cls, model: Any, *, deterministic: bool) -> Iterator[Any]:
+        """`SDENoise(model)` for a stochastic gSDE model, else `model`; the old noise is restored on exit."""
+        if deterministic or not cls.uses_sde(model):
+            yield model
+            return
+        dist = model.policy.action_dist
+        saved = {k: getattr(dist, k) for k in ("exploration_mat", "exploration_matrices", "weights_dist") if hasattr(dist, k)}
+        try:
+            yield cls(model)
+        finally:
+            for k, v in saved.items():
+                setattr(dist, k, v)

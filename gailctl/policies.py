@@ -130,13 +130,29 @@ def ppo_kwargs(ppo: PPOConfig) -> dict[str, Any]:
     return fields
 
 
-def build_ppo(venv: "VecEnv", ppo: PPOConfig, *, seed: int, net_arch: Any = None, activation: str = "Tanh", tensorboard_log: Optional[str] = None) -> "PPO":
+def build_ppo(
+    venv: "VecEnv",
+    ppo: PPOConfig,
+    *,
+    seed: int,
+    net_arch: Any = None,
+    activation: str = "Tanh",
+    tensorboard_log: Optional[str] = None,
+    sde_options: Optional[dict[str, bool]] = None,
+) -> "PPO":
+    """A fresh PPO MlpPolicy; `sde_options` (full_std, use_expln, squash_output) go to the policy when gSDE is on."""
     import torch
+    from gymnasium import spaces
     from stable_baselines3 import PPO
 
+    if ppo.use_sde and not isinstance(venv.action_space, spaces.Box):
+        raise UsageError(f"ppo.use_sde = true needs continuous (Box) actions; the env's action space is "
+                         f"{describe_space(venv.action_space)}: set ppo.use_sde: false")
     policy_kwargs: dict[str, Any] = {"net_arch": list(ppo.net_arch) if net_arch is None else net_arch}
     if activation != "Tanh":
         policy_kwargs["activation_fn"] = getattr(torch.nn, activation)
+    if ppo.use_sde and sde_options:
+        policy_kwargs.update(sde_options)
     return PPO(
         "MlpPolicy",
         venv,
@@ -149,22 +165,58 @@ def build_ppo(venv: "VecEnv", ppo: PPOConfig, *, seed: int, net_arch: Any = None
     )
 
 
+def _readable_flag(data: dict[str, Any], key: str, default: bool) -> bool:
+    """A boolean from `policy_kwargs`, plain JSON or the readable string SB3 writes beside its pickle."""
+    kwargs = data.get("policy_kwargs") or {}
+    value = kwargs.get(key, default) if isinstance(kwargs, dict) else default
+    return value if isinstance(value, bool) else str(value) == "True"
+
+
+def sde_options(state: dict[str, Any], data: dict[str, Any], act_space: Any) -> Optional[dict[str, bool]]:
+    """gSDE policy settings read from the weights, or None for a diagonal-Gaussian or discrete policy.
+
+    SB3's gSDE `log_std` is 2-D, (latent_dim, action_dim), or (latent_dim, 1) with full_std=False;
+    the diagonal Gaussian's is 1-D. The two flags no tensor shows come from `policy_kwargs`' text.
+    """
+    log_std = state.get("log_std")
+    if log_std is None or log_std.ndim != 2:
+        return None
+    n_actions = int(act_space.shape[0]) if getattr(act_space, "shape", None) else 1
+    # One action: both layouts are (latent_dim, 1) and act alike; keep what the zip says.
+    full_std = int(log_std.shape[1]) == n_actions if n_actions > 1 else _readable_flag(data, "full_std", True)
+    return {
+        "full_std": full_std,
+        "use_expln": _readable_flag(data, "use_expln", False),
+        "squash_output": _readable_flag(data, "squash_output", False),
+    }
+
+
 def load_ppo(zip_path: Path, venv: "VecEnv", *, env_id: str, ppo: Optional[PPOConfig] = None, seed: int = 0) -> "PPO":
     """A PPO whose policy (and optimizer) weights come from `zip_path`, built without unpickling.
 
     The network's shape and activation come from the zip; the training hyperparameters from
-    `ppo` (the config), which matter only if the model is trained further.
+    `ppo` (the config), which matter only if the model is trained further. Whether the policy
+    uses gSDE comes from its tensors; without a config, `sde_sample_freq` comes from the zip.
     """
     state, opt_state, data = read_zip_weights(zip_path)
     check_policy_fits(state, venv, zip_path, env_id)
     net_arch = {"pi": _layer_sizes(state, "mlp_extractor.policy_net"), "vf": _layer_sizes(state, "mlp_extractor.value_net")}
-    model = build_ppo(venv, ppo or PPOConfig(), seed=seed, net_arch=net_arch, activation=_activation(data, zip_path))
+    sde = sde_options(state, data, venv.action_space)
+    cfg = ppo or PPOConfig()
+    if sde is not None and not cfg.use_sde:
+        freq = data.get("sde_sample_freq") if ppo is None else None
+        cfg = cfg.model_copy(update={"use_sde": True, "sde_sample_freq": freq if type(freq) is int and freq >= -1 else -1})
+    elif sde is None and cfg.use_sde:
+        cfg = cfg.model_copy(update={"use_sde": False})
+    model = build_ppo(venv, cfg, seed=seed, net_arch=net_arch, activation=_activation(data, zip_path), sde_options=sde)
     try:
         model.policy.load_state_dict(state, strict=True)
         if opt_state is not None:
             model.policy.optimizer.load_state_dict(opt_state)
     except (RuntimeError, ValueError, KeyError) as exc:
         raise UsageError(f"{zip_path}: weights do not fit a PPO MlpPolicy: {str(exc).splitlines()[0][:200]}") from None
+    if model.use_sde:
+        model.policy.reset_noise()  # the matrix drawn at build time used the initial log_std, not the loaded one
     return model
 
 

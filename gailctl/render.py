@@ -12,6 +12,7 @@ import numpy as np
 from gailctl.config import EnvConfig
 from gailctl.envs import make_venv
 from gailctl.errors import UsageError
+from gailctl.evaluation import SDENoise
 
 VIDEO_SUFFIXES = (".mp4", ".gif")
 
@@ -47,17 +48,21 @@ def play(model: Any, env_cfg: EnvConfig, *, n_episodes: int, seed: int, determin
     if render_mode == "rgb_array":
         frames.append(np.asarray(env.render()))
     ep_return = 0.0
-    while len(returns) < n_episodes:
-        action, _ = model.predict(obs, deterministic=deterministic)
-        obs, reward, done, _info = venv.step(action)
-        ep_return += float(reward[0])
-        if render_mode == "rgb_array":
-            frames.append(np.asarray(env.render()))
-        if done[0]:
-            returns.append(ep_return)
-            ep_return = 0.0
+    starts = np.ones(1, dtype=bool)
+    with SDENoise.around(model, deterministic=deterministic) as actor:  # gSDE: fresh noise per episode
+        while len(returns) < n_episodes:
+            action, _ = actor.predict(obs, episode_start=starts, deterministic=deterministic)
+            obs, reward, done, _info = venv.step(action)
+            starts = done
+            ep_return += float(reward[0])
+            if render_mode == "rgb_array":
+                frames.append(np.asarray(env.render()))
+            if done[0]:
+                returns.append(ep_return)
+                ep_return = 0.0
     venv.close()
     return returns, frames
+
 
 
 def write_video(path: Path, frames: list[np.ndarray], *, fps: int) -> Path:

@@ -34,8 +34,8 @@ def run(
         model = load_ppo(policy_zip, venv, env_id=cfg.env.id, seed=cfg.seed)
     with progress_bar("eval episodes", e.episodes) as bar:
 
-        def on_step(local: dict, _globals: dict) -> None:
-            bar.update(int(sum(local["episode_counts"])))
+        def on_step(done: int) -> None:
+            bar.update(done)
 
         score = evaluate(model, venv, n_episodes=e.episodes, deterministic=e.deterministic, callback=on_step)
         bar.update(e.episodes, latest=f"return {score.return_mean:.1f}")

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from gailctl.checkpoints import latest_checkpoint, read_state, restore_rng, truncate_metrics_after, write_checkpoint
 from gailctl.config import Config
 from gailctl.envs import EVAL_SEED_OFFSET, make_venv
-from gailctl.errors import Interrupted
+from gailctl.errors import Interrupted, UsageError
 from gailctl.evaluation import evaluate
 from gailctl.metrics import MetricsWriter, read_metrics
-from gailctl.policies import build_ppo, load_ppo
+from gailctl.normalize import first_layers, fold_obs_normalization, restore_vecnormalize, vecnormalize_payload
+from gailctl.policies import build_ppo, load_ppo, read_torch_payload, torch_save
 from gailctl.runs import atomic_path
 from gailctl.signals import graceful_stop
 from gailctl.stages import resume_hint, setup_torch
@@ -33,6 +36,64 @@ def next_multiple(n: int, every: int) -> int:
     return (n // every + 1) * every
 
 
+VECNORMALIZE_FILE = "vecnormalize.pt"
+
+
+def normalization_note(*, obs: bool, reward: bool) -> str:
+    """What the summary says about a policy trained behind VecNormalize."""
+    parts = [f"trained behind VecNormalize ({', '.join(k for k, on in (('observations', obs), ('rewards', reward)) if on)})"]
+    if obs:
+        parts.append("the observation statistics are folded into the first layers of model.zip and best_model.zip, "
+                     "which take raw observations; checkpoints keep the unfolded model plus vecnormalize.pt for --resume")
+    return "; ".join(parts)
+
+
+def wrap_normalize(venv: Any, cfg: Config) -> Any:
+    """The training venv behind SB3's VecNormalize, as `expert.normalize_obs`/`normalize_reward` ask."""
+    from gymnasium import spaces
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    ecfg = cfg.expert
+    if ecfg.normalize_obs and not isinstance(venv.observation_space, spaces.Box):
+        raise UsageError(f"expert.normalize_obs = true: env {cfg.env.id} has observations "
+                         f"{type(venv.observation_space).__name__}, not a Box; set expert.normalize_obs: false")
+    return VecNormalize(venv, norm_obs=ecfg.normalize_obs, norm_reward=ecfg.normalize_reward, gamma=ecfg.ppo.gamma)
+
+
+@contextlib.contextmanager
+def raw_obs_weights(model: Any, vec: Optional[Any]) -> Iterator[None]:
+    """Inside, `model` holds weights folded for raw observations (what model.zip ships); outside, its trained ones.
+
+    Weights are copied in place, so the optimizer keeps its parameters and training resumes unchanged.
+    """
+    if vec is None or not vec.norm_obs:
+        yield
+        return
+    trained = {k: v.detach().clone() for k, v in model.policy.state_dict().items()}
+    model.policy.load_state_dict(fold_obs_normalization(trained, vec.obs_rms.mean, vec.obs_rms.var, vec.epsilon))
+    try:
+        yield
+    finally:
+        model.policy.load_state_dict(trained)
+
+
+def restore_normalization(vec: Optional[Any], checkpoint: Path) -> None:
+    """Reload the VecNormalize statistics of a checkpoint (tensors-only, `weights_only=True`)."""
+    path = checkpoint / VECNORMALIZE_FILE
+    if vec is None:
+        if path.is_file():
+            raise UsageError(f"{path}: this checkpoint was trained with normalisation, but the run's config has "
+                             "expert.normalize_obs and expert.normalize_reward false")
+        return
+    if not path.is_file():
+        raise UsageError(f"{checkpoint}: no {VECNORMALIZE_FILE}; the run's config asks for normalisation, "
+                         "but this checkpoint was written without it")
+    try:
+        restore_vecnormalize(vec, read_torch_payload(path))
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise UsageError(f"{path}: damaged or mismatched normalisation statistics ({exc})") from None
+
+
 def run(cfg: Config, run_dir: Path, *, resume: bool = False) -> dict[str, Any]:
     from stable_baselines3.common.callbacks import BaseCallback
 
@@ -43,9 +104,14 @@ def run(cfg: Config, run_dir: Path, *, resume: bool = False) -> dict[str, Any]:
     start = int(state["n_env_steps"])
     # Resumed envs start fresh episodes from a seed of their own (env states are not checkpointed).
     venv = make_venv(cfg.env, seed=cfg.seed + start)
+    normalizing = ecfg.normalize_obs or ecfg.normalize_reward
+    vec = wrap_normalize(venv, cfg) if normalizing else None
+    if vec is not None:
+        venv = vec
     eval_venv = make_venv(cfg.env, seed=cfg.seed + EVAL_SEED_OFFSET + start, n_envs=min(ecfg.eval_episodes, cfg.env.n_envs))
     if checkpoint:
         model = load_ppo(checkpoint / "model.zip", venv, env_id=cfg.env.id, ppo=ecfg.ppo, seed=cfg.seed)
+        restore_normalization(vec, checkpoint)
         model.num_timesteps = start
         restore_rng(state["rng"])
         dropped = truncate_metrics_after(run_dir, key="n_env_steps", last=start)
@@ -54,6 +120,11 @@ def run(cfg: Config, run_dir: Path, *, resume: bool = False) -> dict[str, Any]:
         if resume:
             truncate_metrics_after(run_dir, key="n_env_steps", last=-1)
         model = build_ppo(venv, ecfg.ppo, seed=cfg.seed)
+    if ecfg.normalize_obs:
+        try:  # refuse now a policy that cannot be folded, not after training it
+            first_layers(model.policy.state_dict())
+        except ValueError as exc:
+            raise UsageError(f"expert.normalize_obs = true: {exc}") from None
     prior = [r for r in read_metrics(run_dir)] if resume else []
     best = max(({"return_mean": float(r["return_mean"]), "n_env_steps": int(r["n_env_steps"])} for r in prior),
                key=lambda b: b["return_mean"], default={"return_mean": -math.inf, "n_env_steps": 0})
@@ -61,18 +132,25 @@ def run(cfg: Config, run_dir: Path, *, resume: bool = False) -> dict[str, Any]:
     t0 = time.monotonic() - float(state["wall_s"])
 
     def evaluate_now(writer: MetricsWriter, n_steps: int) -> dict[str, Any]:
-        score = evaluate(model, eval_venv, n_episodes=ecfg.eval_episodes, deterministic=ecfg.eval_deterministic)
-        row = {"n_env_steps": n_steps, "wall_s": round(time.monotonic() - t0, 3), **score.as_row(cfg.references)}
-        writer.write(row)
-        if row["return_mean"] > best["return_mean"]:
-            best.update(return_mean=row["return_mean"], n_env_steps=n_steps)
-            save_zip(model, run_dir / "best_model.zip")
+        # The folded policy on raw eval envs: the score is that of the zip we would save, in true returns.
+        with raw_obs_weights(model, vec):
+            score = evaluate(model, eval_venv, n_episodes=ecfg.eval_episodes, deterministic=ecfg.eval_deterministic)
+            row = {"n_env_steps": n_steps, "wall_s": round(time.monotonic() - t0, 3), **score.as_row(cfg.references)}
+            writer.write(row)
+            if row["return_mean"] > best["return_mean"]:
+                best.update(return_mean=row["return_mean"], n_env_steps=n_steps)
+                save_zip(model, run_dir / "best_model.zip")
         return row
+
+    def fill_checkpoint(tmp: Path) -> None:
+        model.save(tmp / "model.zip")  # unfolded: --resume trains on from it
+        if vec is not None:
+            torch_save(vecnormalize_payload(vec), tmp / VECNORMALIZE_FILE)
 
     def checkpoint_now(n_steps: int) -> None:
         write_checkpoint(
             run_dir / "checkpoints" / f"step_{n_steps:09d}",
-            lambda tmp: model.save(tmp / "model.zip"),
+            fill_checkpoint,
             {"n_env_steps": n_steps, "wall_s": time.monotonic() - t0},
         )
 
@@ -111,8 +189,9 @@ def run(cfg: Config, run_dir: Path, *, resume: bool = False) -> dict[str, Any]:
             last.update(evaluate_now(writer, model.num_timesteps))
         bar.update(model.num_timesteps, latest=f"return {float(last['return_mean']):.1f}")
     checkpoint_now(model.num_timesteps)
-    save_zip(model, run_dir / "model.zip")
-    return {
+    with raw_obs_weights(model, vec):
+        save_zip(model, run_dir / "model.zip")
+    summary: dict[str, Any] = {
         "n_env_steps": int(model.num_timesteps),
         "final": {k: float(last[k]) for k in COLUMNS[2:]},
         "best": {"return_mean": best["return_mean"], "n_env_steps": best["n_env_steps"]},
@@ -120,3 +199,7 @@ def run(cfg: Config, run_dir: Path, *, resume: bool = False) -> dict[str, Any]:
         "eval_deterministic": ecfg.eval_deterministic,
         "artifacts": {"model": "model.zip", "best_model": "best_model.zip"},
     }
+    if vec is not None:
+        summary["normalization"] = {"obs": ecfg.normalize_obs, "reward": ecfg.normalize_reward, 
+                                  "note": normalization_note(obs=ecfg.normalize_obs, reward=ecfg.normalize_reward)}
+    return summary

@@ -22,6 +22,7 @@ from gailctl.errors import GailctlError, Interrupted, UsageError
 from gailctl.evaluation import evaluate
 from gailctl.inspect_runs import gail_curve_png
 from gailctl.metrics import MetricsWriter, read_metrics
+from gailctl.normalize import restore_vecnormalize, vecnormalize_payload
 from gailctl.policies import (
     build_ppo,
     build_reward_net,
@@ -34,7 +35,7 @@ from gailctl.policies import (
 )
 from gailctl.signals import graceful_stop
 from gailctl.stages import resume_hint, setup_torch
-from gailctl.stages.expert import save_zip
+from gailctl.stages.expert import raw_obs_weights, save_zip
 from gailctl.ui import console, progress_bar
 
 DISC_KEYS = ("disc_loss", "disc_acc", "disc_acc_expert", "disc_acc_gen", "disc_entropy")
@@ -141,12 +142,13 @@ def _mean_stats(stats: list[dict[str, float]]) -> dict[str, float]:
 
 def build_trainer(cfg: Config, *, venv: Any, gen: Any, reward_net: Any, trajs: Sequence[Any], log_dir: Path) -> Any:
     """imitation's GAIL or AIRL trainer from the config (the generator and reward net built by the caller)."""
-    from imitation.algorithms.adversarial.airl import AIRL
-    from imitation.algorithms.adversarial.gail import GAIL
     from imitation.util import logger as imit_logger
 
+    from gailctl.discriminator import penalized_trainer_class
+
     g = cfg.gail
-    return (AIRL if g.algorithm == "airl" else GAIL)(
+    trainer = penalized_trainer_class(g.algorithm)(
+        grad_penalty=g.disc_grad_penalty,
         demonstrations=ExpertBatches(trajs, batch_size=g.demo_batch_size, rng=np.random.default_rng(cfg.seed)),
         demo_batch_size=g.demo_batch_size,
         gen_replay_buffer_capacity=g.gen_replay_buffer_capacity,
@@ -154,12 +156,17 @@ def build_trainer(cfg: Config, *, venv: Any, gen: Any, reward_net: Any, trajs: S
         venv=venv,
         gen_algo=gen,
         reward_net=reward_net,
-        disc_opt_kwargs={"lr": g.disc_lr},
+        disc_opt_kwargs={"lr": g.disc_lr, "weight_decay": g.disc_weight_decay},
         allow_variable_horizon=cfg.env.allow_variable_horizon,
         log_dir=log_dir,
         # imitation's own detailed log (PPO and discriminator internals) as CSV, off stdout.
         custom_logger=imit_logger.configure(log_dir, ["csv"]),
     )
+    if g.batched_rewards:
+        from gailctl.relabel import install_batched_rewards
+
+        install_batched_rewards(trainer)
+    return trainer
 
 
 def train_discriminator(trainer: Any) -> list[dict[str, float]]:
@@ -173,10 +180,63 @@ def train_discriminator(trainer: Any) -> list[dict[str, float]]:
     return stats
 
 
-def train_round(trainer: Any, steps: int) -> list[dict[str, float]]:
+def lr_factor(g: Any, n_env_steps: int) -> float:
+    """The learning-rate multiplier at `n_env_steps` (1.0 throughout for a constant schedule)."""
+    if g.lr_schedule == "constant":
+        return 1.0
+    progress = min(1.0, n_env_steps / g.total_timesteps)
+    return 1.0 - (1.0 - g.lr_final_fraction) * progress
+
+
+def set_learning_rates(trainer: Any, g: Any) -> None:
+    """Apply the schedule before a round, from the generator's step count (so resume continues it).
+
+    SB3's own schedules see each `learn()` call as a whole run (imitation calls it once per
+    round), so we set a constant schedule per round instead.
+    """
+    from stable_baselines3.common.utils import get_schedule_fn
+
+    factor = lr_factor(g, int(trainer.gen_algo.num_timesteps))
+    trainer.gen_algo.learning_rate = g.ppo.learning_rate * factor
+    trainer.gen_algo.lr_schedule = get_schedule_fn(trainer.gen_algo.learning_rate)
+    for group in trainer._disc_opt.param_groups:
+        group["lr"] = g.disc_lr * factor
+
+
+def train_round(trainer: Any, steps: int, g: Any = None) -> list[dict[str, float]]:
     """One round, as imitation's `AdversarialTrainer.train` does it: generator, then discriminator."""
+    if g is not None:
+        set_learning_rates(trainer, g)
     trainer.train_gen(steps)
     return train_discriminator(trainer)
+
+
+VECNORMALIZE_FILE = "vecnormalize.pt"
+
+
+def normalize_generator(trainer: Any, g: Any) -> Any:
+    """Put VecNormalize (observations only) between the env PPO steps and PPO itself.
+
+    It sits above imitation's buffering wrapper and our reward recorder, so the discriminator,
+    its replay buffer and the reward labels all see raw observations, like the demonstrations.
+    """
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    vec = VecNormalize(trainer.venv_train, norm_obs=True, norm_reward=False, gamma=g.ppo.gamma)
+    trainer.venv_train = trainer.venv_wrapped = vec
+    trainer.gen_algo.set_env(vec)
+    return vec
+
+
+def restore_generator_normalization(vec: Any, checkpoint: Path) -> None:
+    """The generator's observation statistics from a checkpoint (tensors-only, `weights_only=True`)."""
+    path = checkpoint / VECNORMALIZE_FILE
+    if not path.is_file():
+        raise UsageError(f"{checkpoint}: no {VECNORMALIZE_FILE}, but the run's config has gail.normalize_obs: true")
+    try:
+        restore_vecnormalize(vec, read_torch_payload(path))
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise UsageError(f"{path}: damaged or mismatched normalisation statistics ({exc})") from None
 
 
 def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) -> dict[str, Any]:
@@ -209,6 +269,9 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
         gen = build_ppo(venv, g.ppo, seed=cfg.seed)
         reward_net = build_reward_net(venv, g.reward_net, **net_kind)
     trainer = build_trainer(cfg, venv=venv, gen=gen, reward_net=reward_net, trajs=trajs, log_dir=run_dir / "imitation")
+    vec = normalize_generator(trainer, g) if g.normalize_obs else None
+    if checkpoint and vec is not None:
+        restore_generator_normalization(vec, checkpoint)
     if checkpoint:
         # imitation keeps the discriminator's optimizer private; its state is ours to restore.
         trainer._disc_opt.load_state_dict(reward_payload["disc_optimizer"])
@@ -222,7 +285,9 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
 
     def checkpoint_now(round_done: int) -> None:
         def fill(tmp: Path) -> None:
-            gen.save(tmp / "policy.zip")
+            gen.save(tmp / "policy.zip")  # unfolded when normalising: --resume trains on from it
+            if vec is not None:
+                torch_save(vecnormalize_payload(vec), tmp / VECNORMALIZE_FILE)
             payload = reward_net_payload(reward_net, g.reward_net, env_id=cfg.env.id, **net_kind,
                                          extra={"disc_optimizer": trainer._disc_opt.state_dict()})
             torch_save(payload, tmp / "reward_net.pt")
@@ -233,7 +298,8 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
 
     def eval_row() -> dict[str, Any]:
         started = time.monotonic()
-        score = evaluate(gen, eval_venv, n_episodes=g.eval_episodes, deterministic=g.eval_deterministic)
+        with raw_obs_weights(gen, vec):  # the policy as policy.zip ships it, on raw eval envs
+            score = evaluate(gen, eval_venv, n_episodes=g.eval_episodes, deterministic=g.eval_deterministic)
         eval_s[0] += time.monotonic() - started
         return score.as_row(cfg.references)
 
@@ -246,7 +312,7 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
             writer.write({"round": 0, "n_env_steps": 0, "wall_s": 0.0, "train_wall_s": 0.0, **{k: "" for k in DISC_KEYS}, **last_eval})
         for r in range(start_round + 1, n_rounds + 1):
             try:
-                stats = train_round(trainer, steps_per_round)
+                stats = train_round(trainer, steps_per_round, g)
             except ValueError as exc:
                 if "different length" in str(exc):
                     raise GailctlError(
@@ -272,12 +338,13 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
             bar.update(r, latest=f"{latest}disc acc {row['disc_acc']:.2f}")
     if not last_eval:  # resumed after the last round's checkpoint: the final evaluation is on disk
         last_eval = read_metrics(run_dir)[-1]
-    save_zip(gen, run_dir / "policy.zip")
     save_torch_atomic(run_dir / "reward_net.pt", reward_net_payload(reward_net, g.reward_net, env_id=cfg.env.id, **net_kind))
-    final_scores = {
-        mode: evaluate(gen, eval_venv, n_episodes=g.final_eval_episodes, deterministic=det).as_row(cfg.references)
-        for mode, det in (("deterministic", True), ("stochastic", False))
-    }
+    with raw_obs_weights(gen, vec):
+        save_zip(gen, run_dir / "policy.zip")
+        final_scores = {
+            mode: evaluate(gen, eval_venv, n_episodes=g.final_eval_episodes, deterministic=det).as_row(cfg.references)
+            for mode, det in (("deterministic", True), ("stochastic", False))
+        }
     curves = gail_curve_png(run_dir)  # never raises: a picture must not fail a finished training
     return {
         "algorithm": g.algorithm,

@@ -11,6 +11,7 @@ import numpy as np
 
 from gailctl.config import Config
 from gailctl.envs import make_venv
+from gailctl.evaluation import SDENoise
 from gailctl.metrics import MetricsWriter
 from gailctl.policies import load_ppo
 from gailctl.runs import atomic_path
@@ -51,13 +52,14 @@ def run(cfg: Config, run_dir: Path, *, expert_zip: Path) -> dict[str, Any]:
     venv = make_venv(cfg.env, seed=cfg.seed, n_envs=n_envs)
     model = load_ppo(expert_zip, venv, env_id=cfg.env.id, seed=cfg.seed)
     t0 = time.monotonic()
-    with progress_bar("record", rcfg.n_episodes) as bar:
+    # A gSDE expert's sampled actions need their exploration noise redrawn (SDENoise).
+    with progress_bar("record", rcfg.n_episodes) as bar, SDENoise.around(model, deterministic=rcfg.deterministic) as actor:
         finished = [-n_envs]  # the first call's episode starts are resets, not finished episodes
 
         def act(obs: Any, state: Any, episode_start: Any) -> tuple[Any, Any]:
             finished[0] += int(np.sum(episode_start))
             bar.update(max(finished[0], 0))
-            return model.predict(obs, state, episode_start, deterministic=rcfg.deterministic)
+            return actor.predict(obs, state, episode_start, deterministic=rcfg.deterministic)
 
         trajs = rollout.generate_trajectories(
             act,

@@ -44,8 +44,11 @@ def tail_score(run: Path, n: int = 3) -> float:
     return sum(evals[-n:]) / n
 
 
+# The settings before the gradient penalty and the schedule (faster to the expert on seed 0, which
+# is all this test needs: the defaults get every seed there, but by 50-90k env steps).
 GAIL_ARGS = ["-c", "configs/cartpole.yaml", "--set", "gail.total_timesteps=40960",
-             "--set", "gail.checkpoint_every=5120", "--set", "gail.eval_every=2560"]
+             "--set", "gail.checkpoint_every=5120", "--set", "gail.eval_every=2560",
+             "--set", "gail.disc_grad_penalty=0", "--set", "gail.lr_schedule=constant"]
 
 
 def test_gail_sigterm_checkpoints_and_resume_ends_like_an_uninterrupted_run(tmp_path: Path) -> None:

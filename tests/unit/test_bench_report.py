@@ -75,3 +75,27 @@ def test_csv_and_plot(tmp_path: Path) -> None:
     assert lines[0].startswith("task,method,demos,seed,n_env_steps") and len(lines) == 1 + 3 + 3 + 1
     out = br.plot(curves, tmp_path / "bench.png")
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
+
+
+def test_bench_plan_takes_demo_counts_from_each_config_unless_given(tmp_path: Path) -> None:
+    from gailctl.bench import BenchPlan
+
+    root = Path(__file__).resolve().parents[2]
+    cartpole, acrobot = root / "configs/cartpole.yaml", root / "configs/acrobot.yaml"
+    plan = BenchPlan(configs=(cartpole, acrobot), seeds="0-4", n_demos=None, quick=False, with_bc=True, overrides=())
+    assert plan.grid(cartpole) == ["gail.n_demos=1,4"]  # its bench.n_demos
+    assert plan.grid(acrobot) == []  # none: its gail.n_demos alone
+    given = BenchPlan(configs=(cartpole,), seeds="0", n_demos=(2, 3), quick=False, with_bc=False, overrides=())
+    assert given.grid(cartpole) == ["gail.n_demos=2,3"]
+
+
+def test_throughput_table_has_a_row_per_task() -> None:
+    from gailctl.bench import render_markdown
+
+    speed = [{"env_id": env, "env_steps": 20480, "repeats": 3, "ppo_steps_per_s": 2000.0, "gail_steps_per_s": 1700.0,
+              "gail_generator_s": 10.5, "gail_discriminator_s": 1.5, "ratio": ratio}
+             for env, ratio in (("seals/CartPole-v0", 0.85), ("Pendulum-v1", 0.91))]
+    text = render_markdown([], speed=speed, describe={"configs": ["a", "b"], "seeds": [0], "n_demos": None, "quick": False},
+                           wall_s=60.0)
+    assert "| seals/CartPole-v0 | 20480 | 3 | 2000 | 1700 | 10.5 | 1.5 | **0.85** |" in text
+    assert "| Pendulum-v1 |" in text and "**0.91**" in text

@@ -1,0 +1,116 @@
+"""Observation normalisation folded into a policy's first layers, and VecNormalize statistics as tensors.
+
+An expert trained behind SB3's VecNormalize sees (x - mean) / sqrt(var + eps), not x. Folding
+that affine map into the first Linear layer of each branch gives a plain MlpPolicy that takes
+raw observations, so demonstrations stay raw and any SB3 user can `PPO.load` the zip.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+    from stable_baselines3.common.vec_env import VecNormalize
+
+VECNORMALIZE_FORMAT = "gailctl.vecnormalize/1"
+
+# (first hidden layer, the head used instead when the branch has no hidden layers)
+_BRANCHES = (("mlp_extractor.policy_net.0", "action_net"), ("mlp_extractor.value_net.0", "value_net"))
+
+
+def first_layers(state: dict[str, Any]) -> list[str]:
+    """The Linear layers (name prefixes) that read the observation directly.
+
+    Raises:
+        ValueError: the policy uses gSDE without hidden policy layers: its noise is a function
+            of the normalised observation itself, which no weight change can reproduce.
+    """
+    layers = []
+    for hidden, head in _BRANCHES:
+        if f"{hidden}.weight" in state:
+            layers.append(hidden)
+        elif f"{head}.weight" in state:
+            if head == "action_net" and getattr(state.get("log_std"), "ndim", 1) == 2:
+                raise ValueError("a gSDE policy without hidden layers cannot absorb observation normalisation "
+                                 "(its exploration noise reads the normalised observation); give it hidden layers")
+            layers.append(head)
+        else:
+            raise ValueError(f"not a PPO MlpPolicy state dict (neither {hidden}.weight nor {head}.weight)")
+    return layers
+
+
+def fold_obs_normalization(
+    policy_state_dict: dict[str, "torch.Tensor"], mean: Any, var: Any, epsilon: float
+) -> dict[str, "torch.Tensor"]:
+    """A new state dict whose policy takes raw observations x, as the old one took (x - mean) / sigma.
+
+    sigma = sqrt(var + epsilon), as VecNormalize computes it. Each first layer becomes
+    W' = W / sigma (per input column), b' = b - W' @ mean; every other tensor is copied.
+    VecNormalize also clips normalised observations to +-clip_obs (10 by default); an affine
+    layer cannot clip, so the folded policy differs from the trained one only on observations
+    beyond 10 standard deviations of the training statistics, which are rare.
+
+    Args:
+        policy_state_dict: `model.policy.state_dict()` of an SB3 MlpPolicy (left unchanged).
+        mean, var: observation statistics, shaped like one observation (VecNormalize's `obs_rms`).
+        epsilon: VecNormalize's `epsilon`.
+    """
+    import torch
+
+    folded = {k: v.detach().clone() for k, v in policy_state_dict.items()}
+    # SB3's FlattenExtractor feeds a (2, 3) Box as 6 inputs in C order; reshape(-1) matches it.
+    mean64 = torch.as_tensor(np.asarray(mean, dtype=np.float64).reshape(-1))
+    sigma64 = torch.sqrt(torch.as_tensor(np.asarray(var, dtype=np.float64).reshape(-1)) + float(epsilon))
+    for layer in first_layers(policy_state_dict):
+        w, b = folded[f"{layer}.weight"], folded[f"{layer}.bias"]
+        if w.shape[1] != mean64.shape[0]:
+            raise ValueError(f"{layer}.weight takes {w.shape[1]} inputs; the statistics have {mean64.shape[0]}")
+        w_new = w.double() / sigma64[None, :]
+        folded[f"{layer}.weight"] = w_new.to(w.dtype)
+        folded[f"{layer}.bias"] = (b.double() - w_new @ mean64).to(b.dtype)
+    return folded
+
+
+def _rms(rms: Any) -> dict[str, Any]:
+    import torch
+
+    return {"mean": torch.as_tensor(np.asarray(rms.mean, dtype=np.float64)),
+            "var": torch.as_tensor(np.asarray(rms.var, dtype=np.float64)), "count": float(rms.count)}
+
+
+def vecnormalize_payload(vec: "VecNormalize") -> dict[str, Any]:
+    """VecNormalize's statistics and settings as tensors and plain values (never the pickled wrapper)."""
+    return {
+        "format": VECNORMALIZE_FORMAT,
+        "norm_obs": bool(vec.norm_obs),
+        "norm_reward": bool(vec.norm_reward),
+        "gamma": float(vec.gamma),
+        "epsilon": float(vec.epsilon),
+        "clip_obs": float(vec.clip_obs),
+        "clip_reward": float(vec.clip_reward),
+        "obs_rms": _rms(vec.obs_rms) if vec.norm_obs else None,
+        "ret_rms": _rms(vec.ret_rms),
+    }
+
+
+def restore_vecnormalize(vec: "VecNormalize", payload: dict[str, Any]) -> None:
+    """Put statistics saved by `vecnormalize_payload` back into a freshly built VecNormalize.
+
+    Raises:
+        ValueError: the payload is not ours, or it was saved with other settings or shapes.
+    """
+    if payload.get("format") != VECNORMALIZE_FORMAT:
+        raise ValueError(f"format {payload.get('format')!r}, expected {VECNORMALIZE_FORMAT}")
+    for key in ("norm_obs", "norm_reward"):
+        if bool(payload.get(key)) != bool(getattr(vec, key)):
+            raise ValueError(f"saved with {key}={payload.get(key)}, the run now has {key}={getattr(vec, key)}")
+    targets = [("ret_rms", vec.ret_rms)] + ([("obs_rms", vec.obs_rms)] if vec.norm_obs else [])
+    for name, rms in targets:
+        saved = payload[name]
+        mean, var = saved["mean"].numpy(), saved["var"].numpy()
+        if mean.shape != np.shape(rms.mean) or var.shape != np.shape(rms.var):
+            raise ValueError(f"{name} has shape {tuple(mean.shape)}, the env needs {tuple(np.shape(rms.mean))}")
+        rms.mean, rms.var, rms.count = mean.astype(np.float64), var.astype(np.float64), float(saved["count"])

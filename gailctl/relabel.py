@@ -1,0 +1,170 @@
+"""Label the generator's rollout with the learned reward in one batch, after it is collected.
+
+imitation's `RewardVecEnvWrapper` calls the reward net once per vectorised env step: with 8
+envs that is a batch of 8 and a torch call's overhead every step. Here the env hands PPO zero
+rewards while the transitions are recorded, and at the end of each rollout one call to the
+same `trainer.reward_train.predict_processed` labels all n_steps x n_envs of them. The labels
+are imitation's (same function, same transitions; GAIL's and AIRL's reward nets predict in
+eval mode, so batching changes nothing: bit-identical in tests/unit/test_relabel.py); SB3's
+returns and advantages are then recomputed from them.
+
+Measured on CartPole (8 envs x 64 steps, 40 rounds, CPU seconds, medians of 3, machine
+loaded): a GAIL run 6.5 s per-step -> 5.4 s batched; its generator phase 5.9 -> 4.8 s,
+against 4.5 s for plain `PPO.learn` of the same 20480 steps. Labelling alone: 0.52 s in 2560
+calls -> 0.01 s in 40.
+
+Imported only when GAIL trains (it needs stable-baselines3 for its base classes).
+"""
+
+from __future__ import annotations
+
+import collections
+from typing import Any, Callable, Deque
+
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
+
+from gailctl.errors import UsageError
+
+RewardFn = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+class RolloutRecorder(VecEnvWrapper):
+    """Passes the env through, gives PPO zero rewards, and keeps each step's transition.
+
+    Lists hold one entry per step: `obs`, `next_obs` (n_envs, *obs_shape), `acts`
+    (n_envs, *act_shape), `dones` (n_envs,). `next_obs` is the episode's last observation
+    where an env finished (from `infos[i]["terminal_observation"]`), as in imitation.
+    """
+
+    def __init__(self, venv: VecEnv):
+        super().__init__(venv)
+        self.obs: list[np.ndarray] = []
+        self.acts: list[np.ndarray] = []
+        self.next_obs: list[np.ndarray] = []
+        self.dones: list[np.ndarray] = []
+        self._last_obs: Any = None
+        self._actions: Any = None
+
+    def start(self, last_obs: np.ndarray) -> None:
+        """Forget the previous rollout; `last_obs` is what the policy acts on next."""
+        self.obs, self.acts, self.next_obs, self.dones = [], [], [], []
+        self._last_obs = last_obs
+
+    def reset(self) -> Any:
+        self._last_obs = self.venv.reset()
+        return self._last_obs
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = actions
+        self.venv.step_async(actions)
+
+    def step_wait(self) -> Any:
+        obs, rews, dones, infos = self.venv.step_wait()
+        next_obs = obs
+        if np.any(dones):
+            next_obs = obs.copy()
+            for i in np.flatnonzero(dones):
+                next_obs[i] = infos[i]["terminal_observation"]
+        self.obs.append(self._last_obs)
+        self.acts.append(self._actions)
+        self.next_obs.append(next_obs)
+        self.dones.append(np.asarray(dones, dtype=bool))
+        self._last_obs = obs
+        for info, rew in zip(infos, rews):
+            info["original_env_rew"] = rew  # as imitation's wrapper leaves it
+        return obs, np.zeros(len(dones), dtype=np.float32), dones, infos
+
+
+def label_rollout(reward_fn: RewardFn, recorder: RolloutRecorder) -> np.ndarray:
+    """The learned rewards of the recorded rollout, shape (n_steps, n_envs), from one call."""
+    n_steps, n_envs = len(recorder.dones), recorder.num_envs
+
+    def flat(steps: list[np.ndarray]) -> np.ndarray:
+        return np.stack(steps).reshape(n_steps * n_envs, *np.shape(steps[0])[1:])
+
+    rews = reward_fn(flat(recorder.obs), flat(recorder.acts), flat(recorder.next_obs), flat(recorder.dones))
+    return np.asarray(rews).reshape(n_steps, n_envs)
+
+
+def episode_returns(rews: np.ndarray, dones: np.ndarray, running: np.ndarray) -> list[float]:
+    """Returns of the episodes that end in this rollout; `running` (n_envs,) carries partial sums over."""
+    finished = []
+    for step_rews, step_dones in zip(rews, dones):
+        running += step_rews
+        finished.extend(float(r) for r in running[step_dones])
+        running[step_dones] = 0.0
+    return finished
+
+
+class BatchedRewardCallback(BaseCallback):
+    """Adds the learned rewards to PPO's rollout buffer before PPO trains on it.
+
+    Called by SB3 after `collect_rollouts` computed returns and advantages from the zero
+    rewards: the labels are ADDED (the buffer already holds gamma * V(terminal obs) where an
+    episode was truncated), then returns and advantages are recomputed with the same last
+    values and dones SB3 used (`_last_obs` and `_last_episode_starts` are its `new_obs` and
+    `dones` at the end of the rollout).
+    """
+
+    def __init__(self, recorder: RolloutRecorder, reward_fn: RewardFn, *, ep_history: int = 100):
+        super().__init__()
+        self.recorder, self.reward_fn = recorder, reward_fn
+        self.episode_rewards: Deque[float] = collections.deque(maxlen=ep_history)
+        self._running = np.zeros(recorder.num_envs)
+
+    def _on_rollout_start(self) -> None:
+        # The recorder's own last observation is the raw one (PPO's may be normalized by a
+        # VecNormalize above it, gail.normalize_obs); before its first step it has none yet.
+        own = self.recorder._last_obs
+        self.recorder.start(own if own is not None else self.model._last_obs)
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        import torch as th
+        from stable_baselines3.common.utils import obs_as_tensor
+
+        model, buffer = self.model, self.model.rollout_buffer
+        n_steps = len(self.recorder.dones)
+        assert buffer.full and n_steps == buffer.buffer_size, (
+            f"recorded {n_steps} steps for a rollout buffer of {buffer.buffer_size}"
+        )
+        rews = label_rollout(self.reward_fn, self.recorder)
+        buffer.rewards += rews
+        with th.no_grad():
+            last_values = model.policy.predict_values(obs_as_tensor(model._last_obs, model.device))
+        buffer.compute_returns_and_advantage(last_values=last_values, dones=model._last_episode_starts)
+        # imitation logs this at the next rollout's start; here it includes this rollout.
+        self.episode_rewards.extend(episode_returns(rews, np.stack(self.recorder.dones), self._running))
+        if self.episode_rewards:
+            self.logger.record("rollout/ep_rew_wrapped_mean", float(np.mean(self.episode_rewards)))
+
+
+def install_batched_rewards(trainer: Any) -> None:
+    """Make `trainer.train_gen` label each rollout in one reward-net call instead of per step.
+
+    Replaces imitation's `RewardVecEnvWrapper` (around `trainer.venv_buffering`) with a
+    `RolloutRecorder` and its log callback with a `BatchedRewardCallback`; `train_gen` is
+    unchanged and the replay buffer still gets the same transitions from `venv_buffering`.
+    The rewards PPO trains on are imitation's per-step labels, as long as
+    `predict_processed` keeps no state between calls (true of GAIL's and AIRL's; not of
+    imitation's `NormalizedRewardNet`, whose statistics update per call).
+
+    Args:
+        trainer: an imitation `AdversarialTrainer` (GAIL or AIRL), with an on-policy
+            generator (PPO), built but not yet trained or between rounds.
+    """
+    from gymnasium import spaces
+
+    if isinstance(trainer.venv_buffering.observation_space, spaces.Dict):
+        raise UsageError("gail.batched_rewards = true: dict observations are not supported; "
+                         "set gail.batched_rewards: false")
+    recorder = RolloutRecorder(trainer.venv_buffering)
+    trainer.venv_wrapped = trainer.venv_train = recorder
+    trainer.gen_callback = BatchedRewardCallback(recorder, trainer.reward_train.predict_processed)
+    # No forced reset: a generator between rounds continues its episodes (and
+    # BufferingWrapper refuses a reset before its samples are taken).
+    trainer.gen_algo.set_env(recorder, force_reset=False)

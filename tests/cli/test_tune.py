@@ -1,0 +1,179 @@
+"""`gailctl tune` through the command line: a real two-trial study on a tiny budget, its resume,
+and the bad inputs refused before any folder exists.
+
+The study (two trials of 2 GAIL rounds each, one seed) and its resume by one trial take about
+half a minute together; the bad-input cases train nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+from unittest import mock
+
+import pytest
+import yaml
+from click.testing import Result
+from typer.testing import CliRunner
+
+from gailctl.cli import app
+from gailctl.tune_space import objective_of_run
+
+ROOT = Path(__file__).resolve().parents[2]
+CARTPOLE = str(ROOT / "configs/cartpole.yaml")
+TINY = ["--set", "gail.total_timesteps=1024", "--set", "gail.eval_every=512", "--set", "gail.final_eval_episodes=2",
+        "--set", "gail.eval_episodes=2"]
+SPACE = """\
+objective: auc
+params:
+  gail.ppo.learning_rate: {float: [2.0e-4, 3.0e-3], log: true}
+  gail.n_disc_updates_per_round: {int: [1, 8]}
+"""
+
+
+def invoke(*args: str) -> Result:
+    """Run the command in-process, with sys.argv as the shell would set it (command.txt records it)."""
+    with mock.patch.object(sys, "argv", ["gailctl", *args]):
+        return CliRunner().invoke(app, list(args))
+
+
+def read_trials(tune_dir: Path) -> list[dict[str, str]]:
+    with open(tune_dir / "trials.csv", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("tune")
+    space = tmp / "space.yaml"
+    space.write_text(SPACE)
+    result = invoke("tune", "-c", CARTPOLE, "--space", str(space), "--trials", "2", "--seeds", "0", *TINY,
+                    "--runs-dir", str(tmp / "runs"))
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    tune_dir = Path(result.stdout.strip().splitlines()[-1])
+    assert tune_dir.parent == tmp / "runs" and tune_dir.name.startswith("tune__seals-CartPole-v0__s0__")
+    return tune_dir
+
+
+def test_study_outputs_are_consistent(study: Path) -> None:
+    for name in ("config.yaml", "command.txt", "tune.json", "space.yaml", "study.db", "summary.json",
+                 "trials.csv", "best.yaml", "results.md"):
+        assert (study / name).is_file(), name
+    rows = read_trials(study)
+    assert [r["trial"] for r in rows] == ["0", "1"] and {r["state"] for r in rows} == {"complete"}
+
+    # trial 0 is the baseline: the config's own values
+    assert float(rows[0]["gail.ppo.learning_rate"]) == 1e-3 and rows[0]["gail.n_disc_updates_per_round"] == "4"
+
+    for row in rows:  # the stored objective is what the trial's own metrics.csv gives
+        run_dirs = row["run_dirs"].split(";")
+        assert len(run_dirs) == 1 and Path(run_dirs[0]).parent == study / "trials"
+        run = Path(run_dirs[0])
+        assert json.loads((run / "summary.json").read_text())["status"] == "finished"
+        assert (run / "command.txt").read_text().split(" && ")[1].startswith("gailctl gail -c ")
+        run_cfg = yaml.safe_load((run / "config.yaml").read_text())
+        assert run_cfg["gail"]["ppo"]["learning_rate"] == pytest.approx(float(row["gail.ppo.learning_rate"]))
+        assert run_cfg["gail"]["n_disc_updates_per_round"] == int(row["gail.n_disc_updates_per_round"])
+        assert float(row["objective_s0"]) == pytest.approx(objective_of_run("auc", run))
+        assert float(row["objective"]) == pytest.approx(float(row["objective_s0"]))
+
+    best = yaml.safe_load((study / "best.yaml").read_text())
+    top = max(rows, key=lambda r: (float(r["objective"]), -int(r["trial"])))
+    assert best["trial"] == int(top["trial"]) and best["value"] == pytest.approx(float(top["objective"]))
+    assert best["objective"] == "auc" and best["seeds"] == [0]
+    assert best["params"]["gail.ppo.learning_rate"] == pytest.approx(float(top["gail.ppo.learning_rate"]))
+    assert best["params"]["gail.n_disc_updates_per_round"] == int(top["gail.n_disc_updates_per_round"])
+    assert best["set"] == " ".join(f"--set {k}={v}" for k, v in best["params"].items())
+    assert best["as_config"]["gail"]["n_disc_updates_per_round"] == best["params"]["gail.n_disc_updates_per_round"]
+    assert shlex.split(best["command"].split(" && ")[1])[:4] == ["gailctl", "tune", "-c", CARTPOLE]
+    assert best["gail_command"].startswith(f"gailctl gail -c {CARTPOLE} --set gail.total_timesteps=1024")
+
+    md = (study / "results.md").read_text()
+    assert f"Best: trial {best['trial']}" in md and md.count("| complete |") == 2
+    summary = json.loads((study / "summary.json").read_text())
+    assert summary["stage"] == "tune" and summary["status"] == "finished" and summary["best"]["trial"] == best["trial"]
+
+
+def test_resume_adds_trials_to_the_same_study(study: Path) -> None:
+    import optuna
+
+    refused = invoke("tune", "--resume", str(study))
+    assert refused.exit_code == 2 and "already has 2 trial(s) of --trials 2" in refused.stderr
+
+    result = invoke("tune", "--resume", str(study), "--trials", "3")
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    assert Path(result.stdout.strip().splitlines()[-1]) == study
+    rows = read_trials(study)
+    assert [r["trial"] for r in rows] == ["0", "1", "2"] and rows[2]["state"] == "complete"
+    loaded = optuna.load_study(study_name="gailctl-tune", storage=f"sqlite:///{study / 'study.db'}")
+    assert len(loaded.trials) == 3
+    assert len((study / "command.txt").read_text().splitlines()) == 2  # the start and the resume
+    assert json.loads((study / "tune.json").read_text())["options"]["n_trials"] == 3
+    assert len(list((study / "trials").iterdir())) == 3
+
+    # a config that now resolves differently would mix incomparable trials: refused, nothing run
+    original = (study / "config.yaml").read_text()
+    assert "  disc_lr: 0.001\n" in original  # the resolved config lists every key
+    (study / "config.yaml").write_text(original.replace("  disc_lr: 0.001\n", "  disc_lr: 0.5\n"))
+    try:
+        changed = invoke("tune", "--resume", str(study), "--trials", "4")
+    finally:
+        (study / "config.yaml").write_text(original)
+    assert changed.exit_code == 2 and "gail.disc_lr was 0.5, is 0.001" in changed.stderr, changed.stderr
+    assert len(read_trials(study)) == 3
+
+
+BAD_SPACES = [
+    ("typo in a key", "params:\n  gail.ppo.learnin_rate: {float: [1.0e-4, 1.0e-3]}\n",
+     "gail.ppo.learnin_rate: unknown key (did you mean gail.ppo.learning_rate?)"),
+    ("a choice the config refuses", "params:\n  gail.demo_batch_size: {choice: [-4, 256]}\n",
+     "gail.demo_batch_size = -4: input should be greater than 0"),
+    ("a bound past a cross-key limit", "params:\n  gail.ppo.batch_size: {int: [32, 1024]}\n",
+     "gail.ppo.batch_size = 1024: must be at most one rollout"),
+    ("a section, not a value", "params:\n  gail: {choice: [1, 2]}\n", "gail = 1: input should be a valid dictionary"),
+    ("bad distribution", "params:\n  gail.disc_lr: {float: [1.0e-3, 1.0e-4]}\n", "params.gail.disc_lr: float = [0.001, 0.0001]: low must be below high"),
+    ("unknown objective", "objective: best\nparams:\n  gail.disc_lr: {float: [1.0e-4, 1.0e-3]}\n", "objective = best: expected one of"),
+    ("invalid YAML", "params: {gail.disc_lr: {float: [1, 2]}\n", "invalid YAML at line 2"),
+]
+
+
+@pytest.mark.parametrize("name,text,message", BAD_SPACES, ids=[c[0] for c in BAD_SPACES])
+def test_bad_space_is_one_line_exit_2_and_no_folder(name: str, text: str, message: str, tmp_path: Path) -> None:
+    space = tmp_path / "space.yaml"
+    space.write_text(text)
+    runs = tmp_path / "runs"
+    result = invoke("tune", "-c", CARTPOLE, "--space", str(space), "--runs-dir", str(runs))
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {space}: "), result.stderr
+    assert message in lines[0]
+    assert not runs.exists() or not any(runs.iterdir())
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--set", "gail.disc_lr=0.01"], "params.gail.disc_lr: also given with --set"),
+    (["--set", "seed=3"], "--set seed: a tune takes its seeds from --seeds"),
+    (["--workers", str((len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1) + 1)],
+     "at most --workers"),
+    (["--trials", "0"], "--trials 0: must be at least 1"),
+    (["--seeds", "3-1"], "runs backwards"),
+], ids=["space key also in --set", "--set seed", "more workers than cores", "no trials", "bad seeds"])
+def test_bad_options_exit_2_and_no_folder(args: list[str], message: str, tmp_path: Path) -> None:
+    space = tmp_path / "space.yaml"
+    space.write_text("params:\n  gail.disc_lr: {float: [1.0e-4, 1.0e-3], log: true}\n")
+    runs = tmp_path / "runs"
+    result = invoke("tune", "-c", CARTPOLE, "--space", str(space), *args, "--runs-dir", str(runs))
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
+    assert not runs.exists()
+
+
+def test_resume_refuses_settings_and_non_tune_folders(tmp_path: Path) -> None:
+    result = invoke("tune", "--resume", str(tmp_path), "--seeds", "0-1")
+    assert result.exit_code == 2 and "drop --seeds" in result.stderr
+    result = invoke("tune", "--resume", str(tmp_path))
+    assert result.exit_code == 2 and "not a gailctl tune folder" in result.stderr

@@ -1,0 +1,135 @@
+"""Batched reward labelling gives PPO exactly what imitation's per-step reward wrapper gives it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from gailctl.config import EnvConfig, load_config
+from gailctl.envs import make_venv
+from gailctl.relabel import RolloutRecorder, episode_returns, install_batched_rewards
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def trainer_and_snapshots(tmp_path: Path, overrides: list[str], *, batched: bool) -> tuple[Any, list[dict], Any]:
+    """A GAIL trainer from configs/cartpole.yaml whose PPO update first copies the rollout buffer."""
+    from gailctl.policies import build_ppo, build_reward_net
+    from gailctl.stages import setup_torch
+    from gailctl.stages.gail import build_trainer, load_demos
+
+    setup_torch()
+    cfg = load_config(ROOT / "configs/cartpole.yaml",
+                      ["gail.total_timesteps=2048", "gail.batched_rewards=false", *overrides])
+    venv = make_venv(cfg.env, seed=cfg.seed)
+    gen = build_ppo(venv, cfg.gail.ppo, seed=cfg.seed)
+    reward_net = build_reward_net(venv, cfg.gail.reward_net, algorithm=cfg.gail.algorithm, discount_factor=cfg.gail.ppo.gamma)
+    trajs = load_demos(ROOT / "experts/cartpole/demos", n_demos=cfg.gail.n_demos)
+    trainer = build_trainer(cfg, venv=venv, gen=gen, reward_net=reward_net, trajs=trajs, log_dir=tmp_path / str(batched))
+    if batched:  # installed here, not through the config, so the comparison cannot be per-step twice
+        install_batched_rewards(trainer)
+        assert isinstance(gen.get_env(), RolloutRecorder)
+    snapshots: list[dict] = []
+    ppo_train = gen.train
+
+    def train() -> None:
+        buf = gen.rollout_buffer
+        snapshots.append({k: getattr(buf, k).copy() for k in ("observations", "rewards", "returns", "advantages")})
+        ppo_train()
+
+    gen.train = train
+    return trainer, snapshots, cfg
+
+
+def replay_arrays(trainer: Any) -> dict[str, np.ndarray]:
+    buffer = trainer._gen_replay_buffer._buffer
+    return {k: v[: buffer.size()] for k, v in buffer._arrays.items()}
+
+
+def run_both(tmp_path: Path, overrides: list[str], n_rollouts: int) -> tuple[list[dict], list[dict], Any, Any]:
+    runs = []
+    for batched in (False, True):  # one after the other: each PPO re-seeds the global RNGs
+        trainer, snapshots, cfg = trainer_and_snapshots(tmp_path, overrides, batched=batched)
+        trainer.train_gen(n_rollouts * cfg.gail_steps_per_round)
+        runs.append((trainer, snapshots))
+    (per_step, a), (batched, b) = runs
+    return a, b, per_step, batched
+
+
+def assert_same_rollouts(a: list[dict], b: list[dict]) -> None:
+    assert len(a) == len(b) > 0
+    for snap_a, snap_b in zip(a, b):
+        np.testing.assert_array_equal(snap_a["observations"], snap_b["observations"])
+        for key in ("rewards", "returns", "advantages"):
+            np.testing.assert_allclose(snap_b[key], snap_a[key], rtol=1e-6, atol=1e-6, err_msg=key)
+
+
+@pytest.mark.parametrize("algorithm, n_rollouts", [("gail", 1), ("gail", 2), ("airl", 1)])
+def test_same_rewards_returns_advantages_as_imitation(tmp_path: Path, algorithm: str, n_rollouts: int) -> None:
+    a, b, per_step, batched = run_both(tmp_path, [f"gail.algorithm={algorithm}"], n_rollouts)
+    assert len(a) == n_rollouts
+    # No episode ends here, so PPO collected zeros: without the labels (or without
+    # recomputing returns) the comparison below would fail.
+    assert not np.allclose(a[0]["rewards"], 0.0, atol=1e-3)
+    assert_same_rollouts(a, b)
+    ra, rb = replay_arrays(per_step), replay_arrays(batched)
+    assert ra.keys() == rb.keys() and len(ra["obs"]) > 0
+    for key in ra:
+        np.testing.assert_array_equal(ra[key], rb[key], err_msg=key)
+
+
+@pytest.mark.parametrize("horizon", [50, 64])
+def test_episodes_truncated_in_rollout_use_terminal_observation(tmp_path: Path, horizon: int) -> None:
+    # Every env is truncated at step `horizon` of the 64-step rollout (SB3 bootstraps there):
+    # mid-rollout, or on its last step, where SB3's final `dones` stop the bootstrap from
+    # last_values. The reward net reads next_obs and dones, so the last observation matters.
+    overrides = [f"env.max_episode_steps={horizon}", "gail.reward_net.use_next_state=true", "gail.reward_net.use_done=true"]
+    a, b, per_step, batched = run_both(tmp_path, overrides, 1)
+    recorder, end = batched.venv_train, horizon - 1
+    dones = np.stack(recorder.dones)
+    assert dones.sum() == 8 and dones[end].all()
+    # The recorded next_obs is the episode's end, not the first observation of the next one.
+    following = recorder.obs[end + 1] if end + 1 < len(recorder.obs) else batched.gen_algo._last_obs
+    assert not np.any(recorder.next_obs[end] == following)
+    assert_same_rollouts(a, b)
+    # rollout/ep_rew_wrapped_mean averages the same learned episode returns as imitation's.
+    np.testing.assert_allclose(batched.gen_callback.episode_rewards, per_step.venv_wrapped.episode_rewards, rtol=1e-6)
+    assert len(batched.gen_callback.episode_rewards) == 8
+
+
+def test_recorder_hands_zero_rewards_and_keeps_terminal_observations() -> None:
+    venv = make_venv(EnvConfig(id="seals/CartPole-v0", n_envs=2, max_episode_steps=3), seed=0)
+    recorder = RolloutRecorder(venv)
+    last = recorder.reset()
+    recorder.start(last)
+    for step in range(4):
+        acts = np.array([0, 1])
+        obs, rews, dones, infos = recorder.step(acts)
+        np.testing.assert_array_equal(rews, [0.0, 0.0])
+        assert [info["original_env_rew"] for info in infos] == [1.0, 1.0]
+        np.testing.assert_array_equal(recorder.obs[-1], last)
+        np.testing.assert_array_equal(recorder.acts[-1], acts)
+        if step == 2:  # the time limit: obs is the next episode's first, next_obs this one's last
+            assert dones.all()
+            for i in range(2):
+                np.testing.assert_array_equal(recorder.next_obs[-1][i], infos[i]["terminal_observation"])
+            assert not np.any(recorder.next_obs[-1] == obs)
+        else:
+            assert not dones.any()
+            np.testing.assert_array_equal(recorder.next_obs[-1], obs)
+        last = obs
+    assert len(recorder.obs) == len(recorder.dones) == 4
+    recorder.start(obs)
+    assert recorder.obs == [] and recorder.dones == []
+
+
+def test_episode_returns_carry_partial_sums_across_rollouts() -> None:
+    running = np.zeros(2)
+    rews = np.array([[1.0, 2.0], [1.0, 2.0], [1.0, 2.0]])
+    dones = np.array([[False, False], [True, False], [False, False]])
+    assert episode_returns(rews, dones, running) == [2.0]
+    np.testing.assert_array_equal(running, [1.0, 6.0])
+    assert episode_returns(rews[:1], np.array([[False, True]]), running) == [8.0]
