@@ -63,3 +63,16 @@ def test_penalty_keeps_the_discriminator_smoother_on_the_same_data(tmp_path: Pat
     probe = {k: np.concatenate([expert[k], gen[k]]) for k in ("obs", "acts", "next_obs", "dones")}
     smooth, sharp = input_gradient_norm(penalized, probe), input_gradient_norm(plain, probe)
     assert smooth < 0.5 * sharp, (smooth, sharp)
+
+
+def test_gail_skips_the_policy_log_probabilities_airl_needs(tmp_path: Path) -> None:
+    from gailctl.discriminator import penalized_trainer_class
+
+    gail_cls, airl_cls = penalized_trainer_class("gail"), penalized_trainer_class("airl")
+    obs = torch.zeros((3, 4))
+    acts = torch.zeros(3, dtype=torch.long)
+    assert gail_cls._get_log_policy_act_prob(None, obs, acts) is None
+    assert "_get_log_policy_act_prob" not in vars(airl_cls)  # AIRL keeps imitation's: its logits use them
+    trainer = trainer_after_one_rollout(tmp_path, 0.0)
+    batches = list(trainer._make_disc_train_batches())
+    assert batches and all(b["log_policy_act_prob"] is None for b in batches)
