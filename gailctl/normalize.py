@@ -7,7 +7,9 @@ raw observations, so demonstrations stay raw and any SB3 user can `PPO.load` the
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
@@ -114,3 +116,20 @@ def restore_vecnormalize(vec: "VecNormalize", payload: dict[str, Any]) -> None:
         if mean.shape != np.shape(rms.mean) or var.shape != np.shape(rms.var):
             raise ValueError(f"{name} has shape {tuple(mean.shape)}, the env needs {tuple(np.shape(rms.mean))}")
         rms.mean, rms.var, rms.count = mean.astype(np.float64), var.astype(np.float64), float(saved["count"])
+
+
+@contextlib.contextmanager
+def raw_obs_weights(model: Any, vec: Optional[Any]) -> Iterator[None]:
+    """Inside, `model` holds weights folded for raw observations (what model.zip ships); outside, its trained ones.
+
+    Weights are copied in place, so the optimizer keeps its parameters and training resumes unchanged.
+    """
+    if vec is None or not vec.norm_obs:
+        yield
+        return
+    trained = {k: v.detach().clone() for k, v in model.policy.state_dict().items()}
+    model.policy.load_state_dict(fold_obs_normalization(trained, vec.obs_rms.mean, vec.obs_rms.var, vec.epsilon))
+    try:
+        yield
+    finally:
+        model.policy.load_state_dict(trained)

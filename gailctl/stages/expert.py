@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
 
@@ -15,7 +13,7 @@ from gailctl.envs import EVAL_SEED_OFFSET, make_venv
 from gailctl.errors import Interrupted, UsageError
 from gailctl.evaluation import evaluate
 from gailctl.metrics import MetricsWriter, read_metrics
-from gailctl.normalize import first_layers, fold_obs_normalization, restore_vecnormalize, vecnormalize_payload
+from gailctl.normalize import first_layers, raw_obs_weights, restore_vecnormalize, vecnormalize_payload
 from gailctl.policies import build_ppo, load_ppo, read_torch_payload, torch_save
 from gailctl.runs import atomic_path
 from gailctl.signals import graceful_stop
@@ -58,23 +56,6 @@ def wrap_normalize(venv: Any, cfg: Config) -> Any:
         raise UsageError(f"expert.normalize_obs = true: env {cfg.env.id} has observations "
                          f"{type(venv.observation_space).__name__}, not a Box; set expert.normalize_obs: false")
     return VecNormalize(venv, norm_obs=ecfg.normalize_obs, norm_reward=ecfg.normalize_reward, gamma=ecfg.ppo.gamma)
-
-
-@contextlib.contextmanager
-def raw_obs_weights(model: Any, vec: Optional[Any]) -> Iterator[None]:
-    """Inside, `model` holds weights folded for raw observations (what model.zip ships); outside, its trained ones.
-
-    Weights are copied in place, so the optimizer keeps its parameters and training resumes unchanged.
-    """
-    if vec is None or not vec.norm_obs:
-        yield
-        return
-    trained = {k: v.detach().clone() for k, v in model.policy.state_dict().items()}
-    model.policy.load_state_dict(fold_obs_normalization(trained, vec.obs_rms.mean, vec.obs_rms.var, vec.epsilon))
-    try:
-        yield
-    finally:
-        model.policy.load_state_dict(trained)
 
 
 def restore_normalization(vec: Optional[Any], checkpoint: Path) -> None:

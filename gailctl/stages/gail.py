@@ -22,7 +22,7 @@ from gailctl.errors import GailctlError, Interrupted, UsageError
 from gailctl.evaluation import evaluate
 from gailctl.inspect_runs import gail_curve_png
 from gailctl.metrics import MetricsWriter, read_metrics
-from gailctl.normalize import restore_vecnormalize, vecnormalize_payload
+from gailctl.normalize import raw_obs_weights, restore_vecnormalize, vecnormalize_payload
 from gailctl.policies import (
     build_ppo,
     build_reward_net,
@@ -35,7 +35,7 @@ from gailctl.policies import (
 )
 from gailctl.signals import graceful_stop
 from gailctl.stages import resume_hint, setup_torch
-from gailctl.stages.expert import raw_obs_weights, save_zip
+from gailctl.stages.expert import save_zip
 from gailctl.ui import console, progress_bar
 
 DISC_KEYS = ("disc_loss", "disc_acc", "disc_acc_expert", "disc_acc_gen", "disc_entropy")

@@ -20,7 +20,8 @@ from gailctl.envs import make_venv  # noqa: E402
 from gailctl.errors import UsageError  # noqa: E402
 from gailctl.evaluation import SDENoise, evaluate  # noqa: E402
 from gailctl.policies import build_ppo, load_ppo  # noqa: E402
-from gailctl.stages.expert import raw_obs_weights, save_zip  # noqa: E402
+from gailctl.normalize import raw_obs_weights  # noqa: E402
+from gailctl.stages.expert import save_zip  # noqa: E402
 
 PENDULUM = "Pendulum-v1"
 
