@@ -44,11 +44,10 @@ def tail_score(run: Path, n: int = 3) -> float:
     return sum(evals[-n:]) / n
 
 
-# The settings before the gradient penalty and the schedule (faster to the expert on seed 0, which
-# is all this test needs: the defaults get every seed there, but by 50-90k env steps).
-GAIL_ARGS = ["-c", "configs/cartpole.yaml", "--set", "gail.total_timesteps=40960",
-             "--set", "gail.checkpoint_every=5120", "--set", "gail.eval_every=2560",
-             "--set", "gail.disc_grad_penalty=0", "--set", "gail.lr_schedule=constant"]
+# The config's defaults with a budget where the benchmark saw every seed hold the expert (by
+# 87k env steps); the resumed run's noise differs from the uninterrupted one's, so both need margin.
+GAIL_ARGS = ["-c", "configs/cartpole.yaml", "--set", "gail.total_timesteps=102400",
+             "--set", "gail.checkpoint_every=5120", "--set", "gail.eval_every=5120"]
 
 
 def test_gail_sigterm_checkpoints_and_resume_ends_like_an_uninterrupted_run(tmp_path: Path) -> None:
@@ -74,8 +73,8 @@ def test_gail_sigterm_checkpoints_and_resume_ends_like_an_uninterrupted_run(tmp_
     assert resumed == run
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "finished" and len(summary["resumed"]) == 1
-    assert [int(r["round"]) for r in rows(run)] == list(range(0, 81))
-    assert summary["n_env_steps"] == 40960 == int(rows(run)[-1]["n_env_steps"])
+    assert [int(r["round"]) for r in rows(run)] == list(range(0, 201))
+    assert summary["n_env_steps"] == 102400 == int(rows(run)[-1]["n_env_steps"])
     # Same seed, same budget: both end at the expert (the stop point only reshuffles noise).
     assert tail_score(full) >= 0.8 and tail_score(run) >= 0.8, (tail_score(full), tail_score(run))
 
