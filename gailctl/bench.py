@@ -17,7 +17,7 @@ from typing import Any, Optional, Sequence
 from gailctl import bench_report
 from gailctl.config import load_config
 from gailctl.errors import UsageError
-from gailctl.runs import atomic_write_text, create_run, write_run_header, write_summary
+from gailctl.runs import atomic_write_text, create_run, now_iso, write_run_header, write_summary
 
 DEFAULT_CONFIGS = ("configs/cartpole.yaml", "configs/acrobot.yaml", "configs/mountaincar.yaml", "configs/pendulum.yaml")
 QUICK_SEEDS = "0-1"
@@ -164,7 +164,7 @@ def run_bench(
                 "quick": plan.quick, "bc": plan.with_bc, "set": list(plan.overrides)}
     atomic_write_text(bench_dir / "bench.json", json.dumps(describe, indent=2) + "\n")
     base = {"stage": "bench", "env_id": first.base_config.env.id, "seed": first.seeds[0], "run_dir": str(bench_dir),
-            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            "started": now_iso()}
     write_summary(bench_dir, {**base, "status": "running"})
     t0 = time.monotonic()
     repeats = 1 if plan.quick else 3

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from stable_baselines3.common.vec_env import VecNormalize
 
 VECNORMALIZE_FORMAT = "gailctl.vecnormalize/1"
+VECNORMALIZE_FILE = "vecnormalize.pt"
+"""A checkpoint's normalisation statistics, next to its unfolded policy (for --resume)."""
 
 # (first hidden layer, the head used instead when the branch has no hidden layers)
 _BRANCHES = (("mlp_extractor.policy_net.0", "action_net"), ("mlp_extractor.value_net.0", "value_net"))
@@ -116,6 +119,29 @@ def restore_vecnormalize(vec: "VecNormalize", payload: dict[str, Any]) -> None:
         if mean.shape != np.shape(rms.mean) or var.shape != np.shape(rms.var):
             raise ValueError(f"{name} has shape {tuple(mean.shape)}, the env needs {tuple(np.shape(rms.mean))}")
         rms.mean, rms.var, rms.count = mean.astype(np.float64), var.astype(np.float64), float(saved["count"])
+
+
+def restore_from_checkpoint(vec: Optional["VecNormalize"], checkpoint: Path, *, setting: str) -> None:
+    """Reload a checkpoint's VecNormalize statistics (tensors-only, `weights_only=True`) into `vec`.
+
+    `vec` is None when the run does not normalise; `setting` names the config key(s) for the
+    messages. Refuses a checkpoint whose normalisation disagrees with the run's config.
+    """
+    from gailctl.errors import UsageError
+    from gailctl.policies import read_torch_payload
+
+    path = checkpoint / VECNORMALIZE_FILE
+    if vec is None:
+        if path.is_file():
+            raise UsageError(f"{path}: this checkpoint was trained with normalisation, but the run's config has {setting} false")
+        return
+    if not path.is_file():
+        raise UsageError(f"{checkpoint}: no {VECNORMALIZE_FILE}; the run's config asks for normalisation ({setting}), "
+                         "but this checkpoint was written without it")
+    try:
+        restore_vecnormalize(vec, read_torch_payload(path))
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise UsageError(f"{path}: damaged or mismatched normalisation statistics ({exc})") from None
 
 
 @contextlib.contextmanager

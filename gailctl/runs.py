@@ -27,6 +27,11 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.-]+", "-", text).strip("-")
 
 
+def now_iso() -> str:
+    """The local time as summaries record it (`started`, `resumed`)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
 def create_run(runs_dir: Path, *, stage: str, env_id: str, seed: int) -> Path:
     """Make a NEW run folder `runs_dir/stage__env__sSEED__TIME[_N]`; never reuses one.
 

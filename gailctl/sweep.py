@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from gailctl.config import Config, config_from_dict, config_to_yaml, load_config, parse_overrides
 from gailctl.errors import ConfigError, GailctlError, Interrupted, UsageError
-from gailctl.runs import atomic_write_text, create_run, resolve_demos_dir, run_lock, write_run_header, write_summary
+from gailctl.runs import atomic_write_text, create_run, now_iso, resolve_demos_dir, run_lock, write_run_header, write_summary
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -684,7 +684,7 @@ def render_sweep_tables(outcome: SweepOutcome) -> list["Table"]:
     return tables
 
 
-def _markdown(header: list[str], body: list[list[str]]) -> str:
+def markdown_table(header: list[str], body: list[list[str]]) -> str:
     def esc(text: str) -> str:
         return text.replace("|", "\\|")
 
@@ -705,9 +705,9 @@ def write_results(outcome: SweepOutcome) -> None:
     cfg = outcome.plan.base_config
     header, body = _table_rows(outcome, full_paths=True)
     text = f"# Sweep: {outcome.plan.stage} on {cfg.env.id}, {len(body)} trial(s), status {outcome.status}\n\n"
-    text += f"`{outcome.sweep_dir}`\n\n" + _markdown(header, body)
+    text += f"`{outcome.sweep_dir}`\n\n" + markdown_table(header, body)
     if len(outcome.plan.seeds) > 1:
-        text += "\n## Mean ± std over seeds\n\n" + _markdown(*_point_rows(outcome))
+        text += "\n## Mean ± std over seeds\n\n" + markdown_table(*_point_rows(outcome))
     if outcome.curves is not None:
         text += f"\n![learning curves]({outcome.curves.name})\n"
     atomic_write_text(outcome.sweep_dir / "results.md", text)
@@ -741,10 +741,6 @@ def _aggregate(plan: SweepPlan, sweep_dir: Path, results: Sequence[dict[str, Any
 
 
 # --- the command -----------------------------------------------------------------------
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
 def run_sweep(
@@ -784,7 +780,7 @@ def run_sweep(
     trials_dir = sweep_dir / "trials"
     trials_dir.mkdir()
     atomic_write_text(sweep_dir / "sweep.json", json.dumps(plan.describe(trials_dir), indent=2, default=str) + "\n")
-    head = {"stage": "sweep", "env_id": base.env.id, "seed": plan.seeds[0], "run_dir": str(sweep_dir), "started": _now(),
+    head = {"stage": "sweep", "env_id": base.env.id, "seed": plan.seeds[0], "run_dir": str(sweep_dir), "started": now_iso(),
             "sweep_stage": plan.stage, "n_trials": len(plan.trials)}
     ray_info: dict[str, Any] = {}
     with run_lock(sweep_dir):

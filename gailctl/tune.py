@@ -34,8 +34,8 @@ import yaml
 
 from gailctl.config import Config, config_to_yaml, load_config, parse_overrides
 from gailctl.errors import ConfigError, GailctlError, Interrupted, UsageError
-from gailctl.runs import atomic_write_text, create_run, read_summary, run_lock, write_run_header, write_summary
-from gailctl.sweep import SweepPlan, one_line_error, parse_seeds, plan_sweep, run_trial, trial_payload
+from gailctl.runs import atomic_write_text, create_run, now_iso, read_summary, run_lock, write_run_header, write_summary
+from gailctl.sweep import SweepPlan, markdown_table, one_line_error, parse_seeds, plan_sweep, run_trial, trial_payload
 from gailctl.tune_space import (
     ChoiceDist,
     Distribution,
@@ -536,14 +536,6 @@ def table_rows(rows: Sequence[dict[str, Any]], plan: TunePlan, *, limit: Optiona
     return header, body
 
 
-def _markdown(header: list[str], body: list[list[str]]) -> str:
-    def esc(text: str) -> str:
-        return text.replace("|", "\\|")
-
-    lines = ["| " + " | ".join(esc(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    return "\n".join(lines + ["| " + " | ".join(esc(c) for c in line) + " |" for line in body]) + "\n"
-
-
 def write_results_md(rows: Sequence[dict[str, Any]], plan: TunePlan, tune_dir: Path, *, best: Optional[dict[str, Any]],
                      baseline: Optional[dict[str, Any]]) -> None:
     counts = {s: sum(r["state"] == s for r in rows) for s in ("complete", "failed", "interrupted", "running")}
@@ -561,7 +553,7 @@ def write_results_md(rows: Sequence[dict[str, Any]], plan: TunePlan, tune_dir: P
         if baseline is not None:
             text += f" Baseline (trial {baseline['trial']}, the config's own values): {baseline['objective']:.3f}."
         text += "\n"
-    text += "\n" + _markdown(*table_rows(rows, plan))
+    text += "\n" + markdown_table(*table_rows(rows, plan))
     atomic_write_text(tune_dir / "results.md", text)
 
 
@@ -763,9 +755,9 @@ def run_tune(
     with run_lock(tune_dir):
         previous = read_summary(tune_dir) if resume is not None else {}
         head = {"stage": "tune", "env_id": plan.base_config.env.id, "seed": plan.seeds[0], "run_dir": str(tune_dir),
-                "started": previous.get("started", _now())}
+                "started": previous.get("started", now_iso())}
         if resume is not None:
-            head["resumed"] = [*previous.get("resumed", []), _now()]
+            head["resumed"] = [*previous.get("resumed", []), now_iso()]
         study = _open_study(optuna, tune_dir)
         n_before = len(study.get_trials(deepcopy=False))
         # A resumed sampler gets a seed of its own, so that it does not draw the first trials' values again.
@@ -822,10 +814,6 @@ def run_tune(
             write_summary(tune_dir, summary)
     return TuneOutcome(tune_dir=tune_dir, plan=plan, rows=rows, best=best, status=status, n_new=n_new, n_new_failed=n_failed,
                        wall_s=round(time.monotonic() - t0, 1), n_target=options.n_trials)
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
 def render_tune_table(outcome: TuneOutcome, *, limit: int = 10) -> "Table":

@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional
 
 from gailctl.config import Config, config_to_yaml
 from gailctl.errors import GailctlError, Interrupted, UsageError
-from gailctl.runs import create_run, open_for_resume, run_lock, write_run_header, write_summary
+from gailctl.runs import create_run, now_iso, open_for_resume, run_lock, write_run_header, write_summary
 
 StageFn = Callable[..., dict[str, Any]]
 
@@ -24,10 +24,6 @@ def setup_torch() -> None:
     import torch
 
     torch.set_num_threads(1)
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
 def execute(
@@ -48,12 +44,12 @@ def execute(
         assert runs_dir is not None
         run_dir = create_run(runs_dir, stage=stage, env_id=cfg.env.id, seed=cfg.seed)
         write_run_header(run_dir, config_yaml=config_to_yaml(cfg), argv=argv)
-        base = {"stage": stage, "env_id": cfg.env.id, "seed": cfg.seed, "run_dir": str(run_dir), "started": _now()}
+        base = {"stage": stage, "env_id": cfg.env.id, "seed": cfg.seed, "run_dir": str(run_dir), "started": now_iso()}
     else:
         run_dir = Path(resume_dir)
         previous = open_for_resume(run_dir, stage=stage)
         base = {k: previous[k] for k in ("stage", "env_id", "seed", "run_dir", "started") if k in previous}
-        base["resumed"] = [*previous.get("resumed", []), _now()]
+        base["resumed"] = [*previous.get("resumed", []), now_iso()]
         prev_status = previous.get("status", "interrupted")
         kwargs["resume"] = True
     with run_lock(run_dir):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from gailctl.checkpoints import latest_checkpoint, read_state, restore_rng, truncate_metrics_after, write_checkpoint
 from gailctl.config import Config
@@ -13,8 +13,8 @@ from gailctl.envs import EVAL_SEED_OFFSET, make_venv
 from gailctl.errors import Interrupted, UsageError
 from gailctl.evaluation import evaluate
 from gailctl.metrics import MetricsWriter, read_metrics
-from gailctl.normalize import first_layers, raw_obs_weights, restore_vecnormalize, vecnormalize_payload
-from gailctl.policies import build_ppo, load_ppo, read_torch_payload, torch_save
+from gailctl.normalize import VECNORMALIZE_FILE, first_layers, raw_obs_weights, restore_from_checkpoint, vecnormalize_payload
+from gailctl.policies import build_ppo, load_ppo, torch_save
 from gailctl.runs import atomic_path
 from gailctl.signals import graceful_stop
 from gailctl.stages import resume_hint, setup_torch
@@ -32,9 +32,6 @@ def save_zip(model: Any, path: Path) -> None:
 def next_multiple(n: int, every: int) -> int:
     """The first multiple of `every` strictly after `n`: where the next eval/checkpoint falls."""
     return (n // every + 1) * every
-
-
-VECNORMALIZE_FILE = "vecnormalize.pt"
 
 
 def normalization_note(*, obs: bool, reward: bool) -> str:
@@ -58,23 +55,6 @@ def wrap_normalize(venv: Any, cfg: Config) -> Any:
     return VecNormalize(venv, norm_obs=ecfg.normalize_obs, norm_reward=ecfg.normalize_reward, gamma=ecfg.ppo.gamma)
 
 
-def restore_normalization(vec: Optional[Any], checkpoint: Path) -> None:
-    """Reload the VecNormalize statistics of a checkpoint (tensors-only, `weights_only=True`)."""
-    path = checkpoint / VECNORMALIZE_FILE
-    if vec is None:
-        if path.is_file():
-            raise UsageError(f"{path}: this checkpoint was trained with normalisation, but the run's config has "
-                             "expert.normalize_obs and expert.normalize_reward false")
-        return
-    if not path.is_file():
-        raise UsageError(f"{checkpoint}: no {VECNORMALIZE_FILE}; the run's config asks for normalisation, "
-                         "but this checkpoint was written without it")
-    try:
-        restore_vecnormalize(vec, read_torch_payload(path))
-    except (KeyError, ValueError, TypeError, AttributeError) as exc:
-        raise UsageError(f"{path}: damaged or mismatched normalisation statistics ({exc})") from None
-
-
 def run(cfg: Config, run_dir: Path, *, resume: bool = False) -> dict[str, Any]:
     from stable_baselines3.common.callbacks import BaseCallback
 
@@ -92,7 +72,7 @@ def run(cfg: Config, run_dir: Path, *, resume: bool = False) -> dict[str, Any]:
     eval_venv = make_venv(cfg.env, seed=cfg.seed + EVAL_SEED_OFFSET + start, n_envs=min(ecfg.eval_episodes, cfg.env.n_envs))
     if checkpoint:
         model = load_ppo(checkpoint / "model.zip", venv, env_id=cfg.env.id, ppo=ecfg.ppo, seed=cfg.seed)
-        restore_normalization(vec, checkpoint)
+        restore_from_checkpoint(vec, checkpoint, setting="expert.normalize_obs and expert.normalize_reward")
         model.num_timesteps = start
         restore_rng(state["rng"])
         dropped = truncate_metrics_after(run_dir, key="n_env_steps", last=start)

@@ -22,7 +22,7 @@ from gailctl.errors import GailctlError, Interrupted, UsageError
 from gailctl.evaluation import evaluate
 from gailctl.inspect_runs import gail_curve_png
 from gailctl.metrics import MetricsWriter, read_metrics
-from gailctl.normalize import raw_obs_weights, restore_vecnormalize, vecnormalize_payload
+from gailctl.normalize import VECNORMALIZE_FILE, raw_obs_weights, restore_from_checkpoint, vecnormalize_payload
 from gailctl.policies import (
     build_ppo,
     build_reward_net,
@@ -211,9 +211,6 @@ def train_round(trainer: Any, steps: int, g: Any = None) -> list[dict[str, float
     return train_discriminator(trainer)
 
 
-VECNORMALIZE_FILE = "vecnormalize.pt"
-
-
 def normalize_generator(trainer: Any, g: Any) -> Any:
     """Put VecNormalize (observations only) between the env PPO steps and PPO itself.
 
@@ -226,17 +223,6 @@ def normalize_generator(trainer: Any, g: Any) -> Any:
     trainer.venv_train = trainer.venv_wrapped = vec
     trainer.gen_algo.set_env(vec)
     return vec
-
-
-def restore_generator_normalization(vec: Any, checkpoint: Path) -> None:
-    """The generator's observation statistics from a checkpoint (tensors-only, `weights_only=True`)."""
-    path = checkpoint / VECNORMALIZE_FILE
-    if not path.is_file():
-        raise UsageError(f"{checkpoint}: no {VECNORMALIZE_FILE}, but the run's config has gail.normalize_obs: true")
-    try:
-        restore_vecnormalize(vec, read_torch_payload(path))
-    except (KeyError, ValueError, TypeError, AttributeError) as exc:
-        raise UsageError(f"{path}: damaged or mismatched normalisation statistics ({exc})") from None
 
 
 def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) -> dict[str, Any]:
@@ -270,8 +256,8 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
         reward_net = build_reward_net(venv, g.reward_net, **net_kind)
     trainer = build_trainer(cfg, venv=venv, gen=gen, reward_net=reward_net, trajs=trajs, log_dir=run_dir / "imitation")
     vec = normalize_generator(trainer, g) if g.normalize_obs else None
-    if checkpoint and vec is not None:
-        restore_generator_normalization(vec, checkpoint)
+    if checkpoint:
+        restore_from_checkpoint(vec, checkpoint, setting="gail.normalize_obs")
     if checkpoint:
         # imitation keeps the discriminator's optimizer private; its state is ours to restore.
         trainer._disc_opt.load_state_dict(reward_payload["disc_optimizer"])
