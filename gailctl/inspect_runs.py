@@ -23,14 +23,16 @@ import yaml
 
 from gailctl.errors import UsageError
 from gailctl.metrics import read_metrics
-from gailctl.runs import atomic_path, is_run_dir, read_summary
+from gailctl.run_scores import ALGORITHMS, FinalScores, final_scores, number, plural
+from gailctl.runs import atomic_path, is_run_dir, read_summary, stage_from_folder_name
 
 if TYPE_CHECKING:
     from rich.table import Table
 
 log = logging.getLogger(__name__)
 
-STAGES = ("expert", "record", "gail", "bc", "eval", "sweep", "bench")
+STAGES = ("expert", "record", "gail", "bc", "eval", "sweep", "bench", "tune")
+"""Every `stage` a run folder's summary.json can name; `runs --stage` takes each of them."""
 STATUSES = ("running", "finished", "interrupted", "failed", "stale", "unknown")
 """`summary.json` statuses, plus `stale` (says running, but its run.lock is free: the process
 died without a word) and `unknown` (no readable summary.json)."""
@@ -42,15 +44,7 @@ _SCAN_DEPTH = 3  # runs_dir/sweep/sub/run is found; a run folder's own insides a
 # --- small readers ---------------------------------------------------------------------
 
 
-def _number(value: Any) -> Optional[float]:
-    """A finite float from a summary or CSV value ("" , None, "nan", junk -> None)."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
+_number = number
 
 
 def _int(value: Any) -> Optional[int]:
@@ -86,8 +80,8 @@ def _summary_or_none(run_dir: Path) -> Optional[dict[str, Any]]:
 
 
 def _stage_from_name(name: str) -> Optional[str]:
-    head = name.split("__", 1)[0]
-    return head if head in STAGES else None
+    stage = stage_from_folder_name(name)
+    return stage if stage in STAGES else None
 
 
 def _lock_is_free(run_dir: Path) -> Optional[bool]:
@@ -138,26 +132,6 @@ def _last_metrics_row(run_dir: Path) -> Optional[dict[str, str]]:
     return None
 
 
-def _final_scores(stage: Optional[str], summary: dict[str, Any]) -> dict[str, Optional[float]]:
-    """Where each stage's summary keeps its final return: `final` (expert, gail), the top level
-    (eval), `demos` (record, whose normalized mean is `normalized_return_mean`)."""
-    if stage == "record" or (stage is None and isinstance(summary.get("demos"), dict)):
-        src = summary.get("demos")
-        src = src if isinstance(src, dict) else {}
-        norm = src.get("normalized_return_mean", src.get("normalized_score"))
-    elif stage == "eval" or (stage is None and "return_mean" in summary):
-        src, norm = summary, summary.get("normalized_score")
-    else:
-        src = summary.get("final")
-        src = src if isinstance(src, dict) else {}
-        norm = src.get("normalized_score")
-    return {
-        "return_mean": _number(src.get("return_mean")),
-        "return_std": _number(src.get("return_std")),
-        "normalized_score": _number(norm),
-    }
-
-
 def _parse_started(text: Any) -> Optional[datetime]:
     if not isinstance(text, str) or not text:
         return None
@@ -173,14 +147,21 @@ def _parse_started(text: Any) -> Optional[datetime]:
 # --- list ------------------------------------------------------------------------------
 
 
+_STAGE_ALGORITHMS = {"expert": "ppo", "bc": "bc"}
+"""The learning algorithm of the stages that train one; the gail stage's is `gail.algorithm`."""
+
+
 @dataclass(frozen=True)
 class RunInfo:
     """One run folder as `gailctl runs` lists it; None where the folder does not say."""
 
     id: str
-    """The folder's name, `STAGE__ENV__sSEED__TIME`."""
+    """The folder's name, `STAGE__ENV__sSEED__TIME` (`airl__...` for an AIRL run of the gail stage)."""
     path: Path
     stage: Optional[str]
+    algorithm: Optional[str]
+    """What trained the policy: `gail` or `airl` (the gail stage), `ppo` (expert), `bc`; None
+    for stages that train nothing (record, eval) and for sweep, tune and bench folders."""
     env_id: Optional[str]
     seed: Optional[int]
     status: str
@@ -188,9 +169,20 @@ class RunInfo:
     n_env_steps: Optional[int]
     """From summary.json, else the last metrics.csv row (a running or killed run's progress)."""
     final_return: Optional[float]
-    """Mean return of the final evaluation (expert, gail), of the eval run, or of the demos."""
+    """Mean return of the run's final evaluation (gail: `final_eval`, argmax actions; expert, bc:
+    their last evaluation), of the eval run, or of the demos."""
     normalized_score: Optional[float]
     """`final_return` on the random = 0, expert = 1 scale; None without both references."""
+    final_episodes: Optional[int]
+    """Episodes of that final evaluation."""
+    final_deterministic: Optional[bool]
+    """Whether it used argmax actions (True) or sampled ones (False)."""
+    sampled_return: Optional[float]
+    """gail: the final evaluation with sampled actions (same episode count)."""
+    sampled_normalized_score: Optional[float]
+    last_round_return: Optional[float]
+    """gail: the last per-round evaluation (`eval_episodes` episodes), not the final one."""
+    last_round_normalized_score: Optional[float]
     started: Optional[str]
     """summary.json's ISO start time, as written."""
     age_s: Optional[float]
@@ -200,6 +192,16 @@ class RunInfo:
         data = asdict(self)
         data["path"] = str(self.path)
         return data
+
+
+def _algorithm(stage: Optional[str], summary: dict[str, Any], config: dict[str, Any], name: str) -> Optional[str]:
+    if stage != "gail":
+        return _STAGE_ALGORITHMS.get(stage or "")
+    for found in (summary.get("algorithm"), (config.get("gail") or {}).get("algorithm") if isinstance(config.get("gail"), dict) else None,
+                  name.split("__", 1)[0]):
+        if found in ALGORITHMS:
+            return str(found)
+    return "gail"
 
 
 def _run_info(run_dir: Path, now: datetime) -> tuple[RunInfo, float]:
@@ -224,7 +226,7 @@ def _run_info(run_dir: Path, now: datetime) -> tuple[RunInfo, float]:
     if n_env_steps is None:
         last = _last_metrics_row(run_dir)
         n_env_steps = _int(last["n_env_steps"]) if last else None
-    scores = _final_scores(stage, s) if summary else {"return_mean": None, "normalized_score": None}
+    scores = final_scores(stage, s) if summary else FinalScores()
     started = s.get("started") if isinstance(s.get("started"), str) else None
     when = _parse_started(started)
     if when is not None:
@@ -238,12 +240,19 @@ def _run_info(run_dir: Path, now: datetime) -> tuple[RunInfo, float]:
         id=run_dir.name,
         path=run_dir,
         stage=stage,
+        algorithm=_algorithm(stage, s, config, run_dir.name),
         env_id=env_id if isinstance(env_id, str) else None,
         seed=seed,
         status=status,
         n_env_steps=n_env_steps,
-        final_return=scores["return_mean"],
-        normalized_score=scores["normalized_score"],
+        final_return=scores.return_mean,
+        normalized_score=scores.normalized_score,
+        final_episodes=scores.episodes,
+        final_deterministic=scores.deterministic,
+        sampled_return=scores.sampled_return_mean,
+        sampled_normalized_score=scores.sampled_normalized_score,
+        last_round_return=scores.last_round_return_mean,
+        last_round_normalized_score=scores.last_round_normalized_score,
         started=started,
         age_s=max(0.0, now.timestamp() - t_start) if t_start else None,
     )
@@ -334,27 +343,57 @@ def _fmt(value: Any, spec: str) -> str:
 _STATUS_STYLE = {"finished": "green", "running": "cyan", "interrupted": "yellow", "failed": "red", "stale": "magenta", "unknown": "dim"}
 
 
-def render_runs_table(runs: Sequence[RunInfo]) -> "Table":
-    """A rich table of `list_runs`' result, one line per run."""
+def _mode_cell(episodes: Optional[int], deterministic: Optional[bool], both: bool) -> str:
+    """The final evaluation's episodes: `10`, and `10 sampled` when its only scores are of
+    sampled actions (the return and norm columns are argmax ones otherwise)."""
+    if episodes is None:
+        return "—"
+    return f"{episodes} sampled" if deterministic is False and not both else str(episodes)
+
+
+def _run_cell(run: RunInfo, root: Optional[Path]) -> str:
+    """The one identifying column: the folder, relative to the listed folder (sweep trials keep
+    their `sweep__.../trials/` part); an AIRL run in an old `gail__` folder says so."""
+    name = run.id
+    if root is not None:
+        try:
+            rel = Path(run.path).relative_to(root)
+            name = str(rel) if str(rel) != "." else run.id
+        except ValueError:
+            pass
+    prefix = run.id.split("__", 1)[0]
+    if run.algorithm in ALGORITHMS and prefix != run.algorithm:
+        name += f" ({run.algorithm})"
+    return name
+
+
+def render_runs_table(runs: Sequence[RunInfo], *, root: Optional[Path] = None) -> "Table":
+    """A rich table of `list_runs`' result, one line per run, that fits a 100-column terminal.
+
+    The run column is the only name (stage, algorithm, env and seed are in it); scores are the
+    run's final evaluation, labelled with its episodes and action mode; `--json` has the rest.
+    """
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=f"{len(runs)} run(s)")
-    for name, justify in (("id", "left"), ("stage", "left"), ("env", "left"), ("status", "left"),
-                          ("env steps", "right"), ("return", "right"), ("normalized", "right"),
-                          ("age", "right"), ("path", "left")):
-        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    table = Table(title=f"{len(runs)} run(s). Scores of the final evaluation over `ep` episodes, argmax actions "
+                        "(sampled: the same with sampled actions); norm: random 0, expert 1",
+                  box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, show_edge=False, title_justify="left")
+    table.add_column("run", overflow="fold", ratio=1, min_width=20)
+    table.add_column("status", no_wrap=True)
+    for name in ("env steps", "return", "norm", "sampled", "ep", "age"):
+        table.add_column(name, justify="right", no_wrap=True)
     for r in runs:
         style = _STATUS_STYLE.get(r.status, "")
         table.add_row(
-            r.id,
-            r.stage or "—",
-            r.env_id or "—",
+            _run_cell(r, root),
             f"[{style}]{r.status}[/]" if style else r.status,
-            _fmt(r.n_env_steps, ","),
+            "—" if r.stage == "bc" else _fmt(r.n_env_steps, ","),  # BC trains on demonstrations only
             _fmt(r.final_return, ".1f"),
             _fmt(r.normalized_score, ".2f"),
+            _fmt(r.sampled_normalized_score, ".2f"),
+            _mode_cell(r.final_episodes, r.final_deterministic, r.sampled_return is not None),
             human_age(r.age_s),
-            str(r.path),
         )
     return table
 
@@ -552,6 +591,39 @@ def _mean_band(curves: list[tuple[list[float], list[float]]]) -> Optional[tuple[
     return grid, stack.mean(axis=0), stack.min(axis=0), stack.max(axis=0)
 
 
+def run_labels(run_dirs: Sequence[Path]) -> list[str]:
+    """A legend label per run: algorithm (or stage), env and seed, or only the parts of those
+    that differ between the runs; runs those parts do not tell apart also get the config
+    values that differ, and as a last resort their folder names."""
+    facts = []
+    for d in run_dirs:
+        summary = _summary_or_none(Path(d)) or {}
+        try:
+            config = load_run_config(Path(d))
+        except UsageError:
+            config = {}
+        stage = _run_stage(Path(d))
+        env_section = config.get("env") if isinstance(config.get("env"), dict) else {}
+        env = summary.get("env_id") or env_section.get("id")
+        seed = _int(summary.get("seed", config.get("seed")))
+        what = _algorithm(stage, summary, config, Path(d).name) if stage == "gail" else stage
+        facts.append(([what or "?", str(env or "?"),
+                       "seed ?" if seed is None else f"seed {seed}"], config))
+    if len(facts) == 1:
+        return [" ".join(facts[0][0])]
+    differ = [i for i in range(3) if len({f[0][i] for f in facts}) > 1]
+    labels = [" ".join(f[0][i] for i in differ) for f in facts]
+    if len(set(labels)) < len(labels):
+        flats = [flatten_config(_without_seed(c)) for _, c in facts]
+        keys = _label_keys(differing_keys(flats), set())[:2]
+        names = _short_keys(keys)
+        labels = [", ".join([lab] * bool(lab) + [f"{names[k]}={_short(flat.get(k, '—'))}" for k in keys])
+                  for lab, flat in zip(labels, flats)]
+    if len(set(labels)) < len(labels) or not all(labels):
+        labels = [Path(d).name for d in run_dirs]
+    return labels
+
+
 def plot_runs(run_dirs: Sequence[Path], out: Path, *, y: str = "auto", group: bool = False) -> Path:
     """Learning curves of runs vs env steps, as one PNG; returns `out`.
 
@@ -593,7 +665,7 @@ def plot_runs(run_dirs: Sequence[Path], out: Path, *, y: str = "auto", group: bo
     if group:
         series = [(g.label, [by_path[p] for p in g.run_dirs]) for g in group_runs([r.path for r in runs])]
     else:
-        series = [(r.path.name, [r]) for r in runs]
+        series = list(zip(run_labels([r.path for r in runs]), ([r] for r in runs)))
     is_gail = any(_series(r.rows, DISC_LOSS)[0] for r in runs)
 
     # Fixed margins rather than constrained layout: as readable here, and half the time.
@@ -702,8 +774,10 @@ def gail_curve_png(run_dir: Path) -> Optional[Path]:
 
 # --- compare ---------------------------------------------------------------------------
 
-SCORE_COLUMNS = ["run", "stage", "status", "n_env_steps", "wall_s", "return_mean", "return_std", "normalized_score"]
-"""compare_runs' first columns; the config keys that differ follow."""
+SCORE_COLUMNS = ["run", "stage", "algorithm", "status", "n_env_steps", "wall_s", "final_episodes", "return_mean", "return_std",
+                 "normalized_score", "sampled_normalized_score", "last_round_normalized_score"]
+"""compare_runs' first columns (scores: the final evaluation, argmax where the run has both
+modes; `last_round_*` the last per-round evaluation of a gail run); the config keys that differ follow."""
 
 _INPUT_KEYS = {"eval": ("policy",)}
 """Inputs a stage's config does not record (record.expert and gail.demos are written into
@@ -750,9 +824,14 @@ def compare_runs(run_dirs: Sequence[Path]) -> tuple[list[str], list[dict[str, An
             raise UsageError(f"{d}: not a gailctl run folder (expected config.yaml and command.txt in it)")
         summary = _summary_or_none(d) or {}
         info, _ = _run_info(d, datetime.now(timezone.utc))
-        scores = _final_scores(info.stage, summary)
-        rows.append({"run": info.id, "stage": info.stage, "status": info.status, "n_env_steps": info.n_env_steps,
-                     "wall_s": _number(summary.get("wall_s")), **scores})
+        scores = final_scores(info.stage, summary)
+        rows.append({"run": info.id, "stage": info.stage, "algorithm": info.algorithm, "status": info.status,
+                     "n_env_steps": info.n_env_steps, "wall_s": _number(summary.get("wall_s")),
+                     "final_episodes": scores.episodes, "return_mean": scores.return_mean, "return_std": scores.return_std,
+                     "normalized_score": scores.normalized_score, "sampled_normalized_score": scores.sampled_normalized_score,
+                     "last_round_normalized_score": scores.last_round_normalized_score,
+                     "_mode": _mode_cell(scores.episodes, scores.deterministic, scores.sampled_return_mean is not None),
+                     "_last_round_episodes": scores.last_round_episodes})
         flats.append({**flatten_config(load_run_config(d)), **_inputs(d, info.stage, summary)})
     diff = differing_keys(flats)
     for row, flat in zip(rows, flats):
@@ -772,27 +851,51 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def render_compare_table(columns: list[str], rows: list[dict[str, Any]]) -> "Table":
-    """A rich table of `compare_runs`' result: scores, then the config keys that differ."""
+def render_compare_table(columns: list[str], rows: list[dict[str, Any]]) -> list["Table"]:
+    """Rich tables of `compare_runs`' result: scores (one line per run, numbered), then the
+    config keys that differ, one line per key and one column per run number, so that many
+    differing keys make the table longer, not wider."""
+    from rich import box
+    from rich.markup import escape
     from rich.table import Table
 
     n_diff = len(columns) - len(SCORE_COLUMNS)
-    table = Table(title=f"{len(rows)} run(s); {n_diff} config key(s) differ")
-    numeric = {"n_env_steps", "wall_s", "return_mean", "return_std", "normalized_score"}
-    for col in columns:
-        table.add_column(col.replace("_", " ") if col in SCORE_COLUMNS else col,
-                         justify="right" if col in numeric else "left", overflow="fold",
-                         style="bold" if col == "run" else None, no_wrap=col == "run")
-    for row in rows:
-        cells = []
-        for col in columns:
-            value = row.get(col, _MISSING)
-            if col in SCORE_COLUMNS:
-                spec = {"n_env_steps": ",", "wall_s": ".1f", "return_mean": ".1f", "return_std": ".1f",
-                        "normalized_score": ".2f"}.get(col)
-                cells.append(_fmt(value, spec) if spec else ("—" if value is None else str(value)))
-            else:
-                cells.append("—" if value is _MISSING else _cell(value))
-        table.add_row(*cells)
-    return table
-
+    last_eps = {r.get("_last_round_episodes") for r in rows} - {None}
+    title = (f"{len(rows)} run(s). Final evaluation over `ep` episodes: return and norm (random 0, expert 1) with argmax "
+             "actions; sampled: norm with sampled actions; time: wall seconds; last: the last per-round evaluation"
+             + (f" ({plural(last_eps.pop(), 'episode')})" if len(last_eps) == 1 else ""))
+    scores = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, show_edge=False,
+                   title_justify="left")
+    show_status = any(r.get("status") != "finished" for r in rows)  # all finished: the column says nothing
+    scores.add_column("#", justify="right", no_wrap=True)
+    scores.add_column("run", overflow="fold", ratio=1, min_width=20)
+    if show_status:
+        scores.add_column("status", no_wrap=True)
+    for name in ("env steps", "time", "return", "norm", "sampled", "ep", "last"):
+        scores.add_column(name, justify="right", no_wrap=True)
+    for i, row in enumerate(rows, 1):
+        run = escape(str(row["run"]))
+        if row.get("algorithm") in ALGORITHMS and str(row["run"]).split("__", 1)[0] != row["algorithm"]:
+            run += f" ({row['algorithm']})"
+        scores.add_row(
+            str(i),
+            run,
+            *(["—" if row.get("status") is None else str(row["status"])] if show_status else []),
+            "—" if row.get("stage") == "bc" else _fmt(row.get("n_env_steps"), ","),
+            "—" if row.get("wall_s") is None else f"{row['wall_s']:.0f}s",
+            _fmt(row.get("return_mean"), ".1f"),
+            _fmt(row.get("normalized_score"), ".2f"),
+            _fmt(row.get("sampled_normalized_score"), ".2f"),
+            row.get("_mode") or "—",
+            _fmt(row.get("last_round_normalized_score"), ".2f"),
+        )
+    tables = [scores]
+    if n_diff:
+        keys = Table(title=f"{n_diff} config key(s) differ", box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, show_edge=False, title_justify="left")
+        keys.add_column("key", overflow="fold")
+        for i in range(1, len(rows) + 1):
+            keys.add_column(f"#{i}", overflow="fold")
+        for col in columns[len(SCORE_COLUMNS):]:
+            keys.add_row(escape(col), *(escape("—" if row.get(col, _MISSING) is _MISSING else _cell(row[col])) for row in rows))
+        tables.append(keys)
+    return tables

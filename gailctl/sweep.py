@@ -758,7 +758,7 @@ def run_sweep(
 ) -> SweepOutcome:
     """`gailctl sweep`: check everything, run the trials on Ray Tune, aggregate them.
 
-    The sweep folder (`runs_dir/sweep__ENV__sSEED__TIME`) holds config.yaml, command.txt,
+    The sweep folder (`runs_dir/sweep__ENV__sSEEDS__TIME`, SEEDS like `0-4`) holds config.yaml, command.txt,
     sweep.json, summary.json, trials/ (one run folder per trial), results.csv, results.md,
     curves.png, tune/ (Ray Tune's results) and, for the embedded cluster, ray/ (its temp files).
     A failed trial does not stop the others; the outcome says how each ended.
@@ -775,7 +775,7 @@ def run_sweep(
         check_address(address)
 
     base = plan.base_config
-    sweep_dir = create_run(Path(runs_dir), stage="sweep", env_id=base.env.id, seed=plan.seeds[0]).absolute()
+    sweep_dir = create_run(Path(runs_dir), stage="sweep", env_id=base.env.id, seeds=plan.seeds).absolute()
     write_run_header(sweep_dir, config_yaml=config_to_yaml(base), argv=argv)
     trials_dir = sweep_dir / "trials"
     trials_dir.mkdir()
