@@ -294,7 +294,8 @@ def list_runs(
     Args:
         runs_dir: where the runs are; sub-folders that are not runs are searched too
             (a run folder itself lists just that run).
-        stage: keep only this stage (one of STAGES).
+        stage: keep only this stage (one of STAGES; `gail` lists GAIL and AIRL runs, `airl`
+            only the AIRL ones).
         env: keep runs whose env id contains this, ignoring case (`cartpole` finds
             `seals/CartPole-v0` and `CartPole-v1`; `seals-CartPole-v0` works too).
         status: keep only this status (one of STATUSES).
@@ -305,8 +306,8 @@ def list_runs(
         raise UsageError(f"{runs_dir}: no such runs folder (runs are created under --runs-dir, default runs/)")
     if not runs_dir.is_dir():
         raise UsageError(f"{runs_dir}: expected a runs folder, got a file")
-    if stage is not None and stage not in STAGES:
-        raise UsageError(f"stage = {stage!r}: expected one of {', '.join(STAGES)}")
+    if stage is not None and stage not in STAGES and stage != "airl":
+        raise UsageError(f"stage = {stage!r}: expected one of {', '.join(STAGES)} (or airl: the gail stage's AIRL runs)")
     if status is not None and status not in STATUSES:
         raise UsageError(f"status = {status!r}: expected one of {', '.join(STATUSES)}")
     if now is None:
@@ -319,7 +320,7 @@ def list_runs(
     return [
         info
         for info, _ in found
-        if (stage is None or info.stage == stage)
+        if (stage is None or info.stage == stage or (stage == "airl" and info.algorithm == "airl"))
         and (status is None or info.status == status)
         and (env is None or _env_matches(env, info.env_id))
     ]
@@ -520,6 +521,66 @@ def _run_stage(run_dir: Path) -> Optional[str]:
     return stage if isinstance(stage, str) else _stage_from_name(Path(run_dir).name)
 
 
+# --- sweep, tune and bench folders -----------------------------------------------------
+
+EXPERIMENT_STAGES = ("sweep", "tune", "bench")
+"""Folders that hold many runs (under `trials/`) rather than being one."""
+
+
+def experiment_kind(path: Path) -> Optional[str]:
+    """`sweep`, `tune` or `bench` when `path` is such a folder (its summary.json, else its name
+    and a `trials/` folder, says so); None otherwise."""
+    path = Path(path)
+    if not path.is_dir():
+        return None
+    summary = _summary_or_none(path) or {}
+    stage = summary.get("stage")
+    if isinstance(stage, str):
+        return stage if stage in EXPERIMENT_STAGES else None
+    head = stage_from_folder_name(path.name)
+    return head if head in EXPERIMENT_STAGES and (path / "trials").is_dir() else None
+
+
+def experiment_trials(path: Path) -> list[Path]:
+    """The run folders under a sweep, tune or bench folder's `trials/`, by name."""
+    trials = Path(path) / "trials"
+    try:
+        return sorted(p for p in trials.iterdir() if is_run_dir(p))
+    except OSError:
+        return []
+
+
+def refuse_experiment_folder(path: Path, *, command: str) -> None:
+    """`eval SWEEP_DIR`: say what the folder is and what to pass instead, rather than calling
+    it an unfinished run."""
+    kind = experiment_kind(path)
+    if kind is None:
+        return
+    trials = experiment_trials(path)
+    example = f", e.g. {trials[0]}" if trials else ""
+    raise UsageError(f"{command} {path}: a {kind} folder, not a run; pass one of its trials ({path / 'trials'}/*){example}; "
+                     f"`gailctl runs {path}` lists them with their scores")
+
+
+def expand_experiments(run_dirs: Sequence[Path]) -> tuple[list[Path], bool]:
+    """Sweep, tune and bench folders replaced by their trials' run folders (those with a
+    metrics.csv); returns the folders and whether any was expanded."""
+    out: list[Path] = []
+    expanded = False
+    for d in run_dirs:
+        kind = experiment_kind(Path(d))
+        if kind is None:
+            out.append(Path(d))
+            continue
+        expanded = True
+        trials = [t for t in experiment_trials(Path(d)) if (t / "metrics.csv").is_file()]
+        if not trials:
+            raise UsageError(f"{d}: a {kind} folder with no trial that has a metrics.csv yet (nothing to plot)")
+        log.info("%s: a %s folder: plotting its %d trial(s), grouped", d, kind, len(trials))
+        out.extend(trials)
+    return out, expanded
+
+
 # --- plot ------------------------------------------------------------------------------
 
 
@@ -635,6 +696,7 @@ def plot_runs(run_dirs: Sequence[Path], out: Path, *, y: str = "auto", group: bo
             rows carry returns only on evaluation rounds).
         group: draw runs whose configs differ only in `seed` as one mean line with a
             min-max band, labelled by what sets the groups apart; otherwise one line per run.
+            A sweep, tune or bench folder among `run_dirs` stands for its trials, grouped.
 
     GAIL runs get two more panels: the discriminator's loss and its accuracy on expert and
     on generator samples.
@@ -646,6 +708,8 @@ def plot_runs(run_dirs: Sequence[Path], out: Path, *, y: str = "auto", group: bo
         raise UsageError(f"{out}: is a folder; expected a .png file name")
     if not run_dirs:
         raise UsageError("nothing to plot: no run folders given")
+    run_dirs, expanded = expand_experiments(run_dirs)
+    group = group or expanded
     runs = []
     for d in run_dirs:
         d = _check_plottable(d)
@@ -808,6 +872,7 @@ def compare_runs(run_dirs: Sequence[Path]) -> tuple[list[str], list[dict[str, An
     """Final scores of runs side by side, with the config keys that differ between them.
 
     Returns:
+        A sweep, tune or bench folder among `run_dirs` stands for its trials.
         (columns, rows): SCORE_COLUMNS then every flattened config key (`gail.ppo.learning_rate`)
         whose value is not the same in all runs (eval runs also compare their `input.policy`).
         One row per run in the given order; a config key a run lacks is absent from its row;
@@ -815,6 +880,9 @@ def compare_runs(run_dirs: Sequence[Path]) -> tuple[list[str], list[dict[str, An
     """
     if not run_dirs:
         raise UsageError("nothing to compare: no run folders given")
+    run_dirs = [t for d in run_dirs for t in (experiment_trials(d) if experiment_kind(d) else [d])]
+    if not run_dirs:
+        raise UsageError("nothing to compare: the sweep, tune or bench folders given have no trials yet")
     flats, rows = [], []
     for d in run_dirs:
         d = Path(d)
