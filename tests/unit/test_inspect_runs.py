@@ -576,3 +576,14 @@ def test_import_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
+
+
+def test_bc_runs_show_no_env_steps(tmp_path):
+    """BC learns from demonstrations only: its `0 env steps` would read as a run that never started."""
+    make_run(tmp_path, "bc__seals-CartPole-v0__s0__A", stage="bc",
+             summary={"n_env_steps": 0, "eval_episodes": 10, "eval_deterministic": True,
+                      "final": {"return_mean": 500.0, "return_std": 0.0, "normalized_score": 1.0}})
+    [info] = list_runs(tmp_path, now=NOW)
+    assert (info.algorithm, info.final_episodes, info.final_deterministic) == ("bc", 10, True)
+    line = next(ln for ln in _render(render_runs_table([info])).splitlines() if "bc__" in ln)
+    assert line.split()[1:5] == ["finished", "—", "500.0", "1.00"]

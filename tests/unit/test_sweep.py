@@ -422,3 +422,18 @@ def test_an_address_nobody_listens_on_is_refused_at_once():
     sweep.check_address("auto")  # left to ray.init
     with pytest.raises(UsageError, match="empty"):
         sweep.check_address(" ")
+
+
+def test_progress_lines_number_trials_as_the_table_does(monkeypatch):
+    """Trial 0 in the table is trial 0 in the progress lines (they counted from 1)."""
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    import gailctl.ui
+
+    console = Console(record=True, width=200, color_system=None)
+    monkeypatch.setattr(gailctl.ui, "console", console)
+    sweep._say(["seed=0", "seed=1"], SimpleNamespace(config={"trial": 0}), "started")
+    sweep._say(["seed=0", "seed=1"], SimpleNamespace(config={"trial": 1}), "finished", done=2)
+    assert console.export_text().splitlines() == ["trial 0 of 0-1 (seed=0): started", "trial 1 of 0-1 (seed=1): finished [2/2 done]"]
