@@ -350,7 +350,8 @@ def runs(
     """List runs: status, env steps, the final evaluation's return and normalized score (argmax, sampled), age."""
     import json
 
-    from gailctl.inspect_runs import list_runs, render_runs_table
+    from gailctl.inspect_runs import list_runs
+    from gailctl.run_tables import render_runs_table
 
     found = list_runs(runs_dir, stage=stage, env=env, status=status)
     if as_json:
@@ -385,7 +386,8 @@ def compare(
     run_dirs: Annotated[list[Path], typer.Argument(metavar="RUN...", help="Run folders to compare; a sweep, tune or bench folder stands for its trials.", show_default=False)],
 ) -> None:
     """Final evaluations side by side, then the config keys that differ between the runs."""
-    from gailctl.inspect_runs import compare_runs, render_compare_table
+    from gailctl.inspect_runs import compare_runs
+    from gailctl.run_tables import render_compare_table
 
     _print_tables(render_compare_table(*compare_runs(run_dirs)))
 

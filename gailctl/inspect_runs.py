@@ -17,17 +17,14 @@ import shlex
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import yaml
 
 from gailctl.errors import UsageError
 from gailctl.metrics import read_metrics
-from gailctl.run_scores import ALGORITHMS, FinalScores, final_scores, number, plural
+from gailctl.run_scores import ALGORITHMS, FinalScores, final_scores, number
 from gailctl.runs import atomic_path, is_run_dir, read_summary, stage_from_folder_name
-
-if TYPE_CHECKING:
-    from rich.table import Table
 
 log = logging.getLogger(__name__)
 
@@ -195,10 +192,11 @@ class RunInfo:
 
 
 def _algorithm(stage: Optional[str], summary: dict[str, Any], config: dict[str, Any], name: str) -> Optional[str]:
+    """A gail-stage run's algorithm from its summary, else its config, else its folder name."""
     if stage != "gail":
         return _STAGE_ALGORITHMS.get(stage or "")
-    for found in (summary.get("algorithm"), (config.get("gail") or {}).get("algorithm") if isinstance(config.get("gail"), dict) else None,
-                  name.split("__", 1)[0]):
+    gail_section = config.get("gail") if isinstance(config.get("gail"), dict) else {}
+    for found in (summary.get("algorithm"), gail_section.get("algorithm"), name.split("__", 1)[0]):
         if found in ALGORITHMS:
             return str(found)
     return "gail"
@@ -335,68 +333,6 @@ def human_age(seconds: Optional[float]) -> str:
         if s >= size:
             return f"{s // size}{unit}"
     return f"{s}s"
-
-
-def _fmt(value: Any, spec: str) -> str:
-    return "—" if value is None else format(value, spec)
-
-
-_STATUS_STYLE = {"finished": "green", "running": "cyan", "interrupted": "yellow", "failed": "red", "stale": "magenta", "unknown": "dim"}
-
-
-def _mode_cell(episodes: Optional[int], deterministic: Optional[bool], both: bool) -> str:
-    """The final evaluation's episodes: `10`, and `10 sampled` when its only scores are of
-    sampled actions (the return and norm columns are argmax ones otherwise)."""
-    if episodes is None:
-        return "—"
-    return f"{episodes} sampled" if deterministic is False and not both else str(episodes)
-
-
-def _run_cell(run: RunInfo, root: Optional[Path]) -> str:
-    """The one identifying column: the folder, relative to the listed folder (sweep trials keep
-    their `sweep__.../trials/` part); an AIRL run in an old `gail__` folder says so."""
-    name = run.id
-    if root is not None:
-        try:
-            rel = Path(run.path).relative_to(root)
-            name = str(rel) if str(rel) != "." else run.id
-        except ValueError:
-            pass
-    prefix = run.id.split("__", 1)[0]
-    if run.algorithm in ALGORITHMS and prefix != run.algorithm:
-        name += f" ({run.algorithm})"
-    return name
-
-
-def render_runs_table(runs: Sequence[RunInfo], *, root: Optional[Path] = None) -> "Table":
-    """A rich table of `list_runs`' result, one line per run, that fits a 100-column terminal.
-
-    The run column is the only name (stage, algorithm, env and seed are in it); scores are the
-    run's final evaluation, labelled with its episodes and action mode; `--json` has the rest.
-    """
-    from rich import box
-    from rich.table import Table
-
-    table = Table(title=f"{len(runs)} run(s). Scores of the final evaluation over `ep` episodes, argmax actions "
-                        "(sampled: the same with sampled actions); norm: random 0, expert 1",
-                  box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, show_edge=False, title_justify="left")
-    table.add_column("run", overflow="fold", ratio=1, min_width=20)
-    table.add_column("status", no_wrap=True)
-    for name in ("env steps", "return", "norm", "sampled", "ep", "age"):
-        table.add_column(name, justify="right", no_wrap=True)
-    for r in runs:
-        style = _STATUS_STYLE.get(r.status, "")
-        table.add_row(
-            _run_cell(r, root),
-            f"[{style}]{r.status}[/]" if style else r.status,
-            "—" if r.stage == "bc" else _fmt(r.n_env_steps, ","),  # BC trains on demonstrations only
-            _fmt(r.final_return, ".1f"),
-            _fmt(r.normalized_score, ".2f"),
-            _fmt(r.sampled_normalized_score, ".2f"),
-            _mode_cell(r.final_episodes, r.final_deterministic, r.sampled_return is not None),
-            human_age(r.age_s),
-        )
-    return table
 
 
 # --- configs: flatten, group, differ ----------------------------------------------------
@@ -838,8 +774,9 @@ def gail_curve_png(run_dir: Path) -> Optional[Path]:
 
 # --- compare ---------------------------------------------------------------------------
 
-SCORE_COLUMNS = ["run", "stage", "algorithm", "status", "n_env_steps", "wall_s", "final_episodes", "return_mean", "return_std",
-                 "normalized_score", "sampled_normalized_score", "last_round_normalized_score"]
+SCORE_COLUMNS = ["run", "stage", "algorithm", "status", "n_env_steps", "wall_s", "final_episodes", "final_deterministic",
+                 "return_mean", "return_std", "normalized_score", "sampled_normalized_score", "last_round_normalized_score",
+                 "last_round_episodes"]
 """compare_runs' first columns (scores: the final evaluation, argmax where the run has both
 modes; `last_round_*` the last per-round evaluation of a gail run); the config keys that differ follow."""
 
@@ -895,75 +832,12 @@ def compare_runs(run_dirs: Sequence[Path]) -> tuple[list[str], list[dict[str, An
         scores = final_scores(info.stage, summary)
         rows.append({"run": info.id, "stage": info.stage, "algorithm": info.algorithm, "status": info.status,
                      "n_env_steps": info.n_env_steps, "wall_s": _number(summary.get("wall_s")),
-                     "final_episodes": scores.episodes, "return_mean": scores.return_mean, "return_std": scores.return_std,
+                     "final_episodes": scores.episodes, "final_deterministic": scores.deterministic, "return_mean": scores.return_mean, "return_std": scores.return_std,
                      "normalized_score": scores.normalized_score, "sampled_normalized_score": scores.sampled_normalized_score,
                      "last_round_normalized_score": scores.last_round_normalized_score,
-                     "_mode": _mode_cell(scores.episodes, scores.deterministic, scores.sampled_return_mean is not None),
-                     "_last_round_episodes": scores.last_round_episodes})
+                     "last_round_episodes": scores.last_round_episodes})
         flats.append({**flatten_config(load_run_config(d)), **_inputs(d, info.stage, summary)})
     diff = differing_keys(flats)
     for row, flat in zip(rows, flats):
         row.update({k: flat[k] for k in diff if k in flat})
     return SCORE_COLUMNS + diff, rows
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value)
-    return str(value)
-
-
-def render_compare_table(columns: list[str], rows: list[dict[str, Any]]) -> list["Table"]:
-    """Rich tables of `compare_runs`' result: scores (one line per run, numbered), then the
-    config keys that differ, one line per key and one column per run number, so that many
-    differing keys make the table longer, not wider."""
-    from rich import box
-    from rich.markup import escape
-    from rich.table import Table
-
-    n_diff = len(columns) - len(SCORE_COLUMNS)
-    last_eps = {r.get("_last_round_episodes") for r in rows} - {None}
-    title = (f"{len(rows)} run(s). Final evaluation over `ep` episodes: return and norm (random 0, expert 1) with argmax "
-             "actions; sampled: norm with sampled actions; time: wall seconds; last: the last per-round evaluation"
-             + (f" ({plural(last_eps.pop(), 'episode')})" if len(last_eps) == 1 else ""))
-    scores = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, show_edge=False,
-                   title_justify="left")
-    show_status = any(r.get("status") != "finished" for r in rows)  # all finished: the column says nothing
-    scores.add_column("#", justify="right", no_wrap=True)
-    scores.add_column("run", overflow="fold", ratio=1, min_width=20)
-    if show_status:
-        scores.add_column("status", no_wrap=True)
-    for name in ("env steps", "time", "return", "norm", "sampled", "ep", "last"):
-        scores.add_column(name, justify="right", no_wrap=True)
-    for i, row in enumerate(rows, 1):
-        run = escape(str(row["run"]))
-        if row.get("algorithm") in ALGORITHMS and str(row["run"]).split("__", 1)[0] != row["algorithm"]:
-            run += f" ({row['algorithm']})"
-        scores.add_row(
-            str(i),
-            run,
-            *(["—" if row.get("status") is None else str(row["status"])] if show_status else []),
-            "—" if row.get("stage") == "bc" else _fmt(row.get("n_env_steps"), ","),
-            "—" if row.get("wall_s") is None else f"{row['wall_s']:.0f}s",
-            _fmt(row.get("return_mean"), ".1f"),
-            _fmt(row.get("normalized_score"), ".2f"),
-            _fmt(row.get("sampled_normalized_score"), ".2f"),
-            row.get("_mode") or "—",
-            _fmt(row.get("last_round_normalized_score"), ".2f"),
-        )
-    tables = [scores]
-    if n_diff:
-        keys = Table(title=f"{n_diff} config key(s) differ", box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, show_edge=False, title_justify="left")
-        keys.add_column("key", overflow="fold")
-        for i in range(1, len(rows) + 1):
-            keys.add_column(f"#{i}", overflow="fold")
-        for col in columns[len(SCORE_COLUMNS):]:
-            keys.add_row(escape(col), *(escape("—" if row.get(col, _MISSING) is _MISSING else _cell(row[col])) for row in rows))
-        tables.append(keys)
-    return tables

@@ -59,14 +59,6 @@ class FinalScores:
     last_round_normalized_score: Optional[float] = None
     last_round_episodes: Optional[int] = None
 
-    @property
-    def label(self) -> str:
-        """`final: argmax and sampled, 10 episodes`: what the numbers are, for a table title."""
-        modes = ("argmax and sampled" if self.sampled_return_mean is not None
-                 else "argmax" if self.deterministic else "sampled" if self.deterministic is False else "")
-        parts = [p for p in (modes, plural(self.episodes, "episode") if self.episodes else "") if p]
-        return "final" + (f" ({', '.join(parts)})" if parts else "")
-
 
 def plural(n: Optional[int], word: str) -> str:
     """`1 round`, `10 rounds`, `1,024 env steps`."""

@@ -29,9 +29,8 @@ from gailctl.inspect_runs import (
     human_age,
     list_runs,
     plot_runs,
-    render_compare_table,
-    render_runs_table,
 )
+from gailctl.run_tables import render_compare_table, render_runs_table
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
 GAIL_COLUMNS = ["round", "n_env_steps", "wall_s", "disc_loss", "disc_acc", "disc_acc_expert", "disc_acc_gen",
@@ -504,10 +503,10 @@ def test_compare_columns_are_exactly_the_keys_that_differ(tmp_path):
     columns, rows = compare_runs([a, b, c])
     assert columns == SCORE_COLUMNS + ["seed", "gail.demos", "gail.ppo.learning_rate", "gail.n_demos"]
     assert [r["run"] for r in rows] == ["gail__a__s0", "gail__a__s1", "gail__a__s0_lr"]
-    assert {k: v for k, v in rows[0].items() if not k.startswith("_")} == {
+    assert rows[0] == {
         "run": "gail__a__s0", "stage": "gail", "algorithm": "gail", "status": "finished", "n_env_steps": 2048, "wall_s": 12.5,
-        "final_episodes": 10, "return_mean": 480.0, "return_std": 4.0, "normalized_score": 0.96,
-        "sampled_normalized_score": 0.46, "last_round_normalized_score": 0.5,
+        "final_episodes": 10, "final_deterministic": True, "return_mean": 480.0, "return_std": 4.0, "normalized_score": 0.96,
+        "sampled_normalized_score": 0.46, "last_round_normalized_score": 0.5, "last_round_episodes": 5,
         "seed": 0, "gail.demos": "/data/demos", "gail.ppo.learning_rate": 0.001}
     assert rows[2]["gail.n_demos"] == 4 and "gail.n_demos" not in rows[1]
     assert rows[2]["return_mean"] is None and rows[2]["status"] == "running"
