@@ -156,7 +156,7 @@ def run_bench(
                                               grid=plan.grid(config))) for stage in stages]
     first = sweeps[0][2]
     bench_dir = create_run(runs_dir, stage="bench", env_id=first.base_config.env.id if len(plan.configs) == 1 else "classic-control",
-                           seed=first.seeds[0])
+                           seeds=first.seeds)
     from gailctl.config import config_to_yaml
 
     write_run_header(bench_dir, config_yaml=config_to_yaml(first.base_config))

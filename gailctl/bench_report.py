@@ -164,6 +164,7 @@ def summarize(curves: Sequence[Curve], *, at_steps: Sequence[int]) -> list[dict[
             "seeds": n,
             "final (det.)": _mean_std([c.final_deterministic for c in group]),
             "final (stoch.)": _mean_std([c.final_stochastic for c in group]),
+            "final episodes": "/".join(str(e) for e in sorted({c.final_episodes for c in group})),
         }
         if method != "bc":
             modes = {c.eval_deterministic for c in group}
@@ -204,8 +205,10 @@ def evaluations_csv(curves: Sequence[Curve], path: Path) -> None:
                 writer.writerow([c.env_id, c.method, c.n_demos, c.seed, step, wall, score, c.run_dir.name])
 
 
-def plot(curves: Sequence[Curve], out: Path) -> Path:
-    """One panel per (task, demos): normalized score vs env steps, a line per seed, BC as a band."""
+def plot(curves: Sequence[Curve], out: Path, *, figures: Optional[list[Any]] = None) -> Path:
+    """One panel per (task, demos): normalized score vs env steps, a line per seed, BC as a band;
+    expert, random and the 0.95 target as labelled lines of their own styles; the legend beside
+    each panel. `figures`, if given, receives the Figure (for tests)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -216,7 +219,7 @@ def plot(curves: Sequence[Curve], out: Path) -> Path:
     panels = sorted({(c.env_id, c.n_demos) for c in curves})
     ncols = min(2, len(panels)) or 1
     nrows = (len(panels) + ncols - 1) // ncols or 1
-    fig = Figure(figsize=(6.5 * ncols, 4.0 * nrows), constrained_layout=True)
+    fig = Figure(figsize=(8.0 * ncols, 4.0 * nrows), constrained_layout=True)
     axes = fig.subplots(nrows, ncols, squeeze=False)
     styles = {"gail": "-", "airl": "--"}
     for ax, (env_id, n_demos) in zip(axes.flat, panels):
@@ -233,14 +236,16 @@ def plot(curves: Sequence[Curve], out: Path) -> Path:
             ax.axhspan(min(bc), max(bc), color="tab:red", alpha=0.15, label=f"BC (final, {len(bc)} seeds)")
         ax.axhline(1.0, color="tab:green", linestyle="--", linewidth=1, label="expert")
         ax.axhline(0.0, color="grey", linestyle=":", linewidth=1, label="random")
-        ax.axhline(THRESHOLD, color="black", linestyle=":", linewidth=0.8, alpha=0.6)
+        ax.axhline(THRESHOLD, color="tab:orange", linestyle="-.", linewidth=1, label=f"target ({THRESHOLD:g} of expert)")
         ax.set_title(f"{env_id}, {n_demos} demonstration{'s' if n_demos != 1 else ''}")
         ax.set_xlabel("environment steps")
         ax.set_ylabel("normalized score")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, ncol=2, loc="lower right")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)  # beside the curves, not on them
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
     with atomic_path(Path(out)) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
+    if figures is not None:
+        figures.append(fig)
     return Path(out)

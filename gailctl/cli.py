@@ -272,6 +272,7 @@ def eval_(
     episodes: Annotated[Optional[int], typer.Option("--episodes", "-n", help="Episodes to score (default: eval.episodes).", show_default=False)] = None,
     render: Annotated[bool, typer.Option("--render", help="Show the policy: a window if there is a display, else a video in the run folder.")] = False,
     video: Annotated[Optional[Path], typer.Option("--video", help="Write a video of the policy to FILE (.mp4 or .gif).", show_default=False)] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the --video FILE if it exists (without this, an existing file is refused).")] = False,
     deterministic: Annotated[Optional[bool], typer.Option("--deterministic/--stochastic", help="Argmax actions or samples (default: eval.deterministic).", show_default=False)] = None,
     set_: SetOpt = None,
     seed: SeedOpt = None,
@@ -286,12 +287,16 @@ def eval_(
     if seed is not None:
         extra.append(f"seed={seed}")
     is_random = str(target) == RANDOM_POLICY and not target.exists()
+    if not is_random:
+        from gailctl.inspect_runs import refuse_experiment_folder
+
+        refuse_experiment_folder(target, command="eval")
     policy_zip = None if is_random else resolve_policy_zip(target, flag="eval")
     cfg = _eval_config(target, config, extra)
     from gailctl.render import check_video_path
 
     if video is not None:
-        video = check_video_path(video)
+        video = check_video_path(video, overwrite=overwrite)
     run_dir, s = _run_stage("eval", cfg, runs_dir=runs_dir, policy_zip=policy_zip, render=render, video=video)
     _print_eval_table(s)
     lines = []
@@ -319,64 +324,72 @@ def _print_eval_table(s: dict[str, Any]) -> None:
     results.print(table)
 
 
+def _print_tables(tables: Any) -> None:
+    """Result tables on stdout: the terminal's width, or 120 columns when piped (not 1000)."""
+    from gailctl.ui import results
+
+    for table in tables if isinstance(tables, list) else [tables]:
+        results.print(table, width=None if results.is_terminal else PIPED_WIDTH)
+
+
+PIPED_WIDTH = 120
+"""Columns of `runs` and `compare` tables written to a pipe or a file."""
+_STAGES_HELP = "expert, record, gail (GAIL and AIRL runs), airl (AIRL runs only), bc, eval, sweep, bench, tune"
+_STATUSES_HELP = "running, finished, interrupted, failed, stale, unknown"
+
+
 @app.command()
 @_boundary
 def runs(
     runs_dir: Annotated[Path, typer.Argument(metavar="RUNS_DIR", help="Folder of run folders.")] = Path("runs"),
-    stage: Annotated[Optional[str], typer.Option("--stage", help="Only this stage: expert, record, gail, eval.", show_default=False)] = None,
+    stage: Annotated[Optional[str], typer.Option("--stage", help=f"Only this stage: {_STAGES_HELP}.", show_default=False)] = None,
     env: Annotated[Optional[str], typer.Option("--env", help="Only envs matching this (case-insensitive substring).", show_default=False)] = None,
-    status: Annotated[Optional[str], typer.Option("--status", help="Only this status: finished, interrupted, failed, running, stale.", show_default=False)] = None,
+    status: Annotated[Optional[str], typer.Option("--status", help=f"Only this status: {_STATUSES_HELP}.", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON list on stdout, for scripts.")] = False,
 ) -> None:
-    """List runs: stage, env, status, env steps, final return and normalized score, age, path."""
+    """List runs: status, env steps, the final evaluation's return and normalized score (argmax, sampled), age."""
     import json
 
-    from gailctl.inspect_runs import list_runs, render_runs_table
-    from gailctl.ui import results
+    from gailctl.inspect_runs import list_runs
+    from gailctl.run_tables import render_runs_table
 
     found = list_runs(runs_dir, stage=stage, env=env, status=status)
     if as_json:
         typer.echo(json.dumps([r.to_json() for r in found], indent=2))
     else:
-        results.print(render_runs_table(found))
+        _print_tables(render_runs_table(found, root=runs_dir))
 
 
 @app.command()
 @_boundary
 def plot(
-    run_dirs: Annotated[list[Path], typer.Argument(metavar="RUN...", help="Run folders to draw.", show_default=False)],
+    run_dirs: Annotated[list[Path], typer.Argument(metavar="RUN...", help="Run folders to draw; a sweep, tune or bench folder draws all its trials, grouped.", show_default=False)],
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="PNG to write (default: curves.png in the working directory, or curves_2.png... if taken).", show_default=False)] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the --out FILE if it exists (without this, an existing file is refused).")] = False,
     y: Annotated[str, typer.Option("--y", help="auto (normalized score when the config has references, else return), or a metrics.csv column.")] = "auto",
     group: Annotated[bool, typer.Option("--group", help="Runs whose configs differ only in seed become one mean line with a band.")] = False,
 ) -> None:
     """Learning curves from metrics.csv (GAIL runs also get discriminator panels)."""
     from gailctl.inspect_runs import plot_runs
+    from gailctl.outputs import free_name, output_file
 
-    target = out if out is not None else _free_name(Path("curves.png"))
+    if out is not None:
+        target = output_file(out, flag="--out", suffixes=(".png",), overwrite=overwrite)
+    else:
+        target = free_name(Path("curves.png"))
     typer.echo(str(plot_runs(run_dirs, target, y=y, group=group)))
 
 
 @app.command()
 @_boundary
 def compare(
-    run_dirs: Annotated[list[Path], typer.Argument(metavar="RUN...", help="Run folders to compare.", show_default=False)],
+    run_dirs: Annotated[list[Path], typer.Argument(metavar="RUN...", help="Run folders to compare; a sweep, tune or bench folder stands for its trials.", show_default=False)],
 ) -> None:
-    """Final scores side by side, with the config keys that differ between the runs."""
-    from gailctl.inspect_runs import compare_runs, render_compare_table
-    from gailctl.ui import results
+    """Final evaluations side by side, then the config keys that differ between the runs."""
+    from gailctl.inspect_runs import compare_runs
+    from gailctl.run_tables import render_compare_table
 
-    columns, rows = compare_runs(run_dirs)
-    results.print(render_compare_table(columns, rows))
-
-
-def _free_name(path: Path) -> Path:
-    """`curves.png`, or `curves_2.png`... : a default output never overwrites a file."""
-    n = 1
-    candidate = path
-    while candidate.exists():
-        n += 1
-        candidate = path.with_name(f"{path.stem}_{n}{path.suffix}")
-    return candidate
+    _print_tables(render_compare_table(*compare_runs(run_dirs)))
 
 
 @app.command()

@@ -17,20 +17,19 @@ import shlex
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import yaml
 
 from gailctl.errors import UsageError
 from gailctl.metrics import read_metrics
-from gailctl.runs import atomic_path, is_run_dir, read_summary
-
-if TYPE_CHECKING:
-    from rich.table import Table
+from gailctl.run_scores import ALGORITHMS, FinalScores, final_scores, number
+from gailctl.runs import atomic_path, is_run_dir, read_summary, stage_from_folder_name
 
 log = logging.getLogger(__name__)
 
-STAGES = ("expert", "record", "gail", "bc", "eval", "sweep", "bench")
+STAGES = ("expert", "record", "gail", "bc", "eval", "sweep", "bench", "tune")
+"""Every `stage` a run folder's summary.json can name; `runs --stage` takes each of them."""
 STATUSES = ("running", "finished", "interrupted", "failed", "stale", "unknown")
 """`summary.json` statuses, plus `stale` (says running, but its run.lock is free: the process
 died without a word) and `unknown` (no readable summary.json)."""
@@ -42,15 +41,7 @@ _SCAN_DEPTH = 3  # runs_dir/sweep/sub/run is found; a run folder's own insides a
 # --- small readers ---------------------------------------------------------------------
 
 
-def _number(value: Any) -> Optional[float]:
-    """A finite float from a summary or CSV value ("" , None, "nan", junk -> None)."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
+_number = number
 
 
 def _int(value: Any) -> Optional[int]:
@@ -86,8 +77,8 @@ def _summary_or_none(run_dir: Path) -> Optional[dict[str, Any]]:
 
 
 def _stage_from_name(name: str) -> Optional[str]:
-    head = name.split("__", 1)[0]
-    return head if head in STAGES else None
+    stage = stage_from_folder_name(name)
+    return stage if stage in STAGES else None
 
 
 def _lock_is_free(run_dir: Path) -> Optional[bool]:
@@ -138,26 +129,6 @@ def _last_metrics_row(run_dir: Path) -> Optional[dict[str, str]]:
     return None
 
 
-def _final_scores(stage: Optional[str], summary: dict[str, Any]) -> dict[str, Optional[float]]:
-    """Where each stage's summary keeps its final return: `final` (expert, gail), the top level
-    (eval), `demos` (record, whose normalized mean is `normalized_return_mean`)."""
-    if stage == "record" or (stage is None and isinstance(summary.get("demos"), dict)):
-        src = summary.get("demos")
-        src = src if isinstance(src, dict) else {}
-        norm = src.get("normalized_return_mean", src.get("normalized_score"))
-    elif stage == "eval" or (stage is None and "return_mean" in summary):
-        src, norm = summary, summary.get("normalized_score")
-    else:
-        src = summary.get("final")
-        src = src if isinstance(src, dict) else {}
-        norm = src.get("normalized_score")
-    return {
-        "return_mean": _number(src.get("return_mean")),
-        "return_std": _number(src.get("return_std")),
-        "normalized_score": _number(norm),
-    }
-
-
 def _parse_started(text: Any) -> Optional[datetime]:
     if not isinstance(text, str) or not text:
         return None
@@ -173,14 +144,21 @@ def _parse_started(text: Any) -> Optional[datetime]:
 # --- list ------------------------------------------------------------------------------
 
 
+_STAGE_ALGORITHMS = {"expert": "ppo", "bc": "bc"}
+"""The learning algorithm of the stages that train one; the gail stage's is `gail.algorithm`."""
+
+
 @dataclass(frozen=True)
 class RunInfo:
     """One run folder as `gailctl runs` lists it; None where the folder does not say."""
 
     id: str
-    """The folder's name, `STAGE__ENV__sSEED__TIME`."""
+    """The folder's name, `STAGE__ENV__sSEED__TIME` (`airl__...` for an AIRL run of the gail stage)."""
     path: Path
     stage: Optional[str]
+    algorithm: Optional[str]
+    """What trained the policy: `gail` or `airl` (the gail stage), `ppo` (expert), `bc`; None
+    for stages that train nothing (record, eval) and for sweep, tune and bench folders."""
     env_id: Optional[str]
     seed: Optional[int]
     status: str
@@ -188,9 +166,20 @@ class RunInfo:
     n_env_steps: Optional[int]
     """From summary.json, else the last metrics.csv row (a running or killed run's progress)."""
     final_return: Optional[float]
-    """Mean return of the final evaluation (expert, gail), of the eval run, or of the demos."""
+    """Mean return of the run's final evaluation (gail: `final_eval`, argmax actions; expert, bc:
+    their last evaluation), of the eval run, or of the demos."""
     normalized_score: Optional[float]
     """`final_return` on the random = 0, expert = 1 scale; None without both references."""
+    final_episodes: Optional[int]
+    """Episodes of that final evaluation."""
+    final_deterministic: Optional[bool]
+    """Whether it used argmax actions (True) or sampled ones (False)."""
+    sampled_return: Optional[float]
+    """gail: the final evaluation with sampled actions (same episode count)."""
+    sampled_normalized_score: Optional[float]
+    last_round_return: Optional[float]
+    """gail: the last per-round evaluation (`eval_episodes` episodes), not the final one."""
+    last_round_normalized_score: Optional[float]
     started: Optional[str]
     """summary.json's ISO start time, as written."""
     age_s: Optional[float]
@@ -200,6 +189,17 @@ class RunInfo:
         data = asdict(self)
         data["path"] = str(self.path)
         return data
+
+
+def _algorithm(stage: Optional[str], summary: dict[str, Any], config: dict[str, Any], name: str) -> Optional[str]:
+    """A gail-stage run's algorithm from its summary, else its config, else its folder name."""
+    if stage != "gail":
+        return _STAGE_ALGORITHMS.get(stage or "")
+    gail_section = config.get("gail") if isinstance(config.get("gail"), dict) else {}
+    for found in (summary.get("algorithm"), gail_section.get("algorithm"), name.split("__", 1)[0]):
+        if found in ALGORITHMS:
+            return str(found)
+    return "gail"
 
 
 def _run_info(run_dir: Path, now: datetime) -> tuple[RunInfo, float]:
@@ -224,7 +224,7 @@ def _run_info(run_dir: Path, now: datetime) -> tuple[RunInfo, float]:
     if n_env_steps is None:
         last = _last_metrics_row(run_dir)
         n_env_steps = _int(last["n_env_steps"]) if last else None
-    scores = _final_scores(stage, s) if summary else {"return_mean": None, "normalized_score": None}
+    scores = final_scores(stage, s) if summary else FinalScores()
     started = s.get("started") if isinstance(s.get("started"), str) else None
     when = _parse_started(started)
     if when is not None:
@@ -238,12 +238,19 @@ def _run_info(run_dir: Path, now: datetime) -> tuple[RunInfo, float]:
         id=run_dir.name,
         path=run_dir,
         stage=stage,
+        algorithm=_algorithm(stage, s, config, run_dir.name),
         env_id=env_id if isinstance(env_id, str) else None,
         seed=seed,
         status=status,
         n_env_steps=n_env_steps,
-        final_return=scores["return_mean"],
-        normalized_score=scores["normalized_score"],
+        final_return=scores.return_mean,
+        normalized_score=scores.normalized_score,
+        final_episodes=scores.episodes,
+        final_deterministic=scores.deterministic,
+        sampled_return=scores.sampled_return_mean,
+        sampled_normalized_score=scores.sampled_normalized_score,
+        last_round_return=scores.last_round_return_mean,
+        last_round_normalized_score=scores.last_round_normalized_score,
         started=started,
         age_s=max(0.0, now.timestamp() - t_start) if t_start else None,
     )
@@ -285,7 +292,8 @@ def list_runs(
     Args:
         runs_dir: where the runs are; sub-folders that are not runs are searched too
             (a run folder itself lists just that run).
-        stage: keep only this stage (one of STAGES).
+        stage: keep only this stage (one of STAGES; `gail` lists GAIL and AIRL runs, `airl`
+            only the AIRL ones).
         env: keep runs whose env id contains this, ignoring case (`cartpole` finds
             `seals/CartPole-v0` and `CartPole-v1`; `seals-CartPole-v0` works too).
         status: keep only this status (one of STATUSES).
@@ -296,8 +304,8 @@ def list_runs(
         raise UsageError(f"{runs_dir}: no such runs folder (runs are created under --runs-dir, default runs/)")
     if not runs_dir.is_dir():
         raise UsageError(f"{runs_dir}: expected a runs folder, got a file")
-    if stage is not None and stage not in STAGES:
-        raise UsageError(f"stage = {stage!r}: expected one of {', '.join(STAGES)}")
+    if stage is not None and stage not in STAGES and stage != "airl":
+        raise UsageError(f"stage = {stage!r}: expected one of {', '.join(STAGES)} (or airl: the gail stage's AIRL runs)")
     if status is not None and status not in STATUSES:
         raise UsageError(f"status = {status!r}: expected one of {', '.join(STATUSES)}")
     if now is None:
@@ -310,7 +318,7 @@ def list_runs(
     return [
         info
         for info, _ in found
-        if (stage is None or info.stage == stage)
+        if (stage is None or info.stage == stage or (stage == "airl" and info.algorithm == "airl"))
         and (status is None or info.status == status)
         and (env is None or _env_matches(env, info.env_id))
     ]
@@ -325,38 +333,6 @@ def human_age(seconds: Optional[float]) -> str:
         if s >= size:
             return f"{s // size}{unit}"
     return f"{s}s"
-
-
-def _fmt(value: Any, spec: str) -> str:
-    return "—" if value is None else format(value, spec)
-
-
-_STATUS_STYLE = {"finished": "green", "running": "cyan", "interrupted": "yellow", "failed": "red", "stale": "magenta", "unknown": "dim"}
-
-
-def render_runs_table(runs: Sequence[RunInfo]) -> "Table":
-    """A rich table of `list_runs`' result, one line per run."""
-    from rich.table import Table
-
-    table = Table(title=f"{len(runs)} run(s)")
-    for name, justify in (("id", "left"), ("stage", "left"), ("env", "left"), ("status", "left"),
-                          ("env steps", "right"), ("return", "right"), ("normalized", "right"),
-                          ("age", "right"), ("path", "left")):
-        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
-    for r in runs:
-        style = _STATUS_STYLE.get(r.status, "")
-        table.add_row(
-            r.id,
-            r.stage or "—",
-            r.env_id or "—",
-            f"[{style}]{r.status}[/]" if style else r.status,
-            _fmt(r.n_env_steps, ","),
-            _fmt(r.final_return, ".1f"),
-            _fmt(r.normalized_score, ".2f"),
-            human_age(r.age_s),
-            str(r.path),
-        )
-    return table
 
 
 # --- configs: flatten, group, differ ----------------------------------------------------
@@ -481,6 +457,66 @@ def _run_stage(run_dir: Path) -> Optional[str]:
     return stage if isinstance(stage, str) else _stage_from_name(Path(run_dir).name)
 
 
+# --- sweep, tune and bench folders -----------------------------------------------------
+
+EXPERIMENT_STAGES = ("sweep", "tune", "bench")
+"""Folders that hold many runs (under `trials/`) rather than being one."""
+
+
+def experiment_kind(path: Path) -> Optional[str]:
+    """`sweep`, `tune` or `bench` when `path` is such a folder (its summary.json, else its name
+    and a `trials/` folder, says so); None otherwise."""
+    path = Path(path)
+    if not path.is_dir():
+        return None
+    summary = _summary_or_none(path) or {}
+    stage = summary.get("stage")
+    if isinstance(stage, str):
+        return stage if stage in EXPERIMENT_STAGES else None
+    head = stage_from_folder_name(path.name)
+    return head if head in EXPERIMENT_STAGES and (path / "trials").is_dir() else None
+
+
+def experiment_trials(path: Path) -> list[Path]:
+    """The run folders under a sweep, tune or bench folder's `trials/`, by name."""
+    trials = Path(path) / "trials"
+    try:
+        return sorted(p for p in trials.iterdir() if is_run_dir(p))
+    except OSError:
+        return []
+
+
+def refuse_experiment_folder(path: Path, *, command: str) -> None:
+    """`eval SWEEP_DIR`: say what the folder is and what to pass instead, rather than calling
+    it an unfinished run."""
+    kind = experiment_kind(path)
+    if kind is None:
+        return
+    trials = experiment_trials(path)
+    example = f", e.g. {trials[0]}" if trials else ""
+    raise UsageError(f"{command} {path}: a {kind} folder, not a run; pass one of its trials ({path / 'trials'}/*){example}; "
+                     f"`gailctl runs {path}` lists them with their scores")
+
+
+def expand_experiments(run_dirs: Sequence[Path]) -> tuple[list[Path], bool]:
+    """Sweep, tune and bench folders replaced by their trials' run folders (those with a
+    metrics.csv); returns the folders and whether any was expanded."""
+    out: list[Path] = []
+    expanded = False
+    for d in run_dirs:
+        kind = experiment_kind(Path(d))
+        if kind is None:
+            out.append(Path(d))
+            continue
+        expanded = True
+        trials = [t for t in experiment_trials(Path(d)) if (t / "metrics.csv").is_file()]
+        if not trials:
+            raise UsageError(f"{d}: a {kind} folder with no trial that has a metrics.csv yet (nothing to plot)")
+        log.info("%s: a %s folder: plotting its %d trial(s), grouped", d, kind, len(trials))
+        out.extend(trials)
+    return out, expanded
+
+
 # --- plot ------------------------------------------------------------------------------
 
 
@@ -552,6 +588,39 @@ def _mean_band(curves: list[tuple[list[float], list[float]]]) -> Optional[tuple[
     return grid, stack.mean(axis=0), stack.min(axis=0), stack.max(axis=0)
 
 
+def run_labels(run_dirs: Sequence[Path]) -> list[str]:
+    """A legend label per run: algorithm (or stage), env and seed, or only the parts of those
+    that differ between the runs; runs those parts do not tell apart also get the config
+    values that differ, and as a last resort their folder names."""
+    facts = []
+    for d in run_dirs:
+        summary = _summary_or_none(Path(d)) or {}
+        try:
+            config = load_run_config(Path(d))
+        except UsageError:
+            config = {}
+        stage = _run_stage(Path(d))
+        env_section = config.get("env") if isinstance(config.get("env"), dict) else {}
+        env = summary.get("env_id") or env_section.get("id")
+        seed = _int(summary.get("seed", config.get("seed")))
+        what = _algorithm(stage, summary, config, Path(d).name) if stage == "gail" else stage
+        facts.append(([what or "?", str(env or "?"),
+                       "seed ?" if seed is None else f"seed {seed}"], config))
+    if len(facts) == 1:
+        return [" ".join(facts[0][0])]
+    differ = [i for i in range(3) if len({f[0][i] for f in facts}) > 1]
+    labels = [" ".join(f[0][i] for i in differ) for f in facts]
+    if len(set(labels)) < len(labels):
+        flats = [flatten_config(_without_seed(c)) for _, c in facts]
+        keys = _label_keys(differing_keys(flats), set())[:2]
+        names = _short_keys(keys)
+        labels = [", ".join([lab] * bool(lab) + [f"{names[k]}={_short(flat.get(k, '—'))}" for k in keys])
+                  for lab, flat in zip(labels, flats)]
+    if len(set(labels)) < len(labels) or not all(labels):
+        labels = [Path(d).name for d in run_dirs]
+    return labels
+
+
 def plot_runs(run_dirs: Sequence[Path], out: Path, *, y: str = "auto", group: bool = False) -> Path:
     """Learning curves of runs vs env steps, as one PNG; returns `out`.
 
@@ -563,6 +632,7 @@ def plot_runs(run_dirs: Sequence[Path], out: Path, *, y: str = "auto", group: bo
             rows carry returns only on evaluation rounds).
         group: draw runs whose configs differ only in `seed` as one mean line with a
             min-max band, labelled by what sets the groups apart; otherwise one line per run.
+            A sweep, tune or bench folder among `run_dirs` stands for its trials, grouped.
 
     GAIL runs get two more panels: the discriminator's loss and its accuracy on expert and
     on generator samples.
@@ -574,6 +644,8 @@ def plot_runs(run_dirs: Sequence[Path], out: Path, *, y: str = "auto", group: bo
         raise UsageError(f"{out}: is a folder; expected a .png file name")
     if not run_dirs:
         raise UsageError("nothing to plot: no run folders given")
+    run_dirs, expanded = expand_experiments(run_dirs)
+    group = group or expanded
     runs = []
     for d in run_dirs:
         d = _check_plottable(d)
@@ -593,7 +665,7 @@ def plot_runs(run_dirs: Sequence[Path], out: Path, *, y: str = "auto", group: bo
     if group:
         series = [(g.label, [by_path[p] for p in g.run_dirs]) for g in group_runs([r.path for r in runs])]
     else:
-        series = [(r.path.name, [r]) for r in runs]
+        series = list(zip(run_labels([r.path for r in runs]), ([r] for r in runs)))
     is_gail = any(_series(r.rows, DISC_LOSS)[0] for r in runs)
 
     # Fixed margins rather than constrained layout: as readable here, and half the time.
@@ -702,8 +774,11 @@ def gail_curve_png(run_dir: Path) -> Optional[Path]:
 
 # --- compare ---------------------------------------------------------------------------
 
-SCORE_COLUMNS = ["run", "stage", "status", "n_env_steps", "wall_s", "return_mean", "return_std", "normalized_score"]
-"""compare_runs' first columns; the config keys that differ follow."""
+SCORE_COLUMNS = ["run", "stage", "algorithm", "status", "n_env_steps", "wall_s", "final_episodes", "final_deterministic",
+                 "return_mean", "return_std", "normalized_score", "sampled_normalized_score", "last_round_normalized_score",
+                 "last_round_episodes"]
+"""compare_runs' first columns (scores: the final evaluation, argmax where the run has both
+modes; `last_round_*` the last per-round evaluation of a gail run); the config keys that differ follow."""
 
 _INPUT_KEYS = {"eval": ("policy",)}
 """Inputs a stage's config does not record (record.expert and gail.demos are written into
@@ -734,6 +809,7 @@ def compare_runs(run_dirs: Sequence[Path]) -> tuple[list[str], list[dict[str, An
     """Final scores of runs side by side, with the config keys that differ between them.
 
     Returns:
+        A sweep, tune or bench folder among `run_dirs` stands for its trials.
         (columns, rows): SCORE_COLUMNS then every flattened config key (`gail.ppo.learning_rate`)
         whose value is not the same in all runs (eval runs also compare their `input.policy`).
         One row per run in the given order; a config key a run lacks is absent from its row;
@@ -741,6 +817,9 @@ def compare_runs(run_dirs: Sequence[Path]) -> tuple[list[str], list[dict[str, An
     """
     if not run_dirs:
         raise UsageError("nothing to compare: no run folders given")
+    run_dirs = [t for d in run_dirs for t in (experiment_trials(d) if experiment_kind(d) else [d])]
+    if not run_dirs:
+        raise UsageError("nothing to compare: the sweep, tune or bench folders given have no trials yet")
     flats, rows = [], []
     for d in run_dirs:
         d = Path(d)
@@ -750,49 +829,15 @@ def compare_runs(run_dirs: Sequence[Path]) -> tuple[list[str], list[dict[str, An
             raise UsageError(f"{d}: not a gailctl run folder (expected config.yaml and command.txt in it)")
         summary = _summary_or_none(d) or {}
         info, _ = _run_info(d, datetime.now(timezone.utc))
-        scores = _final_scores(info.stage, summary)
-        rows.append({"run": info.id, "stage": info.stage, "status": info.status, "n_env_steps": info.n_env_steps,
-                     "wall_s": _number(summary.get("wall_s")), **scores})
+        scores = final_scores(info.stage, summary)
+        rows.append({"run": info.id, "stage": info.stage, "algorithm": info.algorithm, "status": info.status,
+                     "n_env_steps": info.n_env_steps, "wall_s": _number(summary.get("wall_s")),
+                     "final_episodes": scores.episodes, "final_deterministic": scores.deterministic, "return_mean": scores.return_mean, "return_std": scores.return_std,
+                     "normalized_score": scores.normalized_score, "sampled_normalized_score": scores.sampled_normalized_score,
+                     "last_round_normalized_score": scores.last_round_normalized_score,
+                     "last_round_episodes": scores.last_round_episodes})
         flats.append({**flatten_config(load_run_config(d)), **_inputs(d, info.stage, summary)})
     diff = differing_keys(flats)
     for row, flat in zip(rows, flats):
         row.update({k: flat[k] for k in diff if k in flat})
     return SCORE_COLUMNS + diff, rows
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value)
-    return str(value)
-
-
-def render_compare_table(columns: list[str], rows: list[dict[str, Any]]) -> "Table":
-    """A rich table of `compare_runs`' result: scores, then the config keys that differ."""
-    from rich.table import Table
-
-    n_diff = len(columns) - len(SCORE_COLUMNS)
-    table = Table(title=f"{len(rows)} run(s); {n_diff} config key(s) differ")
-    numeric = {"n_env_steps", "wall_s", "return_mean", "return_std", "normalized_score"}
-    for col in columns:
-        table.add_column(col.replace("_", " ") if col in SCORE_COLUMNS else col,
-                         justify="right" if col in numeric else "left", overflow="fold",
-                         style="bold" if col == "run" else None, no_wrap=col == "run")
-    for row in rows:
-        cells = []
-        for col in columns:
-            value = row.get(col, _MISSING)
-            if col in SCORE_COLUMNS:
-                spec = {"n_env_steps": ",", "wall_s": ".1f", "return_mean": ".1f", "return_std": ".1f",
-                        "normalized_score": ".2f"}.get(col)
-                cells.append(_fmt(value, spec) if spec else ("—" if value is None else str(value)))
-            else:
-                cells.append("—" if value is _MISSING else _cell(value))
-        table.add_row(*cells)
-    return table
-

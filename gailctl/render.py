@@ -24,15 +24,11 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def check_video_path(path: Path) -> Path:
-    path = Path(path)
-    if path.suffix.lower() not in VIDEO_SUFFIXES:
-        raise UsageError(f"--video {path}: expected a file ending in {' or '.join(VIDEO_SUFFIXES)}")
-    if path.exists():
-        raise UsageError(f"--video {path}: already exists (gailctl never overwrites a file)")
-    if not path.parent.exists():
-        raise UsageError(f"--video {path}: folder {path.parent} does not exist")
-    return path
+def check_video_path(path: Path, *, overwrite: bool = False) -> Path:
+    """`--video FILE`: .mp4 or .gif, by gailctl's one rule for output files (gailctl.outputs)."""
+    from gailctl.outputs import output_file
+
+    return output_file(path, flag="--video", suffixes=VIDEO_SUFFIXES, overwrite=overwrite)
 
 
 def play(model: Any, env_cfg: EnvConfig, *, n_episodes: int, seed: int, deterministic: bool, render_mode: str) -> tuple[list[float], list[np.ndarray]]:

@@ -12,7 +12,7 @@ import time
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, Sequence
 
 from gailctl.errors import GailctlError, UsageError
 
@@ -32,12 +32,37 @@ def now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
-def create_run(runs_dir: Path, *, stage: str, env_id: str, seed: int) -> Path:
+FOLDER_ALIASES = {"airl": "gail"}
+"""Folder-name prefixes that are not stage names: AIRL runs are gail-stage runs named `airl__...`."""
+
+
+def stage_from_folder_name(name: str) -> str:
+    """`airl__seals-CartPole-v0__s0__TIME` -> `gail`; `expert__...` -> `expert` (unchecked)."""
+    head = name.split("__", 1)[0]
+    return FOLDER_ALIASES.get(head, head)
+
+
+def seeds_label(seeds: Sequence[int]) -> str:
+    """How a folder name states its seeds: `s3`, `s0-4` (a range), `s0.2.5` (a list)."""
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("seeds_label: no seeds")
+    if len(seeds) > 1 and seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"s{seeds[0]}-{seeds[-1]}"
+    return "s" + ".".join(str(s) for s in seeds)
+
+
+def create_run(runs_dir: Path, *, stage: str, env_id: str, seed: Optional[int] = None,
+               seeds: Optional[Sequence[int]] = None) -> Path:
     """Make a NEW run folder `runs_dir/stage__env__sSEED__TIME[_N]`; never reuses one.
 
-    `mkdir(exist_ok=False)` is the atomic claim: two processes starting in the same second
-    get different folders.
+    `stage` is the name's first part: the stage, or for the gail stage its algorithm (`airl`).
+    A folder spanning several seeds (sweep, tune, bench) passes `seeds` and is named by them
+    (`s0-4`), not by the first one. `mkdir(exist_ok=False)` is the atomic claim: two processes
+    starting in the same second get different folders.
     """
+    if (seed is None) == (seeds is None):
+        raise ValueError("create_run: pass exactly one of seed and seeds")
     runs_dir = Path(runs_dir)
     try:
         runs_dir.mkdir(parents=True, exist_ok=True)
@@ -46,7 +71,7 @@ def create_run(runs_dir: Path, *, stage: str, env_id: str, seed: int) -> Path:
     if not os.access(runs_dir, os.W_OK | os.X_OK):
         raise UsageError(f"--runs-dir {runs_dir}: not writable")
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = f"{stage}__{_slug(env_id)}__s{seed}__{stamp}"
+    base = f"{stage}__{_slug(env_id)}__{seeds_label([seed] if seeds is None else seeds)}__{stamp}"
     for n in range(1, 1000):
         path = runs_dir / (base if n == 1 else f"{base}_{n}")
         try:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from gailctl.config import Config, config_from_dict, config_to_yaml, load_config, parse_overrides
 from gailctl.errors import ConfigError, GailctlError, Interrupted, UsageError
+from gailctl.run_scores import final_scores, plural
 from gailctl.runs import atomic_write_text, create_run, now_iso, resolve_demos_dir, run_lock, write_run_header, write_summary
 
 if TYPE_CHECKING:
@@ -47,8 +48,11 @@ UNIX_SOCKET_MAX = 107
 RAY_SOCKET_TAIL = len("/session_2026-01-01_00-00-00_000000_4194304/sockets/plasma_store.99")
 """What Ray appends to its temp dir for its longest socket path."""
 
-RESULT_COLUMNS = ("status", "return_mean", "return_std", "normalized_score", "n_env_steps", "wall_s", "run_dir", "error")
-"""What each trial reports to Tune; the table's columns after `trial`, the grid keys and `seed`."""
+RESULT_COLUMNS = ("status", "return_mean", "return_std", "normalized_score", "sampled_normalized_score", "final_episodes",
+                  "last_round_normalized_score", "n_env_steps", "wall_s", "run_dir", "error")
+"""What each trial reports to Tune; the table's columns after `trial`, the grid keys and `seed`.
+Scores are the run's final evaluation (gail: `final_eval`, argmax, and `sampled_*` with sampled
+actions, over `final_episodes` episodes); `last_round_*` is gail's last per-round evaluation."""
 
 
 def require_ray() -> None:
@@ -367,9 +371,11 @@ def run_trial(payload: dict[str, Any], index: int) -> dict[str, Any]:
         result.update(status="interrupted" if isinstance(exc, Interrupted) else "failed", error=one_line_error(exc),
                       run_dir=str(run_dir) if run_dir is not None and run_dir.exists() else None)
         return result
-    final = summary.get("final") or {}
+    scores = final_scores(stage, summary)
     result.update(status="finished", run_dir=str(run_dir), n_env_steps=summary.get("n_env_steps"), wall_s=summary.get("wall_s"),
-                  **{k: final.get(k) for k in ("return_mean", "return_std", "normalized_score")})
+                  return_mean=scores.return_mean, return_std=scores.return_std, normalized_score=scores.normalized_score,
+                  sampled_normalized_score=scores.sampled_normalized_score, final_episodes=scores.episodes,
+                  last_round_normalized_score=scores.last_round_normalized_score)
     return result
 
 
@@ -483,7 +489,8 @@ def _say(labels: Sequence[str], trial: Any, what: str, done: Optional[int] = Non
 
     i, n = int(trial.config["trial"]), len(labels)
     tail = "" if done is None else f" \\[{done}/{n} done]"
-    console.print(f"trial {i + 1}/{n} ({escape(labels[i])}): {what}{tail}", highlight=False)
+    # Numbered as in the table, results.csv and summary.json: from 0.
+    console.print(f"trial {i} of 0-{n - 1} ({escape(labels[i])}): {what}{tail}", highlight=False)
 
 
 def _progress_callback(tune: Any, labels: Sequence[str]) -> Any:
@@ -503,8 +510,11 @@ def _progress_callback(tune: Any, labels: Sequence[str]) -> Any:
         def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
             self.done += 1
             if result.get("status") == "finished":
-                what = (f"return {_fmt(result.get('return_mean'), '.1f')} (normalized {_fmt(result.get('normalized_score'), '.2f')})"
-                        f" in {_fmt(result.get('wall_s'), '.0f')} s")
+                what = (f"final return {_fmt(result.get('return_mean'), '.1f')} (normalized {_fmt(result.get('normalized_score'), '.2f')}"
+                        + (f", sampled {_fmt(result.get('sampled_normalized_score'), '.2f')}"
+                           if result.get("sampled_normalized_score") is not None else "")
+                        + (f"; {plural(result['final_episodes'], 'episode')}" if result.get("final_episodes") else "")
+                        + f") in {_fmt(result.get('wall_s'), '.0f')} s")
             else:
                 what = f"[red]{result.get('status')}[/]: {escape(str(result.get('error')))}"
             _say(self.labels, trial, what, self.done)
@@ -614,8 +624,8 @@ def summarize_points(plan: SweepPlan, rows: Sequence[dict[str, Any]]) -> list[di
     for point, members in points.items():
         done = [r for r in members if r["status"] == "finished"]
         entry: dict[str, Any] = {"point": dict(point), "seeds": len(members), "finished": len(done)}
-        for key in ("return_mean", "normalized_score"):
-            values = [float(r[key]) for r in done if r[key] is not None]
+        for key in ("return_mean", "normalized_score", "sampled_normalized_score"):
+            values = [float(r[key]) for r in done if r.get(key) is not None]
             entry[f"{key}_mean"] = statistics.fmean(values) if values else None
             entry[f"{key}_std"] = statistics.stdev(values) if len(values) > 1 else None
         out.append(entry)
@@ -626,16 +636,28 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _has(rows: Sequence[dict[str, Any]], key: str) -> bool:
+    return any(r.get(key) is not None for r in rows)
+
+
 def _table_rows(outcome: SweepOutcome, *, full_paths: bool = False) -> tuple[list[str], list[list[str]]]:
-    """The human table: the CSV's columns minus return_std and wall_s, numbers rounded."""
+    """The human table: the final evaluation's scores, rounded (`sampled` and `last round` only
+    when some trial has them); the run folder in results.md only (`full_paths`): on the
+    terminal the trial number identifies a row, and `gailctl runs SWEEP_DIR` lists the folders."""
     keys = [a.key for a in outcome.plan.grid]
-    header = ["trial", *keys, "seed", "status", "return mean", "normalized", "env steps", "run folder"]
+    sampled, last = _has(outcome.rows, "sampled_normalized_score"), _has(outcome.rows, "last_round_normalized_score")
+    header = ["trial", *keys, "seed", "status", "return", "norm", *(["sampled"] if sampled else []), "ep",
+              *(["last round"] if last else []), "env steps", *(["run folder"] if full_paths else [])]
     body = []
     for trial, row in zip(outcome.plan.trials, outcome.rows):
         run_dir, typed = row["run_dir"], dict(trial.point)  # grid values as the user typed them
         body.append([str(row["trial"]), *(typed[k] for k in keys), str(row["seed"]), row["status"],
-                     _fmt(row["return_mean"], ".1f"), _fmt(row["normalized_score"], ".2f"), _fmt(row["n_env_steps"], ","),
-                     (run_dir if full_paths else Path(run_dir).name) if run_dir else "—"])
+                     _fmt(row["return_mean"], ".1f"), _fmt(row["normalized_score"], ".2f"),
+                     *([_fmt(row.get("sampled_normalized_score"), ".2f")] if sampled else []),
+                     _fmt(row.get("final_episodes"), "d"),
+                     *([_fmt(row.get("last_round_normalized_score"), ".2f")] if last else []),
+                     "—" if outcome.plan.stage == "bc" else _fmt(row["n_env_steps"], ","),
+                     *([run_dir or "—"] if full_paths else [])])
     if any(r["error"] for r in outcome.rows):
         header.append("error")
         for line, row in zip(body, outcome.rows):
@@ -643,28 +665,43 @@ def _table_rows(outcome: SweepOutcome, *, full_paths: bool = False) -> tuple[lis
     return header, body
 
 
+def scores_note(rows: Sequence[dict[str, Any]]) -> str:
+    """What the score columns are, for the tables' titles and results.md."""
+    note = "return, norm: the final evaluation over `ep` episodes (norm: random 0, expert 1)"
+    if _has(rows, "sampled_normalized_score"):
+        note += ", argmax actions; sampled: norm with sampled actions"
+    if _has(rows, "last_round_normalized_score"):
+        note += "; last round: norm of the last per-round evaluation"
+    return note
+
+
 def _point_rows(outcome: SweepOutcome) -> tuple[list[str], list[list[str]]]:
     keys = [a.key for a in outcome.plan.grid]
-    header = [*keys, "seeds finished", "return mean ± std", "normalized mean ± std"]
+    sampled = _has(outcome.rows, "sampled_normalized_score")
+    header = [*keys, "seeds finished", "return mean ± std", "norm mean ± std", *(["sampled mean ± std"] if sampled else [])]
     body = []
     for p in outcome.points:
         body.append([*(p["point"][k] for k in keys), f"{p['finished']}/{p['seeds']}",
                      f"{_fmt(p['return_mean_mean'], '.1f')} ± {_fmt(p['return_mean_std'], '.1f')}",
-                     f"{_fmt(p['normalized_score_mean'], '.2f')} ± {_fmt(p['normalized_score_std'], '.2f')}"])
+                     f"{_fmt(p['normalized_score_mean'], '.2f')} ± {_fmt(p['normalized_score_std'], '.2f')}",
+                     *([f"{_fmt(p['sampled_normalized_score_mean'], '.2f')} ± {_fmt(p['sampled_normalized_score_std'], '.2f')}"]
+                       if sampled else [])])
     return header, body
 
 
 def render_sweep_tables(outcome: SweepOutcome) -> list["Table"]:
     """Rich tables for stdout: one row per trial, then (with several seeds) one per grid point."""
+    from rich import box
     from rich.markup import escape
     from rich.table import Table
 
     header, body = _table_rows(outcome)
     cfg = outcome.plan.base_config
-    trials = Table(title=f"sweep: {outcome.plan.stage} on {cfg.env.id}, {len(body)} trial(s)")
+    trials = Table(title=f"sweep: {outcome.plan.stage} on {cfg.env.id}, {len(body)} trial(s); {scores_note(outcome.rows)}",
+                   box=box.SIMPLE_HEAD, show_edge=False, title_justify="left")
+    numeric = ("trial", "seed", "return", "norm", "sampled", "ep", "last round", "env steps")
     for col in header:
-        trials.add_column(col, justify="right" if col in ("trial", "seed", "return mean", "normalized", "env steps") else "left",
-                          overflow="fold")
+        trials.add_column(col, justify="right" if col in numeric else "left", overflow="fold")
     styles = {"finished": "green", "failed": "red", "interrupted": "yellow"}
     status_col = header.index("status")
     for line, row in zip(body, outcome.rows):
@@ -675,7 +712,7 @@ def render_sweep_tables(outcome: SweepOutcome) -> list["Table"]:
     tables = [trials]
     if len(outcome.plan.seeds) > 1:
         header, body = _point_rows(outcome)
-        points = Table(title="mean ± std over seeds")
+        points = Table(title="mean ± std over seeds", box=box.SIMPLE_HEAD, show_edge=False, title_justify="left")
         for col in header:
             points.add_column(col, justify="left" if col in [a.key for a in outcome.plan.grid] else "right")
         for line in body:
@@ -705,7 +742,7 @@ def write_results(outcome: SweepOutcome) -> None:
     cfg = outcome.plan.base_config
     header, body = _table_rows(outcome, full_paths=True)
     text = f"# Sweep: {outcome.plan.stage} on {cfg.env.id}, {len(body)} trial(s), status {outcome.status}\n\n"
-    text += f"`{outcome.sweep_dir}`\n\n" + markdown_table(header, body)
+    text += f"`{outcome.sweep_dir}`\n\n{scores_note(outcome.rows).capitalize()}.\n\n" + markdown_table(header, body)
     if len(outcome.plan.seeds) > 1:
         text += "\n## Mean ± std over seeds\n\n" + markdown_table(*_point_rows(outcome))
     if outcome.curves is not None:
@@ -758,7 +795,7 @@ def run_sweep(
 ) -> SweepOutcome:
     """`gailctl sweep`: check everything, run the trials on Ray Tune, aggregate them.
 
-    The sweep folder (`runs_dir/sweep__ENV__sSEED__TIME`) holds config.yaml, command.txt,
+    The sweep folder (`runs_dir/sweep__ENV__sSEEDS__TIME`, SEEDS like `0-4`) holds config.yaml, command.txt,
     sweep.json, summary.json, trials/ (one run folder per trial), results.csv, results.md,
     curves.png, tune/ (Ray Tune's results) and, for the embedded cluster, ray/ (its temp files).
     A failed trial does not stop the others; the outcome says how each ended.
@@ -775,7 +812,7 @@ def run_sweep(
         check_address(address)
 
     base = plan.base_config
-    sweep_dir = create_run(Path(runs_dir), stage="sweep", env_id=base.env.id, seed=plan.seeds[0]).absolute()
+    sweep_dir = create_run(Path(runs_dir), stage="sweep", env_id=base.env.id, seeds=plan.seeds).absolute()
     write_run_header(sweep_dir, config_yaml=config_to_yaml(base), argv=argv)
     trials_dir = sweep_dir / "trials"
     trials_dir.mkdir()

@@ -714,7 +714,7 @@ def run_tune(
 ) -> TuneOutcome:
     """`gailctl tune`: plan and check, then run trials until the study has `n_trials` outcomes.
 
-    The tune folder (`runs_dir/tune__ENV__sSEED__TIME`, or `resume`) holds config.yaml,
+    The tune folder (`runs_dir/tune__ENV__sSEEDS__TIME`, SEEDS like `0-2`, or `resume`) holds config.yaml,
     command.txt (one line per start), tune.json, space.yaml, study.db, summary.json, trials/
     (a gail run folder per trial and seed), logs/ (each seed's console output), trials.csv,
     results.md and best.yaml.
@@ -744,7 +744,7 @@ def run_tune(
     optuna = _optuna()
 
     if resume is None:
-        tune_dir = create_run(Path(runs_dir), stage="tune", env_id=plan.base_config.env.id, seed=plan.seeds[0]).absolute()
+        tune_dir = create_run(Path(runs_dir), stage="tune", env_id=plan.base_config.env.id, seeds=plan.seeds).absolute()
         write_run_header(tune_dir, config_yaml=config_to_yaml(plan.base_config), argv=argv)
         atomic_write_text(tune_dir / "space.yaml", space_text)
         (tune_dir / "trials").mkdir()

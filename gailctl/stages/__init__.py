@@ -26,6 +26,11 @@ def setup_torch() -> None:
     torch.set_num_threads(1)
 
 
+def folder_prefix(stage: str, cfg: Config) -> str:
+    """A run folder's first name part: the stage, or for the gail stage its algorithm (`airl__...`)."""
+    return cfg.gail.algorithm if stage == "gail" else stage
+
+
 def execute(
     stage: str,
     fn: StageFn,
@@ -42,7 +47,7 @@ def execute(
     """
     if resume_dir is None:
         assert runs_dir is not None
-        run_dir = create_run(runs_dir, stage=stage, env_id=cfg.env.id, seed=cfg.seed)
+        run_dir = create_run(runs_dir, stage=folder_prefix(stage, cfg), env_id=cfg.env.id, seed=cfg.seed)
         write_run_header(run_dir, config_yaml=config_to_yaml(cfg), argv=argv)
         base = {"stage": stage, "env_id": cfg.env.id, "seed": cfg.seed, "run_dir": str(run_dir), "started": now_iso()}
     else:

@@ -16,7 +16,7 @@ from gailctl.stages import execute
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["env.n_envs=2", "gail.total_timesteps=256", "gail.ppo.n_steps=32", "gail.ppo.batch_size=32",
         "gail.demo_batch_size=32", "gail.gen_replay_buffer_capacity=64", "gail.eval_every=64",
-        "gail.eval_episodes=1", "gail.n_demos=2", "gail.final_eval_episodes=1"]
+        "gail.eval_episodes=1", "gail.n_demos=2", "gail.final_eval_episodes=2"]
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def test_runs_lists_and_filters(runs_dir: Path) -> None:
     assert all(r["stage"] == "gail" and r["n_env_steps"] == 256 for r in rows)
     assert json.loads(invoke("runs", str(runs_dir), "--json", "--env", "mountaincar").stdout) == []
     table = invoke("runs", str(runs_dir)).stdout
-    assert "seals/CartPole-v0" in table and "finished" in table
+    assert "seals-CartPole-v0" in table and "finished" in table
 
 
 def test_runs_refuses_an_unknown_stage(runs_dir: Path) -> None:
@@ -81,3 +81,141 @@ def test_compare_shows_what_differs(runs_dir: Path) -> None:
     out = invoke("compare", *runs).stdout
     assert "gail.algorithm" in out and "seed" in out
     assert "gail.demo_batch_size" not in out  # equal in all three runs
+
+
+# --- issue 14 -------------------------------------------------------------------------------
+
+
+def _by_algorithm(runs_dir: Path) -> dict[str, list[Path]]:
+    found: dict[str, list[Path]] = {}
+    for run in sorted(runs_dir.iterdir()):
+        found.setdefault(run.name.split("__")[0], []).append(run)
+    return found
+
+
+def test_runs_and_compare_show_the_final_evaluation_not_the_last_round(runs_dir: Path) -> None:
+    """Item 1: the scores listed are summary.json's final_eval (argmax and sampled, with its
+    episode count); the last per-round evaluation appears only under its own name."""
+    rows = {r["id"]: r for r in json.loads(invoke("runs", str(runs_dir), "--json").stdout)}
+    for run in runs_dir.iterdir():
+        summary = json.loads((run / "summary.json").read_text())
+        final, last = summary["final_eval"], summary["final"]
+        row = rows[run.name]
+        assert row["final_episodes"] == final["episodes"] == 2 and row["final_deterministic"] is True
+        assert row["final_return"] == final["deterministic"]["return_mean"]
+        assert row["normalized_score"] == final["deterministic"]["normalized_score"]
+        assert row["sampled_return"] == final["stochastic"]["return_mean"]
+        assert row["last_round_return"] == last["return_mean"]
+    table = invoke("runs", str(runs_dir)).stdout
+    for run in runs_dir.iterdir():
+        summary = json.loads((run / "summary.json").read_text())
+        line = next(ln for ln in table.splitlines() if run.name in ln).split()
+        det, sto = summary["final_eval"]["deterministic"], summary["final_eval"]["stochastic"]
+        assert line[3:7] == [f"{det['return_mean']:.1f}", f"{det['normalized_score']:.2f}", f"{sto['normalized_score']:.2f}", "2"]
+    out = invoke("compare", *sorted(str(p) for p in runs_dir.iterdir())).stdout
+    assert "last per-round evaluation (1 episode)" in " ".join(out.split())
+    for run in sorted(runs_dir.iterdir()):
+        summary = json.loads((run / "summary.json").read_text())
+        line = next(ln for ln in out.splitlines() if run.name in ln).split()
+        det, sto = summary["final_eval"]["deterministic"], summary["final_eval"]["stochastic"]
+        assert line[4:9] == [f"{det['return_mean']:.1f}", f"{det['normalized_score']:.2f}", f"{sto['normalized_score']:.2f}", "2",
+                             f"{summary['final']['normalized_score']:.2f}"]
+
+
+def test_piped_tables_fit_120_columns(runs_dir: Path) -> None:
+    """Polish: piped `runs` and `compare` stay within 120 columns, one name column per run."""
+    runs = sorted(str(p) for p in runs_dir.iterdir())
+    for out in (invoke("runs", str(runs_dir)).stdout, invoke("compare", *runs).stdout):
+        assert max(len(line) for line in out.splitlines()) <= 120
+        assert all(out.count(Path(r).name) == 1 for r in runs)
+
+
+def test_airl_runs_are_named_listed_and_labelled_as_airl(runs_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Item 4: the folder, `runs` (table and JSON), `--stage airl` and plot legends name AIRL;
+    `--resume` still recognises the folder as a gail-stage run."""
+    from matplotlib.figure import Figure
+
+    by_alg = _by_algorithm(runs_dir)
+    assert len(by_alg["airl"]) == 1 and len(by_alg["gail"]) == 2
+    airl = by_alg["airl"][0]
+    rows = {r["id"]: r for r in json.loads(invoke("runs", str(runs_dir), "--json").stdout)}
+    assert rows[airl.name]["algorithm"] == "airl" and rows[airl.name]["stage"] == "gail"
+    assert {rows[g.name]["algorithm"] for g in by_alg["gail"]} == {"gail"}
+    assert [r["id"] for r in json.loads(invoke("runs", str(runs_dir), "--json", "--stage", "airl").stdout)] == [airl.name]
+    assert len(json.loads(invoke("runs", str(runs_dir), "--json", "--stage", "gail").stdout)) == 3
+
+    saved: list = []
+    original = Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda self, *a, **k: (saved.append(self), original(self, *a, **k))[1])
+    invoke("plot", *(str(p) for p in (*by_alg["gail"], airl)), "-o", str(tmp_path / "legend.png"))
+    labels = {line.get_label() for line in saved[0].axes[0].get_lines() if not line.get_label().startswith("_")}
+    assert {"gail seed 0", "gail seed 1", "airl seed 0"} <= labels
+
+    resumed = CliRunner().invoke(app, ["gail", "--resume", str(airl)])
+    assert resumed.exit_code == 2 and "already finished" in resumed.stderr  # a gail run, found by its folder
+
+
+def _experiment_folder(root: Path, kind: str, trials: list[Path]) -> Path:
+    """A sweep/tune/bench folder as those commands leave it, its trials copies of real runs."""
+    import shutil
+
+    folder = root / f"{kind}__seals-CartPole-v0__s0-1__20261127-120000"
+    (folder / "trials").mkdir(parents=True)
+    (folder / "config.yaml").write_text((trials[0] / "config.yaml").read_text())
+    (folder / "command.txt").write_text(f"cd /tmp && gailctl {kind}\n")
+    (folder / "summary.json").write_text(json.dumps({"stage": kind, "status": "finished"}))
+    for t in trials:
+        shutil.copytree(t, folder / "trials" / t.name)
+    return folder
+
+
+def test_runs_stage_accepts_every_stage_it_lists(runs_dir: Path, tmp_path: Path) -> None:
+    """Item 8: `runs --stage tune` lists tune folders; --help names every stage accepted."""
+    from gailctl.inspect_runs import STAGES
+
+    tune = _experiment_folder(tmp_path, "tune", _by_algorithm(runs_dir)["gail"])
+    rows = json.loads(invoke("runs", str(tmp_path), "--json", "--stage", "tune").stdout)
+    assert [r["id"] for r in rows] == [tune.name]
+    help_text = " ".join(invoke("runs", "--help").stdout.split())
+    assert all(stage in help_text for stage in STAGES)
+    for stage in STAGES:
+        invoke("runs", str(tmp_path), "--stage", stage)  # none refused
+
+
+@pytest.mark.parametrize("kind", ["sweep", "tune", "bench"])
+def test_plot_and_eval_of_a_sweep_folder(runs_dir: Path, tmp_path: Path, kind: str) -> None:
+    """Item 11: `plot SWEEP_DIR` draws every trial, grouped; `eval SWEEP_DIR` says what the
+    folder is and what to pass, instead of calling it an unfinished run."""
+    folder = _experiment_folder(tmp_path, kind, _by_algorithm(runs_dir)["gail"])
+    out = tmp_path / "sweep.png"
+    assert invoke("plot", str(folder), "-o", str(out)).stdout.strip() == str(out)
+    assert png_size(out)[0] > 300
+    result = CliRunner().invoke(app, ["eval", str(folder)])
+    assert result.exit_code == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: eval {folder}: a {kind} folder, not a run; pass one of its trials ({folder / 'trials'}/*)")
+    assert "unfinished" not in line
+    compared = invoke("compare", str(folder)).stdout
+    assert all(t.name in compared for t in (folder / "trials").iterdir())
+
+
+def test_one_rule_for_output_files(runs_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Item 12: `plot -o` and `eval --video` both refuse an existing file unless --overwrite."""
+    run = str(_by_algorithm(runs_dir)["gail"][0])
+    png = tmp_path / "keep.png"
+    png.write_bytes(b"precious")
+    refused = CliRunner().invoke(app, ["plot", run, "-o", str(png)])
+    assert refused.exit_code == 2 and png.read_bytes() == b"precious"
+    assert refused.stderr.strip() == f"error: --out {png}: already exists; pass --overwrite to replace it, or choose another name"
+    assert invoke("plot", run, "-o", str(png), "--overwrite").stdout.strip() == str(png)
+    assert png_size(png)[0] > 300
+
+    video = tmp_path / "keep.mp4"
+    video.write_bytes(b"precious")
+    refused = CliRunner().invoke(app, ["eval", run, "--video", str(video), "-n", "1"])
+    assert refused.exit_code == 2 and video.read_bytes() == b"precious"
+    assert refused.stderr.strip() == f"error: --video {video}: already exists; pass --overwrite to replace it, or choose another name"
+    seen: dict = {}
+    monkeypatch.setattr("gailctl.cli._run_stage", lambda stage, cfg, **kw: (seen.update(kw), (_ for _ in ()).throw(SystemExit(0))))
+    CliRunner().invoke(app, ["eval", run, "--video", str(video), "--overwrite", "-n", "1"])
+    assert seen["video"] == video  # accepted, handed to the stage

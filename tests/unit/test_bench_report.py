@@ -77,6 +77,20 @@ def test_csv_and_plot(tmp_path: Path) -> None:
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
 
 
+def test_plot_labels_the_target_line_and_keeps_the_legend_off_the_curves(tmp_path: Path) -> None:
+    curves = [br.load_curve(make_run(tmp_path, f"s{i}", [0.2, 0.6, 1.0], seed=i)) for i in range(2)]
+    figures: list = []
+    br.plot(curves, tmp_path / "bench.png", figures=figures)
+    [ax] = [a for a in figures[0].axes if a.get_visible()]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    target, random = lines[f"target ({br.THRESHOLD:g} of expert)"], lines["random"]
+    assert list(target.get_ydata()) == [br.THRESHOLD] * 2
+    assert (target.get_linestyle(), target.get_color()) != (random.get_linestyle(), random.get_color())
+    figures[0].canvas.draw()  # lay out, so that the boxes below are where the PNG has them
+    legend, axes = ax.get_legend().get_window_extent(), ax.get_window_extent()
+    assert legend.x0 >= axes.x1  # beside the panel, over no curve
+
+
 def test_bench_plan_takes_demo_counts_from_each_config_unless_given(tmp_path: Path) -> None:
     from gailctl.bench import BenchPlan
 

@@ -29,9 +29,8 @@ from gailctl.inspect_runs import (
     human_age,
     list_runs,
     plot_runs,
-    render_compare_table,
-    render_runs_table,
 )
+from gailctl.run_tables import render_compare_table, render_runs_table
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
 GAIL_COLUMNS = ["round", "n_env_steps", "wall_s", "disc_loss", "disc_acc", "disc_acc_expert", "disc_acc_gen",
@@ -107,7 +106,13 @@ def gail_rows(returns: list[Optional[float]], *, refs: tuple[float, float] = (40
     return rows
 
 
-GAIL_FINAL = {"n_env_steps": 2048, "final": {"return_mean": 270.0, "return_std": 3.0, "return_min": 260.0, "normalized_score": 0.5}}
+GAIL_FINAL = {"n_env_steps": 2048, "eval_episodes": 5,
+              "final": {"return_mean": 270.0, "return_std": 3.0, "return_min": 260.0, "normalized_score": 0.5},
+              "final_eval": {"episodes": 10,
+                             "deterministic": {"return_mean": 480.0, "return_std": 4.0, "normalized_score": 0.96},
+                             "stochastic": {"return_mean": 250.0, "return_std": 30.0, "normalized_score": 0.46}}}
+"""A gail summary as the stage writes it: `final` is the last per-round evaluation (5 episodes),
+`final_eval` the run's final one (10 episodes, argmax and sampled)."""
 
 
 # --- list_runs --------------------------------------------------------------------------
@@ -174,12 +179,19 @@ def test_run_info_json_fields_per_stage(runs_dir):
         "id": "gail__seals-CartPole-v0__s0__A",
         "path": str(runs_dir / "gail__seals-CartPole-v0__s0__A"),
         "stage": "gail",
+        "algorithm": "gail",
         "env_id": "seals/CartPole-v0",
         "seed": 0,
         "status": "finished",
         "n_env_steps": 2048,
-        "final_return": 270.0,
-        "normalized_score": 0.5,
+        "final_return": 480.0,
+        "normalized_score": 0.96,
+        "final_episodes": 10,
+        "final_deterministic": True,
+        "sampled_return": 250.0,
+        "sampled_normalized_score": 0.46,
+        "last_round_return": 270.0,
+        "last_round_normalized_score": 0.5,
         "started": "2026-01-01T11:00:00+0000",
         "age_s": 3600.0,
     }
@@ -267,7 +279,7 @@ def test_list_runs_refuses_a_missing_folder_and_unknown_filters(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(UsageError, match="expected a runs folder, got a file"):
         list_runs(tmp_path / "file")
-    with pytest.raises(UsageError, match=r"stage = 'gial': expected one of expert, record, gail, bc, eval, sweep, bench"):
+    with pytest.raises(UsageError, match=r"stage = 'gial': expected one of expert, record, gail, bc, eval, sweep, bench, tune"):
         list_runs(tmp_path, stage="gial")
     with pytest.raises(UsageError, match=r"status = 'done': expected one of running, finished"):
         list_runs(tmp_path, status="done")
@@ -280,25 +292,34 @@ def test_human_age(seconds, text):
     assert human_age(seconds) == text
 
 
-def _render(table: Any) -> str:
+def _render(table: Any, width: int = 400) -> str:
     from rich.console import Console
 
-    console = Console(width=400, record=True, color_system=None)
-    console.print(table)
+    console = Console(width=width, record=True, color_system=None)
+    for t in table if isinstance(table, list) else [table]:
+        console.print(t)
     return console.export_text()
 
 
 def test_runs_table_has_the_columns_and_a_row_per_run(runs_dir):
     runs = list_runs(runs_dir, now=NOW)
     table = render_runs_table(runs)
-    assert [c.header for c in table.columns] == ["id", "stage", "env", "status", "env steps", "return", "normalized", "age", "path"]
+    assert [c.header for c in table.columns] == ["run", "status", "env steps", "return", "norm", "sampled", "ep", "age"]
     assert table.row_count == 5
     text = _render(table)
     line = next(ln for ln in text.splitlines() if "gail__seals-CartPole-v0__s0__A" in ln)
-    for cell in ("gail", "seals/CartPole-v0", "finished", "2,048", "270.0", "0.50", "1h"):
-        assert cell in line
+    # The final evaluation (argmax 0.96, sampled 0.46, 10 episodes), not the last round's 0.50.
+    assert line.split() == ["gail__seals-CartPole-v0__s0__A", "finished", "2,048", "480.0", "0.96", "0.46", "10", "1h"]
+    assert "0.50" not in line and "270.0" not in line
     failed = next(ln for ln in text.splitlines() if "eval__CartPole-v1__s0__D" in ln)
     assert "failed" in failed and "—" in failed
+
+
+def test_runs_table_fits_100_columns_with_one_name_column(runs_dir):
+    text = _render(render_runs_table(list_runs(runs_dir, now=NOW), root=runs_dir), width=100)
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert text.count("gail__seals-CartPole-v0__s0__A") == 1  # one identifying column, never folded here
+    assert str(runs_dir) not in text
 
 
 # --- configs: flatten, differ, group ------------------------------------------------------
@@ -401,12 +422,12 @@ def test_grouped_seeds_of_different_lengths_average_where_they_overlap(tmp_path,
     assert list(mean.get_ydata()) == pytest.approx([0.1, 0.6])
 
 
-def test_plot_one_line_per_run_labelled_by_folder(tmp_path, figures):
+def test_plot_one_line_per_run_labelled_by_what_differs(tmp_path, figures):
     a = make_run(tmp_path, "gail__a__s0", rows=gail_rows([40.0, None, 270.0]))
     b = make_run(tmp_path, "gail__a__s1", set_={"seed": 1}, rows=gail_rows([40.0, 500.0]))
     plot_runs([a, b], tmp_path / "c.png")
     labels = set(_labelled(figures[0].axes[0]))
-    assert {"gail__a__s0", "gail__a__s1"} <= labels
+    assert {"seed 0", "seed 1"} <= labels  # only what differs between the two runs
     assert len(figures[0].axes[0].collections) == 0
 
 
@@ -421,15 +442,15 @@ def test_plot_returns_with_reference_lines_when_a_reference_is_unknown(tmp_path,
     [ax] = figures[0].axes
     assert "return" in ax.get_ylabel()
     lines = _labelled(ax)
-    assert set(lines) == {"expert__a__s0", "expert return (500)"}
-    assert list(lines["expert__a__s0"].get_ydata()) == [20.0, 300.0]
+    assert set(lines) == {"expert seals/CartPole-v0 seed 0", "expert return (500)"}
+    assert list(lines["expert seals/CartPole-v0 seed 0"].get_ydata()) == [20.0, 300.0]
 
 
 def test_plot_episode_runs_use_their_return_column(tmp_path, figures):
     run = make_run(tmp_path, "eval__a__s0", stage="eval", columns=EPISODE_COLUMNS,
                    rows=[{"episode": 0, "n_env_steps": 500, "return": 30.0, "normalized_score": 0.1}])
     plot_runs([run], tmp_path / "r.png", y="return_mean")
-    assert list(_labelled(figures[0].axes[0])["eval__a__s0"].get_ydata()) == [30.0]
+    assert list(_labelled(figures[0].axes[0])["eval seals/CartPole-v0 seed 0"].get_ydata()) == [30.0]
 
 
 def test_plot_refusals(tmp_path):
@@ -482,9 +503,11 @@ def test_compare_columns_are_exactly_the_keys_that_differ(tmp_path):
     columns, rows = compare_runs([a, b, c])
     assert columns == SCORE_COLUMNS + ["seed", "gail.demos", "gail.ppo.learning_rate", "gail.n_demos"]
     assert [r["run"] for r in rows] == ["gail__a__s0", "gail__a__s1", "gail__a__s0_lr"]
-    assert rows[0] == {"run": "gail__a__s0", "stage": "gail", "status": "finished", "n_env_steps": 2048, "wall_s": 12.5,
-                       "return_mean": 270.0, "return_std": 3.0, "normalized_score": 0.5,
-                       "seed": 0, "gail.demos": "/data/demos", "gail.ppo.learning_rate": 0.001}
+    assert rows[0] == {
+        "run": "gail__a__s0", "stage": "gail", "algorithm": "gail", "status": "finished", "n_env_steps": 2048, "wall_s": 12.5,
+        "final_episodes": 10, "final_deterministic": True, "return_mean": 480.0, "return_std": 4.0, "normalized_score": 0.96,
+        "sampled_normalized_score": 0.46, "last_round_normalized_score": 0.5, "last_round_episodes": 5,
+        "seed": 0, "gail.demos": "/data/demos", "gail.ppo.learning_rate": 0.001}
     assert rows[2]["gail.n_demos"] == 4 and "gail.n_demos" not in rows[1]
     assert rows[2]["return_mean"] is None and rows[2]["status"] == "running"
     json.dumps(rows, allow_nan=False)
@@ -510,14 +533,25 @@ def test_compare_eval_runs_by_the_policy_they_scored(tmp_path):
 def test_compare_table_renders_scores_and_differences(tmp_path):
     a = make_run(tmp_path, "gail__a__s0", summary=GAIL_FINAL)
     b = make_run(tmp_path, "gail__a__s1", set_={"gail.ppo.learning_rate": 0.0003, "gail.n_demos": None})
-    table = render_compare_table(*compare_runs([a, b]))
-    headers = [c.header for c in table.columns]
-    assert headers[-2:] == ["gail.ppo.learning_rate", "gail.n_demos"]
-    text = _render(table)
+    scores, keys = render_compare_table(*compare_runs([a, b]))
+    assert [c.header for c in keys.columns] == ["key", "#1", "#2"]
+    text = _render([scores, keys])
     row_a = next(ln for ln in text.splitlines() if "gail__a__s0 " in ln)
-    row_b = next(ln for ln in text.splitlines() if "gail__a__s1 " in ln)
-    assert "270.0" in row_a and "0.50" in row_a and "0.001" in row_a and "—" in row_a  # a has no n_demos key
-    assert "0.0003" in row_b and "null" in row_b  # b sets it to null: not the same as missing
+    # The final evaluation (argmax ± std, sampled, episodes), and the last round under its own name.
+    assert row_a.split()[1:] == ["gail__a__s0", "2,048", "12s", "480.0", "0.96", "0.46", "10", "0.50"]
+    assert "last per-round evaluation (5 episodes)" in " ".join(text.split())
+    lr = next(ln for ln in text.splitlines() if ln.strip().startswith("gail.ppo.learning_rate"))
+    assert lr.split()[1:] == ["0.001", "0.0003"]
+    nd = next(ln for ln in text.splitlines() if ln.strip().startswith("gail.n_demos"))
+    assert nd.split()[1:] == ["—", "null"]  # a has no n_demos key; b sets it to null
+
+
+def test_compare_table_fits_100_columns_with_many_differing_keys(tmp_path):
+    runs = [make_run(tmp_path, f"gail__seals-CartPole-v0__s{i}__20261127-19365{i}", summary=GAIL_FINAL,
+                     set_={"seed": i, **{f"gail.ppo.key_{k}": i * k for k in range(12)}}) for i in range(3)]
+    text = _render(render_compare_table(*compare_runs(runs)), width=100)
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert all(text.count(r.name) == 1 for r in runs)  # one name column, not folded at 100 columns
 
 
 def test_compare_refusals(tmp_path):
@@ -540,3 +574,15 @@ def test_import_stays_light():
     code = f"import sys, gailctl.inspect_runs; print([m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+
+def test_bc_runs_show_no_env_steps(tmp_path):
+    """BC learns from demonstrations only: its `0 env steps` would read as a run that never started."""
+    make_run(tmp_path, "bc__seals-CartPole-v0__s0__A", stage="bc",
+             summary={"n_env_steps": 0, "eval_episodes": 10, "eval_deterministic": True,
+                      "final": {"return_mean": 500.0, "return_std": 0.0, "normalized_score": 1.0}})
+    [info] = list_runs(tmp_path, now=NOW)
+    assert (info.algorithm, info.final_episodes, info.final_deterministic) == ("bc", 10, True)
+    line = next(ln for ln in _render(render_runs_table([info])).splitlines() if "bc__" in ln)
+    assert line.split()[1:5] == ["finished", "—", "500.0", "1.00"]

@@ -60,6 +60,20 @@ def test_create_run_name_has_stage_env_and_seed(tmp_path):
     assert "/" not in name and " " not in name
 
 
+@pytest.mark.parametrize("seeds, label", [([0, 1, 2, 3, 4], "s0-4"), ([3], "s3"), ([0, 2, 5], "s0.2.5"), ([2, 3], "s2-3")])
+def test_a_folder_over_several_seeds_is_named_by_them(tmp_path, seeds, label):
+    run = runs.create_run(tmp_path, stage="sweep", env_id="seals/CartPole-v0", seeds=seeds)
+    assert run.name.split("__")[:3] == ["sweep", "seals-CartPole-v0", label]
+    with pytest.raises(ValueError):
+        runs.create_run(tmp_path, stage="sweep", env_id="x", seed=0, seeds=[0])
+
+
+def test_airl_folders_are_gail_stage_runs_by_name():
+    assert runs.stage_from_folder_name("airl__seals-CartPole-v0__s0__20261127-120000") == "gail"
+    assert runs.stage_from_folder_name("gail__x__s0__T") == "gail"
+    assert runs.stage_from_folder_name("tune__x__s0-2__T") == "tune"
+
+
 def test_create_run_makes_missing_parents(tmp_path):
     run = create_run(tmp_path / "a" / "b" / "runs", stage="eval", env_id="Pendulum-v1", seed=0)
     assert run.is_dir() and run.parent == tmp_path / "a" / "b" / "runs"

@@ -262,7 +262,13 @@ class FakeExecute:
         run_dir = Path(runs_dir) / f"{stage}__s{cfg.seed}__{len(self.calls)}"
         run_dir.mkdir(parents=True)
         final = {"return_mean": 100.0 + cfg.seed, "return_std": 1.0, "normalized_score": 0.2 + cfg.seed / 100}
-        return run_dir, {"status": "finished", "n_env_steps": 640, "wall_s": 1.5, "final": final}
+        summary = {"status": "finished", "n_env_steps": 640, "wall_s": 1.5, "final": final}
+        if stage == "gail":  # as the gail stage writes it: `final` is the last round, `final_eval` the run's score
+            summary.update(eval_episodes=5, final_eval={
+                "episodes": 10,
+                "deterministic": {"return_mean": 200.0 + cfg.seed, "return_std": 2.0, "normalized_score": 0.4 + cfg.seed / 100},
+                "stochastic": {"return_mean": 150.0, "return_std": 9.0, "normalized_score": 0.3}})
+        return run_dir, summary
 
 
 def test_run_trial_runs_execute_with_the_trial_config_and_reports_scores(workdir, monkeypatch):
@@ -284,7 +290,10 @@ def test_run_trial_runs_execute_with_the_trial_config_and_reports_scores(workdir
     assert call["argv"] == plan.trial_argv(plan.trials[3], workdir / "sweep" / "trials")
     assert call["cwd"] == workdir  # command.txt's `cd` is where the sweep was started
     assert result["status"] == "finished" and result["error"] is None
-    assert result["return_mean"] == 101.0 and result["normalized_score"] == pytest.approx(0.21)
+    # The run's final evaluation (10 episodes, argmax and sampled), not its last per-round one.
+    assert result["return_mean"] == 201.0 and result["normalized_score"] == pytest.approx(0.41)
+    assert result["sampled_normalized_score"] == 0.3 and result["final_episodes"] == 10
+    assert result["last_round_normalized_score"] == pytest.approx(0.21)
     assert result["n_env_steps"] == 640 and Path(result["run_dir"]).is_dir()
 
 
@@ -327,7 +336,7 @@ def test_sweep_command_writes_the_sweep_folder(workdir, no_ray):
                     "--set", "expert.total_timesteps=640", "--runs-dir", "runs", "--max-concurrent", "3")
     assert result.exit_code == 0, result.output
     sweep_dir = Path(result.stdout.strip().splitlines()[-1])
-    assert sweep_dir.parent == workdir / "runs" and sweep_dir.name.startswith("sweep__CartPole-v1__s0__")
+    assert sweep_dir.parent == workdir / "runs" and sweep_dir.name.startswith("sweep__CartPole-v1__s0-1__")  # named by its seeds
     assert no_ray.seen["max_concurrent"] == 3 and no_ray.seen["address"] is None
     assert len(no_ray.calls) == 4 and all(c["cfg"].expert.total_timesteps == 640 for c in no_ray.calls)
 
@@ -413,3 +422,18 @@ def test_an_address_nobody_listens_on_is_refused_at_once():
     sweep.check_address("auto")  # left to ray.init
     with pytest.raises(UsageError, match="empty"):
         sweep.check_address(" ")
+
+
+def test_progress_lines_number_trials_as_the_table_does(monkeypatch):
+    """Trial 0 in the table is trial 0 in the progress lines (they counted from 1)."""
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    import gailctl.ui
+
+    console = Console(record=True, width=200, color_system=None)
+    monkeypatch.setattr(gailctl.ui, "console", console)
+    sweep._say(["seed=0", "seed=1"], SimpleNamespace(config={"trial": 0}), "started")
+    sweep._say(["seed=0", "seed=1"], SimpleNamespace(config={"trial": 1}), "finished", done=2)
+    assert console.export_text().splitlines() == ["trial 0 of 0-1 (seed=0): started", "trial 1 of 0-1 (seed=1): finished [2/2 done]"]
