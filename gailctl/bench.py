@@ -109,7 +109,7 @@ def measure_throughput(config: Path, overrides: Sequence[str], *, repeats: int =
             gen_s = disc_s = 0.0
             for r in range(n_rounds):  # train_round's two halves, timed apart
                 a = time.perf_counter()
-                set_learning_rates(trainer, g)
+                set_learning_rates(trainer, g, round_number=r + 1, n_rounds=n_rounds)
                 trainer.train_gen(cfg.gail_steps_per_round)
                 b = time.perf_counter()
                 train_discriminator(trainer)

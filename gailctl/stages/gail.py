@@ -180,33 +180,38 @@ def train_discriminator(trainer: Any) -> list[dict[str, float]]:
     return stats
 
 
-def lr_factor(g: Any, n_env_steps: int) -> float:
-    """The learning-rate multiplier at `n_env_steps` (1.0 throughout for a constant schedule)."""
+def lr_factor(g: Any, *, round_number: int, n_rounds: int) -> float:
+    """The learning-rate multiplier for round `round_number` (1-based) of `n_rounds` (1.0 if constant).
+
+    SB3's convention: `progress_remaining = 1 - num_timesteps / total_timesteps`, taken once the
+    rollout is collected, when the update runs. A round's updates (PPO and discriminator) run after
+    its rollout, so round r of n sees progress_remaining 1 - r/n, counted against the budget the
+    run actually trains (whole rounds): the last round runs at exactly `lr_final_fraction`.
+    """
     if g.lr_schedule == "constant":
         return 1.0
-    progress = min(1.0, n_env_steps / g.total_timesteps)
-    return 1.0 - (1.0 - g.lr_final_fraction) * progress
+    progress_remaining = max(0.0, 1.0 - round_number / n_rounds)
+    return g.lr_final_fraction + (1.0 - g.lr_final_fraction) * progress_remaining
 
 
-def set_learning_rates(trainer: Any, g: Any) -> None:
-    """Apply the schedule before a round, from the generator's step count (so resume continues it).
+def set_learning_rates(trainer: Any, g: Any, *, round_number: int, n_rounds: int) -> None:
+    """Apply the schedule before round `round_number` (1-based) of `n_rounds` (so resume continues it).
 
     SB3's own schedules see each `learn()` call as a whole run (imitation calls it once per
     round), so we set a constant schedule per round instead.
     """
     from stable_baselines3.common.utils import get_schedule_fn
 
-    factor = lr_factor(g, int(trainer.gen_algo.num_timesteps))
+    factor = lr_factor(g, round_number=round_number, n_rounds=n_rounds)
     trainer.gen_algo.learning_rate = g.ppo.learning_rate * factor
     trainer.gen_algo.lr_schedule = get_schedule_fn(trainer.gen_algo.learning_rate)
     for group in trainer._disc_opt.param_groups:
         group["lr"] = g.disc_lr * factor
 
 
-def train_round(trainer: Any, steps: int, g: Any = None) -> list[dict[str, float]]:
+def train_round(trainer: Any, steps: int, g: Any, *, round_number: int, n_rounds: int) -> list[dict[str, float]]:
     """One round, as imitation's `AdversarialTrainer.train` does it: generator, then discriminator."""
-    if g is not None:
-        set_learning_rates(trainer, g)
+    set_learning_rates(trainer, g, round_number=round_number, n_rounds=n_rounds)
     trainer.train_gen(steps)
     return train_discriminator(trainer)
 
@@ -298,7 +303,7 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
             writer.write({"round": 0, "n_env_steps": 0, "wall_s": 0.0, "train_wall_s": 0.0, **{k: "" for k in DISC_KEYS}, **last_eval})
         for r in range(start_round + 1, n_rounds + 1):
             try:
-                stats = train_round(trainer, steps_per_round, g)
+                stats = train_round(trainer, steps_per_round, g, round_number=r, n_rounds=n_rounds)
             except ValueError as exc:
                 if "different length" in str(exc):
                     raise GailctlError(
