@@ -142,11 +142,15 @@ class ExpertBatches:
         self._epoch_start, self._position = self.rng.bit_generator.state, self._skip
         order = self.rng.permutation(n)
         starts = range(0, n - self.batch_size + 1, self.batch_size)
-        for start in starts[self._skip :]:
-            self._skip = 0
-            index = order[start : start + self.batch_size]
-            self._position += 1
-            yield {k: v[index] for k, v in self.arrays.items()}
+        try:
+            for start in starts[self._skip :]:
+                self._skip = 0
+                index = order[start : start + self.batch_size]
+                self._position += 1
+                yield {k: v[index] for k, v in self.arrays.items()}
+        except GeneratorExit:  # an epoch abandoned (imitation draws one batch to check the data): the next starts afresh
+            self._epoch_start, self._position = self.rng.bit_generator.state, 0
+            raise
         self._skip = 0
 
     def state(self) -> dict[str, Any]:
@@ -373,13 +377,13 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
     n_rounds = g.total_timesteps // steps_per_round
     eval_every_rounds = max(1, math.ceil(g.eval_every / steps_per_round))
     ckpt_every_rounds = max(1, math.ceil(g.checkpoint_every / steps_per_round))
-    line, cut = budget_line(cfg)
-    if cut is not None:
-        console.print(f"[yellow]warning:[/] {cut}")
-    console.print(line)
 
     learner = build_gail(cfg, venv=venv, trajs=trajs, log_dir=run_dir / "imitation", checkpoint=checkpoint, state=state)
     trainer, gen, reward_net, vec, net_kind = learner.trainer, learner.gen, learner.reward_net, learner.vec, learner.net_kind
+    line, cut = budget_line(cfg)  # said once everything loaded, before the first round
+    if cut is not None:
+        console.print(f"[yellow]warning:[/] {cut}")
+    console.print(line)
     purge_step = None
     if checkpoint:
         restore_rng(state["rng"])

@@ -58,3 +58,19 @@ def test_constant_schedule_is_one_throughout():
 def test_single_round_runs_at_the_final_fraction():
     g = SimpleNamespace(lr_schedule="linear", lr_final_fraction=0.25)
     assert lr_factor(g, round_number=1, n_rounds=1) == pytest.approx(0.25)
+
+
+# --- the budget the run states before it trains -------------------------------------------
+
+
+def test_budget_line_states_whole_rounds_and_warns_when_cut():
+    from gailctl.stages.gail import budget_line
+
+    cfg = load_config("configs/cartpole.yaml", [])
+    assert budget_line(cfg) == ("gail: 153,600 env steps = 300 rounds of 512", None)
+    line, warning = budget_line(load_config("configs/cartpole.yaml", ["gail.total_timesteps=1000"]))
+    assert line == "gail: 512 env steps = 1 round of 512"
+    assert warning == ("gail.total_timesteps = 1,000 is not a whole number of rounds "
+                       "(gail.ppo.n_steps x env.n_envs = 512): training 512 env steps")
+    line, _ = budget_line(load_config("configs/cartpole.yaml", ["gail.algorithm=airl"]))
+    assert line.startswith("airl: 153,600 env steps")
