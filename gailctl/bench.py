@@ -78,10 +78,10 @@ def measure_throughput(config: Path, overrides: Sequence[str], *, repeats: int =
     from stable_baselines3.common.vec_env import VecNormalize
 
     from gailctl.envs import make_venv
-    from gailctl.policies import build_ppo, build_reward_net
+    from gailctl.policies import build_ppo
     from gailctl.runs import resolve_demos_dir
     from gailctl.stages import setup_torch
-    from gailctl.stages.gail import build_trainer, load_demos, normalize_generator, set_learning_rates, train_discriminator
+    from gailctl.stages.gail import build_gail, load_demos, train_rounds
 
     setup_torch()
     cfg = load_config(config, list(overrides))
@@ -100,21 +100,11 @@ def measure_throughput(config: Path, overrides: Sequence[str], *, repeats: int =
         ppo_times.append(time.perf_counter() - started)
 
         venv = make_venv(cfg.env, seed=cfg.seed)
-        gen = build_ppo(venv, g.ppo, seed=cfg.seed)
-        with tempfile.TemporaryDirectory() as log_dir:
-            trainer = build_trainer(cfg, venv=venv, gen=gen, reward_net=build_reward_net(venv, g.reward_net), trajs=trajs,
-                                    log_dir=Path(log_dir))
-            if g.normalize_obs:
-                normalize_generator(trainer, g)
+        with tempfile.TemporaryDirectory() as log_dir:  # the stage's learner and round loop, without evaluation
+            learner = build_gail(cfg, venv=venv, trajs=trajs, log_dir=Path(log_dir))
             gen_s = disc_s = 0.0
-            for r in range(n_rounds):  # train_round's two halves, timed apart
-                a = time.perf_counter()
-                set_learning_rates(trainer, g)
-                trainer.train_gen(cfg.gail_steps_per_round)
-                b = time.perf_counter()
-                train_discriminator(trainer)
-                trainer.logger.dump(r)
-                gen_s, disc_s = gen_s + b - a, disc_s + time.perf_counter() - b
+            for done in train_rounds(learner.trainer, cfg, start_round=0, n_rounds=n_rounds):
+                gen_s, disc_s = gen_s + done.gen_s, disc_s + done.disc_s
         gen_times.append(gen_s)
         disc_times.append(disc_s)
     gail_times = [a + b for a, b in zip(gen_times, disc_times)]

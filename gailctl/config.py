@@ -162,7 +162,8 @@ class GailConfig(_Section):
     (expert and generator batches): keeps the learned reward smooth; 0 turns it off."""
     lr_schedule: Literal["constant", "linear"] = "constant"
     """Generator and discriminator learning rates over the run: constant, or linear decay from
-    their configured values to `lr_final_fraction` of them at gail.total_timesteps."""
+    their configured values to `lr_final_fraction` of them in the last round (SB3's progress
+    convention, counted in whole rounds)."""
     lr_final_fraction: float = Field(default=0.1, ge=0.0, le=1.0)
     normalize_obs: bool = False
     """The generator (PPO) sees observations normalised by running statistics (VecNormalize), as

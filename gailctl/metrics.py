@@ -30,10 +30,13 @@ class MetricsWriter:
 
     The CSV header is fixed by `columns`, so every row of a run has the same columns and a
     resumed run keeps appending under the same header. Rows are flushed one by one: a killed
-    run keeps every row written before it died.
+    run keeps every row written before it died. A resume passes `purge_step` (the checkpoint's
+    step + 1): TensorBoard then hides the events at that step and later from the earlier
+    invocation, as the metric rows after the checkpoint are dropped.
     """
 
-    def __init__(self, run_dir: Path, *, columns: list[str], step_key: str = "n_env_steps", tensorboard: bool = True):
+    def __init__(self, run_dir: Path, *, columns: list[str], step_key: str = "n_env_steps", tensorboard: bool = True,
+                 purge_step: Optional[int] = None):
         self.run_dir = Path(run_dir)
         self.columns = list(columns)
         self.step_key = step_key
@@ -49,7 +52,7 @@ class MetricsWriter:
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
 
-            self._tb = SummaryWriter(log_dir=str(self.run_dir / "tb"))
+            self._tb = SummaryWriter(log_dir=str(self.run_dir / "tb"), purge_step=purge_step)
 
     def write(self, row: dict[str, Any]) -> None:
         missing = [c for c in self.columns if c not in row]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import platform
@@ -137,12 +138,25 @@ def package_versions() -> dict[str, str]:
 
 def write_run_header(run_dir: Path, *, config_yaml: str, argv: Optional[list[str]] = None) -> None:
     """What reproduces a run: the resolved config and the exact command line."""
+    atomic_write_text(run_dir / "config.yaml", config_yaml)
+    atomic_write_text(run_dir / "command.txt", _command_line(argv) + "\n")
+
+
+def _command_line(argv: Optional[list[str]]) -> str:
+    """`cd CWD && gailctl ...`: the program is always written as `gailctl`, however it was started."""
     import shlex
 
-    atomic_write_text(run_dir / "config.yaml", config_yaml)
-    # The program is always written as `gailctl`, however it was started (script, python -m).
     argv = ["gailctl", *list(sys.argv if argv is None else argv)[1:]]
-    atomic_write_text(run_dir / "command.txt", f"cd {shlex.quote(os.getcwd())} && {shlex.join(argv)}\n")
+    return f"cd {shlex.quote(os.getcwd())} && {shlex.join(argv)}"
+
+
+def append_command(run_dir: Path, *, argv: Optional[list[str]] = None, note: str) -> None:
+    """Add a later invocation of the run (a resume) to command.txt, one line with its time as a comment.
+
+    The first line stays the command that created the run (`compare` reads its `cd`).
+    """
+    with open(Path(run_dir) / "command.txt", "a", encoding="utf-8") as fh:
+        fh.write(f"{_command_line(argv)}  # {note}\n")
 
 
 def _strict_json(value: Any) -> Any:
@@ -205,7 +219,30 @@ def open_for_resume(run_dir: Path, *, stage: str) -> dict[str, Any]:
         raise UsageError(f"--resume {run_dir}: this is {article} {other} run, not a {stage} run (`gailctl {other} --resume` continues it)")
     if summary.get("status") == "finished":
         raise UsageError(f"--resume {run_dir}: already finished; start a new run instead")
+    from gailctl.checkpoints import latest_checkpoint
+
+    if latest_checkpoint(run_dir) is None:  # resuming would silently start again from zero
+        raise UsageError(
+            f"--resume {run_dir}: no checkpoint was written before it stopped, so there is nothing to "
+            f"continue from; start a new run instead (its first command is in {run_dir / 'command.txt'})"
+        )
     return summary
+
+
+def elapsed_before(run_dir: Path, summary: dict[str, Any]) -> float:
+    """Wall seconds the run's earlier invocations took, for a resume to continue the clock from.
+
+    `summary.json` has it after an interruption or failure; a SIGKILL leaves it `running` with the
+    time at that invocation's start, so the last metrics row's `wall_s` (the same clock) may be later.
+    """
+    seconds = float(summary.get("wall_s") or 0.0)
+    try:
+        with open(Path(run_dir) / "metrics.csv", newline="", encoding="utf-8") as fh:
+            walls = [row.get("wall_s") for row in csv.DictReader(fh)]
+        seconds = max([seconds, *(float(w) for w in walls if w)])
+    except (OSError, ValueError):
+        pass  # no metrics (or a row cut by the kill): the summary's figure stands
+    return seconds
 
 
 def is_run_dir(path: Path) -> bool:

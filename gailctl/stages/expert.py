@@ -17,7 +17,7 @@ from gailctl.normalize import VECNORMALIZE_FILE, first_layers, raw_obs_weights, 
 from gailctl.policies import build_ppo, load_ppo, torch_save
 from gailctl.runs import atomic_path
 from gailctl.signals import graceful_stop
-from gailctl.stages import resume_hint, setup_torch
+from gailctl.stages import resume_hint, run_clock_start, setup_torch
 from gailctl.ui import console, progress_bar
 
 COLUMNS = ["n_env_steps", "wall_s", "return_mean", "return_std", "return_min", "episode_len_mean", "normalized_score"]
@@ -90,7 +90,7 @@ def run(cfg: Config, run_dir: Path, *, resume: bool = False) -> dict[str, Any]:
     best = max(({"return_mean": float(r["return_mean"]), "n_env_steps": int(r["n_env_steps"])} for r in prior),
                key=lambda b: b["return_mean"], default={"return_mean": -math.inf, "n_env_steps": 0})
     last: dict[str, Any] = dict(prior[-1]) if prior else {}
-    t0 = time.monotonic() - float(state["wall_s"])
+    t0 = run_clock_start(run_dir)  # one clock over every invocation, as summary.json's wall_s
 
     def evaluate_now(writer: MetricsWriter, n_steps: int) -> dict[str, Any]:
         # The folded policy on raw eval envs: the score is that of the zip we would save, in true returns.

@@ -8,10 +8,12 @@ checkpoints land on round boundaries.
 
 from __future__ import annotations
 
+import json
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -34,7 +36,8 @@ from gailctl.policies import (
     torch_save,
 )
 from gailctl.signals import graceful_stop
-from gailctl.stages import resume_hint, setup_torch
+from gailctl.trainer_state import REPLAY_BUFFER_FILE, continue_csv_log, replay_buffer_payload, restore_replay_buffer
+from gailctl.stages import resume_hint, run_clock_start, setup_torch
 from gailctl.stages.expert import save_zip
 from gailctl.ui import console, progress_bar
 
@@ -119,6 +122,9 @@ class ExpertBatches:
     numpy indexing: imitation's loader collates transitions one by one, which took 4.1 of the
     5.9 s of discriminator time in a 40-round CartPole profile. imitation accepts any iterable
     of transition batches as `demonstrations`.
+
+    `state()` / `restore()` carry the order across a resume: the generator's bit state at the start
+    of the current epoch (plain JSON data) and how many of that epoch's batches were handed out.
     """
 
     def __init__(self, trajs: Sequence[Any], *, batch_size: int, rng: np.random.Generator):
@@ -127,20 +133,41 @@ class ExpertBatches:
         flat = flatten_trajectories(list(trajs))
         self.arrays = {"obs": flat.obs, "acts": flat.acts, "next_obs": flat.next_obs, "dones": flat.dones}
         self.batch_size, self.rng = batch_size, rng
+        self._epoch_start = rng.bit_generator.state
+        self._position = 0
+        self._skip = 0
 
     def __iter__(self) -> Any:
         n = len(self.arrays["obs"])
+        self._epoch_start, self._position = self.rng.bit_generator.state, self._skip
         order = self.rng.permutation(n)
-        for start in range(0, n - self.batch_size + 1, self.batch_size):
-            index = order[start : start + self.batch_size]
-            yield {k: v[index] for k, v in self.arrays.items()}
+        starts = range(0, n - self.batch_size + 1, self.batch_size)
+        try:
+            for start in starts[self._skip :]:
+                self._skip = 0
+                index = order[start : start + self.batch_size]
+                self._position += 1
+                yield {k: v[index] for k, v in self.arrays.items()}
+        except GeneratorExit:  # an epoch abandoned (imitation draws one batch to check the data): the next starts afresh
+            self._epoch_start, self._position = self.rng.bit_generator.state, 0
+            raise
+        self._skip = 0
+
+    def state(self) -> dict[str, Any]:
+        return {"rng": json.dumps(self._epoch_start), "position": self._position}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """The next epoch drawn repeats the saved one's order and starts after its handed-out batches."""
+        self.rng.bit_generator.state = json.loads(state["rng"])
+        self._skip = int(state["position"])
 
 
 def _mean_stats(stats: list[dict[str, float]]) -> dict[str, float]:
     return {k: float(np.nanmean([s[k] for s in stats])) for k in DISC_KEYS}
 
 
-def build_trainer(cfg: Config, *, venv: Any, gen: Any, reward_net: Any, trajs: Sequence[Any], log_dir: Path) -> Any:
+def build_trainer(cfg: Config, *, venv: Any, gen: Any, reward_net: Any, trajs: Sequence[Any], log_dir: Path,
+                  batches: Optional[ExpertBatches] = None) -> Any:
     """imitation's GAIL or AIRL trainer from the config (the generator and reward net built by the caller)."""
     from imitation.util import logger as imit_logger
 
@@ -149,7 +176,7 @@ def build_trainer(cfg: Config, *, venv: Any, gen: Any, reward_net: Any, trajs: S
     g = cfg.gail
     trainer = penalized_trainer_class(g.algorithm)(
         grad_penalty=g.disc_grad_penalty,
-        demonstrations=ExpertBatches(trajs, batch_size=g.demo_batch_size, rng=np.random.default_rng(cfg.seed)),
+        demonstrations=batches or ExpertBatches(trajs, batch_size=g.demo_batch_size, rng=np.random.default_rng(cfg.seed)),
         demo_batch_size=g.demo_batch_size,
         gen_replay_buffer_capacity=g.gen_replay_buffer_capacity,
         n_disc_updates_per_round=g.n_disc_updates_per_round,
@@ -180,35 +207,68 @@ def train_discriminator(trainer: Any) -> list[dict[str, float]]:
     return stats
 
 
-def lr_factor(g: Any, n_env_steps: int) -> float:
-    """The learning-rate multiplier at `n_env_steps` (1.0 throughout for a constant schedule)."""
+def lr_factor(g: Any, *, round_number: int, n_rounds: int) -> float:
+    """The learning-rate multiplier for round `round_number` (1-based) of `n_rounds` (1.0 if constant).
+
+    SB3's convention: `progress_remaining = 1 - num_timesteps / total_timesteps`, taken once the
+    rollout is collected, when the update runs. A round's updates (PPO and discriminator) run after
+    its rollout, so round r of n sees progress_remaining 1 - r/n, counted against the budget the
+    run actually trains (whole rounds): the last round runs at exactly `lr_final_fraction`.
+    """
     if g.lr_schedule == "constant":
         return 1.0
-    progress = min(1.0, n_env_steps / g.total_timesteps)
-    return 1.0 - (1.0 - g.lr_final_fraction) * progress
+    progress_remaining = max(0.0, 1.0 - round_number / n_rounds)
+    return g.lr_final_fraction + (1.0 - g.lr_final_fraction) * progress_remaining
 
 
-def set_learning_rates(trainer: Any, g: Any) -> None:
-    """Apply the schedule before a round, from the generator's step count (so resume continues it).
+def set_learning_rates(trainer: Any, g: Any, *, round_number: int, n_rounds: int) -> None:
+    """Apply the schedule before round `round_number` (1-based) of `n_rounds` (so resume continues it).
 
     SB3's own schedules see each `learn()` call as a whole run (imitation calls it once per
     round), so we set a constant schedule per round instead.
     """
     from stable_baselines3.common.utils import get_schedule_fn
 
-    factor = lr_factor(g, int(trainer.gen_algo.num_timesteps))
+    factor = lr_factor(g, round_number=round_number, n_rounds=n_rounds)
     trainer.gen_algo.learning_rate = g.ppo.learning_rate * factor
     trainer.gen_algo.lr_schedule = get_schedule_fn(trainer.gen_algo.learning_rate)
     for group in trainer._disc_opt.param_groups:
         group["lr"] = g.disc_lr * factor
 
 
-def train_round(trainer: Any, steps: int, g: Any = None) -> list[dict[str, float]]:
-    """One round, as imitation's `AdversarialTrainer.train` does it: generator, then discriminator."""
-    if g is not None:
-        set_learning_rates(trainer, g)
-    trainer.train_gen(steps)
-    return train_discriminator(trainer)
+@dataclass(frozen=True)
+class RoundDone:
+    """One finished round: its number (1-based), its discriminator batches' statistics, and timings."""
+
+    round: int
+    disc_stats: list[dict[str, float]]
+    gen_s: float
+    disc_s: float
+
+
+def train_rounds(trainer: Any, cfg: Config, *, start_round: int, n_rounds: int) -> Iterator[RoundDone]:
+    """The GAIL round loop, for the stage and bench alike: rounds `start_round + 1 .. n_rounds`.
+
+    Each round is what imitation's `AdversarialTrainer.train` does (generator, then discriminator),
+    at the scheduled learning rates, then one dump of imitation's log (one progress.csv row a round).
+    """
+    g = cfg.gail
+    for r in range(start_round + 1, n_rounds + 1):
+        set_learning_rates(trainer, g, round_number=r, n_rounds=n_rounds)
+        started = time.perf_counter()
+        try:
+            trainer.train_gen(cfg.gail_steps_per_round)
+        except ValueError as exc:
+            if "different length" in str(exc):
+                raise GailctlError(
+                    f"env.id = {cfg.env.id}: the generator's episodes have different lengths; "
+                    "use a fixed-horizon env or set env.allow_variable_horizon: true"
+                ) from None
+            raise
+        gen_done = time.perf_counter()
+        stats = train_discriminator(trainer)
+        trainer.logger.dump(r)
+        yield RoundDone(round=r, disc_stats=stats, gen_s=gen_done - started, disc_s=time.perf_counter() - gen_done)
 
 
 def normalize_generator(trainer: Any, g: Any) -> Any:
@@ -225,11 +285,84 @@ def normalize_generator(trainer: Any, g: Any) -> Any:
     return vec
 
 
+@dataclass(frozen=True)
+class Gail:
+    """A GAIL (or AIRL) learner ready to train: imitation's trainer and the parts we checkpoint."""
+
+    trainer: Any
+    gen: Any
+    reward_net: Any
+    vec: Any  # the generator's VecNormalize, or None
+    batches: ExpertBatches
+    net_kind: dict[str, Any]
+
+
+def build_gail(cfg: Config, *, venv: Any, trajs: Sequence[Any], log_dir: Path, checkpoint: Optional[Path] = None,
+               state: Optional[dict[str, Any]] = None) -> Gail:
+    """The one way gailctl builds a learner (the stage and bench's throughput run): fresh, or from `checkpoint`.
+
+    From a checkpoint everything the next round reads is put back except the global random states
+    (the caller restores those last, once nothing else will draw from them): generator, reward net,
+    the discriminator's optimizer, observation statistics, the generator replay buffer, the expert
+    batch order, and imitation's progress.csv rows up to the checkpoint's round.
+    """
+    g = cfg.gail
+    net_kind = {"algorithm": g.algorithm, "discount_factor": g.ppo.gamma}
+    if checkpoint is not None:
+        assert state is not None
+        gen = load_ppo(checkpoint / "policy.zip", venv, env_id=cfg.env.id, ppo=g.ppo, seed=cfg.seed)
+        gen.num_timesteps = int(state["n_env_steps"])
+        reward_payload = read_torch_payload(checkpoint / "reward_net.pt")
+        reward_net = load_reward_net(checkpoint / "reward_net.pt", venv, payload=reward_payload)
+        _set_aside(log_dir / "progress.csv")
+    else:
+        gen = build_ppo(venv, g.ppo, seed=cfg.seed)
+        reward_net = build_reward_net(venv, g.reward_net, **net_kind)
+    batches = ExpertBatches(trajs, batch_size=g.demo_batch_size, rng=np.random.default_rng(cfg.seed))
+    trainer = build_trainer(cfg, venv=venv, gen=gen, reward_net=reward_net, trajs=trajs, log_dir=log_dir, batches=batches)
+    vec = normalize_generator(trainer, g) if g.normalize_obs else None
+    if checkpoint is not None:
+        restore_from_checkpoint(vec, checkpoint, setting="gail.normalize_obs")
+        # imitation keeps the discriminator's optimizer private; its state is ours to restore.
+        trainer._disc_opt.load_state_dict(reward_payload["disc_optimizer"])
+        if "expert_batches" in state:  # checkpoints before this field started the order afresh
+            batches.restore(state["expert_batches"])
+        if (checkpoint / REPLAY_BUFFER_FILE).is_file():
+            restore_replay_buffer(trainer, read_torch_payload(checkpoint / REPLAY_BUFFER_FILE),
+                                  source=checkpoint / REPLAY_BUFFER_FILE)
+        continue_csv_log(trainer.logger, n_rows=int(state["round"]))
+    return Gail(trainer=trainer, gen=gen, reward_net=reward_net, vec=vec, batches=batches, net_kind=net_kind)
+
+
+def _set_aside(progress_csv: Path) -> None:
+    """Keep imitation's log from the earlier invocation where its writer will not truncate it."""
+    previous = progress_csv.with_name("progress.csv.previous")
+    if progress_csv.is_file() and not previous.exists():  # an existing .previous is from a resume that died early
+        progress_csv.replace(previous)
+
+
+def budget_line(cfg: Config) -> tuple[str, Optional[str]]:
+    """What the run will train, said before it starts, and a warning if the budget was cut to whole rounds.
+
+    gail.total_timesteps below one round is refused by the config (exit 2), so there is at least one.
+    """
+    g, per_round = cfg.gail, cfg.gail_steps_per_round
+    n_rounds = g.total_timesteps // per_round
+    line = f"{g.algorithm}: {n_rounds * per_round:,} env steps = {n_rounds} round{'' if n_rounds == 1 else 's'} of {per_round:,}"
+    warning = None
+    if n_rounds * per_round != g.total_timesteps:
+        warning = (f"gail.total_timesteps = {g.total_timesteps:,} is not a whole number of rounds "
+                   f"(gail.ppo.n_steps x env.n_envs = {per_round:,}): training {n_rounds * per_round:,} env steps")
+    return line, warning
+
+
 def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) -> dict[str, Any]:
     setup_torch()
     g = cfg.gail
     trajs = load_demos(demos_dir, n_demos=g.n_demos)
     checkpoint = latest_checkpoint(run_dir) if resume else None
+    if resume and checkpoint is None:  # execute refuses this first; a checkpoint deleted since is refused here
+        raise UsageError(f"--resume {run_dir}: no checkpoint to continue from")
     state = read_state(checkpoint) if checkpoint else {"round": 0, "n_env_steps": 0, "wall_s": 0.0}
     start_round = int(state["round"])
     # Resumed envs start fresh episodes from a seed of their own (env states are not checkpointed).
@@ -245,28 +378,19 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
     eval_every_rounds = max(1, math.ceil(g.eval_every / steps_per_round))
     ckpt_every_rounds = max(1, math.ceil(g.checkpoint_every / steps_per_round))
 
-    net_kind = {"algorithm": g.algorithm, "discount_factor": g.ppo.gamma}
+    learner = build_gail(cfg, venv=venv, trajs=trajs, log_dir=run_dir / "imitation", checkpoint=checkpoint, state=state)
+    trainer, gen, reward_net, vec, net_kind = learner.trainer, learner.gen, learner.reward_net, learner.vec, learner.net_kind
+    line, cut = budget_line(cfg)  # said once everything loaded, before the first round
+    if cut is not None:
+        console.print(f"[yellow]warning:[/] {cut}")
+    console.print(line)
+    purge_step = None
     if checkpoint:
-        gen = load_ppo(checkpoint / "policy.zip", venv, env_id=cfg.env.id, ppo=g.ppo, seed=cfg.seed)
-        gen.num_timesteps = int(state["n_env_steps"])
-        reward_payload = read_torch_payload(checkpoint / "reward_net.pt")
-        reward_net = load_reward_net(checkpoint / "reward_net.pt", venv, payload=reward_payload)
-    else:
-        gen = build_ppo(venv, g.ppo, seed=cfg.seed)
-        reward_net = build_reward_net(venv, g.reward_net, **net_kind)
-    trainer = build_trainer(cfg, venv=venv, gen=gen, reward_net=reward_net, trajs=trajs, log_dir=run_dir / "imitation")
-    vec = normalize_generator(trainer, g) if g.normalize_obs else None
-    if checkpoint:
-        restore_from_checkpoint(vec, checkpoint, setting="gail.normalize_obs")
-    if checkpoint:
-        # imitation keeps the discriminator's optimizer private; its state is ours to restore.
-        trainer._disc_opt.load_state_dict(reward_payload["disc_optimizer"])
         restore_rng(state["rng"])
         dropped = truncate_metrics_after(run_dir, key="round", last=start_round)
+        purge_step = int(state["n_env_steps"]) + 1  # TensorBoard hides the events written after the checkpoint
         console.print(f"resuming {run_dir.name} from {checkpoint.name} (round {start_round}; {dropped} later metric rows dropped)")
-    elif resume:
-        truncate_metrics_after(run_dir, key="round", last=-1)
-    t0 = time.monotonic() - float(state["wall_s"])
+    t0 = run_clock_start(run_dir)  # one clock over every invocation of the run, as summary.json's wall_s
     eval_s = [float(state.get("eval_s", 0.0))]  # time spent evaluating, excluded from train_wall_s
 
     def checkpoint_now(round_done: int) -> None:
@@ -277,10 +401,11 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
             payload = reward_net_payload(reward_net, g.reward_net, env_id=cfg.env.id, **net_kind,
                                          extra={"disc_optimizer": trainer._disc_opt.state_dict()})
             torch_save(payload, tmp / "reward_net.pt")
+            torch_save(replay_buffer_payload(trainer), tmp / REPLAY_BUFFER_FILE)
 
         write_checkpoint(run_dir / "checkpoints" / f"round_{round_done:06d}", fill,
                          {"round": round_done, "n_env_steps": int(gen.num_timesteps), "wall_s": time.monotonic() - t0,
-                          "eval_s": eval_s[0]})
+                          "eval_s": eval_s[0], "expert_batches": learner.batches.state()})
 
     def eval_row() -> dict[str, Any]:
         started = time.monotonic()
@@ -291,22 +416,15 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
 
     empty_eval = {k: "" for k in COLUMNS[COLUMNS.index("return_mean") :]}
     last_eval: dict[str, Any] = {}
-    with graceful_stop() as stop, MetricsWriter(run_dir, columns=COLUMNS) as writer, progress_bar("gail rounds", n_rounds) as bar:
+    with graceful_stop() as stop, MetricsWriter(run_dir, columns=COLUMNS, purge_step=purge_step) as writer, progress_bar("gail rounds", n_rounds) as bar:
         bar.update(start_round)
         if start_round == 0:
             last_eval = eval_row()
-            writer.write({"round": 0, "n_env_steps": 0, "wall_s": 0.0, "train_wall_s": 0.0, **{k: "" for k in DISC_KEYS}, **last_eval})
-        for r in range(start_round + 1, n_rounds + 1):
-            try:
-                stats = train_round(trainer, steps_per_round, g)
-            except ValueError as exc:
-                if "different length" in str(exc):
-                    raise GailctlError(
-                        f"env.id = {cfg.env.id}: the generator's episodes have different lengths; "
-                        "use a fixed-horizon env or set env.allow_variable_horizon: true"
-                    ) from None
-                raise
-            trainer.logger.dump(r)
+            wall_s = round(time.monotonic() - t0, 3)  # setup included: the clock summary.json reads too
+            writer.write({"round": 0, "n_env_steps": 0, "wall_s": wall_s, "train_wall_s": round(wall_s - eval_s[0], 3),
+                          **{k: "" for k in DISC_KEYS}, **last_eval})
+        for done in train_rounds(trainer, cfg, start_round=start_round, n_rounds=n_rounds):
+            r, stats = done.round, done.disc_stats
             row: dict[str, Any] = {"round": r, "n_env_steps": int(gen.num_timesteps), **_mean_stats(stats)}
             if r % eval_every_rounds == 0 or r == n_rounds:
                 last_eval = eval_row()

@@ -1,0 +1,82 @@
+"""`stages.execute` over several invocations of one run: one clock, every command recorded."""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from gailctl.config import Config
+from gailctl.errors import Interrupted, UsageError
+from gailctl.stages import execute, run_clock_start
+
+
+def fake_stage(*, seconds: float, stop: bool):
+    """Trains for `seconds`, writes a checkpoint and a metrics row on the run's clock, maybe stops."""
+
+    def fn(cfg: Config, run_dir: Path, resume: bool = False) -> dict:
+        t0 = run_clock_start(run_dir)
+        time.sleep(seconds)
+        (run_dir / "checkpoints" / "step_1").mkdir(exist_ok=True)
+        (run_dir / "checkpoints" / "step_1" / "state.pt").write_bytes(b"")
+        new = not (run_dir / "metrics.csv").exists()
+        with open(run_dir / "metrics.csv", "a", newline="") as fh:
+            writer = csv.writer(fh)
+            if new:
+                writer.writerow(["n_env_steps", "wall_s"])
+            writer.writerow([1, round(time.monotonic() - t0, 3)])
+        if stop:
+            raise Interrupted("stopped")
+        return {}
+
+    return fn
+
+
+def test_resume_continues_one_clock_and_appends_its_command(tmp_path: Path) -> None:
+    cfg = Config()
+    with pytest.raises(Interrupted):
+        execute("expert", fake_stage(seconds=0.3, stop=True), cfg, runs_dir=tmp_path, argv=["gailctl", "expert", "-c", "x.yaml"])
+    run = next(tmp_path.iterdir())
+    first = json.loads((run / "summary.json").read_text())["wall_s"]
+    assert first >= 0.3
+
+    _, summary = execute("expert", fake_stage(seconds=0.3, stop=False), cfg, resume_dir=run,
+                         argv=["gailctl", "expert", "--resume", str(run)])
+    # The total over both invocations, and the metrics rows on the same clock (never later than it).
+    assert summary["wall_s"] >= first + 0.3
+    walls = [float(r["wall_s"]) for r in csv.DictReader(open(run / "metrics.csv"))]
+    assert walls[0] <= first and first + 0.3 <= walls[1] <= summary["wall_s"]
+    lines = (run / "command.txt").read_text().splitlines()
+    assert len(lines) == 2
+    assert lines[0].endswith("&& gailctl expert -c x.yaml")
+    assert f"&& gailctl expert --resume {run}  # resumed {summary['resumed'][0]}" in lines[1]
+
+
+def test_resume_after_sigkill_counts_the_killed_invocation_from_its_metrics(tmp_path: Path) -> None:
+    cfg = Config()
+    with pytest.raises(Interrupted):
+        execute("expert", fake_stage(seconds=0.0, stop=True), cfg, runs_dir=tmp_path, argv=["gailctl", "expert"])
+    run = next(tmp_path.iterdir())
+    # What a SIGKILL leaves: a summary still `running` from the invocation's start, later metric rows.
+    summary = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").write_text(json.dumps({**summary, "status": "running", "wall_s": 0.0}))
+    with open(run / "metrics.csv", "a") as fh:
+        fh.write("2,5.0\n")
+    _, summary = execute("expert", fake_stage(seconds=0.0, stop=False), cfg, resume_dir=run, argv=["gailctl", "expert"])
+    assert summary["wall_s"] >= 5.0
+
+
+def test_resume_of_a_run_without_checkpoint_is_refused(tmp_path: Path) -> None:
+    def never_checkpoints(cfg: Config, run_dir: Path, resume: bool = False) -> dict:
+        raise Interrupted("stopped before the first checkpoint")
+
+    with pytest.raises(Interrupted):
+        execute("gail", never_checkpoints, Config(), runs_dir=tmp_path, argv=["gailctl", "gail"])
+    run = next(tmp_path.iterdir())
+    with pytest.raises(UsageError, match="no checkpoint was written before it stopped"):
+        execute("gail", fake_stage(seconds=0.0, stop=False), Config(), resume_dir=run, argv=["gailctl", "gail"])
+    assert json.loads((run / "summary.json").read_text())["status"] == "interrupted"
+    assert len((run / "command.txt").read_text().splitlines()) == 1
