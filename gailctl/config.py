@@ -126,6 +126,10 @@ class RecordConfig(_Section):
     n_episodes: PositiveInt = 20
     deterministic: bool = False
     """Record the expert's argmax actions instead of samples from its policy."""
+    vecnormalize: Optional[str] = None
+    """Statistics file of an expert trained behind SB3's VecNormalize (`VecNormalize.save`'s
+    pickle, read by a restricted unpickler, or a gailctl checkpoint's vecnormalize.pt): its
+    policy sees normalised observations, the demonstrations stay raw; --vecnormalize wins."""
 
 
 class RewardNetConfig(_Section):
