@@ -94,7 +94,8 @@ def fresh_trainer(tmp_path: Path, penalty: float, *overrides: str) -> Any:
     torch.manual_seed(0)
     venv = make_venv(cfg.env, seed=0)
     gen = build_ppo(venv, cfg.gail.ppo, seed=0)
-    return build_trainer(cfg, venv=venv, gen=gen, reward_net=build_reward_net(venv, cfg.gail.reward_net),
+    net = build_reward_net(venv, cfg.gail.reward_net, algorithm=cfg.gail.algorithm, discount_factor=cfg.gail.ppo.gamma)
+    return build_trainer(cfg, venv=venv, gen=gen, reward_net=net,
                          trajs=load_demos(ROOT / "experts/cartpole/demos", n_demos=2), log_dir=tmp_path / "imitation")
 
 
@@ -184,3 +185,20 @@ def test_penalty_on_raw_inputs_without_normalisation(tmp_path: Path) -> None:
     trainer = fresh_trainer(tmp_path, 1.0, "gail.reward_net.use_next_state=true", "gail.reward_net.normalize_input=false")
     first_layer_reads_only(trainer, 6, 10)
     assert one_update(trainer, expert, gen)["disc_grad_penalty"] > 1e-4
+
+
+def test_airl_penalises_its_shaping_potential_too(tmp_path: Path) -> None:
+    """AIRL's logits read state and next_state through the potential's own normalisation: both count."""
+    from gailctl.discriminator import _normalised_inputs, penalized_logits
+
+    trainer = fresh_trainer(tmp_path, 1.0, "gail.algorithm=airl")
+    trainer.train_gen(trainer.gen_train_timesteps)  # AIRL's batches need the generator's log-probabilities
+    batch = next(iter(trainer._make_disc_train_batches()))
+    with _normalised_inputs(trainer._reward_net) as leaves:
+        trainer.logits_expert_is_high(batch["state"], batch["action"], batch["next_state"], batch["done"],
+                                      batch["log_policy_act_prob"])
+    widths = sorted(int(leaf.shape[1]) for leaf in leaves)
+    assert widths == [4, 4, 6]  # potential(state), potential(next_state), reward term (state + one-hot action)
+    _, penalty = penalized_logits(trainer.logits_expert_is_high, trainer._reward_net, batch["state"], batch["action"],
+                                  batch["next_state"], batch["done"], batch["log_policy_act_prob"])
+    assert float(penalty.detach()) > 0
