@@ -164,8 +164,8 @@ class GailConfig(_Section):
     disc_grad_penalty: NonNegativeFloat = 0.0
     """Weight of a zero-centred gradient penalty E||grad D||^2 on the discriminator's inputs
     (expert and generator batches), taken after the input normalisation (reward_net.normalize_input)
-    so one value means the same on every task; every input the net uses counts (next_state, done
-    when used). Keeps the learned reward smooth; 0 turns it off."""
+    so a feature's units do not change its weight; every input the net uses counts (next_state,
+    done when used). Keeps the learned reward smooth; 0 turns it off."""
     lr_schedule: Literal["constant", "linear"] = "constant"
     """Generator and discriminator learning rates over the run: constant, or linear decay from
     their configured values to `lr_final_fraction` of them in the last round (SB3's progress
