@@ -16,7 +16,7 @@ import typer
 
 from gailctl.config import Config, load_config
 from gailctl.errors import GailctlError, UsageError
-from gailctl.runs import is_run_dir, open_for_resume, resolve_demos_dir, resolve_policy_zip
+from gailctl.runs import is_run_dir, open_for_resume, resolve_demos_dir, resolve_policy_zip, resolve_stats_file
 
 app = typer.Typer(
     name="gailctl",
@@ -178,6 +178,11 @@ def record(
     config: ConfigOpt = None,
     expert: Annotated[Optional[Path], typer.Option("--expert", help="Expert run folder or SB3 .zip (default: record.expert in the config).", show_default=False)] = None,
     episodes: Annotated[Optional[int], typer.Option("--episodes", "-n", help="Shortcut for --set record.n_episodes=N.", show_default=False)] = None,
+    vecnormalize: Annotated[Optional[Path], typer.Option(
+        "--vecnormalize", metavar="FILE", show_default=False,
+        help="VecNormalize statistics of an expert trained behind it (VecNormalize.save's .pkl, read by a restricted "
+             "unpickler, or a checkpoint's vecnormalize.pt): the policy sees normalised observations, the demos stay raw "
+             "(default: record.vecnormalize).")] = None,
     set_: SetOpt = None,
     seed: SeedOpt = None,
     runs_dir: RunsDirOpt = Path("runs"),
@@ -187,7 +192,12 @@ def record(
     expert_zip = _input_path(expert, cfg.record.expert, command="record", flag="--expert RUN_OR_ZIP", key="record.expert",
                              what="expert", resolve=resolve_policy_zip)
     cfg = _with_path(cfg, "record", "expert", expert_zip)
-    run_dir, summary = _run_stage("record", cfg, runs_dir=runs_dir, expert_zip=expert_zip)
+    stats_file = None
+    if vecnormalize is not None or cfg.record.vecnormalize is not None:
+        stats_file = _input_path(vecnormalize, cfg.record.vecnormalize, command="record", flag="--vecnormalize FILE",
+                                 key="record.vecnormalize", what="statistics", resolve=resolve_stats_file)
+        cfg = _with_path(cfg, "record", "vecnormalize", stats_file)
+    run_dir, summary = _run_stage("record", cfg, runs_dir=runs_dir, expert_zip=expert_zip, stats_file=stats_file)
     d = summary["demos"]
     _finish(run_dir, [
         f"recorded {d['n_traj']} episodes, {d['n_transitions']} transitions "

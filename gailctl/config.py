@@ -126,6 +126,10 @@ class RecordConfig(_Section):
     n_episodes: PositiveInt = 20
     deterministic: bool = False
     """Record the expert's argmax actions instead of samples from its policy."""
+    vecnormalize: Optional[str] = None
+    """Statistics file of an expert trained behind SB3's VecNormalize (`VecNormalize.save`'s
+    pickle, read by a restricted unpickler, or a gailctl checkpoint's vecnormalize.pt): its
+    policy sees normalised observations, the demonstrations stay raw; --vecnormalize wins."""
 
 
 class RewardNetConfig(_Section):
@@ -159,7 +163,9 @@ class GailConfig(_Section):
     discriminator that wins outright and leaves the generator without signal."""
     disc_grad_penalty: NonNegativeFloat = 0.0
     """Weight of a zero-centred gradient penalty E||grad D||^2 on the discriminator's inputs
-    (expert and generator batches): keeps the learned reward smooth; 0 turns it off."""
+    (expert and generator batches), taken after the input normalisation (reward_net.normalize_input)
+    so a feature's units do not change its weight; every input the net uses counts (next_state,
+    done when used). Keeps the learned reward smooth; 0 turns it off."""
     lr_schedule: Literal["constant", "linear"] = "constant"
     """Generator and discriminator learning rates over the run: constant, or linear decay from
     their configured values to `lr_final_fraction` of them in the last round (SB3's progress

@@ -8,6 +8,15 @@ batch's expert and generator inputs (Mescheder et al. 2018; Thanh-Tung et al. 20
 adversarial imitation, Blonde et al. 2020, "Lipschitzness is all you need"), keeps the
 discriminator smooth so its logits (GAIL's reward) rise gradually towards the expert's states.
 
+The penalty is taken on the inputs as the net's first layers see them: after imitation's
+`RunningNorm` (gail.reward_net.normalize_input), i.e. with respect to z = (x - mean) / std. On
+raw inputs a feature with ten times less spread (MountainCar's velocity, about +-0.07) would be
+penalised a hundred times more, so one coefficient would mean something else on every task.
+Every input the net reads counts: state, action, and next_state and done when the net uses them
+(AIRL's shaping potential reads state and next_state through its own normalisation; each of
+its normalised inputs counts separately). Without input normalisation it falls back to the raw
+inputs the net uses.
+
 `train_disc` follows imitation 1.0.1's `AdversarialTrainer.train_disc` (same batches, loss
 scaling, statistics and logging); with a penalty of 0 it calls imitation's own.
 
@@ -19,7 +28,60 @@ in a CartPole profile (1.8% of a whole GAIL run).
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+import contextlib
+from collections.abc import Iterator
+from typing import Any, Callable, Mapping, Optional
+
+
+@contextlib.contextmanager
+def _normalised_inputs(net: Any) -> Iterator[list[Any]]:
+    """Inside, every output of the net's input-normalisation layers is collected as a leaf tensor.
+
+    A forward hook hands the rest of the net a detached copy that requires grad, so the gradient
+    of the logits with respect to the normalised inputs is `autograd.grad(logits, leaves)`. The
+    normalisation has no trainable parameters, so nothing upstream of it loses a gradient.
+    """
+    from imitation.util.networks import BaseNorm
+
+    leaves: list[Any] = []
+
+    def hook(module: Any, args: Any, output: Any) -> Any:
+        leaf = output.detach().requires_grad_(True)
+        leaves.append(leaf)
+        return leaf
+
+    handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, BaseNorm)]
+    try:
+        yield leaves
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def penalized_logits(logits_fn: Callable[..., Any], net: Any, state: Any, action: Any, next_state: Any,
+                     done: Any, log_policy_act_prob: Any = None) -> tuple[Any, Any]:
+    """(logits, E||grad_z logits||^2) for one batch, z the net's inputs after its normalisation.
+
+    Args:
+        logits_fn: the trainer's `logits_expert_is_high`.
+        net: the reward net it calls (its normalisation layers are found in it).
+        state, action, next_state, done: preprocessed batch tensors, (batch, ...) each.
+
+    Returns:
+        The logits, shape (batch,), and the penalty, a scalar with a graph (for `backward`).
+    """
+    import torch
+
+    inputs = [t.detach().float().requires_grad_(True) for t in (state, action, next_state, done)]
+    with _normalised_inputs(net) as leaves:
+        logits = logits_fn(*inputs, log_policy_act_prob)
+    # Raw inputs only when the net normalises none: then unused ones get no gradient (None).
+    wrt = leaves if leaves else inputs
+    grads = torch.autograd.grad(logits.sum(), wrt, create_graph=True, allow_unused=True)
+    per_sample = [g.pow(2).flatten(1).sum(1) if g.ndim > 1 else g.pow(2) for g in grads if g is not None]
+    if not per_sample:
+        return logits, logits.sum() * 0.0  # a net that reads none of its inputs
+    return logits, torch.stack(per_sample).sum(0).mean()
 
 
 def penalized_trainer_class(algorithm: str) -> type:
@@ -43,15 +105,11 @@ def penalized_trainer_class(algorithm: str) -> type:
             with self.logger.accumulate_means("disc"):
                 self._disc_opt.zero_grad()
                 for batch in self._make_disc_train_batches(gen_samples=gen_samples, expert_samples=expert_samples):
-                    # The penalty differentiates through the inputs: state and (one-hot) action.
-                    state = batch["state"].detach().float().requires_grad_(True)
-                    action = batch["action"].detach().float().requires_grad_(True)
-                    logits = self.logits_expert_is_high(state, action, batch["next_state"], batch["done"],
-                                                        batch["log_policy_act_prob"])
+                    logits, penalty = penalized_logits(
+                        self.logits_expert_is_high, self._reward_net, batch["state"], batch["action"],
+                        batch["next_state"], batch["done"], batch["log_policy_act_prob"])
                     labels = batch["labels_expert_is_one"]
                     bce = F.binary_cross_entropy_with_logits(logits, labels.float())
-                    grads = torch.autograd.grad(logits.sum(), [state, action], create_graph=True)
-                    penalty = sum(g.pow(2).flatten(1).sum(1) for g in grads).mean()
                     loss = (bce + self.grad_penalty * penalty) * (self.demo_minibatch_size / self.demo_batch_size)
                     loss.backward()
                 self._disc_opt.step()

@@ -267,6 +267,17 @@ def resolve_policy_zip(path: Path, *, flag: str) -> Path:
     raise UsageError(f"{flag} {path}: no such file or folder")
 
 
+def resolve_stats_file(path: Path, *, flag: str) -> Path:
+    """A VecNormalize statistics file: SB3's pickle (.pkl) or gailctl's checkpoint file (.pt)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"{flag} {path}: no such file" + (" (a folder)" if path.is_dir() else ""))
+    if path.suffix not in (".pkl", ".pt"):
+        raise UsageError(f"{flag} {path}: expected VecNormalize statistics, a .pkl written by VecNormalize.save "
+                         "or a gailctl checkpoint's vecnormalize.pt")
+    return path
+
+
 def resolve_demos_dir(path: Path, *, flag: str) -> Path:
     """A record run folder or a demonstrations folder -> the folder imitation's loader reads."""
     path = Path(path)

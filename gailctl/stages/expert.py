@@ -23,10 +23,20 @@ from gailctl.ui import console, progress_bar
 COLUMNS = ["n_env_steps", "wall_s", "return_mean", "return_std", "return_min", "episode_len_mean", "normalized_score"]
 
 
-def save_zip(model: Any, path: Path) -> None:
-    """SB3 zip written under a temporary name and renamed: never half a file."""
+def save_zip(model: Any, path: Path, *, raw_obs: bool = False) -> None:
+    """SB3 zip written under a temporary name and renamed: never half a file.
+
+    `raw_obs`: the model was trained behind VecNormalize, yet these weights take raw observations
+    (statistics folded in by `raw_obs_weights`, or rewards only normalised). The zip then carries
+    a marker saying so: SB3's own data still says "trained behind VecNormalize", and `gailctl
+    record` would otherwise ask for the statistics.
+    """
     with atomic_path(path) as tmp:
         model.save(tmp)
+        if raw_obs:
+            from gailctl.vecnorm_stats import mark_folded
+
+            mark_folded(tmp)
 
 
 def next_multiple(n: int, every: int) -> int:
@@ -92,6 +102,8 @@ def run(cfg: Config, run_dir: Path, *, resume: bool = False) -> dict[str, Any]:
     last: dict[str, Any] = dict(prior[-1]) if prior else {}
     t0 = run_clock_start(run_dir)  # one clock over every invocation, as summary.json's wall_s
 
+    behind_vecnormalize = vec is not None  # saved zips take raw observations all the same (raw_obs_weights)
+
     def evaluate_now(writer: MetricsWriter, n_steps: int) -> dict[str, Any]:
         # The folded policy on raw eval envs: the score is that of the zip we would save, in true returns.
         with raw_obs_weights(model, vec):
@@ -100,7 +112,7 @@ def run(cfg: Config, run_dir: Path, *, resume: bool = False) -> dict[str, Any]:
             writer.write(row)
             if row["return_mean"] > best["return_mean"]:
                 best.update(return_mean=row["return_mean"], n_env_steps=n_steps)
-                save_zip(model, run_dir / "best_model.zip")
+                save_zip(model, run_dir / "best_model.zip", raw_obs=behind_vecnormalize)
         return row
 
     def fill_checkpoint(tmp: Path) -> None:
@@ -151,7 +163,7 @@ def run(cfg: Config, run_dir: Path, *, resume: bool = False) -> dict[str, Any]:
         bar.update(model.num_timesteps, latest=f"return {float(last['return_mean']):.1f}")
     checkpoint_now(model.num_timesteps)
     with raw_obs_weights(model, vec):
-        save_zip(model, run_dir / "model.zip")
+        save_zip(model, run_dir / "model.zip", raw_obs=behind_vecnormalize)
     summary: dict[str, Any] = {
         "n_env_steps": int(model.num_timesteps),
         "final": {k: float(last[k]) for k in COLUMNS[2:]},

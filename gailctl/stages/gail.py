@@ -444,7 +444,7 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
         last_eval = read_metrics(run_dir)[-1]
     save_torch_atomic(run_dir / "reward_net.pt", reward_net_payload(reward_net, g.reward_net, env_id=cfg.env.id, **net_kind))
     with raw_obs_weights(gen, vec):
-        save_zip(gen, run_dir / "policy.zip")
+        save_zip(gen, run_dir / "policy.zip", raw_obs=vec is not None)
         final_scores = {
             mode: evaluate(gen, eval_venv, n_episodes=g.final_eval_episodes, deterministic=det).as_row(cfg.references)
             for mode, det in (("deterministic", True), ("stochastic", False))

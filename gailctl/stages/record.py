@@ -5,18 +5,20 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
 from gailctl.config import Config
-from gailctl.envs import make_venv
+from gailctl.envs import describe_space, make_venv
+from gailctl.errors import UsageError
 from gailctl.evaluation import SDENoise
 from gailctl.metrics import MetricsWriter
 from gailctl.policies import load_ppo
 from gailctl.runs import atomic_path
 from gailctl.stages import setup_torch
-from gailctl.ui import progress_bar
+from gailctl.ui import console, progress_bar
+from gailctl.vecnorm_stats import obs_normalization_for
 
 COLUMNS = ["episode", "n_env_steps", "return", "length", "normalized_score"]
 
@@ -41,16 +43,28 @@ def demo_stats(trajs: list[Any], refs: Any) -> dict[str, Any]:
     return stats
 
 
-def run(cfg: Config, run_dir: Path, *, expert_zip: Path) -> dict[str, Any]:
+def run(cfg: Config, run_dir: Path, *, expert_zip: Path, stats_file: Optional[Path] = None) -> dict[str, Any]:
+    """Record `record.n_episodes` episodes; `stats_file`: VecNormalize statistics the policy's inputs need.
+
+    With statistics, the policy acts on normalised observations (as VecNormalize gave them in
+    training) while the demonstrations keep the raw ones the env returned. A zip that says it was
+    trained behind VecNormalize is refused without them (`obs_normalization_for`).
+    """
     import datasets
     from imitation.data import rollout, serialize
 
     datasets.disable_progress_bars()  # ours is enough
     setup_torch()
     rcfg = cfg.record
+    obs_norm, warning = obs_normalization_for(expert_zip, stats_file)
+    if warning:
+        console.print(f"[yellow]warning:[/] {warning}")
     n_envs = recording_envs(rcfg.n_episodes, cfg.env.n_envs)
     venv = make_venv(cfg.env, seed=cfg.seed, n_envs=n_envs)
     model = load_ppo(expert_zip, venv, env_id=cfg.env.id, seed=cfg.seed)
+    if obs_norm is not None and obs_norm.mean.shape != tuple(venv.observation_space.shape):
+        raise UsageError(f"--vecnormalize {obs_norm.source}: statistics for observations of shape {obs_norm.mean.shape}; "
+                         f"env {cfg.env.id} has {describe_space(venv.observation_space)}")
     t0 = time.monotonic()
     # A gSDE expert's sampled actions need their exploration noise redrawn (SDENoise).
     with progress_bar("record", rcfg.n_episodes) as bar, SDENoise.around(model, deterministic=rcfg.deterministic) as actor:
@@ -59,7 +73,8 @@ def run(cfg: Config, run_dir: Path, *, expert_zip: Path) -> dict[str, Any]:
         def act(obs: Any, state: Any, episode_start: Any) -> tuple[Any, Any]:
             finished[0] += int(np.sum(episode_start))
             bar.update(max(finished[0], 0))
-            return actor.predict(obs, state, episode_start, deterministic=rcfg.deterministic)
+            seen = obs if obs_norm is None else obs_norm.apply(obs)  # the trajectories keep the raw obs
+            return actor.predict(seen, state, episode_start, deterministic=rcfg.deterministic)
 
         trajs = rollout.generate_trajectories(
             act,
@@ -84,6 +99,7 @@ def run(cfg: Config, run_dir: Path, *, expert_zip: Path) -> dict[str, Any]:
     return {
         "expert": str(expert_zip),
         "deterministic": rcfg.deterministic,
+        "vecnormalize": None if obs_norm is None else obs_norm.source,
         "record_wall_s": round(time.monotonic() - t0, 3),
         "demos": stats,
         "artifacts": {"demos": "demos"},

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import torch
 
 from gailctl.config import load_config
@@ -76,3 +77,128 @@ def test_gail_skips_the_policy_log_probabilities_airl_needs(tmp_path: Path) -> N
     trainer = trainer_after_one_rollout(tmp_path, 0.0)
     batches = list(trainer._make_disc_train_batches())
     assert batches and all(b["log_policy_act_prob"] is None for b in batches)
+
+
+# --- the penalty's input space (issue 13, item 6) ------------------------------------------
+
+
+def fresh_trainer(tmp_path: Path, penalty: float, *overrides: str) -> Any:
+    """A penalised trainer with a fixed initial net (no rollout: its batches are given)."""
+    from gailctl.envs import make_venv
+    from gailctl.policies import build_ppo, build_reward_net
+    from gailctl.stages import setup_torch
+    from gailctl.stages.gail import build_trainer, load_demos
+
+    setup_torch()
+    cfg = load_config(ROOT / "configs/cartpole.yaml", [*SMALL, f"gail.disc_grad_penalty={penalty}", *overrides])
+    torch.manual_seed(0)
+    venv = make_venv(cfg.env, seed=0)
+    gen = build_ppo(venv, cfg.gail.ppo, seed=0)
+    net = build_reward_net(venv, cfg.gail.reward_net, algorithm=cfg.gail.algorithm, discount_factor=cfg.gail.ppo.gamma)
+    return build_trainer(cfg, venv=venv, gen=gen, reward_net=net,
+                         trajs=load_demos(ROOT / "experts/cartpole/demos", n_demos=2), log_dir=tmp_path / "imitation")
+
+
+def cartpole_batches(n: int = 256) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Expert transitions and 'generator' ones (other expert states, random actions)."""
+    from imitation.data.rollout import flatten_trajectories
+
+    from gailctl.stages.gail import load_demos
+
+    flat = flatten_trajectories(load_demos(ROOT / "experts/cartpole/demos", n_demos=2))
+    rng = np.random.default_rng(0)
+    pick = rng.permutation(len(flat.obs))
+    def take(index: np.ndarray) -> dict[str, np.ndarray]:
+        return {"obs": flat.obs[index].copy(), "acts": flat.acts[index].copy(), "next_obs": flat.next_obs[index].copy(),
+                "dones": flat.dones[index].copy()}
+    expert, gen = take(pick[:n]), take(pick[n : 2 * n])
+    gen["acts"] = rng.integers(0, 2, size=n)
+    return expert, gen
+
+
+def one_update(trainer: Any, expert: dict, gen: dict) -> dict[str, float]:
+    from imitation.util import networks
+
+    with networks.training(trainer.reward_train):  # as gail's round loop: the normalisation learns
+        return trainer.train_disc(expert_samples=expert, gen_samples=gen)
+
+
+def test_penalty_is_the_same_when_a_feature_is_rescaled(tmp_path: Path) -> None:
+    """Pole angle x10 (and the normalisation fitted to it): the normalised inputs, logits and penalty are unchanged."""
+    expert, gen = cartpole_batches()
+    plain = fresh_trainer(tmp_path / "a", 1.0)
+    scaled = fresh_trainer(tmp_path / "b", 1.0)
+    scaled._reward_net.load_state_dict(plain._reward_net.state_dict())
+    wide = [{k: v.copy() for k, v in batch.items()} for batch in (expert, gen)]
+    for batch in wide:
+        for key in ("obs", "next_obs"):
+            batch[key][:, 2] *= 10.0  # the pole angle, the feature with the least spread
+    a, b = one_update(plain, expert, gen), one_update(scaled, *wide)
+    assert a["disc_grad_penalty"] > 0
+    assert b["disc_grad_penalty"] == pytest.approx(a["disc_grad_penalty"], rel=1e-3)
+    assert b["disc_loss"] == pytest.approx(a["disc_loss"], rel=1e-3)
+
+
+def first_layer_reads_only(trainer: Any, start: int, stop: int) -> None:
+    """Zero the first Linear layer's weights outside input columns [start, stop)."""
+    dense = trainer._reward_net.mlp.dense0
+    with torch.no_grad():
+        keep = torch.zeros_like(dense.weight)
+        keep[:, start:stop] = 1.0
+        dense.weight.mul_(keep)
+
+
+def test_next_state_is_penalised_when_the_net_uses_it(tmp_path: Path) -> None:
+    expert, gen = cartpole_batches()
+    trainer = fresh_trainer(tmp_path, 1.0, "gail.reward_net.use_next_state=true")
+    # Inputs: state (4), one-hot action (2), next_state (4): a net that reads next_state only.
+    first_layer_reads_only(trainer, 6, 10)
+    stats = one_update(trainer, expert, gen)
+    assert stats["disc_grad_penalty"] > 1e-4
+
+
+def test_penalty_is_the_gradient_wrt_the_whole_normalised_input(tmp_path: Path) -> None:
+    """Reference: ||d logits / d z||^2 with z = RunningNorm([s, onehot(a), s', done]), by hand."""
+    from gailctl.discriminator import penalized_logits
+
+    expert, gen = cartpole_batches(64)
+    trainer = fresh_trainer(tmp_path, 1.0, "gail.reward_net.use_next_state=true", "gail.reward_net.use_done=true")
+    net = trainer._reward_net
+    obs, acts, next_obs, dones = (np.concatenate([expert[k], gen[k]]) for k in ("obs", "acts", "next_obs", "dones"))
+    dones[::7] = True  # a done column with spread
+    state, action, next_state, done = net.preprocess(obs, acts, next_obs, dones)
+    net.train()
+    _, penalty = penalized_logits(trainer.logits_expert_is_high, net, state, action, next_state, done)
+    net.eval()  # statistics now fitted to this batch; recompute by hand without updating them
+    x = torch.cat([state.float(), action.float(), next_state.float(), done.float()[:, None]], dim=1)
+    norm = net.mlp.normalize_input
+    z = ((x - norm.running_mean) / torch.sqrt(norm.running_var + norm.eps)).requires_grad_(True)
+    logits = torch.nn.Sequential(*list(net.mlp.children())[1:])(z)
+    (grad,) = torch.autograd.grad(logits.sum(), [z])
+    assert float(penalty.detach()) == pytest.approx(float(grad.pow(2).sum(1).mean()), rel=1e-5)
+    assert grad[:, 6:].abs().sum() > 0  # next_state and done do contribute
+
+
+def test_penalty_on_raw_inputs_without_normalisation(tmp_path: Path) -> None:
+    """normalize_input false: the raw inputs the net uses, next_state included."""
+    expert, gen = cartpole_batches()
+    trainer = fresh_trainer(tmp_path, 1.0, "gail.reward_net.use_next_state=true", "gail.reward_net.normalize_input=false")
+    first_layer_reads_only(trainer, 6, 10)
+    assert one_update(trainer, expert, gen)["disc_grad_penalty"] > 1e-4
+
+
+def test_airl_penalises_its_shaping_potential_too(tmp_path: Path) -> None:
+    """AIRL's logits read state and next_state through the potential's own normalisation: both count."""
+    from gailctl.discriminator import _normalised_inputs, penalized_logits
+
+    trainer = fresh_trainer(tmp_path, 1.0, "gail.algorithm=airl")
+    trainer.train_gen(trainer.gen_train_timesteps)  # AIRL's batches need the generator's log-probabilities
+    batch = next(iter(trainer._make_disc_train_batches()))
+    with _normalised_inputs(trainer._reward_net) as leaves:
+        trainer.logits_expert_is_high(batch["state"], batch["action"], batch["next_state"], batch["done"],
+                                      batch["log_policy_act_prob"])
+    widths = sorted(int(leaf.shape[1]) for leaf in leaves)
+    assert widths == [4, 4, 6]  # potential(state), potential(next_state), reward term (state + one-hot action)
+    _, penalty = penalized_logits(trainer.logits_expert_is_high, trainer._reward_net, batch["state"], batch["action"],
+                                  batch["next_state"], batch["done"], batch["log_policy_act_prob"])
+    assert float(penalty.detach()) > 0
