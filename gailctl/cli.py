@@ -135,7 +135,7 @@ def _refuse_with_resume(**given: Any) -> None:
 
 def _resume_config(run_dir: Path, stage: str) -> Config:
     open_for_resume(run_dir, stage=stage)  # refuse finished or foreign runs before heavy imports
-    return load_config(run_dir / "config.yaml")
+    return load_config(run_dir / "config.yaml", recorded=True)
 
 
 def _input_path(given: Optional[Path], configured: Optional[str], *, command: str, flag: str, key: str, what: str,
@@ -295,7 +295,7 @@ def _eval_config(target: Path, config: Optional[Path], overrides: list[str]) -> 
         return load_config(config, overrides)
     for folder in [target, *target.parents][:4]:
         if is_run_dir(folder):
-            return load_config(folder / "config.yaml", overrides)
+            return load_config(folder / "config.yaml", overrides, recorded=True)
     raise UsageError(f"eval {target}: not inside a gailctl run folder, so pass -c CONFIG to say which env it plays")
 
 

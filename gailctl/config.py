@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from gailctl.errors import ConfigError
-from gailctl.paths import ConfigPath, file_path_keys, resolve_file_paths
+from gailctl.paths import ConfigPath, file_path_keys, resolve_cli_paths, resolve_file_paths
 
 # Integers are strict so that `n_envs: true` or `seed: yes` is refused rather than read as 1;
 # floats stay lax so that `3e-4` (a string to YAML 1.1) still reads as a number.
@@ -366,9 +366,16 @@ def read_yaml(path: Path, *, noun: str, short: Optional[str] = None) -> tuple[An
         raise ConfigError(f"{source}: invalid YAML{where}: {problem}") from None
 
 
-def load_config(path: Optional[Path], overrides: Optional[list[str]] = None) -> Config:
-    """Read a YAML config (or the defaults when `path` is None) and apply `--set` overrides."""
+def load_config(path: Optional[Path], overrides: Optional[list[str]] = None, *, recorded: bool = False) -> Config:
+    """Read a YAML config (or the defaults when `path` is None) and apply `--set` overrides.
+
+    Relative paths written in the file are read from the file's folder, those given with
+    `--set` from the working directory; both come out absolute. `recorded=True` is for a run
+    folder's config.yaml, whose paths were resolved when the run started: they stay as written.
+    """
     parsed = parse_overrides(overrides or [])
+    path_keys = list(file_path_keys(Config))
+    resolve_cli_paths(parsed, keys=path_keys)
     if path is None:
         data: Any = {}
         source = "<defaults>"
@@ -381,8 +388,8 @@ def load_config(path: Optional[Path], overrides: Optional[list[str]] = None) -> 
             raise ConfigError(f"{source}: expected a mapping of sections at the top level, got {type(data).__name__}")
     # A section whose keys are all commented out is YAML null: it means "all defaults".
     data = {k: {} if v is None and k in Config.model_fields else v for k, v in data.items()}
-    if path is not None:  # paths written in the file are relative to its folder; --set ones to the cwd
-        resolve_file_paths(data, keys=list(file_path_keys(Config)), config_file=Path(path), overridden=parsed)
+    if path is not None and not recorded:
+        resolve_file_paths(data, keys=path_keys, config_file=Path(path), overridden=parsed)
     for key, value in parsed.items():
         _apply_override(data, key, value)
     return config_from_dict(data, source=source, overrides=parsed)

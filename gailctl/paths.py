@@ -85,3 +85,11 @@ def resolve_file_paths(data: dict[str, Any], *, keys: list[tuple[str, ...]], con
         value = node.get(key[-1])
         if isinstance(value, str) and value:
             node[key[-1]] = resolve_in_file(value, key=dotted, config_file=config_file)
+
+
+def resolve_cli_paths(overrides: dict[str, Any], *, keys: list[tuple[str, ...]], cwd: Optional[Path] = None) -> None:
+    """Make the relative path values of `--set KEY=PATH` absolute against the working directory, in place."""
+    wanted = {".".join(k) for k in keys}
+    for dotted, value in overrides.items():
+        if dotted in wanted and isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+            overrides[dotted] = os.path.normpath((cwd or Path.cwd()) / Path(value).expanduser())
