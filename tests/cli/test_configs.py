@@ -178,3 +178,18 @@ def test_completion_of_shipped_config_names(empty):
     assert _complete("gailctl gail -c cart") == ["cartpole", "cartpole-v1", "cartpole-mine.yaml"]
     assert _complete("gailctl configs show m") == ["mountaincar"]
     assert _complete("gailctl tune --space ca") == ["cartpole", "cartpole-mine.yaml"]
+
+
+def test_configs_and_completion_do_not_import_torch(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys; from typer.testing import CliRunner; from gailctl.cli import app; "
+            "r = CliRunner().invoke(app, ['configs']); assert r.exit_code == 0, r.output; "
+            "r = CliRunner().invoke(app, [], env={'_GAILCTL_COMPLETE': 'complete_bash', 'COMP_WORDS': 'gailctl gail -c c', "
+            "'COMP_CWORD': '3'}, prog_name='gailctl'); assert 'cartpole' in r.stdout, r.output; "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60,
+                         env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
