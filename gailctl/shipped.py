@@ -55,11 +55,12 @@ def shipped_config(name: str, sub: str = "") -> Optional[Path]:
 
 
 def find_config(given: Optional[Path], sub: str = "") -> Optional[Path]:
-    """`-c` as the user meant it: an existing file always wins, else a shipped config of that name.
+    """`-c` as the user meant it: an existing file always wins, else a shipped config of that name
+    (a folder called `cartpole` here does not hide the shipped `cartpole`).
 
     Anything else comes back unchanged, so that loading it reports the missing file.
     """
-    if given is None or Path(given).exists():
+    if given is None or Path(given).is_file():
         return given
     return shipped_config(str(given), sub) or given
 

@@ -69,6 +69,13 @@ def test_a_file_path_wins_over_a_shipped_name(empty, fake):
     assert fake.only.cfg.env.id == "CartPole-v1"
 
 
+def test_a_folder_of_that_name_does_not_hide_the_shipped_config(empty, fake):
+    (empty / "cartpole").mkdir()
+    result = invoke("gail", "-c", "cartpole")
+    assert result.exit_code == 0, result.output
+    assert fake.only.cfg.env.id == "seals/CartPole-v0"
+
+
 def test_an_unknown_name_is_exit_2_with_a_hint(empty, fake):
     line = one_line_error(invoke("gail", "-c", "cartpol"), 2)
     assert line == "error: cartpol: config file not found, and no shipped config has that name (`gailctl configs` lists them)"
