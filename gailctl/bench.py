@@ -19,7 +19,8 @@ from gailctl.config import load_config
 from gailctl.errors import UsageError
 from gailctl.runs import atomic_write_text, create_run, now_iso, write_run_header, write_summary
 
-DEFAULT_CONFIGS = ("configs/cartpole.yaml", "configs/acrobot.yaml", "configs/mountaincar.yaml", "configs/pendulum.yaml")
+DEFAULT_CONFIGS = ("cartpole", "acrobot", "mountaincar", "pendulum")
+"""Shipped config names (`gailctl configs`) the benchmark runs when no -c is given."""
 QUICK_SEEDS = "0-1"
 QUICK_BUDGET_FRACTION = 3  # --quick runs a third of each config's gail.total_timesteps
 

@@ -14,15 +14,16 @@ from typing import Annotated, Any, Callable, Optional, TypeVar
 
 import typer
 
+from gailctl import shipped
 from gailctl.config import Config, load_config
-from gailctl.errors import GailctlError, UsageError
+from gailctl.errors import ConfigError, GailctlError, UsageError
 from gailctl.runs import is_run_dir, open_for_resume, resolve_demos_dir, resolve_policy_zip, resolve_stats_file
 
 app = typer.Typer(
     name="gailctl",
     help="Imitation-learning experiments from YAML configs: PPO experts, demonstrations, GAIL, evaluation.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -31,7 +32,34 @@ _state = {"debug": False}
 RANDOM_POLICY = "random"
 """`gailctl eval random -c CONFIG`: score uniform random actions (the normalized score's 0)."""
 
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", "-c", help="YAML config (see configs/).", show_default=False)]
+
+
+def _named_config(value: Optional[Path]) -> Optional[Path]:
+    """-c FILE, or -c NAME for a shipped config when no such file exists (a file always wins)."""
+    return shipped.find_config(value)
+
+
+def _named_configs(values: Optional[list[Path]]) -> Optional[list[Path]]:
+    return None if values is None else [shipped.find_config(v) for v in values]
+
+
+def _named_space(value: Optional[Path]) -> Optional[Path]:
+    return shipped.find_config(value, sub="tune")
+
+
+def _complete_config(incomplete: str) -> list[str]:
+    return shipped.complete_names(incomplete)
+
+
+def _complete_space(incomplete: str) -> list[str]:
+    return shipped.complete_names(incomplete, sub="tune")
+
+
+CONFIG_HELP = "YAML config file, or the name of a shipped config (`gailctl configs` lists them)."
+ConfigOpt = Annotated[
+    Optional[Path],
+    typer.Option("--config", "-c", help=CONFIG_HELP, show_default=False, callback=_named_config, autocompletion=_complete_config),
+]
 SetOpt = Annotated[
     Optional[list[str]],
     typer.Option("--set", help="Override a config value: KEY=VALUE with a dotted key, e.g. gail.total_timesteps=20000. Repeatable.", show_default=False),
@@ -89,7 +117,13 @@ def _config(path: Optional[Path], overrides: Optional[list[str]], seed: Optional
     extra = list(overrides or [])
     if seed is not None:
         extra.append(f"seed={seed}")
+    _check_config_exists(path)
     return load_config(path, extra)
+
+
+def _check_config_exists(path: Optional[Path]) -> None:
+    if path is not None and not path.exists():
+        raise ConfigError(f"{path}: config file not found, and no shipped config has that name (`gailctl configs` lists them)")
 
 
 def _refuse_with_resume(**given: Any) -> None:
@@ -101,7 +135,7 @@ def _refuse_with_resume(**given: Any) -> None:
 
 def _resume_config(run_dir: Path, stage: str) -> Config:
     open_for_resume(run_dir, stage=stage)  # refuse finished or foreign runs before heavy imports
-    return load_config(run_dir / "config.yaml")
+    return load_config(run_dir / "config.yaml", recorded=True)
 
 
 def _input_path(given: Optional[Path], configured: Optional[str], *, command: str, flag: str, key: str, what: str,
@@ -267,10 +301,11 @@ def bc(
 def _eval_config(target: Path, config: Optional[Path], overrides: list[str]) -> Config:
     """-c wins; otherwise the config.yaml of the run folder the policy comes from."""
     if config is not None:
+        _check_config_exists(config)
         return load_config(config, overrides)
     for folder in [target, *target.parents][:4]:
         if is_run_dir(folder):
-            return load_config(folder / "config.yaml", overrides)
+            return load_config(folder / "config.yaml", overrides, recorded=True)
     raise UsageError(f"eval {target}: not inside a gailctl run folder, so pass -c CONFIG to say which env it plays")
 
 
@@ -434,7 +469,7 @@ def sweep(
 @app.command()
 @_boundary
 def bench(
-    configs: Annotated[Optional[list[Path]], typer.Option("--config", "-c", help="A config to benchmark (repeatable; default: configs/cartpole.yaml).", show_default=False)] = None,
+    configs: Annotated[Optional[list[Path]], typer.Option("--config", "-c", help="A config file or shipped config name to benchmark (repeatable; default: the four shipped classic-control configs).", show_default=False, callback=_named_configs, autocompletion=_complete_config)] = None,
     seeds: Annotated[str, typer.Option("--seeds", help="Seeds, e.g. 0-4 or 0,2,5.")] = "0-4",
     n_demos: Annotated[Optional[str], typer.Option("--n-demos", help="Numbers of demonstration trajectories, e.g. 1,4,10 (default: each config's gail.n_demos).", show_default=False)] = None,
     quick: Annotated[bool, typer.Option("--quick", help="A first look: seeds 0-1 and a third of each GAIL budget.")] = False,
@@ -450,7 +485,7 @@ def bench(
     from gailctl.sweep import require_ray
 
     plan = BenchPlan(
-        configs=tuple(Path(c) for c in (configs or DEFAULT_CONFIGS)),
+        configs=tuple(Path(c) for c in (configs or _named_configs([Path(n) for n in DEFAULT_CONFIGS]))),
         seeds=QUICK_SEEDS if quick and seeds == "0-4" else seeds,
         n_demos=parse_n_demos(n_demos),
         quick=quick,
@@ -471,7 +506,7 @@ def bench(
 @_boundary
 def tune(
     config: ConfigOpt = None,
-    space: Annotated[Optional[Path], typer.Option("--space", help="Search space YAML: dotted config keys -> distributions, and the objective (see configs/tune/).", show_default=False)] = None,
+    space: Annotated[Optional[Path], typer.Option("--space", help="Search space YAML: dotted config keys -> distributions, and the objective; or the name of a shipped one (configs/tune/).", show_default=False, callback=_named_space, autocompletion=_complete_space)] = None,
     trials: Annotated[Optional[int], typer.Option("--trials", help="Trials the study should have in all (default 20; with --resume, the study's own).", show_default=False)] = None,
     seeds: Annotated[Optional[str], typer.Option("--seeds", help="Seeds every trial runs: a range 0-2, a list 0,2,5 (default 0-2).", show_default=False)] = None,
     set_: SetOpt = None,
@@ -490,6 +525,45 @@ def tune(
     results.print(render_tune_table(outcome))
     _finish(outcome.tune_dir, [outcome.summary_line()])
     outcome.raise_if_incomplete()
+
+
+configs_app = typer.Typer(help="The configs that ship with gailctl: list them, or print one to copy and edit.",
+                          invoke_without_command=True, no_args_is_help=False)
+app.add_typer(configs_app, name="configs")
+
+
+@configs_app.callback()
+@_boundary
+def configs_list(ctx: typer.Context) -> None:
+    """List the shipped configs: name (for -c NAME), env id, description, and whether an expert and demonstrations ship."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rich.table import Table
+
+    from gailctl.ui import results
+
+    names = shipped.config_names()
+    if not names:
+        raise GailctlError("no shipped configs found: this gailctl install carries no configs/ folder")
+    table = Table(title=f"shipped configs ({shipped.configs_dir()}); run one with gailctl gail -c NAME")
+    for col in ("name", "env id", "expert", "demos", "description"):
+        table.add_column(col, overflow="fold")
+    for name in names:
+        c = shipped.describe(shipped.shipped_config(name))
+        table.add_row(c.name, c.env_id, "yes" if c.expert else "no", "yes" if c.demos else "no", c.description)
+    results.print(table)
+
+
+@configs_app.command("show")
+@_boundary
+def configs_show(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="A shipped config (see `gailctl configs`).", autocompletion=_complete_config, show_default=False)],
+) -> None:
+    """Print a shipped config, its paths made absolute, so a copy runs from anywhere: gailctl configs show cartpole > my.yaml"""
+    path = shipped.shipped_config(name)
+    if path is None:
+        raise UsageError(f"configs show {name}: no shipped config of that name; expected one of: {', '.join(shipped.config_names())}")
+    typer.echo(shipped.text_with_absolute_paths(path), nl=False)
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from gailctl.errors import ConfigError
+from gailctl.paths import ConfigPath, file_path_keys, resolve_cli_paths, resolve_file_paths
 
 # Integers are strict so that `n_envs: true` or `seed: yes` is refused rather than read as 1;
 # floats stay lax so that `3e-4` (a string to YAML 1.1) still reads as a number.
@@ -121,8 +122,8 @@ class ExpertConfig(_Section):
 
 
 class RecordConfig(_Section):
-    expert: Optional[str] = None
-    """Expert run folder or SB3 .zip (relative to the working directory); --expert wins."""
+    expert: ConfigPath = None
+    """Expert run folder or SB3 .zip (relative to the config file's folder); --expert wins."""
     n_episodes: PositiveInt = 20
     deterministic: bool = False
     """Record the expert's argmax actions instead of samples from its policy."""
@@ -147,8 +148,8 @@ class GailConfig(_Section):
     algorithm: Literal["gail", "airl"] = "gail"
     """imitation's adversarial trainer to run: GAIL (BasicRewardNet) or AIRL (BasicShapedRewardNet,
     discounted with gail.ppo.gamma)."""
-    demos: Optional[str] = None
-    """Record run folder or demonstrations folder; --demos wins."""
+    demos: ConfigPath = None
+    """Record run folder or demonstrations folder (relative to the config file's folder); --demos wins."""
     n_demos: Optional[PositiveInt] = None
     """Use only the first N demonstration trajectories (all when unset)."""
     total_timesteps: PositiveInt = 150_000
@@ -193,8 +194,9 @@ class GailConfig(_Section):
 class BCConfig(_Section):
     """Behavioural cloning (imitation's `bc.BC`) on the same demonstrations: the GAIL paper's baseline."""
 
-    demos: Optional[str] = None
-    """Record run folder or demonstrations folder; --demos wins, then gail.demos."""
+    demos: ConfigPath = None
+    """Record run folder or demonstrations folder (relative to the config file's folder); --demos wins,
+    then gail.demos."""
     n_demos: Optional[PositiveInt] = None
     """Use only the first N trajectories; gail.n_demos when unset, so both learn from the same data."""
     n_epochs: PositiveInt = 50
@@ -370,9 +372,16 @@ def read_yaml(path: Path, *, noun: str, short: Optional[str] = None) -> tuple[An
         raise ConfigError(f"{source}: invalid YAML{where}: {problem}") from None
 
 
-def load_config(path: Optional[Path], overrides: Optional[list[str]] = None) -> Config:
-    """Read a YAML config (or the defaults when `path` is None) and apply `--set` overrides."""
+def load_config(path: Optional[Path], overrides: Optional[list[str]] = None, *, recorded: bool = False) -> Config:
+    """Read a YAML config (or the defaults when `path` is None) and apply `--set` overrides.
+
+    Relative paths written in the file are read from the file's folder, those given with
+    `--set` from the working directory; both come out absolute. `recorded=True` is for a run
+    folder's config.yaml, whose paths were resolved when the run started: they stay as written.
+    """
     parsed = parse_overrides(overrides or [])
+    path_keys = list(file_path_keys(Config))
+    resolve_cli_paths(parsed, keys=path_keys)
     if path is None:
         data: Any = {}
         source = "<defaults>"
@@ -385,6 +394,8 @@ def load_config(path: Optional[Path], overrides: Optional[list[str]] = None) -> 
             raise ConfigError(f"{source}: expected a mapping of sections at the top level, got {type(data).__name__}")
     # A section whose keys are all commented out is YAML null: it means "all defaults".
     data = {k: {} if v is None and k in Config.model_fields else v for k, v in data.items()}
+    if path is not None and not recorded:
+        resolve_file_paths(data, keys=path_keys, config_file=Path(path), overridden=parsed)
     for key, value in parsed.items():
         _apply_override(data, key, value)
     return config_from_dict(data, source=source, overrides=parsed)

@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gailctl.cli import app
+from gailctl.config import config_to_yaml, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 CARTPOLE = str(ROOT / "configs/cartpole.yaml")
@@ -27,7 +28,8 @@ def write(path: Path, text: str) -> str:
 def fake_run(tmp: Path, stage: str, status: str) -> str:
     run = tmp / f"{stage}-run"
     run.mkdir()
-    shutil.copy(CARTPOLE, run / "config.yaml")
+    # as a real run folder records it: the config with its paths resolved (absolute)
+    (run / "config.yaml").write_text(config_to_yaml(load_config(Path(CARTPOLE))))
     (run / "command.txt").write_text("gailctl ...\n")
     (run / "summary.json").write_text(json.dumps({"stage": stage, "status": status}))
     return str(run)

@@ -336,7 +336,8 @@ def test_malformed_set_is_exit_2(workdir, fake):
 
 
 def test_missing_config_file_is_exit_2(workdir, fake):
-    assert one_line_error(invoke("expert", "-c", "missing.yaml"), 2) == "error: missing.yaml: config file not found"
+    assert one_line_error(invoke("expert", "-c", "missing.yaml"), 2) == (
+        "error: missing.yaml: config file not found, and no shipped config has that name (`gailctl configs` lists them)")
 
 
 def test_unknown_env_id_is_exit_2_with_a_hint(workdir, fake):

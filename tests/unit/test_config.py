@@ -16,6 +16,9 @@ from gailctl.config import (
     parse_overrides,
 )
 from gailctl.errors import ConfigError, UsageError
+from gailctl.paths import file_path_keys
+
+PATH_KEYS = set(file_path_keys(Config))
 
 REPO = Path(__file__).resolve().parents[2]
 CARTPOLE = REPO / "configs" / "cartpole.yaml"
@@ -63,7 +66,9 @@ def test_cartpole_yaml_loads_every_value_it_states():
     assert len(leaves) > 20  # the walk really visited the file
     for dotted, value in leaves.items():
         got = _get(cfg, dotted)
-        if isinstance(value, float):
+        if tuple(dotted.split(".")) in PATH_KEYS:  # written relative to the file's folder, held absolute
+            assert Path(got).is_absolute() and Path(got).resolve() == (CARTPOLE.parent / value).resolve(), dotted
+        elif isinstance(value, float):
             assert got == pytest.approx(value), dotted
         elif isinstance(value, list):  # lists are stored as tuples: the config is frozen all the way down
             assert got == tuple(value), dotted
