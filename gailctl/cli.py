@@ -85,11 +85,23 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
-def _config(path: Optional[Path], overrides: Optional[list[str]], seed: Optional[int]) -> Config:
-    extra = list(overrides or [])
-    if seed is not None:
-        extra.append(f"seed={seed}")
-    return load_config(path, extra)
+def _shortcuts(**given: tuple[str, str, Any]) -> tuple[list[str], dict[str, str]]:
+    """Shortcut options as `--set` items, and which option set each key (for error messages).
+
+    `given`: key -> (option as the user knows it, config key, value or None when not given).
+    """
+    items, flags = [], {}
+    for flag, key, value in given.values():
+        if value is not None:
+            items.append(f"{key}={str(value).lower() if isinstance(value, bool) else value}")
+            flags[key] = flag
+    return items, flags
+
+
+def _config(path: Optional[Path], overrides: Optional[list[str]], seed: Optional[int],
+            **shortcuts: tuple[str, str, Any]) -> Config:
+    items, flags = _shortcuts(**shortcuts, seed=("--seed", "seed", seed))
+    return load_config(path, [*(overrides or []), *items], flags=flags)
 
 
 def _refuse_with_resume(**given: Any) -> None:
@@ -188,7 +200,7 @@ def record(
     runs_dir: RunsDirOpt = Path("runs"),
 ) -> None:
     """Roll out an expert and save demonstrations in imitation's format, with their statistics."""
-    cfg = _config(config, list(set_ or []) + ([f"record.n_episodes={episodes}"] if episodes is not None else []), seed)
+    cfg = _config(config, set_, seed, episodes=("-n/--episodes", "record.n_episodes", episodes))
     expert_zip = _input_path(expert, cfg.record.expert, command="record", flag="--expert RUN_OR_ZIP", key="record.expert",
                              what="expert", resolve=resolve_policy_zip)
     cfg = _with_path(cfg, "record", "expert", expert_zip)
@@ -264,13 +276,13 @@ def bc(
     ])
 
 
-def _eval_config(target: Path, config: Optional[Path], overrides: list[str]) -> Config:
+def _eval_config(target: Path, config: Optional[Path], overrides: list[str], flags: dict[str, str]) -> Config:
     """-c wins; otherwise the config.yaml of the run folder the policy comes from."""
     if config is not None:
-        return load_config(config, overrides)
+        return load_config(config, overrides, flags=flags)
     for folder in [target, *target.parents][:4]:
         if is_run_dir(folder):
-            return load_config(folder / "config.yaml", overrides)
+            return load_config(folder / "config.yaml", overrides, flags=flags)
     raise UsageError(f"eval {target}: not inside a gailctl run folder, so pass -c CONFIG to say which env it plays")
 
 
@@ -289,20 +301,17 @@ def eval_(
     runs_dir: RunsDirOpt = Path("runs"),
 ) -> None:
     """Score a saved policy over N episodes; --render shows it, --video films it."""
-    extra = list(set_ or [])
-    if episodes is not None:
-        extra.append(f"eval.episodes={episodes}")
-    if deterministic is not None:
-        extra.append(f"eval.deterministic={str(deterministic).lower()}")
-    if seed is not None:
-        extra.append(f"seed={seed}")
+    items, flags = _shortcuts(episodes=("-n/--episodes", "eval.episodes", episodes),
+                              deterministic=("--deterministic/--stochastic", "eval.deterministic", deterministic),
+                              seed=("--seed", "seed", seed))
+    extra = [*(set_ or []), *items]
     is_random = str(target) == RANDOM_POLICY and not target.exists()
     if not is_random:
         from gailctl.inspect_runs import refuse_experiment_folder
 
         refuse_experiment_folder(target, command="eval")
     policy_zip = None if is_random else resolve_policy_zip(target, flag="eval")
-    cfg = _eval_config(target, config, extra)
+    cfg = _eval_config(target, config, extra, flags)
     from gailctl.render import check_video_path
 
     if video is not None:
