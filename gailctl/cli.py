@@ -16,7 +16,14 @@ import typer
 
 from gailctl.config import Config, load_config
 from gailctl.errors import GailctlError, UsageError
-from gailctl.runs import is_run_dir, open_for_resume, resolve_demos_dir, resolve_policy_zip, resolve_stats_file
+from gailctl.runs import (
+    check_demos_env,
+    is_run_dir,
+    open_for_resume,
+    resolve_demos_dir,
+    resolve_policy_zip,
+    resolve_stats_file,
+)
 
 app = typer.Typer(
     name="gailctl",
@@ -38,6 +45,11 @@ SetOpt = Annotated[
 ]
 SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Shortcut for --set seed=N.", show_default=False)]
 RunsDirOpt = Annotated[Path, typer.Option("--runs-dir", help="Where new run folders are created.")]
+AllowEnvMismatchOpt = Annotated[
+    bool,
+    typer.Option("--allow-env-mismatch", help="Use demonstrations whose record run names another env than env.id "
+                 "(refused by default: the shapes can match while the dynamics differ, e.g. CartPole-v1 and seals/CartPole-v0)."),
+]
 ResumeOpt = Annotated[
     Optional[Path],
     typer.Option("--resume", help="Continue this unfinished run in its own folder, from its last checkpoint, with its own config.", show_default=False),
@@ -123,6 +135,15 @@ def _input_path(given: Optional[Path], configured: Optional[str], *, command: st
     if source is None:
         raise UsageError(f"{command}: no {what} given: pass {flag} or set {key} in the config")
     return resolve(Path(source), flag=flag.split()[0] if given is not None else f"{key} =").resolve()
+
+
+def _check_demos_env(demos_dir: Path, cfg: Config, *, given: Optional[Path], key: str, allow: bool) -> None:
+    """Demonstrations recorded on another env than the run's: refused, or a warning with --allow-env-mismatch."""
+    warning = check_demos_env(demos_dir, env_id=cfg.env.id, allow=allow, flag="--demos" if given is not None else f"{key} =")
+    if warning is not None:
+        from gailctl.ui import console
+
+        console.print(f"[yellow]warning:[/] {warning}", markup=True, highlight=False)
 
 
 def _run_stage(stage: str, cfg: Config, *, runs_dir: Path, resume: Optional[Path] = None, **kwargs: Any) -> tuple[Path, dict[str, Any]]:
@@ -229,16 +250,18 @@ def gail(
     seed: SeedOpt = None,
     runs_dir: RunsDirOpt = Path("runs"),
     resume: ResumeOpt = None,
+    allow_env_mismatch: AllowEnvMismatchOpt = False,
 ) -> None:
     """Run GAIL (imitation's trainer) on demonstrations; per-round metrics and checkpoints."""
     if resume is not None:
-        _refuse_with_resume(config=config, set_=set_, seed=seed, demos=demos)
+        _refuse_with_resume(config=config, set_=set_, seed=seed, demos=demos, **{"allow-env-mismatch": allow_env_mismatch or None})
         cfg = _resume_config(resume, "gail")
     else:
         cfg = _config(config, set_, seed)
     demos_dir = _input_path(demos, cfg.gail.demos, command="gail", flag="--demos RUN_OR_DIR", key="gail.demos",
                             what="demonstrations", resolve=resolve_demos_dir)
-    if resume is None:
+    if resume is None:  # a resumed run took its demonstrations when it started
+        _check_demos_env(demos_dir, cfg, given=demos, key="gail.demos", allow=allow_env_mismatch)
         cfg = _with_path(cfg, "gail", "demos", demos_dir)
     run_dir, summary = _run_stage("gail", cfg, runs_dir=runs_dir, resume=resume, demos_dir=demos_dir)
     final = summary["final"]
@@ -260,12 +283,14 @@ def bc(
     set_: SetOpt = None,
     seed: SeedOpt = None,
     runs_dir: RunsDirOpt = Path("runs"),
+    allow_env_mismatch: AllowEnvMismatchOpt = False,
 ) -> None:
     """Behavioural cloning (imitation's BC) on demonstrations: the baseline GAIL is compared with."""
     cfg = _config(config, set_, seed)
     key = "bc.demos" if cfg.bc.demos or not cfg.gail.demos else "gail.demos"
     demos_dir = _input_path(demos, cfg.bc.demos or cfg.gail.demos, command="bc", flag="--demos RUN_OR_DIR", key=key,
                             what="demonstrations", resolve=resolve_demos_dir)
+    _check_demos_env(demos_dir, cfg, given=demos, key=key, allow=allow_env_mismatch)
     cfg = _with_path(cfg, "bc", "demos", demos_dir)
     run_dir, summary = _run_stage("bc", cfg, runs_dir=runs_dir, demos_dir=demos_dir)
     final = summary["final"]
@@ -427,13 +452,15 @@ def sweep(
     address: Annotated[Optional[str], typer.Option("--address", help="Join this running Ray cluster (e.g. auto) instead of starting an embedded one.", show_default=False)] = None,
     max_concurrent: Annotated[Optional[int], typer.Option("--max-concurrent", help="Trials at a time (default: the Ray cluster's CPUs).", show_default=False)] = None,
     runs_dir: RunsDirOpt = Path("runs"),
+    allow_env_mismatch: AllowEnvMismatchOpt = False,
 ) -> None:
     """Run a stage over seeds and a grid of settings on Ray Tune; one table and one plot for all trials."""
     from gailctl.sweep import render_sweep_tables, run_sweep
     from gailctl.ui import results
 
     outcome = run_sweep(stage=stage, config_path=config, seeds=seeds, overrides=list(set_ or []), grid=list(grid or []),
-                        demos=demos, runs_dir=runs_dir, address=address, max_concurrent=max_concurrent)
+                        demos=demos, runs_dir=runs_dir, address=address, max_concurrent=max_concurrent,
+                        allow_env_mismatch=allow_env_mismatch)
     for table in render_sweep_tables(outcome):
         results.print(table)
     _finish(outcome.sweep_dir, [outcome.summary_line()])

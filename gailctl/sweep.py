@@ -32,7 +32,16 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 from gailctl.config import Config, config_from_dict, config_to_yaml, load_config, parse_overrides
 from gailctl.errors import ConfigError, GailctlError, Interrupted, UsageError
 from gailctl.run_scores import final_scores, plural
-from gailctl.runs import atomic_write_text, create_run, now_iso, resolve_demos_dir, run_lock, write_run_header, write_summary
+from gailctl.runs import (
+    atomic_write_text,
+    check_demos_env,
+    create_run,
+    now_iso,
+    resolve_demos_dir,
+    run_lock,
+    write_run_header,
+    write_summary,
+)
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -259,6 +268,7 @@ def plan_sweep(
     overrides: Sequence[str] = (),
     grid: Sequence[str] = (),
     demos: Optional[Path] = None,
+    allow_env_mismatch: bool = False,
 ) -> SweepPlan:
     """Parse the sweep's options and validate every trial's config; no Ray, no torch.
 
@@ -288,6 +298,7 @@ def plan_sweep(
     trials = expand_trials(seed_list, axes, base_overrides)
     configs, demos_dirs = [], []
     found: dict[str, Path] = {}
+    env_checked: set[tuple[str, str]] = set()
     for trial in trials:
         try:
             cfg = load_config(config_path, list(trial.overrides))
@@ -299,10 +310,17 @@ def plan_sweep(
             source = demos if demos is not None else ((cfg.bc.demos or cfg.gail.demos) if stage == "bc" else cfg.gail.demos)
             if source is None:
                 raise UsageError(f"sweep --stage {stage}: no demonstrations given: pass --demos RUN_OR_DIR or set {key} in the config")
+            flag = "--demos" if demos is not None else f"{key} ="
             if str(source) not in found:
-                flag = "--demos" if demos is not None else f"{key} ="
                 found[str(source)] = resolve_demos_dir(Path(source), flag=flag).resolve()
             demos_dir = found[str(source)]
+            if (str(demos_dir), cfg.env.id) not in env_checked:
+                env_checked.add((str(demos_dir), cfg.env.id))
+                warning = check_demos_env(demos_dir, env_id=cfg.env.id, allow=allow_env_mismatch, flag=flag)
+                if warning is not None:
+                    from gailctl.ui import console
+
+                    console.print(f"[yellow]warning:[/] {warning}", highlight=False)
         configs.append(_absolute_inputs(cfg, demos_dir))
         demos_dirs.append(demos_dir)
 
@@ -792,6 +810,7 @@ def run_sweep(
     address: Optional[str] = None,
     max_concurrent: Optional[int] = None,
     argv: Optional[list[str]] = None,
+    allow_env_mismatch: bool = False,
 ) -> SweepOutcome:
     """`gailctl sweep`: check everything, run the trials on Ray Tune, aggregate them.
 
@@ -803,7 +822,8 @@ def run_sweep(
     require_ray()
     if max_concurrent is not None and max_concurrent < 1:
         raise UsageError(f"--max-concurrent {max_concurrent}: must be at least 1")
-    plan = plan_sweep(stage=stage, config_path=config_path, seeds=seeds, overrides=overrides, grid=grid, demos=demos)
+    plan = plan_sweep(stage=stage, config_path=config_path, seeds=seeds, overrides=overrides, grid=grid, demos=demos,
+                      allow_env_mismatch=allow_env_mismatch)
     from gailctl.envs import check_env_id
 
     for env_id in dict.fromkeys(c.env.id for c in plan.configs):
