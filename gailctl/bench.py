@@ -144,6 +144,13 @@ def run_bench(
         stages = ["gail", "bc"] if plan.with_bc else ["gail"]
         sweeps += [(config, stage, plan_sweep(stage=stage, config_path=config, seeds=plan.seeds, overrides=items,
                                               grid=plan.grid(config))) for stage in stages]
+    from gailctl.envs import check_env_id
+    from gailctl.sweep import check_trial_data
+
+    for _config, _stage, sweep in sweeps:  # every trial's data, as its stage will check it, before Ray
+        for env_id in dict.fromkeys(c.env.id for c in sweep.configs):
+            check_env_id(env_id)
+        check_trial_data(sweep, grid_flag="--n-demos" if plan.n_demos else None)
     first = sweeps[0][2]
     bench_dir = create_run(runs_dir, stage="bench", env_id=first.base_config.env.id if len(plan.configs) == 1 else "classic-control",
                            seeds=first.seeds)

@@ -344,6 +344,54 @@ def plan_sweep(
     )
 
 
+def check_trial_data(plan: SweepPlan, *, grid_flag: Optional[str] = None) -> None:
+    """Load every trial's demonstrations and check them as its stage will, before Ray starts:
+    enough trajectories for its n_demos, observations and actions that fit its env, fixed
+    horizons (gail), a batch size they can fill. Each distinct (folder, env, count, batch) once.
+
+    Args:
+        grid_flag: what the user typed to sweep `gail.n_demos`, for the error (bench: `--n-demos`).
+
+    Raises:
+        UsageError: the first trial whose data its stage would refuse, in one line.
+    """
+    if plan.stage not in DEMO_STAGES:
+        return
+    from gailctl.envs import make_venv
+    from gailctl.stages.gail import check_demos_fit, load_demos
+
+    loaded: dict[str, list[Any]] = {}
+    checked: set[tuple[Any, ...]] = set()
+    for trial, cfg, demos_dir in zip(plan.trials, plan.configs, plan.demos_dirs):
+        assert demos_dir is not None
+        is_bc = plan.stage == "bc"
+        n_demos = (cfg.bc.n_demos or cfg.gail.n_demos) if is_bc else cfg.gail.n_demos
+        batch_size, batch_key = (cfg.bc.batch_size, "bc.batch_size") if is_bc else (cfg.gail.demo_batch_size, "gail.demo_batch_size")
+        todo = (str(demos_dir), cfg.env.model_dump_json(), n_demos, batch_size, is_bc)
+        if todo in checked:
+            continue
+        checked.add(todo)
+        if str(demos_dir) not in loaded:
+            loaded[str(demos_dir)] = load_demos(demos_dir, n_demos=None)
+        trajs = loaded[str(demos_dir)]
+        if n_demos is not None and n_demos > len(trajs):
+            point = dict(trial.point)
+            key = "bc.n_demos" if is_bc and cfg.bc.n_demos else "gail.n_demos"
+            if key in point:
+                who = f"{grid_flag} {point[key]}" if grid_flag else f"--grid {key}={point[key]}"
+            elif key in parse_overrides(list(plan.base_overrides)):
+                who = f"--set {key}={n_demos}"
+            else:
+                who = f"{key} = {n_demos}"
+            raise UsageError(f"{who}: only {len(trajs)} trajectories in {demos_dir}")
+        venv = make_venv(cfg.env, seed=cfg.seed, n_envs=1)
+        try:
+            check_demos_fit(trajs[:n_demos], venv, cfg, demos_dir, batch_size=batch_size, batch_key=batch_key,
+                            need_fixed_horizon=not is_bc)
+        finally:
+            venv.close()
+
+
 # --- one trial, inside a Ray worker ----------------------------------------------------
 
 
@@ -828,6 +876,7 @@ def run_sweep(
 
     for env_id in dict.fromkeys(c.env.id for c in plan.configs):
         check_env_id(env_id)
+    check_trial_data(plan)
     if address is not None:
         check_address(address)
 
