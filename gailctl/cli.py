@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import math
 import traceback
 from pathlib import Path
 from typing import Annotated, Any, Callable, Optional, TypeVar
@@ -173,6 +174,22 @@ def _finish(run_dir: Path, lines: list[str]) -> None:
     typer.echo(str(run_dir))
 
 
+def _known(value: Any) -> bool:
+    """False for a figure the run could not compute: None, empty, or NaN (a score without references)."""
+    return not (value is None or value == "" or (isinstance(value, float) and math.isnan(value)))
+
+
+def _notes(*parts: Optional[str]) -> str:
+    """` (a, b)` of the parts that are there; `` when none is."""
+    kept = [p for p in parts if p]
+    return f" ({', '.join(kept)})" if kept else ""
+
+
+def _normalized(value: Any) -> Optional[str]:
+    """`normalized 0.950`, or None when the config has no references to normalize by."""
+    return f"normalized {_fmt(value)}" if _known(value) else None
+
+
 def _fmt(value: Any) -> str:
     if value is None or value == "":
         return "n/a"
@@ -200,7 +217,7 @@ def expert(
     final = summary["final"]
     _finish(run_dir, [
         f"expert: {summary['n_env_steps']} env steps in {summary['wall_s']:.0f} s; final return "
-        f"{final['return_mean']:.1f} ± {final['return_std']:.1f} (normalized {_fmt(final['normalized_score'])}); "
+        f"{final['return_mean']:.1f} ± {final['return_std']:.1f}{_notes(_normalized(final['normalized_score']))}; "
         f"best {summary['best']['return_mean']:.1f} at {summary['best']['n_env_steps']} steps",
     ])
 
@@ -236,7 +253,8 @@ def record(
         f"recorded {d['n_traj']} episodes, {d['n_transitions']} transitions "
         f"({'deterministic' if summary['deterministic'] else 'stochastic'} expert)",
         f"return mean {d['return_mean']:.1f} std {d['return_std']:.1f} min {d['return_min']:.1f} max {d['return_max']:.1f}; "
-        f"length mean {d['len_mean']:.1f} min {d['len_min']:.0f} max {d['len_max']:.0f}; normalized {_fmt(d['normalized_return_mean'])}",
+        f"length mean {d['len_mean']:.1f} min {d['len_min']:.0f} max {d['len_max']:.0f}"
+        + (f"; {_normalized(d['normalized_return_mean'])}" if _known(d["normalized_return_mean"]) else ""),
         f"demonstrations: {run_dir / 'demos'}",
     ])
 
@@ -268,10 +286,10 @@ def gail(
     _finish(run_dir, [
         f"gail: {summary['n_rounds']} rounds, {summary['n_env_steps']} env steps in {summary['wall_s']:.0f} s "
         f"on {summary['n_demo_trajectories']} demonstrations",
-        f"generator true return {final['return_mean']:.1f} ± {final['return_std']:.1f} "
-        f"(normalized {_fmt(final['normalized_score'])}, last evaluation, {summary['eval_episodes']} episodes)",
-        *(f"final, {mode}, {summary['final_eval']['episodes']} episodes: return {s['return_mean']:.1f} ± {s['return_std']:.1f} "
-          f"(normalized {_fmt(s['normalized_score'])})" for mode, s in summary.get("final_eval", {}).items() if mode != "episodes"),
+        f"generator true return {final['return_mean']:.1f} ± {final['return_std']:.1f}"
+        + _notes(_normalized(final["normalized_score"]), "last evaluation", f"{summary['eval_episodes']} episodes"),
+        *(f"final, {mode}, {summary['final_eval']['episodes']} episodes: return {s['return_mean']:.1f} ± {s['return_std']:.1f}"
+          + _notes(_normalized(s["normalized_score"])) for mode, s in summary.get("final_eval", {}).items() if mode != "episodes"),
     ])
 
 
@@ -296,8 +314,8 @@ def bc(
     final = summary["final"]
     _finish(run_dir, [
         f"bc: {cfg.bc.n_epochs} epochs on {summary['n_demo_trajectories']} demonstrations in {summary['wall_s']:.0f} s",
-        f"return {final['return_mean']:.1f} ± {final['return_std']:.1f} (normalized {_fmt(final['normalized_score'])}, "
-        f"{summary['eval_episodes']} episodes)",
+        f"return {final['return_mean']:.1f} ± {final['return_std']:.1f}"
+        + _notes(_normalized(final["normalized_score"]), f"{summary['eval_episodes']} episodes"),
     ])
 
 

@@ -576,11 +576,15 @@ def _progress_callback(tune: Any, labels: Sequence[str]) -> Any:
         def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
             self.done += 1
             if result.get("status") == "finished":
-                what = (f"final return {_fmt(result.get('return_mean'), '.1f')} (normalized {_fmt(result.get('normalized_score'), '.2f')}"
-                        + (f", sampled {_fmt(result.get('sampled_normalized_score'), '.2f')}"
-                           if result.get("sampled_normalized_score") is not None else "")
-                        + (f"; {plural(result['final_episodes'], 'episode')}" if result.get("final_episodes") else "")
-                        + f") in {_fmt(result.get('wall_s'), '.0f')} s")
+                # Scores are left out when unknown (None, or NaN without references).
+                scores = [f"{name}{value:.2f}" for name, value in (("normalized ", result.get("normalized_score")),
+                                                                   ("sampled ", result.get("sampled_normalized_score")))
+                          if isinstance(value, (int, float)) and value == value]
+                notes = ", ".join(scores)
+                if result.get("final_episodes"):
+                    notes += ("; " if notes else "") + plural(result["final_episodes"], "episode")
+                what = (f"final return {_fmt(result.get('return_mean'), '.1f')}{f' ({notes})' if notes else ''}"
+                        f" in {_fmt(result.get('wall_s'), '.0f')} s")
             else:
                 what = f"[red]{result.get('status')}[/]: {escape(str(result.get('error')))}"
             _say(self.labels, trial, what, self.done)
