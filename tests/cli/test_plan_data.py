@@ -49,3 +49,15 @@ def test_trial_data_is_checked_before_ray(args: list[str], text: str, tmp_path: 
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert text in lines[0], lines[0]
     assert not runs.exists() or not any(runs.iterdir())
+
+
+def test_tune_checks_the_data_before_its_study(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gailctl.tune
+
+    monkeypatch.setattr(gailctl.tune, "_optuna", lambda: pytest.fail("the study started before the data was checked"))
+    monkeypatch.chdir(ROOT)
+    result = CliRunner().invoke(app, ["tune", "-c", CARTPOLE, "--space", str(ROOT / "configs/tune/cartpole.yaml"),
+                                      "--set", "gail.n_demos=25", "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert result.stderr.strip() == f"error: --set gail.n_demos=25: only 20 trajectories in {DEMOS}"
+    assert not (tmp_path / "runs").exists()
