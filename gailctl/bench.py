@@ -32,6 +32,8 @@ class BenchPlan:
     quick: bool
     with_bc: bool
     overrides: tuple[str, ...]
+    allow_env_mismatch: bool = False
+    """Use demonstrations whose record run names another env (see `runs.check_demos_env`)."""
 
     def budget_overrides(self, config: Path) -> list[str]:
         """--set items for one config: the user's, plus the smaller budget of --quick."""
@@ -143,7 +145,8 @@ def run_bench(
         items = plan.budget_overrides(config)
         stages = ["gail", "bc"] if plan.with_bc else ["gail"]
         sweeps += [(config, stage, plan_sweep(stage=stage, config_path=config, seeds=plan.seeds, overrides=items,
-                                              grid=plan.grid(config))) for stage in stages]
+                                              grid=plan.grid(config), allow_env_mismatch=plan.allow_env_mismatch))
+                   for stage in stages]
     from gailctl.envs import check_env_id
     from gailctl.sweep import check_trial_data
 

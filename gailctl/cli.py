@@ -144,7 +144,7 @@ def _check_demos_env(demos_dir: Path, cfg: Config, *, given: Optional[Path], key
     if warning is not None:
         from gailctl.ui import console
 
-        console.print(f"[yellow]warning:[/] {warning}", markup=True, highlight=False)
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
 
 
 def _run_stage(stage: str, cfg: Config, *, runs_dir: Path, resume: Optional[Path] = None, **kwargs: Any) -> tuple[Path, dict[str, Any]]:
@@ -498,6 +498,7 @@ def bench(
     address: Annotated[Optional[str], typer.Option("--address", help="Join this Ray cluster instead of starting one.", show_default=False)] = None,
     max_concurrent: Annotated[Optional[int], typer.Option("--max-concurrent", help="Trials at a time (default: one per CPU).", show_default=False)] = None,
     runs_dir: RunsDirOpt = Path("runs"),
+    allow_env_mismatch: AllowEnvMismatchOpt = False,
 ) -> None:
     """Benchmark GAIL (and BC) over configs x seeds x numbers of demonstrations: table, CSV, curves."""
     from gailctl.bench import DEFAULT_CONFIGS, QUICK_SEEDS, BenchPlan, parse_n_demos, run_bench
@@ -510,6 +511,7 @@ def bench(
         quick=quick,
         with_bc=with_bc,
         overrides=tuple(set_ or []),
+        allow_env_mismatch=allow_env_mismatch,
     )
     require_ray()
     bench_dir, summary = run_bench(plan, runs_dir=runs_dir, address=address, max_concurrent=max_concurrent, throughput=throughput)

@@ -320,7 +320,7 @@ def plan_sweep(
                 if warning is not None:
                     from gailctl.ui import console
 
-                    console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+                    console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
         configs.append(_absolute_inputs(cfg, demos_dir))
         demos_dirs.append(demos_dir)
 

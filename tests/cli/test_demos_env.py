@@ -88,3 +88,27 @@ def test_sweep_refuses_before_ray(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert result.exit_code == 2, result.stderr
     assert "recorded on CartPole-v1, but env.id = seals/CartPole-v0" in result.stderr
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+@pytest.mark.parametrize("allow", [False, True], ids=["refused", "allowed"])
+def test_bench_checks_the_demos_env_before_ray(allow: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gailctl.bench
+    import gailctl.sweep
+
+    class Started(Exception):
+        pass
+
+    def started(*_a, **_k):  # noqa: ANN002, ANN003, ANN202
+        raise Started
+
+    monkeypatch.setattr(gailctl.sweep, "run_on_ray", started)
+    monkeypatch.setattr(gailctl.bench, "measure_throughput", started)
+    run = record_run(tmp_path, "CartPole-v1")
+    args = ["bench", "-c", CARTPOLE, "--seeds", "0", "--no-bc", "--set", f"gail.demos={run}", "--runs-dir", str(tmp_path / "runs")]
+    result = CliRunner().invoke(app, args + (["--allow-env-mismatch"] if allow else []))
+    if allow:
+        assert "Started" in result.stderr, result.stderr  # went on to the trials
+        assert "warning:" in result.stderr and "recorded on CartPole-v1" in result.stderr
+    else:
+        assert result.exit_code == 2, result.stderr
+        assert "recorded on CartPole-v1, but env.id = seals/CartPole-v0; pass --allow-env-mismatch" in result.stderr
