@@ -35,3 +35,14 @@ def test_eval_video_prints_no_false_error(show: list[str], tmp_path: Path) -> No
     assert "ALSA lib" not in proc.stderr
     video = tmp_path / "v.mp4" if "--video" in show else next((tmp_path / "runs").glob("eval__*/video.mp4"))
     assert video.stat().st_size > 0
+
+
+def test_bc_prints_no_library_warning(tmp_path: Path) -> None:
+    """imitation's BC logs `float()` of tensors that require grad: torch's UserWarning is its noise, not ours."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "gailctl", "bc", "-c", CARTPOLE, "--demos", str(ROOT / "experts/cartpole/demos"),
+         "--set", "bc.n_epochs=1", "--set", "bc.eval_episodes=2", "--runs-dir", str(tmp_path / "runs")],
+        cwd=tmp_path, env=headless_env(), capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Warning" not in proc.stderr and "requires_grad" not in proc.stderr, proc.stderr
