@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import functools
 import math
+import sys
 import traceback
 from pathlib import Path
 from typing import Annotated, Any, Callable, Optional, TypeVar
@@ -98,16 +99,30 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
+def _as_typed(spellings: str) -> str:
+    """The spelling of an option found on the command line (`-n` of `-n/--episodes`), else all of them.
+
+    Click does not record which alias it parsed; the process's own arguments say it.
+    """
+    names = spellings.split("/")
+    for arg in sys.argv[1:]:
+        for name in names:
+            if arg == name or (name.startswith("--") and arg.startswith(name + "=")) or (
+                    not name.startswith("--") and len(name) == 2 and arg.startswith(name) and not arg.startswith("--")):
+                return name
+    return spellings
+
+
 def _shortcuts(**given: tuple[str, str, Any]) -> tuple[list[str], dict[str, str]]:
     """Shortcut options as `--set` items, and which option set each key (for error messages).
 
-    `given`: key -> (option as the user knows it, config key, value or None when not given).
+    `given`: key -> (option's spellings, config key, value or None when not given).
     """
     items, flags = [], {}
     for flag, key, value in given.values():
         if value is not None:
             items.append(f"{key}={str(value).lower() if isinstance(value, bool) else value}")
-            flags[key] = flag
+            flags[key] = _as_typed(flag)
     return items, flags
 
 

@@ -31,18 +31,30 @@ def one_error_line(args: list[str], tmp_path: Path) -> str:
     [
         (["expert", "-c", CARTPOLE, "--seed", "-1"], "--seed: seed = -1"),
         (["gail", "-c", CARTPOLE, "--seed", "-1"], "--seed: seed = -1"),
-        (["eval", EXPERT, "-c", CARTPOLE, "-n", "0"], "-n/--episodes: eval.episodes = 0"),
-        (["eval", EXPERT, "-c", CARTPOLE, "--episodes", "0"], "-n/--episodes: eval.episodes = 0"),
-        (["record", "-c", CARTPOLE, "--expert", EXPERT, "-n", "0"], "-n/--episodes: record.n_episodes = 0"),
+        (["eval", EXPERT, "-c", CARTPOLE, "-n", "0"], "-n: eval.episodes = 0"),
+        (["eval", EXPERT, "-c", CARTPOLE, "--episodes", "0"], "--episodes: eval.episodes = 0"),
+        (["eval", EXPERT, "-c", CARTPOLE, "--episodes=0"], "--episodes: eval.episodes = 0"),
+        (["record", "-c", CARTPOLE, "--expert", EXPERT, "-n", "0"], "-n: record.n_episodes = 0"),
         (["expert", "-c", CARTPOLE, "--set", "seed=-1"], "--set seed: seed = -1"),
     ],
-    ids=["expert --seed", "gail --seed", "eval -n", "eval --episodes", "record -n", "--set seed"],
+    ids=["expert --seed", "gail --seed", "eval -n", "eval --episodes", "eval --episodes=", "record -n", "--set seed"],
 )
-def test_errors_name_the_flag_typed(args: list[str], named: str, tmp_path: Path) -> None:
+def test_errors_name_the_flag_typed(args: list[str], named: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setattr(sys, "argv", ["gailctl", *args])  # as the shell hands it over
     line = one_error_line(args, tmp_path)
     assert line.startswith(f"error: {named}"), line
     if "--set" not in args:
         assert "--set" not in line, line
+
+
+def test_without_the_command_line_both_spellings_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setattr(sys, "argv", ["gailctl"])  # called as a library: no command line to read
+    line = one_error_line(["eval", EXPERT, "-c", CARTPOLE, "-n", "0"], tmp_path)
+    assert line.startswith("error: -n/--episodes: eval.episodes = 0"), line
 
 
 # --- item 13: scientific notation for integer keys, and a ceiling on budgets ----------------
