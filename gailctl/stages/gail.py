@@ -409,7 +409,8 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
 
     def stopped_mid_rollout(start_steps: int) -> Interrupted:
         """A stop during a round's rollout: nothing has learned since the last round ended, so
-        checkpoint that round (if not yet) and leave; the partial rollout is discarded."""
+        checkpoint that round (if not yet) and leave; the partial rollout is discarded. (Only the
+        generator's observation statistics, with gail.normalize_obs, have seen its steps.)"""
         done = start_steps // steps_per_round
         gen.num_timesteps = start_steps
         if done == 0:
