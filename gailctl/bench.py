@@ -33,6 +33,8 @@ class BenchPlan:
     quick: bool
     with_bc: bool
     overrides: tuple[str, ...]
+    allow_env_mismatch: bool = False
+    """Use demonstrations whose record run names another env (see `runs.check_demos_env`)."""
 
     def budget_overrides(self, config: Path) -> list[str]:
         """--set items for one config: the user's, plus the smaller budget of --quick."""
@@ -144,7 +146,15 @@ def run_bench(
         items = plan.budget_overrides(config)
         stages = ["gail", "bc"] if plan.with_bc else ["gail"]
         sweeps += [(config, stage, plan_sweep(stage=stage, config_path=config, seeds=plan.seeds, overrides=items,
-                                              grid=plan.grid(config))) for stage in stages]
+                                              grid=plan.grid(config), allow_env_mismatch=plan.allow_env_mismatch))
+                   for stage in stages]
+    from gailctl.envs import check_env_id
+    from gailctl.sweep import check_trial_data
+
+    for _config, _stage, sweep in sweeps:  # every trial's data, as its stage will check it, before Ray
+        for env_id in dict.fromkeys(c.env.id for c in sweep.configs):
+            check_env_id(env_id)
+        check_trial_data(sweep, grid_flag="--n-demos" if plan.n_demos else None)
     first = sweeps[0][2]
     bench_dir = create_run(runs_dir, stage="bench", env_id=first.base_config.env.id if len(plan.configs) == 1 else "classic-control",
                            seeds=first.seeds)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import errno
 import functools
+import math
+import sys
 import traceback
 from pathlib import Path
 from typing import Annotated, Any, Callable, Optional, TypeVar
@@ -17,7 +19,14 @@ import typer
 from gailctl import shipped
 from gailctl.config import Config, load_config
 from gailctl.errors import ConfigError, GailctlError, UsageError
-from gailctl.runs import is_run_dir, open_for_resume, resolve_demos_dir, resolve_policy_zip, resolve_stats_file
+from gailctl.runs import (
+    check_demos_env,
+    is_run_dir,
+    open_for_resume,
+    resolve_demos_dir,
+    resolve_policy_zip,
+    resolve_stats_file,
+)
 
 app = typer.Typer(
     name="gailctl",
@@ -66,6 +75,11 @@ SetOpt = Annotated[
 ]
 SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Shortcut for --set seed=N.", show_default=False)]
 RunsDirOpt = Annotated[Path, typer.Option("--runs-dir", help="Where new run folders are created.")]
+AllowEnvMismatchOpt = Annotated[
+    bool,
+    typer.Option("--allow-env-mismatch", help="Use demonstrations whose record run names another env than env.id "
+                 "(refused by default: the shapes can match while the dynamics differ, e.g. CartPole-v1 and seals/CartPole-v0)."),
+]
 ResumeOpt = Annotated[
     Optional[Path],
     typer.Option("--resume", help="Continue this unfinished run in its own folder, from its last checkpoint, with its own config.", show_default=False),
@@ -113,12 +127,38 @@ def _fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
-def _config(path: Optional[Path], overrides: Optional[list[str]], seed: Optional[int]) -> Config:
-    extra = list(overrides or [])
-    if seed is not None:
-        extra.append(f"seed={seed}")
+def _as_typed(spellings: str) -> str:
+    """The spelling of an option found on the command line (`-n` of `-n/--episodes`), else all of them.
+
+    Click does not record which alias it parsed; the process's own arguments say it.
+    """
+    names = spellings.split("/")
+    for arg in sys.argv[1:]:
+        for name in names:
+            if arg == name or (name.startswith("--") and arg.startswith(name + "=")) or (
+                    not name.startswith("--") and len(name) == 2 and arg.startswith(name) and not arg.startswith("--")):
+                return name
+    return spellings
+
+
+def _shortcuts(**given: tuple[str, str, Any]) -> tuple[list[str], dict[str, str]]:
+    """Shortcut options as `--set` items, and which option set each key (for error messages).
+
+    `given`: key -> (option's spellings, config key, value or None when not given).
+    """
+    items, flags = [], {}
+    for flag, key, value in given.values():
+        if value is not None:
+            items.append(f"{key}={str(value).lower() if isinstance(value, bool) else value}")
+            flags[key] = _as_typed(flag)
+    return items, flags
+
+
+def _config(path: Optional[Path], overrides: Optional[list[str]], seed: Optional[int],
+            **shortcuts: tuple[str, str, Any]) -> Config:
+    items, flags = _shortcuts(**shortcuts, seed=("--seed", "seed", seed))
     _check_config_exists(path)
-    return load_config(path, extra)
+    return load_config(path, [*(overrides or []), *items], flags=flags)
 
 
 def _check_config_exists(path: Optional[Path]) -> None:
@@ -145,6 +185,15 @@ def _input_path(given: Optional[Path], configured: Optional[str], *, command: st
     if source is None:
         raise UsageError(f"{command}: no {what} given: pass {flag} or set {key} in the config")
     return resolve(Path(source), flag=flag.split()[0] if given is not None else f"{key} =").resolve()
+
+
+def _check_demos_env(demos_dir: Path, cfg: Config, *, given: Optional[Path], key: str, allow: bool) -> None:
+    """Demonstrations recorded on another env than the run's: refused, or a warning with --allow-env-mismatch."""
+    warning = check_demos_env(demos_dir, env_id=cfg.env.id, allow=allow, flag="--demos" if given is not None else f"{key} =")
+    if warning is not None:
+        from gailctl.ui import console
+
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
 
 
 def _run_stage(stage: str, cfg: Config, *, runs_dir: Path, resume: Optional[Path] = None, **kwargs: Any) -> tuple[Path, dict[str, Any]]:
@@ -174,6 +223,22 @@ def _finish(run_dir: Path, lines: list[str]) -> None:
     typer.echo(str(run_dir))
 
 
+def _known(value: Any) -> bool:
+    """False for a figure the run could not compute: None, empty, or NaN (a score without references)."""
+    return not (value is None or value == "" or (isinstance(value, float) and math.isnan(value)))
+
+
+def _notes(*parts: Optional[str]) -> str:
+    """` (a, b)` of the parts that are there; `` when none is."""
+    kept = [p for p in parts if p]
+    return f" ({', '.join(kept)})" if kept else ""
+
+
+def _normalized(value: Any) -> Optional[str]:
+    """`normalized 0.950`, or None when the config has no references to normalize by."""
+    return f"normalized {_fmt(value)}" if _known(value) else None
+
+
 def _fmt(value: Any) -> str:
     if value is None or value == "":
         return "n/a"
@@ -201,7 +266,7 @@ def expert(
     final = summary["final"]
     _finish(run_dir, [
         f"expert: {summary['n_env_steps']} env steps in {summary['wall_s']:.0f} s; final return "
-        f"{final['return_mean']:.1f} ± {final['return_std']:.1f} (normalized {_fmt(final['normalized_score'])}); "
+        f"{final['return_mean']:.1f} ± {final['return_std']:.1f}{_notes(_normalized(final['normalized_score']))}; "
         f"best {summary['best']['return_mean']:.1f} at {summary['best']['n_env_steps']} steps",
     ])
 
@@ -222,7 +287,7 @@ def record(
     runs_dir: RunsDirOpt = Path("runs"),
 ) -> None:
     """Roll out an expert and save demonstrations in imitation's format, with their statistics."""
-    cfg = _config(config, list(set_ or []) + ([f"record.n_episodes={episodes}"] if episodes is not None else []), seed)
+    cfg = _config(config, set_, seed, episodes=("-n/--episodes", "record.n_episodes", episodes))
     expert_zip = _input_path(expert, cfg.record.expert, command="record", flag="--expert RUN_OR_ZIP", key="record.expert",
                              what="expert", resolve=resolve_policy_zip)
     cfg = _with_path(cfg, "record", "expert", expert_zip)
@@ -237,7 +302,8 @@ def record(
         f"recorded {d['n_traj']} episodes, {d['n_transitions']} transitions "
         f"({'deterministic' if summary['deterministic'] else 'stochastic'} expert)",
         f"return mean {d['return_mean']:.1f} std {d['return_std']:.1f} min {d['return_min']:.1f} max {d['return_max']:.1f}; "
-        f"length mean {d['len_mean']:.1f} min {d['len_min']:.0f} max {d['len_max']:.0f}; normalized {_fmt(d['normalized_return_mean'])}",
+        f"length mean {d['len_mean']:.1f} min {d['len_min']:.0f} max {d['len_max']:.0f}"
+        + (f"; {_normalized(d['normalized_return_mean'])}" if _known(d["normalized_return_mean"]) else ""),
         f"demonstrations: {run_dir / 'demos'}",
     ])
 
@@ -251,26 +317,28 @@ def gail(
     seed: SeedOpt = None,
     runs_dir: RunsDirOpt = Path("runs"),
     resume: ResumeOpt = None,
+    allow_env_mismatch: AllowEnvMismatchOpt = False,
 ) -> None:
     """Run GAIL (imitation's trainer) on demonstrations; per-round metrics and checkpoints."""
     if resume is not None:
-        _refuse_with_resume(config=config, set_=set_, seed=seed, demos=demos)
+        _refuse_with_resume(config=config, set_=set_, seed=seed, demos=demos, **{"allow-env-mismatch": allow_env_mismatch or None})
         cfg = _resume_config(resume, "gail")
     else:
         cfg = _config(config, set_, seed)
     demos_dir = _input_path(demos, cfg.gail.demos, command="gail", flag="--demos RUN_OR_DIR", key="gail.demos",
                             what="demonstrations", resolve=resolve_demos_dir)
-    if resume is None:
+    if resume is None:  # a resumed run took its demonstrations when it started
+        _check_demos_env(demos_dir, cfg, given=demos, key="gail.demos", allow=allow_env_mismatch)
         cfg = _with_path(cfg, "gail", "demos", demos_dir)
     run_dir, summary = _run_stage("gail", cfg, runs_dir=runs_dir, resume=resume, demos_dir=demos_dir)
     final = summary["final"]
     _finish(run_dir, [
         f"gail: {summary['n_rounds']} rounds, {summary['n_env_steps']} env steps in {summary['wall_s']:.0f} s "
         f"on {summary['n_demo_trajectories']} demonstrations",
-        f"generator true return {final['return_mean']:.1f} ± {final['return_std']:.1f} "
-        f"(normalized {_fmt(final['normalized_score'])}, last evaluation, {summary['eval_episodes']} episodes)",
-        *(f"final, {mode}, {summary['final_eval']['episodes']} episodes: return {s['return_mean']:.1f} ± {s['return_std']:.1f} "
-          f"(normalized {_fmt(s['normalized_score'])})" for mode, s in summary.get("final_eval", {}).items() if mode != "episodes"),
+        f"generator true return {final['return_mean']:.1f} ± {final['return_std']:.1f}"
+        + _notes(_normalized(final["normalized_score"]), "last evaluation", f"{summary['eval_episodes']} episodes"),
+        *(f"final, {mode}, {summary['final_eval']['episodes']} episodes: return {s['return_mean']:.1f} ± {s['return_std']:.1f}"
+          + _notes(_normalized(s["normalized_score"])) for mode, s in summary.get("final_eval", {}).items() if mode != "episodes"),
     ])
 
 
@@ -282,30 +350,32 @@ def bc(
     set_: SetOpt = None,
     seed: SeedOpt = None,
     runs_dir: RunsDirOpt = Path("runs"),
+    allow_env_mismatch: AllowEnvMismatchOpt = False,
 ) -> None:
     """Behavioural cloning (imitation's BC) on demonstrations: the baseline GAIL is compared with."""
     cfg = _config(config, set_, seed)
     key = "bc.demos" if cfg.bc.demos or not cfg.gail.demos else "gail.demos"
     demos_dir = _input_path(demos, cfg.bc.demos or cfg.gail.demos, command="bc", flag="--demos RUN_OR_DIR", key=key,
                             what="demonstrations", resolve=resolve_demos_dir)
+    _check_demos_env(demos_dir, cfg, given=demos, key=key, allow=allow_env_mismatch)
     cfg = _with_path(cfg, "bc", "demos", demos_dir)
     run_dir, summary = _run_stage("bc", cfg, runs_dir=runs_dir, demos_dir=demos_dir)
     final = summary["final"]
     _finish(run_dir, [
         f"bc: {cfg.bc.n_epochs} epochs on {summary['n_demo_trajectories']} demonstrations in {summary['wall_s']:.0f} s",
-        f"return {final['return_mean']:.1f} ± {final['return_std']:.1f} (normalized {_fmt(final['normalized_score'])}, "
-        f"{summary['eval_episodes']} episodes)",
+        f"return {final['return_mean']:.1f} ± {final['return_std']:.1f}"
+        + _notes(_normalized(final["normalized_score"]), f"{summary['eval_episodes']} episodes"),
     ])
 
 
-def _eval_config(target: Path, config: Optional[Path], overrides: list[str]) -> Config:
+def _eval_config(target: Path, config: Optional[Path], overrides: list[str], flags: dict[str, str]) -> Config:
     """-c wins; otherwise the config.yaml of the run folder the policy comes from."""
     if config is not None:
         _check_config_exists(config)
-        return load_config(config, overrides)
+        return load_config(config, overrides, flags=flags)
     for folder in [target, *target.parents][:4]:
         if is_run_dir(folder):
-            return load_config(folder / "config.yaml", overrides, recorded=True)
+            return load_config(folder / "config.yaml", overrides, flags=flags, recorded=True)
     raise UsageError(f"eval {target}: not inside a gailctl run folder, so pass -c CONFIG to say which env it plays")
 
 
@@ -324,20 +394,17 @@ def eval_(
     runs_dir: RunsDirOpt = Path("runs"),
 ) -> None:
     """Score a saved policy over N episodes; --render shows it, --video films it."""
-    extra = list(set_ or [])
-    if episodes is not None:
-        extra.append(f"eval.episodes={episodes}")
-    if deterministic is not None:
-        extra.append(f"eval.deterministic={str(deterministic).lower()}")
-    if seed is not None:
-        extra.append(f"seed={seed}")
+    items, flags = _shortcuts(episodes=("-n/--episodes", "eval.episodes", episodes),
+                              deterministic=("--deterministic/--stochastic", "eval.deterministic", deterministic),
+                              seed=("--seed", "seed", seed))
+    extra = [*(set_ or []), *items]
     is_random = str(target) == RANDOM_POLICY and not target.exists()
     if not is_random:
         from gailctl.inspect_runs import refuse_experiment_folder
 
         refuse_experiment_folder(target, command="eval")
     policy_zip = None if is_random else resolve_policy_zip(target, flag="eval")
-    cfg = _eval_config(target, config, extra)
+    cfg = _eval_config(target, config, extra, flags)
     from gailctl.render import check_video_path
 
     if video is not None:
@@ -453,13 +520,15 @@ def sweep(
     address: Annotated[Optional[str], typer.Option("--address", help="Join this running Ray cluster (e.g. auto) instead of starting an embedded one.", show_default=False)] = None,
     max_concurrent: Annotated[Optional[int], typer.Option("--max-concurrent", help="Trials at a time (default: the Ray cluster's CPUs).", show_default=False)] = None,
     runs_dir: RunsDirOpt = Path("runs"),
+    allow_env_mismatch: AllowEnvMismatchOpt = False,
 ) -> None:
     """Run a stage over seeds and a grid of settings on Ray Tune; one table and one plot for all trials."""
     from gailctl.sweep import render_sweep_tables, run_sweep
     from gailctl.ui import results
 
     outcome = run_sweep(stage=stage, config_path=config, seeds=seeds, overrides=list(set_ or []), grid=list(grid or []),
-                        demos=demos, runs_dir=runs_dir, address=address, max_concurrent=max_concurrent)
+                        demos=demos, runs_dir=runs_dir, address=address, max_concurrent=max_concurrent,
+                        allow_env_mismatch=allow_env_mismatch)
     for table in render_sweep_tables(outcome):
         results.print(table)
     _finish(outcome.sweep_dir, [outcome.summary_line()])
@@ -479,6 +548,7 @@ def bench(
     address: Annotated[Optional[str], typer.Option("--address", help="Join this Ray cluster instead of starting one.", show_default=False)] = None,
     max_concurrent: Annotated[Optional[int], typer.Option("--max-concurrent", help="Trials at a time (default: one per CPU).", show_default=False)] = None,
     runs_dir: RunsDirOpt = Path("runs"),
+    allow_env_mismatch: AllowEnvMismatchOpt = False,
 ) -> None:
     """Benchmark GAIL (and BC) over configs x seeds x numbers of demonstrations: table, CSV, curves."""
     from gailctl.bench import DEFAULT_CONFIGS, QUICK_SEEDS, BenchPlan, parse_n_demos, run_bench
@@ -491,6 +561,7 @@ def bench(
         quick=quick,
         with_bc=with_bc,
         overrides=tuple(set_ or []),
+        allow_env_mismatch=allow_env_mismatch,
     )
     require_ray()
     bench_dir, summary = run_bench(plan, runs_dir=runs_dir, address=address, max_concurrent=max_concurrent, throughput=throughput)

@@ -6,13 +6,18 @@ Only pydantic and yaml are imported here, so config errors answer without paying
 from __future__ import annotations
 
 import difflib
+import math
+import re
+from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal, Mapping, Optional
 
 import yaml
 from annotated_types import Ge, Gt
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     NonNegativeFloat,
@@ -25,10 +30,63 @@ from pydantic import (
 from gailctl.errors import ConfigError
 from gailctl.paths import ConfigPath, file_path_keys, resolve_cli_paths, resolve_file_paths
 
+_DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _whole_number(value: Any) -> Any:
+    """`1e6`, `1.5e3` or `2.0` (YAML reads `1e6` as a string) -> the int they spell; `1.5` is refused.
+
+    Budgets are naturally written in scientific notation; a fraction of an env step is not a budget.
+    Anything else (bools, words) passes through for the strict int check to refuse.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        number: Any = value
+    elif isinstance(value, str) and _DECIMAL.fullmatch(value.strip()) and any(c in value for c in ".eE"):
+        number = Decimal(value.strip())  # exact: 12345678901234567e0 stays what it says
+    else:
+        return value
+    finite = number.is_finite() if isinstance(number, Decimal) else math.isfinite(number)
+    if finite and abs(number) >= 10**30:
+        raise ValueError(f"{value} is far too large")
+    if not finite or number != int(number):
+        raise ValueError(f"expected a whole number (integer), got {value}")
+    return int(number)
+
+
+MAX_TOTAL_TIMESTEPS = 1_000_000_000
+
+
+def _sane_budget(value: int) -> int:
+    if value > MAX_TOTAL_TIMESTEPS:
+        raise ValueError(
+            f"at most {MAX_TOTAL_TIMESTEPS:,} env steps: gailctl's policies train at a few thousand env steps/s "
+            "per core, so a larger budget is days of training, most likely a typo"
+        )
+    return value
+
+
+MAX_N_ENVS = 256
+"""The envs of a run step one after another in one process (DummyVecEnv): more than 256 only
+lengthen each rollout (n_steps x n_envs steps between two chances to stop) and multiply memory."""
+
 # Integers are strict so that `n_envs: true` or `seed: yes` is refused rather than read as 1;
-# floats stay lax so that `3e-4` (a string to YAML 1.1) still reads as a number.
-PositiveInt = Annotated[int, Strict(), Gt(0)]
-NonNegativeInt = Annotated[int, Strict(), Ge(0)]
+# floats stay lax so that `3e-4` (a string to YAML 1.1) still reads as a number. Whole numbers
+# in scientific notation (`1e6`) are accepted for integers.
+PositiveInt = Annotated[int, BeforeValidator(_whole_number), Strict(), Gt(0)]
+NonNegativeInt = Annotated[int, BeforeValidator(_whole_number), Strict(), Ge(0)]
+Budget = Annotated[int, BeforeValidator(_whole_number), Strict(), Gt(0), AfterValidator(_sane_budget)]
+"""Total env steps of a training run."""
+
+
+def _sane_n_envs(value: int) -> int:
+    if value > MAX_N_ENVS:
+        raise ValueError(
+            f"at most {MAX_N_ENVS}: the envs step one after another in one process, so more only "
+            "lengthen every rollout (n_steps x n_envs env steps) without running faster"
+        )
+    return value
 
 
 class _Section(BaseModel):
@@ -40,7 +98,7 @@ class _Section(BaseModel):
 class EnvConfig(_Section):
     id: str = "seals/CartPole-v0"
     """Gymnasium id; seals ids (`seals/...`) are fixed-horizon, as imitation recommends."""
-    n_envs: PositiveInt = 8
+    n_envs: Annotated[PositiveInt, AfterValidator(_sane_n_envs)] = 8
     """Parallel environments (in one process) for training and recording."""
     max_episode_steps: Optional[PositiveInt] = None
     """Overrides the env's own time limit when set."""
@@ -101,12 +159,12 @@ class PPOConfig(_Section):
     """Hidden layers of both the policy and the value network."""
     use_sde: bool = False
     """Generalized state-dependent exploration (continuous actions only), as rl-zoo's Pendulum PPO."""
-    sde_sample_freq: Annotated[int, Strict(), Ge(-1)] = -1
+    sde_sample_freq: Annotated[int, BeforeValidator(_whole_number), Strict(), Ge(-1)] = -1
     """Steps between gSDE noise resamples; -1 resamples only at rollout starts."""
 
 
 class ExpertConfig(_Section):
-    total_timesteps: PositiveInt = 100_000
+    total_timesteps: Budget = 100_000
     eval_every: PositiveInt = 10_000
     """Env steps between evaluations on separate eval envs."""
     eval_episodes: PositiveInt = 10
@@ -127,9 +185,9 @@ class RecordConfig(_Section):
     n_episodes: PositiveInt = 20
     deterministic: bool = False
     """Record the expert's argmax actions instead of samples from its policy."""
-    vecnormalize: Optional[str] = None
+    vecnormalize: ConfigPath = None
     """Statistics file of an expert trained behind SB3's VecNormalize (`VecNormalize.save`'s
-    pickle, read by a restricted unpickler, or a gailctl checkpoint's vecnormalize.pt): its
+    pickle, read by a restricted unpickler, or a gailctl checkpoint's vecnormalize.pt; relative to the config file's folder): its
     policy sees normalised observations, the demonstrations stay raw; --vecnormalize wins."""
 
 
@@ -152,7 +210,7 @@ class GailConfig(_Section):
     """Record run folder or demonstrations folder (relative to the config file's folder); --demos wins."""
     n_demos: Optional[PositiveInt] = None
     """Use only the first N demonstration trajectories (all when unset)."""
-    total_timesteps: PositiveInt = 150_000
+    total_timesteps: Budget = 150_000
     demo_batch_size: PositiveInt = 500
     """Expert transitions per discriminator batch (as many generator ones are added)."""
     gen_replay_buffer_capacity: Optional[PositiveInt] = None
@@ -312,12 +370,13 @@ def _model_at(loc: tuple[Any, ...]) -> Optional[type[BaseModel]]:
     return model
 
 
-def _describe(err: dict[str, Any], source: str, overrides: dict[str, Any]) -> str:
+def _describe(err: dict[str, Any], source: str, overrides: dict[str, Any], flags: Mapping[str, str]) -> str:
     loc = tuple(err["loc"])
     key = ".".join(str(p) for p in loc)
-    # Blame the --set that touched this key (or a key inside it, or one the message names).
+    # Blame the --set that touched this key (or a key inside it, or one the message names),
+    # by the flag the user typed when a shortcut (--seed, -n) set it.
     blamed = [k for k in overrides if k == key or (key and k.startswith(key + ".")) or (not key and k in err["msg"])]
-    origin = f"--set {blamed[0]}" if blamed else source
+    origin = flags.get(blamed[0], f"--set {blamed[0]}") if blamed else source
     msg = err["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
@@ -338,8 +397,13 @@ def _describe(err: dict[str, Any], source: str, overrides: dict[str, Any]) -> st
     return f"{origin}: {key} = {shown}: {msg[0].lower()}{msg[1:]}"
 
 
-def config_from_dict(data: Any, *, source: str, overrides: Optional[dict[str, Any]] = None) -> Config:
-    """Validate a mapping (already overridden) into a `Config`, or raise one ConfigError line."""
+def config_from_dict(data: Any, *, source: str, overrides: Optional[dict[str, Any]] = None,
+                     flags: Optional[Mapping[str, str]] = None) -> Config:
+    """Validate a mapping (already overridden) into a `Config`, or raise one ConfigError line.
+
+    `flags` maps an overridden key to the option that set it (`{"seed": "--seed"}`), so an error
+    names what the user typed rather than `--set seed`.
+    """
     overrides = overrides or {}
     if data is None:
         data = {}
@@ -349,7 +413,7 @@ def config_from_dict(data: Any, *, source: str, overrides: Optional[dict[str, An
         return Config.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-        first = _describe(errors[0], source, overrides)
+        first = _describe(errors[0], source, overrides, flags or {})
         more = f" (and {len(errors) - 1} more error(s))" if len(errors) > 1 else ""
         raise ConfigError(first + more) from None
 
@@ -372,12 +436,14 @@ def read_yaml(path: Path, *, noun: str, short: Optional[str] = None) -> tuple[An
         raise ConfigError(f"{source}: invalid YAML{where}: {problem}") from None
 
 
-def load_config(path: Optional[Path], overrides: Optional[list[str]] = None, *, recorded: bool = False) -> Config:
+def load_config(path: Optional[Path], overrides: Optional[list[str]] = None, *,
+                flags: Optional[Mapping[str, str]] = None, recorded: bool = False) -> Config:
     """Read a YAML config (or the defaults when `path` is None) and apply `--set` overrides.
 
     Relative paths written in the file are read from the file's folder, those given with
     `--set` from the working directory; both come out absolute. `recorded=True` is for a run
     folder's config.yaml, whose paths were resolved when the run started: they stay as written.
+    `flags`: the option behind an override key, for error messages (see `config_from_dict`).
     """
     parsed = parse_overrides(overrides or [])
     path_keys = list(file_path_keys(Config))
@@ -398,7 +464,7 @@ def load_config(path: Optional[Path], overrides: Optional[list[str]] = None, *, 
         resolve_file_paths(data, keys=path_keys, config_file=Path(path), overridden=parsed)
     for key, value in parsed.items():
         _apply_override(data, key, value)
-    return config_from_dict(data, source=source, overrides=parsed)
+    return config_from_dict(data, source=source, overrides=parsed, flags=flags)
 
 
 def config_to_yaml(cfg: Config) -> str:

@@ -31,11 +31,27 @@ def check_video_path(path: Path, *, overwrite: bool = False) -> Path:
     return output_file(path, flag="--video", suffixes=VIDEO_SUFFIXES, overwrite=overwrite)
 
 
+def offscreen_sdl() -> None:
+    """Point SDL (pygame's backend) at its dummy video and audio drivers, where the user has not chosen.
+
+    Frames for a video need no window, but pygame's `init()` (called by the classic-control envs'
+    `render`) probes every SDL video backend; without a display, the Wayland probe prints
+    `error: XDG_RUNTIME_DIR is invalid or not set in the environment.` to stderr, a line that
+    reads like a gailctl failure after a run that succeeded. The audio probe prints ALSA noise
+    likewise. SDL reads these variables when pygame initialises, so this must run before the
+    env's first `render()`.
+    """
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+
 def play(model: Any, env_cfg: EnvConfig, *, n_episodes: int, seed: int, deterministic: bool, render_mode: str) -> tuple[list[float], list[np.ndarray]]:
     """Run `n_episodes` in one env rendering in `render_mode`; returns (returns, rgb frames).
 
     In "human" mode the env draws its own window at every step and no frames are kept.
     """
+    if render_mode != "human":
+        offscreen_sdl()
     venv = make_venv(env_cfg, seed=seed, n_envs=1, render_mode=render_mode)
     env = venv.envs[0]
     frames: list[np.ndarray] = []

@@ -293,3 +293,31 @@ def resolve_demos_dir(path: Path, *, flag: str) -> Path:
             "expected what `gailctl record` writes or imitation.data.serialize.save"
         )
     return path
+
+
+ALLOW_ENV_MISMATCH = "--allow-env-mismatch"
+
+
+def recorded_env_id(demos_dir: Path) -> Optional[str]:
+    """The env a demonstrations folder was recorded on, when it is known: the `demos/` folder of a
+    `gailctl record` run names it in the run's summary.json. None for a folder from elsewhere."""
+    run = Path(demos_dir).parent
+    try:
+        summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    env_id = summary.get("env_id") if isinstance(summary, dict) and summary.get("stage") == "record" else None
+    return env_id if isinstance(env_id, str) else None
+
+
+def check_demos_env(demos_dir: Path, *, env_id: str, allow: bool, flag: str = "--demos") -> Optional[str]:
+    """Refuse demonstrations recorded on another env (shapes alone can match: CartPole-v1 and
+    seals/CartPole-v0), unless `allow`; then return a warning to print. None when they match or
+    the recorded env is unknown."""
+    recorded = recorded_env_id(demos_dir)
+    if recorded is None or recorded == env_id:
+        return None
+    text = f"{flag} {demos_dir}: recorded on {recorded}, but env.id = {env_id}"
+    if not allow:
+        raise UsageError(f"{text}; pass {ALLOW_ENV_MISMATCH} to use them anyway")
+    return f"{text} ({ALLOW_ENV_MISMATCH})"

@@ -1,11 +1,16 @@
-"""Graceful stop: the first SIGINT/SIGTERM asks the training loop to stop at a safe point."""
+"""Graceful stop: the first SIGINT/SIGTERM asks the training loop to stop at a safe point.
+
+The loops poll the flag at their safe points (a round's end, an SB3 step); `stop_mid_rollout`
+also polls it at every env step of a rollout, so a long rollout (many envs, many steps) stops
+within seconds rather than when it ends.
+"""
 
 from __future__ import annotations
 
 import signal
 import threading
 from contextlib import contextmanager
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 
 class StopFlag:
@@ -37,8 +42,47 @@ def graceful_stop() -> Iterator[StopFlag]:
                       "(send it again to stop at once)")
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    _active.append(flag)
     try:
         yield flag
     finally:
+        _active.remove(flag)
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+_active: list[StopFlag] = []
+"""Flags of the `graceful_stop` blocks now open (signals are per process, so is this)."""
+
+
+def stop_requested() -> bool:
+    """True once a signal reached an open `graceful_stop` block."""
+    return any(flag.requested for flag in _active)
+
+
+def stop_mid_rollout(callback: Any, *, on_stop: Callable[[int], BaseException]) -> Any:
+    """`callback` (an SB3 callback or None) plus a check of the stop flag at every env step.
+
+    When a stop is requested during a rollout, raises `on_stop(n_env_steps_at_rollout_start)`
+    from inside SB3's `collect_rollouts`: nothing learns from the partial rollout (PPO trains
+    only on a full one, and imitation's `train_gen` stores generator samples only after `learn`
+    returns), so the learner is as it was when the rollout began; `on_stop` may checkpoint it.
+    Returning False instead would let imitation store the partial rollout and the caller go on
+    to train the discriminator on it.
+    """
+    from stable_baselines3.common.callbacks import BaseCallback, CallbackList
+
+    class StopMidRollout(BaseCallback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.start_steps = 0
+
+        def _on_rollout_start(self) -> None:
+            self.start_steps = int(self.model.num_timesteps)
+
+        def _on_step(self) -> bool:
+            if stop_requested():
+                raise on_stop(self.start_steps)
+            return True
+
+    return StopMidRollout() if callback is None else CallbackList([callback, StopMidRollout()])

@@ -32,7 +32,16 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 from gailctl.config import Config, config_from_dict, config_to_yaml, load_config, parse_overrides
 from gailctl.errors import ConfigError, GailctlError, Interrupted, UsageError
 from gailctl.run_scores import final_scores, plural
-from gailctl.runs import atomic_write_text, create_run, now_iso, resolve_demos_dir, run_lock, write_run_header, write_summary
+from gailctl.runs import (
+    atomic_write_text,
+    check_demos_env,
+    create_run,
+    now_iso,
+    resolve_demos_dir,
+    run_lock,
+    write_run_header,
+    write_summary,
+)
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -259,6 +268,7 @@ def plan_sweep(
     overrides: Sequence[str] = (),
     grid: Sequence[str] = (),
     demos: Optional[Path] = None,
+    allow_env_mismatch: bool = False,
 ) -> SweepPlan:
     """Parse the sweep's options and validate every trial's config; no Ray, no torch.
 
@@ -288,6 +298,7 @@ def plan_sweep(
     trials = expand_trials(seed_list, axes, base_overrides)
     configs, demos_dirs = [], []
     found: dict[str, Path] = {}
+    env_checked: set[tuple[str, str]] = set()
     for trial in trials:
         try:
             cfg = load_config(config_path, list(trial.overrides))
@@ -299,10 +310,17 @@ def plan_sweep(
             source = demos if demos is not None else ((cfg.bc.demos or cfg.gail.demos) if stage == "bc" else cfg.gail.demos)
             if source is None:
                 raise UsageError(f"sweep --stage {stage}: no demonstrations given: pass --demos RUN_OR_DIR or set {key} in the config")
+            flag = "--demos" if demos is not None else f"{key} ="
             if str(source) not in found:
-                flag = "--demos" if demos is not None else f"{key} ="
                 found[str(source)] = resolve_demos_dir(Path(source), flag=flag).resolve()
             demos_dir = found[str(source)]
+            if (str(demos_dir), cfg.env.id) not in env_checked:
+                env_checked.add((str(demos_dir), cfg.env.id))
+                warning = check_demos_env(demos_dir, env_id=cfg.env.id, allow=allow_env_mismatch, flag=flag)
+                if warning is not None:
+                    from gailctl.ui import console
+
+                    console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
         configs.append(_absolute_inputs(cfg, demos_dir))
         demos_dirs.append(demos_dir)
 
@@ -324,6 +342,54 @@ def plan_sweep(
         configs=tuple(configs),
         demos_dirs=tuple(demos_dirs),
     )
+
+
+def check_trial_data(plan: SweepPlan, *, grid_flag: Optional[str] = None) -> None:
+    """Load every trial's demonstrations and check them as its stage will, before Ray starts:
+    enough trajectories for its n_demos, observations and actions that fit its env, fixed
+    horizons (gail), a batch size they can fill. Each distinct (folder, env, count, batch) once.
+
+    Args:
+        grid_flag: what the user typed to sweep `gail.n_demos`, for the error (bench: `--n-demos`).
+
+    Raises:
+        UsageError: the first trial whose data its stage would refuse, in one line.
+    """
+    if plan.stage not in DEMO_STAGES:
+        return
+    from gailctl.envs import make_venv
+    from gailctl.stages.gail import check_demos_fit, load_demos
+
+    loaded: dict[str, list[Any]] = {}
+    checked: set[tuple[Any, ...]] = set()
+    for trial, cfg, demos_dir in zip(plan.trials, plan.configs, plan.demos_dirs):
+        assert demos_dir is not None
+        is_bc = plan.stage == "bc"
+        n_demos = (cfg.bc.n_demos or cfg.gail.n_demos) if is_bc else cfg.gail.n_demos
+        batch_size, batch_key = (cfg.bc.batch_size, "bc.batch_size") if is_bc else (cfg.gail.demo_batch_size, "gail.demo_batch_size")
+        todo = (str(demos_dir), cfg.env.model_dump_json(), n_demos, batch_size, is_bc)
+        if todo in checked:
+            continue
+        checked.add(todo)
+        if str(demos_dir) not in loaded:
+            loaded[str(demos_dir)] = load_demos(demos_dir, n_demos=None)
+        trajs = loaded[str(demos_dir)]
+        if n_demos is not None and n_demos > len(trajs):
+            point = dict(trial.point)
+            key = "bc.n_demos" if is_bc and cfg.bc.n_demos else "gail.n_demos"
+            if key in point:
+                who = f"{grid_flag} {point[key]}" if grid_flag else f"--grid {key}={point[key]}"
+            elif key in parse_overrides(list(plan.base_overrides)):
+                who = f"--set {key}={n_demos}"
+            else:
+                who = f"{key} = {n_demos}"
+            raise UsageError(f"{who}: only {len(trajs)} trajectories in {demos_dir}")
+        venv = make_venv(cfg.env, seed=cfg.seed, n_envs=1)
+        try:
+            check_demos_fit(trajs[:n_demos], venv, cfg, demos_dir, batch_size=batch_size, batch_key=batch_key,
+                            need_fixed_horizon=not is_bc)
+        finally:
+            venv.close()
 
 
 # --- one trial, inside a Ray worker ----------------------------------------------------
@@ -510,11 +576,15 @@ def _progress_callback(tune: Any, labels: Sequence[str]) -> Any:
         def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
             self.done += 1
             if result.get("status") == "finished":
-                what = (f"final return {_fmt(result.get('return_mean'), '.1f')} (normalized {_fmt(result.get('normalized_score'), '.2f')}"
-                        + (f", sampled {_fmt(result.get('sampled_normalized_score'), '.2f')}"
-                           if result.get("sampled_normalized_score") is not None else "")
-                        + (f"; {plural(result['final_episodes'], 'episode')}" if result.get("final_episodes") else "")
-                        + f") in {_fmt(result.get('wall_s'), '.0f')} s")
+                # Scores are left out when unknown (None, or NaN without references).
+                scores = [f"{name}{value:.2f}" for name, value in (("normalized ", result.get("normalized_score")),
+                                                                   ("sampled ", result.get("sampled_normalized_score")))
+                          if isinstance(value, (int, float)) and value == value]
+                notes = ", ".join(scores)
+                if result.get("final_episodes"):
+                    notes += ("; " if notes else "") + plural(result["final_episodes"], "episode")
+                what = (f"final return {_fmt(result.get('return_mean'), '.1f')}{f' ({notes})' if notes else ''}"
+                        f" in {_fmt(result.get('wall_s'), '.0f')} s")
             else:
                 what = f"[red]{result.get('status')}[/]: {escape(str(result.get('error')))}"
             _say(self.labels, trial, what, self.done)
@@ -792,6 +862,7 @@ def run_sweep(
     address: Optional[str] = None,
     max_concurrent: Optional[int] = None,
     argv: Optional[list[str]] = None,
+    allow_env_mismatch: bool = False,
 ) -> SweepOutcome:
     """`gailctl sweep`: check everything, run the trials on Ray Tune, aggregate them.
 
@@ -803,11 +874,13 @@ def run_sweep(
     require_ray()
     if max_concurrent is not None and max_concurrent < 1:
         raise UsageError(f"--max-concurrent {max_concurrent}: must be at least 1")
-    plan = plan_sweep(stage=stage, config_path=config_path, seeds=seeds, overrides=overrides, grid=grid, demos=demos)
+    plan = plan_sweep(stage=stage, config_path=config_path, seeds=seeds, overrides=overrides, grid=grid, demos=demos,
+                      allow_env_mismatch=allow_env_mismatch)
     from gailctl.envs import check_env_id
 
     for env_id in dict.fromkeys(c.env.id for c in plan.configs):
         check_env_id(env_id)
+    check_trial_data(plan)
     if address is not None:
         check_address(address)
 

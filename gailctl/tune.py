@@ -35,7 +35,16 @@ import yaml
 from gailctl.config import Config, config_to_yaml, load_config, parse_overrides
 from gailctl.errors import ConfigError, GailctlError, Interrupted, UsageError
 from gailctl.runs import atomic_write_text, create_run, now_iso, read_summary, run_lock, write_run_header, write_summary
-from gailctl.sweep import SweepPlan, markdown_table, one_line_error, parse_seeds, plan_sweep, run_trial, trial_payload
+from gailctl.sweep import (
+    SweepPlan,
+    check_trial_data,
+    markdown_table,
+    one_line_error,
+    parse_seeds,
+    plan_sweep,
+    run_trial,
+    trial_payload,
+)
 from gailctl.tune_space import (
     ChoiceDist,
     Distribution,
@@ -741,6 +750,7 @@ def run_tune(
     from gailctl.envs import check_env_id
 
     check_env_id(plan.base_config.env.id)
+    check_trial_data(plan.base)  # the demonstrations every trial will load, checked before any runs
     optuna = _optuna()
 
     if resume is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,12 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> dict[str, Any]:
             losses.append(float(loss))
             bar.update(epoch[0])
 
-        trainer.train(n_epochs=b.n_epochs, on_epoch_end=on_epoch_end, progress_bar=False, log_interval=10**9)
+        with warnings.catch_warnings():
+            # imitation 1.0.1 logs its BC statistics with `float(tensor)` on tensors that still
+            # require grad, and torch warns about it on every run; the values logged are right.
+            warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad=True to a scalar",
+                                    category=UserWarning)
+            trainer.train(n_epochs=b.n_epochs, on_epoch_end=on_epoch_end, progress_bar=False, log_interval=10**9)
         score = evaluate(model, eval_venv, n_episodes=b.eval_episodes, deterministic=b.eval_deterministic)
         row = {"epoch": b.n_epochs, "n_env_steps": 0, "wall_s": round(time.monotonic() - t0, 3),
                "bc_loss": losses[-1] if losses else float("nan"), **score.as_row(cfg.references)}

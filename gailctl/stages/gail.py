@@ -35,7 +35,7 @@ from gailctl.policies import (
     save_torch_atomic,
     torch_save,
 )
-from gailctl.signals import graceful_stop
+from gailctl.signals import graceful_stop, stop_mid_rollout
 from gailctl.trainer_state import REPLAY_BUFFER_FILE, continue_csv_log, replay_buffer_payload, restore_replay_buffer
 from gailctl.stages import resume_hint, run_clock_start, setup_torch
 from gailctl.stages.expert import save_zip
@@ -406,6 +406,20 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
         write_checkpoint(run_dir / "checkpoints" / f"round_{round_done:06d}", fill,
                          {"round": round_done, "n_env_steps": int(gen.num_timesteps), "wall_s": time.monotonic() - t0,
                           "eval_s": eval_s[0], "expert_batches": learner.batches.state()})
+
+    def stopped_mid_rollout(start_steps: int) -> Interrupted:
+        """A stop during a round's rollout: nothing has learned since the last round ended, so
+        checkpoint that round (if not yet) and leave; the partial rollout is discarded. (Only the
+        generator's observation statistics, with gail.normalize_obs, have seen its steps.)"""
+        done = start_steps // steps_per_round
+        gen.num_timesteps = start_steps
+        if done == 0:
+            return Interrupted("stopped during round 1's rollout, before any round finished; nothing to resume")
+        if not (run_dir / "checkpoints" / f"round_{done:06d}").exists():
+            checkpoint_now(done)
+        return Interrupted(f"{resume_hint('gail', run_dir, start_steps)} (round {done + 1}'s partial rollout was discarded)")
+
+    trainer.gen_callback = stop_mid_rollout(trainer.gen_callback, on_stop=stopped_mid_rollout)
 
     def eval_row() -> dict[str, Any]:
         started = time.monotonic()
