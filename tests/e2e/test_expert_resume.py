@@ -102,3 +102,44 @@ def test_stop_and_resume_make_the_same_updates_and_rows_as_one_run(tmp_path: Pat
     assert resumed["n_env_steps"] == full["n_env_steps"] == 1024
     assert [r["n_env_steps"] for r in rows(cut_dir)] == [r["n_env_steps"] for r in rows(full_dir)]
     assert checkpoints(cut_dir) == sorted({*checkpoints(full_dir), f"step_{boundary:09d}"})  # + the stop's own
+
+
+def same_tensors(a, b) -> bool:
+    import torch
+
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(same_tensors(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(same_tensors(x, y) for x, y in zip(a, b))
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and torch.equal(a, b)
+    return a == b
+
+
+def test_a_stop_checkpoints_exactly_what_the_uninterrupted_run_had_at_that_boundary(tmp_path: Path, monkeypatch) -> None:
+    """The partial rollout's normalisation updates and random draws are undone before the stop's checkpoint."""
+    import gailctl.stages.expert as expert
+    from gailctl.policies import read_torch_payload, read_zip_weights
+
+    norm = [*TINY, "expert.total_timesteps=1024", "expert.normalize_obs=true", "expert.normalize_reward=true"]
+    every_rollout = load_config(ROOT / "configs/cartpole.yaml", [*norm, "expert.checkpoint_every=128"])
+    full_dir, cut_dir = tmp_path / "full", tmp_path / "cut"
+    full_dir.mkdir()
+    cut_dir.mkdir()
+    expert.run(every_rollout, full_dir)
+
+    flag = StopAfterPolls(64 * 5 + 20)  # mid-rollout, 20 steps after the boundary at 640 (no periodic checkpoint there)
+
+    @contextlib.contextmanager
+    def stop_at_poll() -> Iterator[StopAfterPolls]:
+        yield flag
+
+    monkeypatch.setattr(expert, "graceful_stop", stop_at_poll)
+    with pytest.raises(Interrupted, match="stopped at 640 env steps"):
+        expert.run(load_config(ROOT / "configs/cartpole.yaml", norm), cut_dir)
+    ours, theirs = cut_dir / "checkpoints/step_000000640", full_dir / "checkpoints/step_000000640"
+    for name in ("vecnormalize.pt", "policy_trained.pt"):
+        assert same_tensors(read_torch_payload(ours / name), read_torch_payload(theirs / name)), name
+    a, b = read_torch_payload(ours / "state.pt"), read_torch_payload(theirs / "state.pt")
+    assert same_tensors({k: v for k, v in a.items() if k != "wall_s"}, {k: v for k, v in b.items() if k != "wall_s"})
+    assert same_tensors(read_zip_weights(ours / "model.zip")[:2], read_zip_weights(theirs / "model.zip")[:2])
