@@ -135,6 +135,10 @@ def run(cfg: Config, run_dir: Path, *, resume: bool = False) -> dict[str, Any]:
         restore_rng(state["rng"])
         dropped = truncate_metrics_after(run_dir, key="n_env_steps", last=start)
         console.print(f"resuming {run_dir.name} from {checkpoint.name} ({start} env steps; {dropped} later metric rows dropped)")
+        if start % rollout and start < budget:  # only an older gailctl checkpointed mid-rollout
+            end = start + -(-(budget - start) // rollout) * rollout
+            console.print(f"[yellow]warning:[/] {checkpoint.name} is not on a rollout boundary (written by an older "
+                          f"gailctl): whole rollouts from it end at {end:,} env steps, not {budget:,}")
     else:
         if resume:
             truncate_metrics_after(run_dir, key="n_env_steps", last=-1)
