@@ -267,7 +267,8 @@ def expert(
     _finish(run_dir, [
         f"expert: {summary['n_env_steps']} env steps in {summary['wall_s']:.0f} s; final return "
         f"{final['return_mean']:.1f} ± {final['return_std']:.1f}{_notes(_normalized(final['normalized_score']))}; "
-        f"best {summary['best']['return_mean']:.1f} at {summary['best']['n_env_steps']} steps",
+        f"best {summary['best']['return_mean']:.1f} at {summary['best']['n_env_steps']} steps"
+        + (f" ({summary['best']['note']})" if summary["best"].get("note") else ""),
     ])
 
 

@@ -308,12 +308,32 @@ class Config(_Section):
                 "gail.normalize_obs = true: not supported with gail.algorithm = airl "
                 "(AIRL's discriminator reads the policy's probabilities of raw observations)"
             )
+        if self.expert.total_timesteps < self.expert_steps_per_rollout:
+            raise ValueError(
+                f"expert.total_timesteps = {self.expert.total_timesteps}: must be at least one rollout, "
+                f"expert.ppo.n_steps x env.n_envs = {self.expert_steps_per_rollout}"
+            )
         if self.gail.total_timesteps < self.gail_steps_per_round:
             raise ValueError(
                 f"gail.total_timesteps = {self.gail.total_timesteps}: must be at least one round, "
                 f"gail.ppo.n_steps x env.n_envs = {self.gail_steps_per_round}"
             )
         return self
+
+    @property
+    def expert_steps_per_rollout(self) -> int:
+        """Env steps per PPO rollout of the expert; PPO updates once per rollout."""
+        return self.expert.ppo.n_steps * self.env.n_envs
+
+    @property
+    def expert_n_rollouts(self) -> int:
+        """Rollouts the expert trains: expert.total_timesteps rounded up to whole rollouts, as SB3 does."""
+        return -(-self.expert.total_timesteps // self.expert_steps_per_rollout)
+
+    @property
+    def expert_budget(self) -> int:
+        """The expert's effective budget in env steps (whole rollouts); it never trains past it."""
+        return self.expert_n_rollouts * self.expert_steps_per_rollout
 
     @property
     def gail_steps_per_round(self) -> int:

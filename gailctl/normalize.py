@@ -159,3 +159,73 @@ def raw_obs_weights(model: Any, vec: Optional[Any]) -> Iterator[None]:
         yield
     finally:
         model.policy.load_state_dict(trained)
+
+
+# --- checkpoints of a policy trained behind VecNormalize ------------------------------------
+
+TRAINED_POLICY_FORMAT = "gailctl.trained_policy/1"
+TRAINED_POLICY_FILE = "policy_trained.pt"
+"""A checkpoint's policy weights as trained (for normalised observations), next to its folded zip."""
+
+
+def save_policy_checkpoint(model: Any, vec: Optional["VecNormalize"], folder: Path, *, zip_name: str) -> None:
+    """Write a policy into a checkpoint folder: a zip for users, the exact training state for --resume.
+
+    The zip always takes raw observations (statistics folded in, as the run's final zip), so
+    `gailctl eval checkpoints/.../model.zip` plays what the run would play. Folding rounds the
+    weights, so when observations are normalised the trained weights go beside it
+    (`policy_trained.pt`, tensors only) with the statistics (`vecnormalize.pt`): `--resume`
+    restores those exactly. The optimizer state inside the zip belongs to the trained weights.
+    """
+    with raw_obs_weights(model, vec):
+        model.save(folder / zip_name)
+    if vec is None:
+        return
+    from gailctl.vecnorm_stats import mark_folded
+
+    mark_folded(folder / zip_name)  # SB3's data says "trained behind VecNormalize"; these weights take raw observations
+    import torch
+
+    torch.save(vecnormalize_payload(vec), folder / VECNORMALIZE_FILE)
+    if vec.norm_obs:
+        torch.save({"format": TRAINED_POLICY_FORMAT,
+                    "state_dict": {k: v.detach().clone() for k, v in model.policy.state_dict().items()}},
+                   folder / TRAINED_POLICY_FILE)
+
+
+def restore_trained_policy(model: Any, checkpoint: Path) -> None:
+    """Put a checkpoint's trained (unfolded) weights into `model`, loaded from its folded zip.
+
+    A checkpoint without `policy_trained.pt` holds its trained weights in the zip itself (no
+    observation normalisation, or a checkpoint written before zips were folded): nothing to do.
+    Weights are copied in place, so the optimizer loaded from the zip keeps its parameters.
+    """
+    from gailctl.errors import UsageError
+    from gailctl.policies import read_torch_payload
+
+    path = Path(checkpoint) / TRAINED_POLICY_FILE
+    if not path.is_file():
+        return
+    payload = read_torch_payload(path)
+    try:
+        if payload.get("format") != TRAINED_POLICY_FORMAT:
+            raise ValueError(f"format {payload.get('format')!r}, expected {TRAINED_POLICY_FORMAT}")
+        model.policy.load_state_dict(payload["state_dict"], strict=True)
+    except (KeyError, ValueError, RuntimeError) as exc:
+        raise UsageError(f"{path}: damaged or mismatched trained weights ({str(exc).splitlines()[0][:160]})") from None
+
+
+def unfolded_checkpoint_zip(zip_path: Path) -> bool:
+    """True for a zip in a checkpoint folder whose weights expect normalised observations.
+
+    Checkpoints written before every zip was folded hold the trained weights with the statistics
+    beside them (`vecnormalize.pt` normalising observations, no `policy_trained.pt`): played on
+    raw observations they pick wrong actions without a word, so callers refuse them.
+    """
+    from gailctl.policies import read_torch_payload
+
+    folder = Path(zip_path).parent
+    stats = folder / VECNORMALIZE_FILE
+    if not stats.is_file() or (folder / TRAINED_POLICY_FILE).is_file():
+        return False
+    return bool(read_torch_payload(stats).get("norm_obs"))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -20,6 +22,48 @@ from gailctl.stages.gail import check_demos_fit, load_demos
 from gailctl.ui import progress_bar
 
 COLUMNS = ["epoch", "n_env_steps", "wall_s", "bc_loss", "return_mean", "return_std", "return_min", "episode_len_mean", "normalized_score"]
+NO_EVAL = {k: float("nan") for k in COLUMNS[4:]}
+"""The evaluation columns of the epochs that end without one (only the last epoch is evaluated)."""
+
+
+class EpochLoss:
+    """Wraps BC's public `loss_calculator` to average its loss over each epoch.
+
+    imitation records the loss in its logger only on logged batches and clears it when it dumps,
+    so the per-epoch number comes from the loss calculator's own results instead: the
+    sample-weighted mean of the minibatch losses seen since the last `take()`.
+    """
+
+    def __init__(self, inner: Callable[..., Any]):
+        self.inner = inner
+        self._sum, self._n = 0.0, 0
+
+    def __call__(self, policy: Any, obs: Any, acts: Any) -> Any:
+        metrics = self.inner(policy, obs, acts)
+        n = len(acts)
+        self._sum += float(metrics.loss.detach()) * n
+        self._n += n
+        return metrics
+
+    def take(self) -> float:
+        """The mean loss per sample since the last call (NaN if no batch ran), and start afresh."""
+        mean = self._sum / self._n if self._n else float("nan")
+        self._sum, self._n = 0.0, 0
+        return mean
+
+
+@contextlib.contextmanager
+def quiet_bc_logger() -> Iterator[None]:
+    """Silence the one warning imitation 1.0.1's BC logger raises on every run.
+
+    `BCLogger.log_batch` calls `float()` on the loss tensor, which still requires grad, and
+    torch warns about it on the first batch; the loss is what we meant to log. Only that
+    message, from imitation's bc module, for the duration of `train`.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad=True to a scalar",
+                                category=UserWarning, module=r"imitation\.algorithms\.bc")
+        yield
 
 
 def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> dict[str, Any]:
@@ -50,26 +94,26 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> dict[str, Any]:
         device="cpu",
         custom_logger=imit_logger.configure(run_dir / "imitation", ["csv"]),
     )
+    epoch_loss = EpochLoss(trainer.loss_calculator)
+    trainer.loss_calculator = epoch_loss
     t0 = time.monotonic()
-    losses: list[float] = []
-    with MetricsWriter(run_dir, columns=COLUMNS) as writer, progress_bar("bc epochs", b.n_epochs) as bar:
+    with MetricsWriter(run_dir, columns=COLUMNS, step_key="epoch") as writer, progress_bar("bc epochs", b.n_epochs) as bar:
         epoch = [0]
+        last_loss = [float("nan")]
 
         def on_epoch_end() -> None:
             epoch[0] += 1
-            loss = trainer.logger.default_logger.name_to_value.get("bc/loss", float("nan"))
-            losses.append(float(loss))
-            bar.update(epoch[0])
+            last_loss[0] = epoch_loss.take()
+            if epoch[0] < b.n_epochs:  # the last epoch's row waits for its evaluation
+                writer.write({"epoch": epoch[0], "n_env_steps": 0, "wall_s": round(time.monotonic() - t0, 3),
+                              "bc_loss": last_loss[0], **NO_EVAL})
+            bar.update(epoch[0], latest=f"loss {last_loss[0]:.3f}")
 
-        with warnings.catch_warnings():
-            # imitation 1.0.1 logs its BC statistics with `float(tensor)` on tensors that still
-            # require grad, and torch warns about it on every run; the values logged are right.
-            warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad=True to a scalar",
-                                    category=UserWarning)
+        with quiet_bc_logger():
             trainer.train(n_epochs=b.n_epochs, on_epoch_end=on_epoch_end, progress_bar=False, log_interval=10**9)
         score = evaluate(model, eval_venv, n_episodes=b.eval_episodes, deterministic=b.eval_deterministic)
         row = {"epoch": b.n_epochs, "n_env_steps": 0, "wall_s": round(time.monotonic() - t0, 3),
-               "bc_loss": losses[-1] if losses else float("nan"), **score.as_row(cfg.references)}
+               "bc_loss": last_loss[0], **score.as_row(cfg.references)}
         writer.write(row)
         bar.update(b.n_epochs, latest=f"return {score.return_mean:.1f}")
     save_zip(model, run_dir / "policy.zip")
@@ -78,6 +122,7 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> dict[str, Any]:
         "n_demo_trajectories": len(trajs),
         "n_env_steps": 0,
         "final": {k: row[k] for k in ("return_mean", "return_std", "return_min", "normalized_score")},
+        "bc_loss": row["bc_loss"],
         "eval_episodes": b.eval_episodes,
         "eval_deterministic": b.eval_deterministic,
         "artifacts": {"policy": "policy.zip"},

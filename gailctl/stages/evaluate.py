@@ -7,8 +7,10 @@ from typing import Any, Optional
 
 from gailctl.config import Config
 from gailctl.envs import EVAL_SEED_OFFSET, make_venv
+from gailctl.errors import UsageError
 from gailctl.evaluation import RandomPolicy, evaluate
 from gailctl.metrics import MetricsWriter
+from gailctl.normalize import unfolded_checkpoint_zip
 from gailctl.policies import load_ppo
 from gailctl.render import has_display, play, write_video
 from gailctl.stages import setup_torch
@@ -31,6 +33,11 @@ def run(
     if policy_zip is None:  # `gailctl eval random`: the reference every normalized score starts from
         model: Any = RandomPolicy(venv.action_space, seed=cfg.seed)
     else:
+        if unfolded_checkpoint_zip(policy_zip):
+            raise UsageError(
+                f"{policy_zip}: a checkpoint of a run that normalises observations, written with the trained "
+                "(unfolded) weights, which would play wrong actions on raw observations; evaluate the run's model.zip "
+                "instead (resume an unfinished run to get one)")
         model = load_ppo(policy_zip, venv, env_id=cfg.env.id, seed=cfg.seed)
     with progress_bar("eval episodes", e.episodes) as bar:
 

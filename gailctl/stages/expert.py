@@ -5,16 +5,24 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
-from gailctl.checkpoints import latest_checkpoint, read_state, restore_rng, truncate_metrics_after, write_checkpoint
+from gailctl.checkpoints import capture_rng, latest_checkpoint, read_state, restore_rng, truncate_metrics_after, write_checkpoint
 from gailctl.config import Config
 from gailctl.envs import EVAL_SEED_OFFSET, make_venv
 from gailctl.errors import Interrupted, UsageError
 from gailctl.evaluation import evaluate
 from gailctl.metrics import MetricsWriter, read_metrics
-from gailctl.normalize import VECNORMALIZE_FILE, first_layers, raw_obs_weights, restore_from_checkpoint, vecnormalize_payload
-from gailctl.policies import build_ppo, load_ppo, torch_save
+from gailctl.normalize import (
+    first_layers,
+    raw_obs_weights,
+    restore_from_checkpoint,
+    restore_trained_policy,
+    restore_vecnormalize,
+    save_policy_checkpoint,
+    vecnormalize_payload,
+)
+from gailctl.policies import build_ppo, load_ppo
 from gailctl.runs import atomic_path
 from gailctl.signals import graceful_stop
 from gailctl.stages import resume_hint, run_clock_start, setup_torch
@@ -48,8 +56,9 @@ def normalization_note(*, obs: bool, reward: bool) -> str:
     """What the summary says about a policy trained behind VecNormalize."""
     parts = [f"trained behind VecNormalize ({', '.join(k for k, on in (('observations', obs), ('rewards', reward)) if on)})"]
     if obs:
-        parts.append("the observation statistics are folded into the first layers of model.zip and best_model.zip, "
-                     "which take raw observations; checkpoints keep the unfolded model plus vecnormalize.pt for --resume")
+        parts.append("the observation statistics are folded into the first layers of every zip (model.zip, best_model.zip "
+                     "and the checkpoints' model.zip), which take raw observations; checkpoints also keep the trained "
+                     "weights (policy_trained.pt) and vecnormalize.pt for --resume")
     return "; ".join(parts)
 
 
@@ -65,11 +74,45 @@ def wrap_normalize(venv: Any, cfg: Config) -> Any:
     return VecNormalize(venv, norm_obs=ecfg.normalize_obs, norm_reward=ecfg.normalize_reward, gamma=ecfg.ppo.gamma)
 
 
+def budget_lines(cfg: Config) -> list[str]:
+    """What the expert will train, said before it starts: the budget in whole rollouts.
+
+    SB3 only stops between rollouts, so the effective budget is `expert.total_timesteps` rounded
+    up to a whole number of rollouts (the config refuses budgets under one rollout); a budget
+    that needs rounding gets a warning that names the key.
+    """
+    ecfg = cfg.expert
+    rollout, n_rollouts, n_steps = cfg.expert_steps_per_rollout, cfg.expert_n_rollouts, cfg.expert_budget
+    lines = [f"expert: {n_steps:,} env steps = {n_rollouts:,} rollout{'s' if n_rollouts != 1 else ''} of {rollout:,} "
+             f"({cfg.env.n_envs} envs x {ecfg.ppo.n_steps} steps)"]
+    if n_steps != ecfg.total_timesteps:
+        lines.append(f"[yellow]warning:[/] expert.total_timesteps = {ecfg.total_timesteps} is not a whole number of "
+                     f"rollouts of {rollout:,}: rounded up to {n_steps:,} (PPO stops only between rollouts)")
+    return lines
+
+
+def best_note(n_env_steps: int) -> Optional[str]:
+    """A hint when best_model.zip is the untrained policy (no later evaluation beat the first)."""
+    if n_env_steps == 0:
+        return "the untrained policy scored best: best_model.zip is the initial policy, no later evaluation beat it"
+    return None
+
+
 def run(cfg: Config, run_dir: Path, *, resume: bool = False) -> dict[str, Any]:
+    """Train PPO to the budget in whole rollouts, evaluating and checkpointing on rollout boundaries.
+
+    Evaluations and checkpoints happen where SB3 calls `_on_rollout_start`, i.e. after `train()`
+    ran on the previous rollout: the row at N env steps scores the policy trained on N steps, and
+    a checkpoint at N holds everything the next rollout starts from. A stop request ends the
+    current rollout early, discards it (no update was made from it), rewinds the normalisation
+    statistics and random states to the last boundary and checkpoints there, so a resumed run
+    makes the same updates at the same step counts as an uninterrupted one.
+    """
     from stable_baselines3.common.callbacks import BaseCallback
 
     setup_torch()
     ecfg = cfg.expert
+    budget, rollout = cfg.expert_budget, cfg.expert_steps_per_rollout
     checkpoint = latest_checkpoint(run_dir) if resume else None
     state = read_state(checkpoint) if checkpoint else {"n_env_steps": 0, "wall_s": 0.0}
     start = int(state["n_env_steps"])
@@ -80,13 +123,22 @@ def run(cfg: Config, run_dir: Path, *, resume: bool = False) -> dict[str, Any]:
     if vec is not None:
         venv = vec
     eval_venv = make_venv(cfg.env, seed=cfg.seed + EVAL_SEED_OFFSET + start, n_envs=min(ecfg.eval_episodes, cfg.env.n_envs))
+    for line in budget_lines(cfg):
+        console.print(line)
     if checkpoint:
         model = load_ppo(checkpoint / "model.zip", venv, env_id=cfg.env.id, ppo=ecfg.ppo, seed=cfg.seed)
         restore_from_checkpoint(vec, checkpoint, setting="expert.normalize_obs and expert.normalize_reward")
+        restore_trained_policy(model, checkpoint)
         model.num_timesteps = start
+        # SB3 counts its gradient epochs in `_n_updates` (logged as train/n_updates) and offers no setter.
+        model._n_updates = int(state.get("n_updates", 0))
         restore_rng(state["rng"])
         dropped = truncate_metrics_after(run_dir, key="n_env_steps", last=start)
         console.print(f"resuming {run_dir.name} from {checkpoint.name} ({start} env steps; {dropped} later metric rows dropped)")
+        if start % rollout and start < budget:  # only an older gailctl checkpointed mid-rollout
+            end = start + -(-(budget - start) // rollout) * rollout
+            console.print(f"[yellow]warning:[/] {checkpoint.name} is not on a rollout boundary (written by an older "
+                          f"gailctl): whole rollouts from it end at {end:,} env steps, not {budget:,}")
     else:
         if resume:
             truncate_metrics_after(run_dir, key="n_env_steps", last=-1)
@@ -101,6 +153,8 @@ def run(cfg: Config, run_dir: Path, *, resume: bool = False) -> dict[str, Any]:
                key=lambda b: b["return_mean"], default={"return_mean": -math.inf, "n_env_steps": 0})
     last: dict[str, Any] = dict(prior[-1]) if prior else {}
     t0 = run_clock_start(run_dir)  # one clock over every invocation, as summary.json's wall_s
+    next_eval = [next_multiple(start, ecfg.eval_every)]
+    next_ckpt = [next_multiple(start, ecfg.checkpoint_every)]
 
     behind_vecnormalize = vec is not None  # saved zips take raw observations all the same (raw_obs_weights)
 
@@ -115,64 +169,84 @@ def run(cfg: Config, run_dir: Path, *, resume: bool = False) -> dict[str, Any]:
                 save_zip(model, run_dir / "best_model.zip", raw_obs=behind_vecnormalize)
         return row
 
-    def fill_checkpoint(tmp: Path) -> None:
-        model.save(tmp / "model.zip")  # unfolded: --resume trains on from it
-        if vec is not None:
-            torch_save(vecnormalize_payload(vec), tmp / VECNORMALIZE_FILE)
-
     def checkpoint_now(n_steps: int) -> None:
         write_checkpoint(
             run_dir / "checkpoints" / f"step_{n_steps:09d}",
-            fill_checkpoint,
-            {"n_env_steps": n_steps, "wall_s": time.monotonic() - t0},
+            lambda tmp: save_policy_checkpoint(model, vec, tmp, zip_name="model.zip"),
+            {"n_env_steps": n_steps, "wall_s": time.monotonic() - t0, "n_updates": int(model._n_updates)},
         )
 
-    class EvalAndCheckpoint(BaseCallback):
+    def at_boundary(writer: MetricsWriter, n: int, *, final: bool) -> None:
+        """Evaluate and checkpoint as due at a rollout boundary (always both at the end of the budget)."""
+        if n >= next_eval[0] or (final and int(last.get("n_env_steps", -1)) != n):
+            next_eval[0] = next_multiple(n, ecfg.eval_every)
+            last.update(evaluate_now(writer, n))
+        if n >= next_ckpt[0] or final:
+            next_ckpt[0] = next_multiple(n, ecfg.checkpoint_every)
+            checkpoint_now(n)
+
+    class RolloutBoundaries(BaseCallback):
         def __init__(self, writer: MetricsWriter, bar: Any, stop: Any):
             super().__init__()
             self.writer, self.bar, self.stop = writer, bar, stop
-            self.next_eval = next_multiple(start, ecfg.eval_every)
-            self.next_ckpt = next_multiple(start, ecfg.checkpoint_every)
+            self.boundary = start
+            self.snapshot: dict[str, Any] = {}
+            self.cut = False  # a rollout ended early by a stop request: SB3 skips its update
+
+        def _on_rollout_start(self) -> None:  # after train() on the previous rollout
+            n = self.num_timesteps
+            if n > start:
+                self.bar.update(n, latest=f"return {float(last['return_mean']):.1f}" if last else None)
+                at_boundary(self.writer, n, final=False)
+            self.boundary, self.cut = n, True
+            self.snapshot = {"rng": capture_rng(), "vecnormalize": vecnormalize_payload(vec) if vec is not None else None}
 
         def _on_step(self) -> bool:
-            n = self.num_timesteps
-            if n >= self.next_eval:
-                self.next_eval = next_multiple(n, ecfg.eval_every)
-                last.update(evaluate_now(self.writer, n))
-                self.bar.update(n, latest=f"return {float(last['return_mean']):.1f}")
-            if n >= self.next_ckpt:
-                self.next_ckpt = next_multiple(n, ecfg.checkpoint_every)
-                checkpoint_now(n)
             return not self.stop.requested
 
-        def _on_rollout_end(self) -> None:
+        def _on_rollout_end(self) -> None:  # not called for a rollout cut short
+            self.cut = False
             self.bar.update(self.num_timesteps)
 
-    with graceful_stop() as stop, MetricsWriter(run_dir, columns=COLUMNS) as writer, progress_bar("expert", ecfg.total_timesteps) as bar:
+        def rewind(self) -> int:
+            """Back to the last boundary: the partial rollout's statistics and random draws undone."""
+            restore_rng(self.snapshot["rng"])
+            if vec is not None:
+                restore_vecnormalize(vec, self.snapshot["vecnormalize"])
+            model.num_timesteps = self.boundary
+            return self.boundary
+
+    with graceful_stop() as stop, MetricsWriter(run_dir, columns=COLUMNS) as writer, progress_bar("expert", budget) as bar:
         bar.update(start)
-        if start == 0:
+        if checkpoint is None:
             last.update(evaluate_now(writer, 0))
-        if start < ecfg.total_timesteps:
-            model.learn(total_timesteps=ecfg.total_timesteps - start, callback=EvalAndCheckpoint(writer, bar, stop),
-                        reset_num_timesteps=False)
-        if stop.requested:
-            checkpoint_now(model.num_timesteps)
-            raise Interrupted(resume_hint("expert", run_dir, model.num_timesteps))
-        if int(last.get("n_env_steps", -1)) != model.num_timesteps:
-            last.update(evaluate_now(writer, model.num_timesteps))
+        callback = RolloutBoundaries(writer, bar, stop)
+        if start < budget:
+            model.learn(total_timesteps=budget - start, callback=callback, reset_num_timesteps=False)
+        if stop.requested and callback.cut:  # (a stop during the last update just lets the run finish)
+            n = callback.rewind()
+            if not (run_dir / "checkpoints" / f"step_{n:09d}" / "state.pt").is_file():
+                checkpoint_now(n)
+            raise Interrupted(resume_hint("expert", run_dir, n))
+        at_boundary(writer, model.num_timesteps, final=True)
         bar.update(model.num_timesteps, latest=f"return {float(last['return_mean']):.1f}")
-    checkpoint_now(model.num_timesteps)
     with raw_obs_weights(model, vec):
         save_zip(model, run_dir / "model.zip", raw_obs=behind_vecnormalize)
+    best_summary: dict[str, Any] = {"return_mean": best["return_mean"], "n_env_steps": best["n_env_steps"]}
+    if best_note(best["n_env_steps"]):
+        best_summary["note"] = best_note(best["n_env_steps"])
     summary: dict[str, Any] = {
         "n_env_steps": int(model.num_timesteps),
+        "n_rollouts": int(model.num_timesteps) // rollout,
+        "steps_per_rollout": rollout,
+        "n_updates": int(model._n_updates),
         "final": {k: float(last[k]) for k in COLUMNS[2:]},
-        "best": {"return_mean": best["return_mean"], "n_env_steps": best["n_env_steps"]},
+        "best": best_summary,
         "eval_episodes": ecfg.eval_episodes,
         "eval_deterministic": ecfg.eval_deterministic,
         "artifacts": {"model": "model.zip", "best_model": "best_model.zip"},
     }
     if vec is not None:
-        summary["normalization"] = {"obs": ecfg.normalize_obs, "reward": ecfg.normalize_reward, 
-                                  "note": normalization_note(obs=ecfg.normalize_obs, reward=ecfg.normalize_reward)}
+        summary["normalization"] = {"obs": ecfg.normalize_obs, "reward": ecfg.normalize_reward,
+                                    "note": normalization_note(obs=ecfg.normalize_obs, reward=ecfg.normalize_reward)}
     return summary

@@ -83,6 +83,8 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
     ("out of range", lambda t: ["gail", "-c", write(t / "c.yaml", "gail:\n  demo_batch_size: -4\n")], 2,
      "gail.demo_batch_size = -4: input should be greater than 0"),
     ("bad override", lambda t: ["expert", "-c", CARTPOLE, "--set", "expert.ppo.gamma=2"], 2, "--set expert.ppo.gamma: expert.ppo.gamma = 2"),
+    ("expert budget under one rollout", lambda t: ["expert", "-c", CARTPOLE, "--set", "expert.total_timesteps=500"], 2,
+     "--set expert.total_timesteps: expert.total_timesteps = 500: must be at least one rollout, expert.ppo.n_steps x env.n_envs = 512"),
     ("unknown env id", lambda t: ["expert", "-c", CARTPOLE, "--set", "env.id=CartPole-v9"], 2,
      "env.id = CartPole-v9: unknown environment (did you mean CartPole-v1"),
     ("expert from another env", lambda t: ["record", "-c", CARTPOLE, "--set", "env.id=Pendulum-v1", "--expert", EXPERT], 2,

@@ -523,6 +523,19 @@ def test_real_execute_writes_a_reproducible_run_folder(workdir, monkeypatch):
     assert "normalized" not in result.stdout.splitlines()[0]  # no references: no normalized figure at all
 
 
+def test_expert_whose_best_is_the_untrained_policy_says_so(workdir, monkeypatch):
+    from gailctl.stages.expert import best_note
+
+    def fake_run(cfg, run_dir):
+        return {"n_env_steps": 1024, "final": {"return_mean": 30.0, "return_std": 1.0, "normalized_score": None},
+                "best": {"return_mean": 377.1, "n_env_steps": 0, "note": best_note(0)}}
+
+    monkeypatch.setattr(gailctl.stages.expert, "run", fake_run)
+    result = invoke("expert", "-c", "exp.yaml", "--set", "expert.total_timesteps=640")
+    assert result.exit_code == 0, result.output
+    assert "best 377.1 at 0 steps (the untrained policy scored best: best_model.zip is the initial policy" in result.stdout
+
+
 def test_real_execute_marks_a_crashed_run_failed(workdir, monkeypatch):
     def crash(cfg, run_dir):
         raise ValueError("nan in the policy")
