@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional, Union
 
 import yaml
 from annotated_types import Ge, Gt
@@ -19,6 +19,7 @@ from pydantic import (
     PositiveFloat,
     Strict,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -121,6 +122,40 @@ class ExpertConfig(_Section):
     ppo: PPOConfig = PPOConfig()
 
 
+HumanAction = Union[NonNegativeInt, tuple[float, ...]]
+
+
+class HumanConfig(_Section):
+    """`gailctl record --human`: a person plays the task at the keyboard in a window."""
+
+    keys: Optional[dict[str, HumanAction]] = None
+    """Key name -> action while that key is held: an integer for discrete actions, a list of
+    numbers for continuous ones (held keys add up). Unset: the task's default (see README)."""
+    noop: Optional[Union[NonNegativeInt, tuple[float, ...], Literal["repeat"]]] = None
+    """The action when no mapped key is held, or `repeat` (the last action); unset: the default's."""
+    fps: PositiveInt = 15
+    """Env steps per second: a playable speed (the envs' own renderers use 30 to 50)."""
+
+    @field_validator("keys")
+    @classmethod
+    def _key_names(cls, keys: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
+        from gailctl.keymap import check_key_names
+
+        if keys is not None:
+            if not keys:
+                raise ValueError("needs at least one key (or leave it unset for the task's default)")
+            check_key_names(keys)
+        return keys
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "HumanConfig":
+        from gailctl.keymap import check_same_kind
+
+        if self.keys:
+            check_same_kind(self.keys, self.noop)
+        return self
+
+
 class RecordConfig(_Section):
     expert: ConfigPath = None
     """Expert run folder or SB3 .zip (relative to the config file's folder); --expert wins."""
@@ -131,6 +166,7 @@ class RecordConfig(_Section):
     """Statistics file of an expert trained behind SB3's VecNormalize (`VecNormalize.save`'s
     pickle, read by a restricted unpickler, or a gailctl checkpoint's vecnormalize.pt): its
     policy sees normalised observations, the demonstrations stay raw; --vecnormalize wins."""
+    human: HumanConfig = HumanConfig()
 
 
 class RewardNetConfig(_Section):
