@@ -225,12 +225,13 @@ def record(
     """Roll out an expert (or, with --human, play yourself) and save demonstrations in imitation's format."""
     cfg = _config(config, list(set_ or []) + ([f"record.n_episodes={episodes}"] if episodes is not None else []), seed)
     if human:
-        if expert is not None or vecnormalize is not None:
-            raise UsageError("record: --human records a person, --expert (--vecnormalize) a policy; pass one of them")
-        from gailctl.human import check_display
-        from gailctl.keymap import resolve_keymap
+        if expert is not None:
+            raise UsageError("record: --human records a person, --expert a policy; pass one of them")
+        if vecnormalize is not None:
+            raise UsageError("record: --vecnormalize applies to an expert's inputs, not to --human")
+        from gailctl.human import check_display, check_keymap
 
-        resolve_keymap(cfg.env.id, keys=cfg.record.human.keys, noop=cfg.record.human.noop)  # refuse before any folder
+        check_keymap(cfg)  # a bad key map and a missing display are refused before any run folder exists
         check_display()
         cfg = cfg.model_copy(update={"record": cfg.record.model_copy(update={"expert": None})})
         run_dir, summary = _run_stage("record", cfg, runs_dir=runs_dir, human=True)

@@ -22,6 +22,9 @@ from gailctl.keymap import KeyMap, KeyState
 
 log = logging.getLogger(__name__)
 
+HEADLESS_DRIVERS = ("offscreen", "dummy")
+"""SDL video drivers that draw nowhere: SDL falls back to them when the display cannot be opened."""
+
 PANEL_HEIGHT = 64
 """Pixels of overlay text below the env's frame."""
 
@@ -72,16 +75,50 @@ def check_display() -> None:
                          "run it on a desktop session (or under xvfb-run for a virtual one)")
 
 
+def check_keymap(cfg: Any) -> KeyMap:
+    """The config's key map (or the task's default), checked against the env's action space.
+
+    Needs gymnasium only (no torch), so a bad key map is refused at once.
+    """
+    import gymnasium as gym
+
+    from gailctl.envs import check_env_id
+    from gailctl.keymap import check_against_space, resolve_keymap
+
+    keymap = resolve_keymap(cfg.env.id, keys=cfg.record.human.keys, noop=cfg.record.human.noop)
+    check_env_id(cfg.env.id)
+    try:
+        env = gym.make(cfg.env.id)
+    except gym.error.DependencyNotInstalled as exc:
+        raise UsageError(f"env.id = {cfg.env.id}: a dependency is missing: {exc}") from None
+    check_against_space(keymap, env.action_space, env_id=cfg.env.id)
+    env.close()
+    return keymap
+
+
+def prefer_x11() -> None:
+    """Under X, SDL uses X and nothing else: no probing of Wayland (which prints to stderr) and
+    no silent fallback to an off-screen driver. Call before anything imports pygame's display
+    (the envs' renderers call `pygame.init()`)."""
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    if os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("SDL_VIDEODRIVER", "x11")
+
+
 class Window:
     """The pygame window: the env's frame on top, the overlay text below."""
 
     def __init__(self, *, title: str, frame_shape: tuple[int, ...]):
-        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+        prefer_x11()
         import pygame
 
         self.pg = pygame
         try:
             pygame.display.init()
+            driver = pygame.display.get_driver()
+            if driver in HEADLESS_DRIVERS:  # SDL's fallback: a window no one sees
+                pygame.display.quit()
+                raise pygame.error(f"SDL fell back to its {driver!r} video driver, which shows nothing")
             pygame.font.init()
             height, width = int(frame_shape[0]), int(frame_shape[1])
             self.surface = pygame.display.set_mode((width, height + PANEL_HEIGHT))

@@ -130,16 +130,15 @@ def run_human(cfg: Config, run_dir: Path) -> dict[str, Any]:
     import io
 
     from gailctl.errors import GailctlError
-    from gailctl.human import play
-    from gailctl.keymap import check_against_space, resolve_keymap
+    from gailctl.human import check_keymap, play, prefer_x11
     from gailctl.runs import atomic_write_text
     from gailctl.signals import graceful_stop
     from gailctl.ui import console
 
     rcfg = cfg.record
-    keymap = resolve_keymap(cfg.env.id, keys=rcfg.human.keys, noop=rcfg.human.noop)
+    keymap = check_keymap(cfg)
+    prefer_x11()
     venv = make_venv(cfg.env, seed=cfg.seed, n_envs=1, render_mode="rgb_array")
-    check_against_space(keymap, venv.action_space, env_id=cfg.env.id)
     t0 = time.monotonic()
 
     def done(i: int, ret: float, length: int) -> None:
