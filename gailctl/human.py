@@ -82,7 +82,7 @@ def check_keymap(cfg: Any) -> KeyMap:
     """
     import gymnasium as gym
 
-    from gailctl.envs import check_env_id
+    from gailctl.envs import check_env_id, missing_dependency
     from gailctl.keymap import check_against_space, resolve_keymap
 
     keymap = resolve_keymap(cfg.env.id, keys=cfg.record.human.keys, noop=cfg.record.human.noop)
@@ -90,7 +90,7 @@ def check_keymap(cfg: Any) -> KeyMap:
     try:
         env = gym.make(cfg.env.id)
     except gym.error.DependencyNotInstalled as exc:
-        raise UsageError(f"env.id = {cfg.env.id}: a dependency is missing: {exc}") from None
+        raise missing_dependency(cfg.env.id, exc) from None
     check_against_space(keymap, env.action_space, env_id=cfg.env.id)
     env.close()
     return keymap

@@ -174,3 +174,14 @@ def test_continuous_held_keys_add_up_and_are_clipped() -> None:
     assert ks.action(low=low, high=high) == (1.0, -1.0)
     ks.press("right")  # left + right cancel
     assert ks.action(low=low, high=high) == (1.0, 0.0)
+
+
+def test_missing_box2d_names_the_extra_that_installs() -> None:
+    import gymnasium as gym
+
+    from gailctl.envs import missing_dependency
+
+    exc = gym.error.DependencyNotInstalled("box2D is not installed, run `pip install gymnasium[box2d]`")
+    message = str(missing_dependency("LunarLander-v2", exc))
+    assert message.startswith("env.id = LunarLander-v2: a dependency is missing: box2D is not installed")
+    assert "pip install 'gailctl[box2d]'" in message and "\n" not in message
