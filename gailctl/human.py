@@ -250,7 +250,7 @@ def play(venv: Any, keymap: KeyMap, *, n_episodes: int, fps: int, seed: int, tit
             window.draw(frame, [
                 f"episode {len(kept) + 1}/{n_episodes}   step {len(ep.acts)}{f'/{horizon}' if horizon else ''}   "
                 f"return {ep.ret:.1f}   kept {len(kept)}, discarded {n_discarded}",
-                f"keys: {keymap.describe()}",
+                f"keys: {keymap.describe()}   held: {' '.join(keys.active()) or '-'}",
                 "space pause   backspace discard episode   esc stop (keeps finished episodes)",
             ], banner=status)
             clock.tick(fps)
