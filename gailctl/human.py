@@ -220,7 +220,7 @@ def play(venv: Any, keymap: KeyMap, *, n_episodes: int, fps: int, seed: int, tit
                 elif event.type == pg.KEYUP:
                     keys.release(pg.key.name(event.key))
             if stop.requested and stopped_by is None:
-                stopped_by = "SIGINT"
+                stopped_by = stop.signal_name
             if stopped_by:
                 break
             if started and not paused:

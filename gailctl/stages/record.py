@@ -146,7 +146,7 @@ def run_human(cfg: Config, run_dir: Path) -> dict[str, Any]:
         console.print(f"episode {i + 1}/{rcfg.n_episodes}: return {ret:.1f}, {length} steps"
                       + (f", normalized {norm:.2f}" if norm is not None else ""))
 
-    with graceful_stop() as stop:
+    with graceful_stop(note="stopping: the finished episodes are kept, the current one is dropped") as stop:
         rec = play(venv, keymap, n_episodes=rcfg.n_episodes, fps=rcfg.human.fps, seed=cfg.seed,
                    title=f"gailctl record --human: {cfg.env.id}", stop=stop, episode_done=done)
     venv.close()

@@ -178,3 +178,38 @@ def test_a_person_plays_discards_stops_and_gail_learns_from_it(tmp_path: Path, d
     g = json.loads((Path(gail.stdout.strip().splitlines()[-1]) / "summary.json").read_text())
     assert g["status"] == "finished" and g["n_demo_trajectories"] == 2
 
+
+
+def test_ctrl_c_keeps_the_finished_episodes(tmp_path: Path, display: str) -> None:
+    import signal
+
+    cfg = tmp_path / "mc.yaml"
+    cfg.write_text(CONFIG)
+    env = {**os.environ, "DISPLAY": display, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "gailctl", "record", "-c", str(cfg), "--human", "-n", "3",
+                             "--runs-dir", str(tmp_path / "runs")], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while not xdo(display, "search", "--class", ".").strip() and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.25)
+        time.sleep(1.0)
+        xdo(display, "keydown", "Right"); time.sleep(1.7); xdo(display, "keyup", "Right")  # noqa: E702  one whole episode
+        xdo(display, "keydown", "Left"); time.sleep(0.4)  # noqa: E702  a second one, cut short
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "SIGINT: stopping: the finished episodes are kept" in err
+    run = Path(out.strip().splitlines()[-1])
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["stopped_by"] == "SIGINT" and summary["demos"]["n_traj"] == 1
+
+    from imitation.data import serialize
+
+    (traj,) = serialize.load(run / "demos")
+    assert traj.acts.tolist() == [2] * 12
+    assert not [p for p in run.iterdir() if p.name.startswith(".")]  # no temporary leftovers
