@@ -18,6 +18,7 @@ from pydantic import (
     NonNegativeFloat,
     PositiveFloat,
     Strict,
+    PlainValidator,
     ValidationError,
     field_validator,
     model_validator,
@@ -122,7 +123,22 @@ class ExpertConfig(_Section):
     ppo: PPOConfig = PPOConfig()
 
 
-HumanAction = Union[NonNegativeInt, tuple[float, ...]]
+def _human_action(value: Any, *, repeat: bool = False) -> Any:
+    """An action as a key map writes it: one message for every wrong shape, not one per union member."""
+    if repeat and value == "repeat":
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError("a discrete action must be an integer >= 0")
+        return value
+    if isinstance(value, (list, tuple)) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value):
+        return tuple(float(x) for x in value)
+    raise ValueError("expected an action: an integer >= 0 (discrete) or a list of numbers (continuous)"
+                     + (", or repeat" if repeat else ""))
+
+
+HumanAction = Annotated[Union[int, tuple[float, ...]], PlainValidator(_human_action)]
+NoopAction = Annotated[Union[int, tuple[float, ...], Literal["repeat"]], PlainValidator(lambda v: _human_action(v, repeat=True))]
 
 
 class HumanConfig(_Section):
@@ -131,7 +147,7 @@ class HumanConfig(_Section):
     keys: Optional[dict[str, HumanAction]] = None
     """Key name -> action while that key is held: an integer for discrete actions, a list of
     numbers for continuous ones (held keys add up). Unset: the task's default (see README)."""
-    noop: Optional[Union[NonNegativeInt, tuple[float, ...], Literal["repeat"]]] = None
+    noop: Optional[NoopAction] = None
     """The action when no mapped key is held, or `repeat` (the last action); unset: the default's."""
     fps: PositiveInt = 15
     """Env steps per second: a playable speed (the envs' own renderers use 30 to 50)."""
@@ -352,7 +368,8 @@ def _describe(err: dict[str, Any], source: str, overrides: dict[str, Any]) -> st
     loc = tuple(err["loc"])
     key = ".".join(str(p) for p in loc)
     # Blame the --set that touched this key (or a key inside it, or one the message names).
-    blamed = [k for k in overrides if k == key or (key and k.startswith(key + ".")) or (not key and k in err["msg"])]
+    blamed = [k for k in overrides if k == key or (key and (k.startswith(key + ".") or key.startswith(k + ".")))
+              or (not key and k in err["msg"])]
     origin = f"--set {blamed[0]}" if blamed else source
     msg = err["msg"]
     if msg.startswith("Value error, "):

@@ -185,3 +185,15 @@ def test_missing_box2d_names_the_extra_that_installs() -> None:
     message = str(missing_dependency("LunarLander-v2", exc))
     assert message.startswith("env.id = LunarLander-v2: a dependency is missing: box2D is not installed")
     assert "pip install 'gailctl[box2d]'" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("override, expected", [
+    ("record.human.noop=-1", "record.human.noop = -1: a discrete action must be an integer >= 0"),
+    ("record.human.noop=rep", "record.human.noop = rep: expected an action: an integer >= 0 (discrete) or a list of "
+                              "numbers (continuous), or repeat"),
+    ("record.human.keys={a: 1.5}", "record.human.keys.a = 1.5: expected an action"),
+    ("record.human.keys={a: [1, x]}", "record.human.keys.a = [1, x]: expected an action"),
+])
+def test_a_wrong_action_is_one_message_naming_the_key(override: str, expected: str) -> None:
+    message = human_error(override)
+    assert message.startswith(f"--set {override.split('=')[0]}: {expected}") and "more error" not in message
