@@ -283,25 +283,40 @@ def record(
         help="VecNormalize statistics of an expert trained behind it (VecNormalize.save's .pkl, read by a restricted "
              "unpickler, or a checkpoint's vecnormalize.pt): the policy sees normalised observations, the demos stay raw "
              "(default: record.vecnormalize).")] = None,
+    human: Annotated[bool, typer.Option("--human", help="You play: a window, the keyboard drives the task (keys: record.human in the config).")] = False,
     set_: SetOpt = None,
     seed: SeedOpt = None,
     runs_dir: RunsDirOpt = Path("runs"),
 ) -> None:
-    """Roll out an expert and save demonstrations in imitation's format, with their statistics."""
+    """Roll out an expert (or, with --human, play yourself) and save demonstrations in imitation's format."""
     cfg = _config(config, set_, seed, episodes=("-n/--episodes", "record.n_episodes", episodes))
-    expert_zip = _input_path(expert, cfg.record.expert, command="record", flag="--expert RUN_OR_ZIP", key="record.expert",
-                             what="expert", resolve=resolve_policy_zip)
-    cfg = _with_path(cfg, "record", "expert", expert_zip)
-    stats_file = None
-    if vecnormalize is not None or cfg.record.vecnormalize is not None:
-        stats_file = _input_path(vecnormalize, cfg.record.vecnormalize, command="record", flag="--vecnormalize FILE",
-                                 key="record.vecnormalize", what="statistics", resolve=resolve_stats_file)
-        cfg = _with_path(cfg, "record", "vecnormalize", stats_file)
-    run_dir, summary = _run_stage("record", cfg, runs_dir=runs_dir, expert_zip=expert_zip, stats_file=stats_file)
+    if human:
+        if expert is not None:
+            raise UsageError("record: --human records a person, --expert a policy; pass one of them")
+        if vecnormalize is not None:
+            raise UsageError("record: --vecnormalize applies to an expert's inputs, not to --human")
+        from gailctl.human import check_display, check_keymap
+
+        check_keymap(cfg)  # a bad key map and a missing display are refused before any run folder exists
+        check_display()
+        cfg = cfg.model_copy(update={"record": cfg.record.model_copy(update={"expert": None})})
+        run_dir, summary = _run_stage("record", cfg, runs_dir=runs_dir, human=True)
+        source = f"played by a person ({summary['n_discarded']} discarded"
+        source += f", stopped by {summary['stopped_by']})" if summary["stopped_by"] else ")"
+    else:
+        expert_zip = _input_path(expert, cfg.record.expert, command="record", flag="--expert RUN_OR_ZIP", key="record.expert",
+                                 what="expert", resolve=resolve_policy_zip)
+        cfg = _with_path(cfg, "record", "expert", expert_zip)
+        stats_file = None
+        if vecnormalize is not None or cfg.record.vecnormalize is not None:
+            stats_file = _input_path(vecnormalize, cfg.record.vecnormalize, command="record", flag="--vecnormalize FILE",
+                                     key="record.vecnormalize", what="statistics", resolve=resolve_stats_file)
+            cfg = _with_path(cfg, "record", "vecnormalize", stats_file)
+        run_dir, summary = _run_stage("record", cfg, runs_dir=runs_dir, expert_zip=expert_zip, stats_file=stats_file)
+        source = f"{'deterministic' if summary['deterministic'] else 'stochastic'} expert"
     d = summary["demos"]
     _finish(run_dir, [
-        f"recorded {d['n_traj']} episodes, {d['n_transitions']} transitions "
-        f"({'deterministic' if summary['deterministic'] else 'stochastic'} expert)",
+        f"recorded {d['n_traj']} episodes, {d['n_transitions']} transitions ({source})",
         f"return mean {d['return_mean']:.1f} std {d['return_std']:.1f} min {d['return_min']:.1f} max {d['return_max']:.1f}; "
         f"length mean {d['len_mean']:.1f} min {d['len_min']:.0f} max {d['len_max']:.0f}"
         + (f"; {_normalized(d['normalized_return_mean'])}" if _known(d["normalized_return_mean"]) else ""),

@@ -10,7 +10,7 @@ import math
 import re
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal, Mapping, Optional
+from typing import Annotated, Any, Literal, Mapping, Optional, Union
 
 import yaml
 from annotated_types import Ge, Gt
@@ -23,7 +23,9 @@ from pydantic import (
     NonNegativeFloat,
     PositiveFloat,
     Strict,
+    PlainValidator,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -179,6 +181,55 @@ class ExpertConfig(_Section):
     ppo: PPOConfig = PPOConfig()
 
 
+def _human_action(value: Any, *, repeat: bool = False) -> Any:
+    """An action as a key map writes it: one message for every wrong shape, not one per union member."""
+    if repeat and value == "repeat":
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError("a discrete action must be an integer >= 0")
+        return value
+    if isinstance(value, (list, tuple)) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value):
+        return tuple(float(x) for x in value)
+    raise ValueError("expected an action: an integer >= 0 (discrete) or a list of numbers (continuous)"
+                     + (", or repeat" if repeat else ""))
+
+
+HumanAction = Annotated[Union[int, tuple[float, ...]], PlainValidator(_human_action)]
+NoopAction = Annotated[Union[int, tuple[float, ...], Literal["repeat"]], PlainValidator(lambda v: _human_action(v, repeat=True))]
+
+
+class HumanConfig(_Section):
+    """`gailctl record --human`: a person plays the task at the keyboard in a window."""
+
+    keys: Optional[dict[str, HumanAction]] = None
+    """Key name -> action while that key is held: an integer for discrete actions, a list of
+    numbers for continuous ones (held keys add up). Unset: the task's default (see README)."""
+    noop: Optional[NoopAction] = None
+    """The action when no mapped key is held, or `repeat` (the last action); unset: the default's."""
+    fps: PositiveInt = 15
+    """Env steps per second: a playable speed (the envs' own renderers use 30 to 50)."""
+
+    @field_validator("keys")
+    @classmethod
+    def _key_names(cls, keys: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
+        from gailctl.keymap import check_key_names
+
+        if keys is not None:
+            if not keys:
+                raise ValueError("needs at least one key (or leave it unset for the task's default)")
+            check_key_names(keys)
+        return keys
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "HumanConfig":
+        from gailctl.keymap import check_same_kind
+
+        if self.keys:
+            check_same_kind(self.keys, self.noop)
+        return self
+
+
 class RecordConfig(_Section):
     expert: ConfigPath = None
     """Expert run folder or SB3 .zip (relative to the config file's folder); --expert wins."""
@@ -189,6 +240,7 @@ class RecordConfig(_Section):
     """Statistics file of an expert trained behind SB3's VecNormalize (`VecNormalize.save`'s
     pickle, read by a restricted unpickler, or a gailctl checkpoint's vecnormalize.pt; relative to the config file's folder): its
     policy sees normalised observations, the demonstrations stay raw; --vecnormalize wins."""
+    human: HumanConfig = HumanConfig()
 
 
 class RewardNetConfig(_Section):
@@ -395,7 +447,8 @@ def _describe(err: dict[str, Any], source: str, overrides: dict[str, Any], flags
     key = ".".join(str(p) for p in loc)
     # Blame the --set that touched this key (or a key inside it, or one the message names),
     # by the flag the user typed when a shortcut (--seed, -n) set it.
-    blamed = [k for k in overrides if k == key or (key and k.startswith(key + ".")) or (not key and k in err["msg"])]
+    blamed = [k for k in overrides if k == key or (key and (k.startswith(key + ".") or key.startswith(k + ".")))
+              or (not key and k in err["msg"])]
     origin = flags.get(blamed[0], f"--set {blamed[0]}") if blamed else source
     msg = err["msg"]
     if msg.startswith("Value error, "):

@@ -18,6 +18,16 @@ EVAL_SEED_OFFSET = 10_000
 """Eval envs are seeded apart from training envs, so evaluation never replays training starts."""
 
 
+BOX2D_HINT = "Box2D envs need the box2d extra: `pip install 'gailctl[box2d]'` (the Box2D==2.3.10 wheel; gymnasium[box2d] needs swig)"
+
+
+def missing_dependency(env_id: str, exc: Exception) -> UsageError:
+    """gymnasium's DependencyNotInstalled as one line, with the install that works here."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    hint = f"; {BOX2D_HINT}" if "box2d" in first.lower() else ""
+    return UsageError(f"env.id = {env_id}: a dependency is missing: {first}{hint}")
+
+
 def _register_extra_ids() -> None:
     import seals  # noqa: F401  (registers the seals/... ids)
 
@@ -36,7 +46,7 @@ def check_env_id(env_id: str) -> None:
     suggestion = f" (did you mean {', '.join(hint)}?)" if hint else ""
     extra = ""
     if any(k in env_id for k in ("LunarLander", "BipedalWalker", "CarRacing")):
-        extra = "; Box2D envs need `pip install Box2D==2.3.10`"
+        extra = f"; {BOX2D_HINT}"
     elif any(k in env_id for k in ("Hopper", "HalfCheetah", "Walker2d", "Ant", "Humanoid", "Swimmer")):
         extra = "; MuJoCo envs need `pip install mujoco==2.3.7`"
     raise UsageError(f"env.id = {env_id}: unknown environment{suggestion}{extra}")
@@ -80,7 +90,7 @@ def make_venv(
             env_make_kwargs={"render_mode": render_mode} if render_mode else None,
         )
     except gym.error.DependencyNotInstalled as exc:
-        raise UsageError(f"env.id = {env_cfg.id}: a dependency is missing: {exc}") from None
+        raise missing_dependency(env_cfg.id, exc) from None
 
 
 def describe_space(space: Any) -> str:

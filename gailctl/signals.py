@@ -25,8 +25,11 @@ class StopFlag:
 
 
 @contextmanager
-def graceful_stop() -> Iterator[StopFlag]:
-    """Within the block, SIGINT/SIGTERM set the flag; a second one raises KeyboardInterrupt."""
+def graceful_stop(*, note: str = "stopping after the current step and writing a checkpoint") -> Iterator[StopFlag]:
+    """Within the block, SIGINT/SIGTERM set the flag; a second one raises KeyboardInterrupt.
+
+    `note` is what the first signal prints: what the loop does before it leaves.
+    """
     flag = StopFlag()
     if threading.current_thread() is not threading.main_thread():  # signals only reach the main thread
         yield flag
@@ -38,8 +41,7 @@ def graceful_stop() -> Iterator[StopFlag]:
         flag.signal_name = signal.Signals(signum).name
         from gailctl.ui import console
 
-        console.print(f"[yellow]{flag.signal_name}:[/] stopping after the current step and writing a checkpoint "
-                      "(send it again to stop at once)")
+        console.print(f"[yellow]{flag.signal_name}:[/] {note} (send it again to stop at once)")
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     _active.append(flag)

@@ -43,17 +43,38 @@ def demo_stats(trajs: list[Any], refs: Any) -> dict[str, Any]:
     return stats
 
 
-def run(cfg: Config, run_dir: Path, *, expert_zip: Path, stats_file: Optional[Path] = None) -> dict[str, Any]:
-    """Record `record.n_episodes` episodes; `stats_file`: VecNormalize statistics the policy's inputs need.
-
-    With statistics, the policy acts on normalised observations (as VecNormalize gave them in
-    training) while the demonstrations keep the raw ones the env returned. A zip that says it was
-    trained behind VecNormalize is refused without them (`obs_normalization_for`).
-    """
+def save_demos(cfg: Config, run_dir: Path, trajs: list[Any]) -> None:
+    """Per-episode metrics, then `demos/` in imitation's format, written whole or not at all."""
     import datasets
-    from imitation.data import rollout, serialize
+    from imitation.data import serialize
 
     datasets.disable_progress_bars()  # ours is enough
+    with MetricsWriter(run_dir, columns=COLUMNS) as writer:
+        steps = 0
+        for i, t in enumerate(trajs):
+            steps += len(t.acts)
+            ret = float(np.sum(t.rews))
+            norm = cfg.references.normalize(ret)
+            writer.write({"episode": i, "n_env_steps": steps, "return": ret, "length": len(t.acts),
+                          "normalized_score": float("nan") if norm is None else norm})
+    with atomic_path(run_dir / "demos", is_dir=True) as tmp:
+        serialize.save(tmp, trajs)
+
+
+def run(cfg: Config, run_dir: Path, *, expert_zip: Optional[Path] = None, stats_file: Optional[Path] = None,
+        human: bool = False) -> dict[str, Any]:
+    """Record `record.n_episodes` episodes: a person's (`human`, gailctl.human) or an expert's.
+
+    `stats_file`: VecNormalize statistics the expert's inputs need. With statistics, the policy
+    acts on normalised observations (as VecNormalize gave them in training) while the
+    demonstrations keep the raw ones the env returned. A zip that says it was trained behind
+    VecNormalize is refused without them (`obs_normalization_for`).
+    """
+    if human:
+        return run_human(cfg, run_dir)
+    assert expert_zip is not None, "the CLI resolves the expert before calling"
+    from imitation.data import rollout
+
     setup_torch()
     rcfg = cfg.record
     obs_norm, warning = obs_normalization_for(expert_zip, stats_file)
@@ -85,22 +106,68 @@ def run(cfg: Config, run_dir: Path, *, expert_zip: Path, stats_file: Optional[Pa
         # Keep original obs/rewards (RolloutInfoWrapper), drop infos as imitation's rollout() does.
         trajs = [dataclasses.replace(rollout.unwrap_traj(t), infos=None) for t in trajs][: rcfg.n_episodes]
         bar.update(len(trajs), latest=f"return {np.mean([t.rews.sum() for t in trajs]):.1f}")
-    with MetricsWriter(run_dir, columns=COLUMNS) as writer:
-        steps = 0
-        for i, t in enumerate(trajs):
-            steps += len(t.acts)
-            ret = float(np.sum(t.rews))
-            norm = cfg.references.normalize(ret)
-            writer.write({"episode": i, "n_env_steps": steps, "return": ret, "length": len(t.acts),
-                          "normalized_score": float("nan") if norm is None else norm})
-    with atomic_path(run_dir / "demos", is_dir=True) as tmp:
-        serialize.save(tmp, trajs)
+    save_demos(cfg, run_dir, trajs)
     stats = demo_stats(trajs, cfg.references)
     return {
+        "source": "expert",
         "expert": str(expert_zip),
         "deterministic": rcfg.deterministic,
         "vecnormalize": None if obs_norm is None else obs_norm.source,
         "record_wall_s": round(time.monotonic() - t0, 3),
         "demos": stats,
         "artifacts": {"demos": "demos"},
+    }
+
+
+HUMAN_STEPS_FILE = "human_steps.csv"
+"""Every step a person played: attempt, step, keys, action, reward, outcome (kept/discarded/unfinished)."""
+
+
+def run_human(cfg: Config, run_dir: Path) -> dict[str, Any]:
+    """A person plays `record.n_episodes` episodes in a window (gailctl.human); same outputs as an expert's."""
+    import csv
+    import dataclasses
+    import io
+
+    from gailctl.errors import GailctlError
+    from gailctl.human import check_keymap, play, prefer_x11
+    from gailctl.runs import atomic_write_text
+    from gailctl.signals import graceful_stop
+    from gailctl.ui import console
+
+    rcfg = cfg.record
+    keymap = check_keymap(cfg)
+    prefer_x11()
+    venv = make_venv(cfg.env, seed=cfg.seed, n_envs=1, render_mode="rgb_array")
+    t0 = time.monotonic()
+
+    def done(i: int, ret: float, length: int) -> None:
+        norm = cfg.references.normalize(ret)
+        console.print(f"episode {i + 1}/{rcfg.n_episodes}: return {ret:.1f}, {length} steps"
+                      + (f", normalized {norm:.2f}" if norm is not None else ""))
+
+    with graceful_stop(note="stopping: the finished episodes are kept, the current one is dropped") as stop:
+        rec = play(venv, keymap, n_episodes=rcfg.n_episodes, fps=rcfg.human.fps, seed=cfg.seed,
+                   title=f"gailctl record --human: {cfg.env.id}", stop=stop, episode_done=done)
+    venv.close()
+    buf = io.StringIO()
+    fields = [f.name for f in dataclasses.fields(rec.rows[0])] if rec.rows else ["episode"]
+    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(dataclasses.asdict(r) for r in rec.rows)
+    atomic_write_text(run_dir / HUMAN_STEPS_FILE, buf.getvalue())
+    if not rec.trajectories:
+        raise GailctlError(f"record --human: stopped ({rec.stopped_by}) before any episode finished; nothing saved "
+                           f"(the steps played are in {run_dir / HUMAN_STEPS_FILE})")
+    save_demos(cfg, run_dir, rec.trajectories)
+    return {
+        "source": "human",
+        "keymap": keymap.to_json(),
+        "fps": rcfg.human.fps,
+        "n_episodes_requested": rcfg.n_episodes,
+        "n_discarded": rec.n_discarded,
+        "stopped_by": rec.stopped_by,
+        "record_wall_s": round(time.monotonic() - t0, 3),
+        "demos": demo_stats(rec.trajectories, cfg.references),
+        "artifacts": {"demos": "demos", "steps": HUMAN_STEPS_FILE},
     }
