@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -15,6 +16,8 @@ from gailctl.errors import UsageError
 from gailctl.evaluation import SDENoise
 
 VIDEO_SUFFIXES = (".mp4", ".gif")
+
+log = logging.getLogger(__name__)
 
 
 def has_display() -> bool:
@@ -57,8 +60,9 @@ def play(model: Any, env_cfg: EnvConfig, *, n_episodes: int, seed: int, determin
     frames: list[np.ndarray] = []
     returns: list[float] = []
     obs = venv.reset()
+    frame = FrameGrabber(env)
     if render_mode == "rgb_array":
-        frames.append(np.asarray(env.render()))
+        frames.append(frame())
     ep_return = 0.0
     starts = np.ones(1, dtype=bool)
     with SDENoise.around(model, deterministic=deterministic) as actor:  # gSDE: fresh noise per episode
@@ -68,12 +72,38 @@ def play(model: Any, env_cfg: EnvConfig, *, n_episodes: int, seed: int, determin
             starts = done
             ep_return += float(reward[0])
             if render_mode == "rgb_array":
-                frames.append(np.asarray(env.render()))
+                frames.append(frame())
             if done[0]:
                 returns.append(ep_return)
                 ep_return = 0.0
     venv.close()
+    if frame.n_undrawable:
+        log.warning("%d of %d frames could not be drawn (the body left the screen: gymnasium's pygame drawing "
+                    "overflows); they repeat the last frame drawn", frame.n_undrawable, len(frames))
     return returns, frames
+
+
+class FrameGrabber:
+    """`env.render()` as an RGB array that survives a body far off screen.
+
+    seals' CartPole never ends an episode when the cart leaves the track, and a poor policy drives
+    it so far that gymnasium's pygame drawing overflows 16-bit screen coordinates (OverflowError).
+    The episode is still worth filming: such frames repeat the last one drawn and are counted.
+    """
+
+    def __init__(self, env: Any):
+        self.env = env
+        self.last: np.ndarray | None = None
+        self.n_undrawable = 0
+
+    def __call__(self) -> np.ndarray:
+        try:
+            self.last = np.asarray(self.env.render())
+        except OverflowError:
+            self.n_undrawable += 1
+            if self.last is None:
+                raise
+        return self.last
 
 
 

@@ -140,3 +140,25 @@ def test_write_mp4_with_odd_frame_size_is_readable_or_refused(tmp_path, imageio)
         return  # refusing clearly is acceptable
     frames = imageio.mimread(path, format="FFMPEG")  # a written file must be a real video
     assert len(frames) == 4
+
+
+def test_frames_survive_a_body_far_off_screen():
+    """A CartPole pushed far off the track makes pygame overflow; the video keeps going."""
+    pytest.importorskip("pygame")
+    import gymnasium as gym
+    import seals  # noqa: F401
+
+    from gailctl.render import FrameGrabber
+
+    env = gym.make("seals/CartPole-v0", render_mode="rgb_array")
+    env.reset(seed=0)
+    grab = FrameGrabber(env)
+    first = grab()
+    state = np.array(env.unwrapped.state, dtype=float)
+    state[0] = 1e9  # the cart far beyond any screen coordinate
+    env.unwrapped.state = state
+    with pytest.raises(OverflowError):
+        env.render()  # what an unguarded eval --video died of
+    assert grab() is first or np.array_equal(grab(), first)
+    assert grab.n_undrawable >= 1
+    env.close()
