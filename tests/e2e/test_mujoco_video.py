@@ -17,6 +17,8 @@ import pytest
 pytest.importorskip("mujoco")
 imageio = pytest.importorskip("imageio.v2")
 
+pytestmark = pytest.mark.e2e
+
 REPO = Path(__file__).resolve().parents[2]
 N_STEPS = 12
 
