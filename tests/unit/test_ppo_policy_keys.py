@@ -104,3 +104,24 @@ def test_zip_round_trip_safe_load_and_plain_load_act_identically(tmp_path, pendu
     plain = PPO.load(tmp_path / "model.zip", device="cpu")  # SB3's own loader still opens it (trusted file, test only)
     np.testing.assert_array_equal(plain.predict(obs, deterministic=True)[0], want)
     assert layers(plain) == ([8, 6], [5], {"ReLU"})
+
+
+def test_gail_generator_and_its_checkpoint_follow_gail_ppo(tmp_path):
+    """The generator is built from gail.ppo's keys, and a resume rebuilds it from its checkpoint zip exactly."""
+    from pathlib import Path
+
+    from gailctl.config import load_config
+    from gailctl.stages.gail import build_gail, load_demos
+
+    root = Path(__file__).resolve().parents[2]
+    cfg = load_config(root / "configs/cartpole.yaml", ["gail.ppo.activation_fn=relu", "gail.ppo.ortho_init=false",
+                                                       "gail.ppo.net_arch={pi: [16], vf: [8, 8]}"])
+    venv = make_venv(cfg.env, seed=0)
+    learner = build_gail(cfg, venv=venv, trajs=load_demos(root / "experts/cartpole/demos", n_demos=1), log_dir=tmp_path)
+    assert layers(learner.gen) == ([16], [8, 8], {"ReLU"}) and learner.gen.policy.ortho_init is False
+    learner.gen.save(tmp_path / "policy.zip")
+    again = load_ppo(tmp_path / "policy.zip", venv, env_id=cfg.env.id, ppo=cfg.gail.ppo)
+    assert layers(again) == ([16], [8, 8], {"ReLU"})
+    obs = np.random.default_rng(0).normal(size=(32, 4)).astype(np.float32)
+    np.testing.assert_array_equal(again.predict(obs, deterministic=True)[0], learner.gen.predict(obs, deterministic=True)[0])
+    venv.close()
