@@ -497,6 +497,8 @@ def _describe(err: dict[str, Any], source: str, overrides: dict[str, Any], flags
         return text
     if not loc:  # a cross-field check: its message names the keys itself
         return f"{origin}: {msg}"
+    if err["type"] == "missing":  # pydantic's input here is the whole parent mapping: name the key alone
+        return f"{origin}: {key}: missing (a required key)"
     value = err.get("input")
     shown = yaml.safe_dump(value, default_flow_style=True, width=float("inf")).strip().removesuffix("...").strip()
     return f"{origin}: {key} = {shown}: {msg[0].lower()}{msg[1:]}"

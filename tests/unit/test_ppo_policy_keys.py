@@ -46,7 +46,7 @@ def test_config_accepts_the_keys_in_both_net_arch_forms():
 
 @pytest.mark.parametrize("ppo, fragment", [
     ({"activation_fn": "gelu"}, "c.yaml: expert.ppo.activation_fn = gelu: input should be 'tanh' or 'relu'"),
-    ({"net_arch": {"pi": [8]}}, "c.yaml: expert.ppo.net_arch.vf"),
+    ({"net_arch": {"pi": [8]}}, "c.yaml: expert.ppo.net_arch.vf: missing (a required key)"),
     ({"net_arch": {"pi": [8], "vf": [8], "qf": [8]}}, "c.yaml: expert.ppo.net_arch.qf: unknown key; expected one of: pi, vf"),
     ({"net_arch": {"pi": [0], "vf": [8]}}, "c.yaml: expert.ppo.net_arch.pi.0 = 0: input should be greater than 0"),
     ({"net_arch": 64}, "c.yaml: expert.ppo.net_arch = 64: input should be a valid tuple"),
