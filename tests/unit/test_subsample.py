@@ -161,7 +161,7 @@ def test_bench_trials_carry_subsample_every(tmp_path):
 
     config = tmp_path / "paper.yaml"
     config.write_text((ROOT / "configs/cartpole.yaml").read_text().replace("  n_demos: 4\n", "  n_demos: 4\n  subsample_every: 20\n", 1)
-                      .replace("experts/", f"{ROOT}/experts/"))
+                      .replace("../experts/", f"{ROOT}/experts/"))
     for overrides, want in (((), 20), (("gail.subsample_every=5",), 5)):
         plan = BenchPlan(configs=(config,), seeds="0-1", n_demos=(4,), quick=True, with_bc=True, overrides=overrides)
         for stage in ("gail", "bc"):
