@@ -12,7 +12,7 @@ from gailctl.render import choose_gl_backend
 @pytest.fixture
 def headless(monkeypatch):
     monkeypatch.setattr(render.sys, "platform", "linux")
-    for name in ("DISPLAY", "WAYLAND_DISPLAY", "MUJOCO_GL"):
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "MUJOCO_GL", "SDL_VIDEODRIVER", "SDL_AUDIODRIVER"):
         monkeypatch.setenv(name, "")  # recorded, so whatever the code sets is undone afterwards
         monkeypatch.delenv(name)
     return monkeypatch
