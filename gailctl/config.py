@@ -19,11 +19,13 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     NonNegativeFloat,
     PositiveFloat,
     Strict,
     PlainValidator,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
@@ -143,8 +145,26 @@ class References(_Section):
         return (value - self.random_return) / (self.expert_return - self.random_return)
 
 
+class NetArch(_Section):
+    """Separate hidden layers for the policy (`pi`) and the value network (`vf`), as rl-zoo's MuJoCo PPOs."""
+
+    pi: tuple[PositiveInt, ...]
+    vf: tuple[PositiveInt, ...]
+
+
+def _net_arch_form(value: Any) -> str:
+    return "split" if isinstance(value, (dict, NetArch)) else "shared"
+
+
+# A list is one arch for both networks, a mapping one per network; the tag keeps errors to the form given.
+NetArchSpec = Annotated[
+    Union[Annotated[tuple[PositiveInt, ...], Tag("shared")], Annotated[NetArch, Tag("split")]],
+    Discriminator(_net_arch_form),
+]
+
+
 class PPOConfig(_Section):
-    """stable-baselines3 PPO hyperparameters (same names as `PPO(...)`)."""
+    """stable-baselines3 PPO hyperparameters (same names as `PPO(...)` and its `policy_kwargs`)."""
 
     learning_rate: PositiveFloat = 3e-4
     n_steps: PositiveInt = 2048
@@ -157,8 +177,15 @@ class PPOConfig(_Section):
     ent_coef: NonNegativeFloat = 0.0
     vf_coef: NonNegativeFloat = 0.5
     max_grad_norm: PositiveFloat = 0.5
-    net_arch: tuple[PositiveInt, ...] = (64, 64)
-    """Hidden layers of both the policy and the value network."""
+    net_arch: NetArchSpec = (64, 64)
+    """Hidden layers of both the policy and the value network (a list), or of each
+    (`{pi: [256, 256], vf: [256, 256]}`)."""
+    activation_fn: Literal["tanh", "relu"] = "tanh"
+    """Activation of the hidden layers (SB3's default tanh; rl-zoo's MuJoCo PPOs use relu)."""
+    log_std_init: float = 0.0
+    """Initial log standard deviation of a continuous policy's actions (rl-zoo's Hopper: -2)."""
+    ortho_init: bool = True
+    """Orthogonal initialisation of the layers (SB3's default); rl-zoo's MuJoCo PPOs turn it off."""
     use_sde: bool = False
     """Generalized state-dependent exploration (continuous actions only), as rl-zoo's Pendulum PPO."""
     sde_sample_freq: Annotated[int, BeforeValidator(_whole_number), Strict(), Ge(-1)] = -1
@@ -262,6 +289,10 @@ class GailConfig(_Section):
     """Record run folder or demonstrations folder (relative to the config file's folder); --demos wins."""
     n_demos: Optional[PositiveInt] = None
     """Use only the first N demonstration trajectories (all when unset)."""
+    subsample_every: PositiveInt = 1
+    """Keep every K-th transition of each demonstration trajectory (1 = all), the GAIL paper's
+    protocol (K = 20); honoured by gail, bc and bench. Each trajectory starts at its own offset in
+    0..K-1, drawn from a generator seeded by `seed` (the paper drew them at random)."""
     total_timesteps: Budget = 150_000
     demo_batch_size: PositiveInt = 500
     """Expert transitions per discriminator batch (as many generator ones are added)."""
@@ -443,7 +474,8 @@ def _model_at(loc: tuple[Any, ...]) -> Optional[type[BaseModel]]:
 
 
 def _describe(err: dict[str, Any], source: str, overrides: dict[str, Any], flags: Mapping[str, str]) -> str:
-    loc = tuple(err["loc"])
+    # Drop the union tag pydantic puts after `net_arch` (`net_arch.split.vf`): the user wrote `net_arch.vf`.
+    loc = tuple(p for i, p in enumerate(err["loc"]) if not (i and err["loc"][i - 1] == "net_arch" and p in ("shared", "split")))
     key = ".".join(str(p) for p in loc)
     # Blame the --set that touched this key (or a key inside it, or one the message names),
     # by the flag the user typed when a shortcut (--seed, -n) set it.
@@ -454,7 +486,7 @@ def _describe(err: dict[str, Any], source: str, overrides: dict[str, Any], flags
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     if err["type"] == "extra_forbidden":
-        owner = _model_at(loc)
+        owner = NetArch if loc[-2:-1] == ("net_arch",) else _model_at(loc)
         valid = sorted(owner.model_fields) if owner else []
         hint = difflib.get_close_matches(str(loc[-1]), valid, n=1)
         text = f"{origin}: {key}: unknown key"
@@ -465,6 +497,8 @@ def _describe(err: dict[str, Any], source: str, overrides: dict[str, Any], flags
         return text
     if not loc:  # a cross-field check: its message names the keys itself
         return f"{origin}: {msg}"
+    if err["type"] == "missing":  # pydantic's input here is the whole parent mapping: name the key alone
+        return f"{origin}: {key}: missing (a required key)"
     value = err.get("input")
     shown = yaml.safe_dump(value, default_flow_style=True, width=float("inf")).strip().removesuffix("...").strip()
     return f"{origin}: {key} = {shown}: {msg[0].lower()}{msg[1:]}"

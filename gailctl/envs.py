@@ -69,6 +69,9 @@ def make_venv(
     from imitation.data.wrappers import RolloutInfoWrapper
     from imitation.util.util import make_vec_env
 
+    from gailctl.render import choose_gl_backend
+
+    choose_gl_backend()  # before gym.make first imports mujoco
     check_env_id(env_cfg.id)
     post_wrappers: list[Any] = []
     if env_cfg.absorb_after_done:

@@ -18,7 +18,7 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-from gailctl.config import PPOConfig, RewardNetConfig
+from gailctl.config import NetArch, PPOConfig, RewardNetConfig
 from gailctl.envs import describe_space
 from gailctl.errors import UsageError
 
@@ -123,11 +123,25 @@ def check_policy_fits(state: dict[str, Any], venv: "VecEnv", zip_path: Path, env
         )
 
 
+POLICY_KEYS = ("net_arch", "activation_fn", "log_std_init", "ortho_init")
+"""PPOConfig keys that go to the policy (`policy_kwargs`), not to `PPO(...)` itself."""
+_ACTIVATION_NAMES = {"tanh": "Tanh", "relu": "ReLU"}
+
+
 def ppo_kwargs(ppo: PPOConfig) -> dict[str, Any]:
-    """PPO constructor arguments from the config (net_arch handled by the caller)."""
+    """PPO constructor arguments from the config (the policy's keys handled by `policy_kwargs`)."""
     fields = ppo.model_dump()
-    fields.pop("net_arch")
+    for key in POLICY_KEYS:
+        fields.pop(key)
     return fields
+
+
+def config_net_arch(ppo: PPOConfig) -> Any:
+    """SB3's `net_arch`: a list shared by policy and value network, or `{"pi": [...], "vf": [...]}`."""
+    arch = ppo.net_arch
+    if isinstance(arch, NetArch):
+        return {"pi": list(arch.pi), "vf": list(arch.vf)}
+    return list(arch)
 
 
 def build_ppo(
@@ -136,11 +150,15 @@ def build_ppo(
     *,
     seed: int,
     net_arch: Any = None,
-    activation: str = "Tanh",
+    activation: Optional[str] = None,
     tensorboard_log: Optional[str] = None,
     sde_options: Optional[dict[str, bool]] = None,
 ) -> "PPO":
-    """A fresh PPO MlpPolicy; `sde_options` (full_std, use_expln, squash_output) go to the policy when gSDE is on."""
+    """A fresh PPO MlpPolicy; `sde_options` (full_std, use_expln, squash_output) go to the policy when gSDE is on.
+
+    `net_arch` and `activation` (a torch.nn class name) override the config's, as the loader
+    reads them from a zip's tensors and text.
+    """
     import torch
     from gymnasium import spaces
     from stable_baselines3 import PPO
@@ -148,9 +166,15 @@ def build_ppo(
     if ppo.use_sde and not isinstance(venv.action_space, spaces.Box):
         raise UsageError(f"ppo.use_sde = true needs continuous (Box) actions; the env's action space is "
                          f"{describe_space(venv.action_space)}: set ppo.use_sde: false")
-    policy_kwargs: dict[str, Any] = {"net_arch": list(ppo.net_arch) if net_arch is None else net_arch}
+    policy_kwargs: dict[str, Any] = {"net_arch": config_net_arch(ppo) if net_arch is None else net_arch}
+    activation = activation or _ACTIVATION_NAMES[ppo.activation_fn]
     if activation != "Tanh":
         policy_kwargs["activation_fn"] = getattr(torch.nn, activation)
+    # Only what differs from SB3's defaults, so zips of default configs keep their old policy_kwargs.
+    if ppo.log_std_init != 0.0:
+        policy_kwargs["log_std_init"] = ppo.log_std_init
+    if not ppo.ortho_init:
+        policy_kwargs["ortho_init"] = False
     if ppo.use_sde and sde_options:
         policy_kwargs.update(sde_options)
     return PPO(

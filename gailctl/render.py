@@ -27,6 +27,17 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def choose_gl_backend() -> None:
+    """Pick MuJoCo's headless GL backend (EGL) when none is set and there is no display.
+
+    mujoco reads `MUJOCO_GL` once, when it is first imported, and its default (GLFW) cannot
+    render without a display; so this runs before any env is made. Mesa's EGL (Debian's
+    libegl1, libegl-mesa0, libgl1-mesa-dri) renders off-screen on CPU. A user's own choice wins.
+    """
+    if "MUJOCO_GL" not in os.environ and not has_display():
+        os.environ["MUJOCO_GL"] = "egl"  # mujoco then sets PYOPENGL_PLATFORM=egl itself
+
+
 def check_video_path(path: Path, *, overwrite: bool = False) -> Path:
     """`--video FILE`: .mp4 or .gif, by gailctl's one rule for output files (gailctl.outputs)."""
     from gailctl.outputs import output_file
@@ -51,8 +62,12 @@ def offscreen_sdl() -> None:
 def play(model: Any, env_cfg: EnvConfig, *, n_episodes: int, seed: int, deterministic: bool, render_mode: str) -> tuple[list[float], list[np.ndarray]]:
     """Run `n_episodes` in one env rendering in `render_mode`; returns (returns, rgb frames).
 
-    In "human" mode the env draws its own window at every step and no frames are kept.
+    In "human" mode the env draws its own window at every step and no frames are kept. Without a
+    display "human" would abort the whole process (MuJoCo's GLFW, uncatchably): frames are kept
+    in "rgb_array" mode instead.
     """
+    if render_mode == "human" and not has_display():
+        render_mode = "rgb_array"
     if render_mode != "human":
         offscreen_sdl()
     venv = make_venv(env_cfg, seed=seed, n_envs=1, render_mode=render_mode)

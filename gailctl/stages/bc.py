@@ -19,6 +19,7 @@ from gailctl.policies import build_ppo
 from gailctl.stages import setup_torch
 from gailctl.stages.expert import save_zip
 from gailctl.stages.gail import check_demos_fit, load_demos
+from gailctl.subsample import demo_transitions
 from gailctl.ui import progress_bar
 
 COLUMNS = ["epoch", "n_env_steps", "wall_s", "bc_loss", "return_mean", "return_std", "return_min", "episode_len_mean", "normalized_score"]
@@ -69,15 +70,16 @@ def quiet_bc_logger() -> Iterator[None]:
 def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> dict[str, Any]:
     """Train imitation's BC on a fresh PPO MlpPolicy, so the result is an ordinary SB3 zip."""
     from imitation.algorithms import bc
-    from imitation.data.rollout import flatten_trajectories
     from imitation.util import logger as imit_logger
 
     setup_torch()
     b = cfg.bc
     trajs = load_demos(demos_dir, n_demos=b.n_demos or cfg.gail.n_demos)
     venv = make_venv(cfg.env, seed=cfg.seed)
+    # gail.subsample_every: BC learns from exactly the transitions GAIL gets (the paper's baseline).
+    demos = demo_transitions(trajs, every=cfg.gail.subsample_every, seed=cfg.seed)
     check_demos_fit(trajs, venv, cfg, demos_dir, batch_size=b.batch_size, batch_key="bc.batch_size",
-                    need_fixed_horizon=False)  # episode ends leak nothing to a supervised learner
+                    need_fixed_horizon=False, n_transitions=len(demos))  # episode ends leak nothing to a supervised learner
     eval_venv = make_venv(cfg.env, seed=cfg.seed + EVAL_SEED_OFFSET, n_envs=min(b.eval_episodes, cfg.env.n_envs))
     # A PPO shell gives the policy SB3's MlpPolicy layout and, later, a zip eval can load.
     model = build_ppo(venv, PPOConfig(net_arch=b.net_arch), seed=cfg.seed)
@@ -86,7 +88,7 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> dict[str, Any]:
         action_space=venv.action_space,
         rng=np.random.default_rng(cfg.seed),
         policy=model.policy,
-        demonstrations=flatten_trajectories(trajs),
+        demonstrations=demos,
         batch_size=b.batch_size,
         optimizer_kwargs={"lr": b.learning_rate},
         ent_weight=b.ent_weight,
@@ -120,6 +122,8 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> dict[str, Any]:
     return {
         "demos": str(demos_dir),
         "n_demo_trajectories": len(trajs),
+        "subsample_every": cfg.gail.subsample_every,
+        "n_demo_transitions": len(demos),
         "n_env_steps": 0,
         "final": {k: row[k] for k in ("return_mean", "return_std", "return_min", "normalized_score")},
         "bc_loss": row["bc_loss"],

@@ -39,6 +39,7 @@ from gailctl.signals import graceful_stop, stop_mid_rollout
 from gailctl.trainer_state import REPLAY_BUFFER_FILE, continue_csv_log, replay_buffer_payload, restore_replay_buffer
 from gailctl.stages import resume_hint, run_clock_start, setup_torch
 from gailctl.stages.expert import save_zip
+from gailctl.subsample import demo_transitions
 from gailctl.ui import console, progress_bar
 
 DISC_KEYS = ("disc_loss", "disc_acc", "disc_acc_expert", "disc_acc_gen", "disc_entropy")
@@ -82,8 +83,12 @@ def load_demos(demos_dir: Path, *, n_demos: int | None) -> list[Any]:
 
 def check_demos_fit(trajs: Sequence[Any], venv: Any, cfg: Config, demos_dir: Path, *,
                     batch_size: int | None = None, batch_key: str = "gail.demo_batch_size",
-                    need_fixed_horizon: bool = True) -> None:
-    """Refuse demonstrations this env or trainer cannot use, before any training starts."""
+                    need_fixed_horizon: bool = True, n_transitions: int | None = None) -> None:
+    """Refuse demonstrations this env or trainer cannot use, before any training starts.
+
+    `n_transitions`: how many transitions training gets (fewer than the trajectories hold when
+    `gail.subsample_every` > 1); the batch size must fit those.
+    """
     obs_shape = tuple(np.asarray(trajs[0].obs).shape[1:])
     env_shape = tuple(venv.observation_space.shape)
     if obs_shape != env_shape:
@@ -106,12 +111,14 @@ def check_demos_fit(trajs: Sequence[Any], venv: Any, cfg: Config, demos_dir: Pat
             f"GAIL on {cfg.env.id} would learn from when episodes end; use a fixed-horizon env "
             "(e.g. seals/CartPole-v0) or set env.allow_variable_horizon: true"
         )
-    n_transitions = sum(len(t.acts) for t in trajs)
+    kept = n_transitions is not None and n_transitions != sum(len(t.acts) for t in trajs)
+    n_transitions = sum(len(t.acts) for t in trajs) if n_transitions is None else n_transitions
     batch_size = cfg.gail.demo_batch_size if batch_size is None else batch_size
     if batch_size > n_transitions:
         raise UsageError(
             f"{batch_key} = {batch_size}: larger than the {n_transitions} "
             f"expert transitions in {demos_dir}"
+            + (f" (1 in every {cfg.gail.subsample_every} kept: gail.subsample_every)" if kept else "")
         )
 
 
@@ -127,10 +134,12 @@ class ExpertBatches:
     of the current epoch (plain JSON data) and how many of that epoch's batches were handed out.
     """
 
-    def __init__(self, trajs: Sequence[Any], *, batch_size: int, rng: np.random.Generator):
+    def __init__(self, trajs: Sequence[Any] | Any, *, batch_size: int, rng: np.random.Generator):
+        """`trajs`: trajectories, or imitation `Transitions` already flattened (e.g. subsampled)."""
         from imitation.data.rollout import flatten_trajectories
+        from imitation.data.types import Transitions
 
-        flat = flatten_trajectories(list(trajs))
+        flat = trajs if isinstance(trajs, Transitions) else flatten_trajectories(list(trajs))
         self.arrays = {"obs": flat.obs, "acts": flat.acts, "next_obs": flat.next_obs, "dones": flat.dones}
         self.batch_size, self.rng = batch_size, rng
         self._epoch_start = rng.bit_generator.state
@@ -318,7 +327,8 @@ def build_gail(cfg: Config, *, venv: Any, trajs: Sequence[Any], log_dir: Path, c
     else:
         gen = build_ppo(venv, g.ppo, seed=cfg.seed)
         reward_net = build_reward_net(venv, g.reward_net, **net_kind)
-    batches = ExpertBatches(trajs, batch_size=g.demo_batch_size, rng=np.random.default_rng(cfg.seed))
+    demos = demo_transitions(trajs, every=g.subsample_every, seed=cfg.seed)  # the GAIL paper's protocol when > 1
+    batches = ExpertBatches(demos, batch_size=g.demo_batch_size, rng=np.random.default_rng(cfg.seed))
     trainer = build_trainer(cfg, venv=venv, gen=gen, reward_net=reward_net, trajs=trajs, log_dir=log_dir, batches=batches)
     vec = normalize_generator(trainer, g) if g.normalize_obs else None
     if checkpoint is not None:
@@ -367,7 +377,8 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
     start_round = int(state["round"])
     # Resumed envs start fresh episodes from a seed of their own (env states are not checkpointed).
     venv = make_venv(cfg.env, seed=cfg.seed + int(state["n_env_steps"]))
-    check_demos_fit(trajs, venv, cfg, demos_dir)
+    n_kept = len(demo_transitions(trajs, every=g.subsample_every, seed=cfg.seed))
+    check_demos_fit(trajs, venv, cfg, demos_dir, n_transitions=n_kept)
     if (warning := warn_variable_horizon(cfg.env)) is not None:
         console.print(f"[yellow]warning:[/] {warning}")
     eval_venv = make_venv(cfg.env, seed=cfg.seed + EVAL_SEED_OFFSET + int(state["n_env_steps"]),
@@ -468,6 +479,8 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
         "algorithm": g.algorithm,
         "demos": str(demos_dir),
         "n_demo_trajectories": len(trajs),
+        "subsample_every": g.subsample_every,
+        "n_demo_transitions": n_kept,
         "n_rounds": n_rounds,
         "steps_per_round": steps_per_round,
         "n_env_steps": int(gen.num_timesteps),

@@ -19,7 +19,7 @@ from gailctl.config import load_config
 from .test_cli import FakeExecute, one_line_error
 
 REPO = Path(__file__).resolve().parents[2]
-SHIPPED = ["acrobot", "cartpole", "cartpole-v1", "lunarlander", "mountaincar", "pendulum"]
+SHIPPED = ["acrobot", "cartpole", "cartpole-v1", "hopper", "lunarlander", "mountaincar", "pendulum"]
 
 
 @pytest.fixture
