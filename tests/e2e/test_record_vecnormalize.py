@@ -1,5 +1,6 @@
-"""`gailctl record` on gailctl's own experts trained behind VecNormalize: folded zips need no statistics,
-checkpoints (unfolded) need their vecnormalize.pt. A tiny expert (2 envs x 64 steps, 512 env steps)."""
+"""`gailctl record` on gailctl's own experts trained behind VecNormalize: final and checkpoint zips
+are folded (they take raw observations), so they need no statistics and refuse a second
+normalisation. A tiny expert (2 envs x 64 steps, 512 env steps)."""
 
 from __future__ import annotations
 
@@ -36,12 +37,12 @@ def test_record_from_a_normalised_gailctl_expert(tmp_path: Path) -> None:
     folded = CliRunner().invoke(app, ["record", *RECORD, "--expert", str(run_dir), *runs])
     assert folded.exit_code == 0, folded.output
     ckpt = run_dir / "checkpoints" / "step_000000512"
-    refused = CliRunner().invoke(app, ["record", *RECORD, "--expert", str(ckpt / "model.zip"), *runs])
-    assert refused.exit_code == 2 and f"found beside it: {ckpt / 'vecnormalize.pt'}" in refused.output, refused.output
-    unfolded = CliRunner().invoke(app, ["record", *RECORD, "--expert", str(ckpt / "model.zip"),
-                                        "--vecnormalize", str(ckpt / "vecnormalize.pt"), *runs])
-    assert unfolded.exit_code == 0, unfolded.output
-    # Same seed, same policy (folded into the weights, or applied to the observations): the same demonstrations.
-    a, b = (serialize.load(Path(r.output.strip().splitlines()[-1]) / "demos") for r in (folded, unfolded))
+    twice = CliRunner().invoke(app, ["record", *RECORD, "--expert", str(ckpt / "model.zip"),
+                                     "--vecnormalize", str(ckpt / "vecnormalize.pt"), *runs])
+    assert twice.exit_code == 2 and "already has its observation statistics folded" in twice.output, twice.output
+    checkpoint = CliRunner().invoke(app, ["record", *RECORD, "--expert", str(ckpt / "model.zip"), *runs])
+    assert checkpoint.exit_code == 0, checkpoint.output
+    # The checkpoint at the last step is the final policy: the same seed gives the same demonstrations.
+    a, b = (serialize.load(Path(r.output.strip().splitlines()[-1]) / "demos") for r in (folded, checkpoint))
     acts_a, acts_b = np.concatenate([t.acts for t in a]), np.concatenate([t.acts for t in b])
     assert len(acts_a) == len(acts_b) and np.mean(acts_a == acts_b) > 0.99
