@@ -19,6 +19,7 @@ import typer
 from gailctl import shipped
 from gailctl.config import Config, load_config
 from gailctl.errors import ConfigError, GailctlError, UsageError
+from gailctl.run_scores import plural
 from gailctl.runs import (
     check_demos_env,
     is_run_dir,
@@ -349,7 +350,7 @@ def gail(
     run_dir, summary = _run_stage("gail", cfg, runs_dir=runs_dir, resume=resume, demos_dir=demos_dir)
     final = summary["final"]
     _finish(run_dir, [
-        f"gail: {summary['n_rounds']} rounds, {summary['n_env_steps']} env steps in {summary['wall_s']:.0f} s "
+        f"{cfg.gail.algorithm}: {plural(summary['n_rounds'], 'round')}, {summary['n_env_steps']} env steps in {summary['wall_s']:.0f} s "
         f"on {summary['n_demo_trajectories']} demonstrations",
         f"generator true return {final['return_mean']:.1f} ± {final['return_std']:.1f}"
         + _notes(_normalized(final["normalized_score"]), "last evaluation", f"{summary['eval_episodes']} episodes"),

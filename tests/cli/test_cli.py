@@ -293,6 +293,20 @@ def test_gail_demos_flag_wins_over_config(workdir, fake):
     assert fake.only.cfg.gail.demos == str(other.resolve())
 
 
+@pytest.mark.parametrize("algorithm, n_rounds, expected", [
+    ("gail", 2, "gail: 2 rounds, 128 env steps"), ("airl", 1, "airl: 1 round, 128 env steps")])
+def test_gail_summary_names_the_algorithm_and_counts_rounds(workdir, fake, monkeypatch, algorithm, n_rounds, expected):
+    real = _summary
+
+    def summary(stage, cfg, kwargs):
+        return {**real(stage, cfg, kwargs), "n_rounds": n_rounds} if stage == "gail" else real(stage, cfg, kwargs)
+
+    monkeypatch.setitem(globals(), "_summary", summary)
+    result = invoke("gail", "-c", "exp.yaml", "--demos", "demos_run", "--set", f"gail.algorithm={algorithm}")
+    assert result.exit_code == 0, result.output
+    assert expected in result.output, result.output
+
+
 def test_gail_uses_config_demos_when_flag_absent(workdir, fake):
     result = invoke("gail", "-c", "exp.yaml")
     assert result.exit_code == 0, result.output
