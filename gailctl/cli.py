@@ -16,11 +16,11 @@ from typing import Annotated, Any, Callable, Optional, TypeVar
 
 import typer
 
-from gailctl import shipped
-from gailctl.config import Config, load_config
-from gailctl.errors import ConfigError, GailctlError, UsageError
-from gailctl.run_scores import plural
-from gailctl.runs import (
+from gailctl.core import shipped
+from gailctl.core.config import Config, load_config
+from gailctl.core.errors import ConfigError, GailctlError, UsageError
+from gailctl.report.run_scores import plural
+from gailctl.core.runs import (
     check_demos_env,
     is_run_dir,
     open_for_resume,
@@ -192,7 +192,7 @@ def _check_demos_env(demos_dir: Path, cfg: Config, *, given: Optional[Path], key
     """Demonstrations recorded on another env than the run's: refused, or a warning with --allow-env-mismatch."""
     warning = check_demos_env(demos_dir, env_id=cfg.env.id, allow=allow, flag="--demos" if given is not None else f"{key} =")
     if warning is not None:
-        from gailctl.ui import console
+        from gailctl.core.ui import console
 
         console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
 
@@ -202,7 +202,7 @@ def _run_stage(stage: str, cfg: Config, *, runs_dir: Path, resume: Optional[Path
     import importlib
 
     from gailctl import stages
-    from gailctl.envs import check_env_id
+    from gailctl.rl.envs import check_env_id
 
     check_env_id(cfg.env.id)
     module = importlib.import_module(f"gailctl.stages.{'evaluate' if stage == 'eval' else stage}")
@@ -296,7 +296,7 @@ def record(
             raise UsageError("record: --human records a person, --expert a policy; pass one of them")
         if vecnormalize is not None:
             raise UsageError("record: --vecnormalize applies to an expert's inputs, not to --human")
-        from gailctl.human import check_display, check_keymap
+        from gailctl.rl.human import check_display, check_keymap
 
         check_keymap(cfg)  # a bad key map and a missing display are refused before any run folder exists
         check_display()
@@ -417,12 +417,12 @@ def eval_(
     extra = [*(set_ or []), *items]
     is_random = str(target) == RANDOM_POLICY and not target.exists()
     if not is_random:
-        from gailctl.inspect_runs import refuse_experiment_folder
+        from gailctl.report.inspect_runs import refuse_experiment_folder
 
         refuse_experiment_folder(target, command="eval")
     policy_zip = None if is_random else resolve_policy_zip(target, flag="eval")
     cfg = _eval_config(target, config, extra, flags)
-    from gailctl.render import check_video_path
+    from gailctl.rl.render import check_video_path
 
     if video is not None:
         video = check_video_path(video, overwrite=overwrite)
@@ -437,7 +437,7 @@ def eval_(
 def _print_eval_table(s: dict[str, Any]) -> None:
     from rich.table import Table
 
-    from gailctl.ui import results
+    from gailctl.core.ui import results
 
     table = Table(title=f"{s['env_id']}: {Path(s['policy']).name}")
     for col in ("episodes", "policy actions", "return mean ± std", "min / max", "length", "normalized score"):
@@ -455,7 +455,7 @@ def _print_eval_table(s: dict[str, Any]) -> None:
 
 def _print_tables(tables: Any) -> None:
     """Result tables on stdout: the terminal's width, or 120 columns when piped (not 1000)."""
-    from gailctl.ui import results
+    from gailctl.core.ui import results
 
     for table in tables if isinstance(tables, list) else [tables]:
         results.print(table, width=None if results.is_terminal else PIPED_WIDTH)
@@ -479,8 +479,8 @@ def runs(
     """List runs: status, env steps, the final evaluation's return and normalized score (argmax, sampled), age."""
     import json
 
-    from gailctl.inspect_runs import list_runs
-    from gailctl.run_tables import render_runs_table
+    from gailctl.report.inspect_runs import list_runs
+    from gailctl.report.run_tables import render_runs_table
 
     found = list_runs(runs_dir, stage=stage, env=env, status=status)
     if as_json:
@@ -499,8 +499,8 @@ def plot(
     group: Annotated[bool, typer.Option("--group", help="Runs whose configs differ only in seed become one mean line with a band.")] = False,
 ) -> None:
     """Learning curves from metrics.csv (GAIL runs also get discriminator panels)."""
-    from gailctl.inspect_runs import plot_runs
-    from gailctl.outputs import free_name, output_file
+    from gailctl.report.inspect_runs import plot_runs
+    from gailctl.core.outputs import free_name, output_file
 
     if out is not None:
         target = output_file(out, flag="--out", suffixes=(".png",), overwrite=overwrite)
@@ -515,8 +515,8 @@ def compare(
     run_dirs: Annotated[list[Path], typer.Argument(metavar="RUN...", help="Run folders to compare; a sweep, tune or bench folder stands for its trials.", show_default=False)],
 ) -> None:
     """Final evaluations side by side, then the config keys that differ between the runs."""
-    from gailctl.inspect_runs import compare_runs
-    from gailctl.run_tables import render_compare_table
+    from gailctl.report.inspect_runs import compare_runs
+    from gailctl.report.run_tables import render_compare_table
 
     _print_tables(render_compare_table(*compare_runs(run_dirs)))
 
@@ -540,8 +540,8 @@ def sweep(
     allow_env_mismatch: AllowEnvMismatchOpt = False,
 ) -> None:
     """Run a stage over seeds and a grid of settings on Ray Tune; one table and one plot for all trials."""
-    from gailctl.sweep import render_sweep_tables, run_sweep
-    from gailctl.ui import results
+    from gailctl.experiments.sweep import render_sweep_tables, run_sweep
+    from gailctl.core.ui import results
 
     outcome = run_sweep(stage=stage, config_path=config, seeds=seeds, overrides=list(set_ or []), grid=list(grid or []),
                         demos=demos, runs_dir=runs_dir, address=address, max_concurrent=max_concurrent,
@@ -568,8 +568,8 @@ def bench(
     allow_env_mismatch: AllowEnvMismatchOpt = False,
 ) -> None:
     """Benchmark GAIL (and BC) over configs x seeds x numbers of demonstrations: table, CSV, curves."""
-    from gailctl.bench import DEFAULT_CONFIGS, QUICK_SEEDS, BenchPlan, parse_n_demos, run_bench
-    from gailctl.sweep import require_ray
+    from gailctl.experiments.bench import DEFAULT_CONFIGS, QUICK_SEEDS, BenchPlan, parse_n_demos, run_bench
+    from gailctl.experiments.sweep import require_ray
 
     plan = BenchPlan(
         configs=tuple(Path(c) for c in (configs or _named_configs([Path(n) for n in DEFAULT_CONFIGS]))),
@@ -582,7 +582,7 @@ def bench(
     )
     require_ray()
     bench_dir, summary = run_bench(plan, runs_dir=runs_dir, address=address, max_concurrent=max_concurrent, throughput=throughput)
-    from gailctl.ui import results
+    from gailctl.core.ui import results
 
     results.print((bench_dir / "results.md").read_text(encoding="utf-8"), markup=False, highlight=False)
     _finish(bench_dir, [])
@@ -605,8 +605,8 @@ def tune(
     runs_dir: RunsDirOpt = Path("runs"),
 ) -> None:
     """Tune config values with Optuna: every trial runs gail over the seeds; best.yaml keeps the winner."""
-    from gailctl.tune import render_tune_table, run_tune
-    from gailctl.ui import results
+    from gailctl.experiments.tune import render_tune_table, run_tune
+    from gailctl.core.ui import results
 
     outcome = run_tune(config_path=config, space_path=space, n_trials=trials, seeds=seeds, overrides=list(set_ or []), demos=demos,
                        workers=workers, sampler_seed=sampler_seed, resume=resume, runs_dir=runs_dir)
@@ -628,7 +628,7 @@ def configs_list(ctx: typer.Context) -> None:
         return
     from rich.table import Table
 
-    from gailctl.ui import results
+    from gailctl.core.ui import results
 
     names = shipped.config_names()
     if not names:

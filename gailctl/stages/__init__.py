@@ -13,9 +13,9 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from gailctl.config import Config, config_to_yaml
-from gailctl.errors import GailctlError, Interrupted, UsageError
-from gailctl.runs import (
+from gailctl.core.config import Config, config_to_yaml
+from gailctl.core.errors import GailctlError, Interrupted, UsageError
+from gailctl.core.runs import (
     append_command,
     create_run,
     elapsed_before,

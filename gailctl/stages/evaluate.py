@@ -5,16 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-from gailctl.config import Config
-from gailctl.envs import EVAL_SEED_OFFSET, make_venv
-from gailctl.errors import UsageError
-from gailctl.evaluation import RandomPolicy, evaluate
-from gailctl.metrics import MetricsWriter
-from gailctl.normalize import unfolded_checkpoint_zip
-from gailctl.policies import load_ppo
-from gailctl.render import has_display, play, write_video
+from gailctl.core.config import Config
+from gailctl.rl.envs import EVAL_SEED_OFFSET, make_venv
+from gailctl.core.errors import UsageError
+from gailctl.rl.evaluation import RandomPolicy, evaluate
+from gailctl.core.metrics import MetricsWriter
+from gailctl.rl.normalize import unfolded_checkpoint_zip
+from gailctl.rl.policies import load_ppo
+from gailctl.rl.render import has_display, play, write_video
 from gailctl.stages import setup_torch
-from gailctl.ui import console, progress_bar
+from gailctl.core.ui import console, progress_bar
 
 COLUMNS = ["episode", "n_env_steps", "return", "length", "normalized_score"]
 

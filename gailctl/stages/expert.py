@@ -7,13 +7,13 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from gailctl.checkpoints import capture_rng, latest_checkpoint, read_state, restore_rng, truncate_metrics_after, write_checkpoint
-from gailctl.config import Config
-from gailctl.envs import EVAL_SEED_OFFSET, make_venv
-from gailctl.errors import Interrupted, UsageError
-from gailctl.evaluation import evaluate
-from gailctl.metrics import MetricsWriter, read_metrics
-from gailctl.normalize import (
+from gailctl.core.checkpoints import capture_rng, latest_checkpoint, read_state, restore_rng, truncate_metrics_after, write_checkpoint
+from gailctl.core.config import Config
+from gailctl.rl.envs import EVAL_SEED_OFFSET, make_venv
+from gailctl.core.errors import Interrupted, UsageError
+from gailctl.rl.evaluation import evaluate
+from gailctl.core.metrics import MetricsWriter, read_metrics
+from gailctl.rl.normalize import (
     first_layers,
     raw_obs_weights,
     restore_from_checkpoint,
@@ -22,11 +22,11 @@ from gailctl.normalize import (
     save_policy_checkpoint,
     vecnormalize_payload,
 )
-from gailctl.policies import build_ppo, load_ppo
-from gailctl.runs import atomic_path
-from gailctl.signals import graceful_stop
+from gailctl.rl.policies import build_ppo, load_ppo
+from gailctl.core.runs import atomic_path
+from gailctl.core.signals import graceful_stop
 from gailctl.stages import resume_hint, run_clock_start, setup_torch
-from gailctl.ui import console, progress_bar
+from gailctl.core.ui import console, progress_bar
 
 COLUMNS = ["n_env_steps", "wall_s", "return_mean", "return_std", "return_min", "episode_len_mean", "normalized_score"]
 
@@ -42,7 +42,7 @@ def save_zip(model: Any, path: Path, *, raw_obs: bool = False) -> None:
     with atomic_path(path) as tmp:
         model.save(tmp)
         if raw_obs:
-            from gailctl.vecnorm_stats import mark_folded
+            from gailctl.rl.vecnorm_stats import mark_folded
 
             mark_folded(tmp)
 

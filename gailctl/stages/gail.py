@@ -17,15 +17,15 @@ from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
 
-from gailctl.checkpoints import latest_checkpoint, read_state, restore_rng, truncate_metrics_after, write_checkpoint
-from gailctl.config import Config
-from gailctl.envs import EVAL_SEED_OFFSET, describe_space, make_venv, warn_variable_horizon
-from gailctl.errors import GailctlError, Interrupted, UsageError
-from gailctl.evaluation import evaluate
-from gailctl.inspect_runs import gail_curve_png
-from gailctl.metrics import MetricsWriter, read_metrics
-from gailctl.normalize import VECNORMALIZE_FILE, raw_obs_weights, restore_from_checkpoint, vecnormalize_payload
-from gailctl.policies import (
+from gailctl.core.checkpoints import latest_checkpoint, read_state, restore_rng, truncate_metrics_after, write_checkpoint
+from gailctl.core.config import Config
+from gailctl.rl.envs import EVAL_SEED_OFFSET, describe_space, make_venv, warn_variable_horizon
+from gailctl.core.errors import GailctlError, Interrupted, UsageError
+from gailctl.rl.evaluation import evaluate
+from gailctl.report.inspect_runs import gail_curve_png
+from gailctl.core.metrics import MetricsWriter, read_metrics
+from gailctl.rl.normalize import VECNORMALIZE_FILE, raw_obs_weights, restore_from_checkpoint, vecnormalize_payload
+from gailctl.rl.policies import (
     build_ppo,
     build_reward_net,
     load_ppo,
@@ -35,12 +35,12 @@ from gailctl.policies import (
     save_torch_atomic,
     torch_save,
 )
-from gailctl.signals import graceful_stop, stop_mid_rollout
-from gailctl.trainer_state import REPLAY_BUFFER_FILE, continue_csv_log, replay_buffer_payload, restore_replay_buffer
+from gailctl.core.signals import graceful_stop, stop_mid_rollout
+from gailctl.rl.trainer_state import REPLAY_BUFFER_FILE, continue_csv_log, replay_buffer_payload, restore_replay_buffer
 from gailctl.stages import resume_hint, run_clock_start, setup_torch
 from gailctl.stages.expert import save_zip
-from gailctl.subsample import demo_transitions
-from gailctl.ui import console, progress_bar
+from gailctl.rl.subsample import demo_transitions
+from gailctl.core.ui import console, progress_bar
 
 DISC_KEYS = ("disc_loss", "disc_acc", "disc_acc_expert", "disc_acc_gen", "disc_entropy")
 COLUMNS = [
@@ -180,7 +180,7 @@ def build_trainer(cfg: Config, *, venv: Any, gen: Any, reward_net: Any, trajs: S
     """imitation's GAIL or AIRL trainer from the config (the generator and reward net built by the caller)."""
     from imitation.util import logger as imit_logger
 
-    from gailctl.discriminator import penalized_trainer_class
+    from gailctl.rl.discriminator import penalized_trainer_class
 
     g = cfg.gail
     trainer = penalized_trainer_class(g.algorithm)(
@@ -199,7 +199,7 @@ def build_trainer(cfg: Config, *, venv: Any, gen: Any, reward_net: Any, trajs: S
         custom_logger=imit_logger.configure(log_dir, ["csv"]),
     )
     if g.batched_rewards:
-        from gailctl.relabel import install_batched_rewards
+        from gailctl.rl.relabel import install_batched_rewards
 
         install_batched_rewards(trainer)
     return trainer

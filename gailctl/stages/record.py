@@ -9,16 +9,16 @@ from typing import Any, Optional
 
 import numpy as np
 
-from gailctl.config import Config
-from gailctl.envs import describe_space, make_venv
-from gailctl.errors import UsageError
-from gailctl.evaluation import SDENoise
-from gailctl.metrics import MetricsWriter
-from gailctl.policies import load_ppo
-from gailctl.runs import atomic_path
+from gailctl.core.config import Config
+from gailctl.rl.envs import describe_space, make_venv
+from gailctl.core.errors import UsageError
+from gailctl.rl.evaluation import SDENoise
+from gailctl.core.metrics import MetricsWriter
+from gailctl.rl.policies import load_ppo
+from gailctl.core.runs import atomic_path
 from gailctl.stages import setup_torch
-from gailctl.ui import console, progress_bar
-from gailctl.vecnorm_stats import obs_normalization_for
+from gailctl.core.ui import console, progress_bar
+from gailctl.rl.vecnorm_stats import obs_normalization_for
 
 COLUMNS = ["episode", "n_env_steps", "return", "length", "normalized_score"]
 
@@ -63,7 +63,7 @@ def save_demos(cfg: Config, run_dir: Path, trajs: list[Any]) -> None:
 
 def run(cfg: Config, run_dir: Path, *, expert_zip: Optional[Path] = None, stats_file: Optional[Path] = None,
         human: bool = False) -> dict[str, Any]:
-    """Record `record.n_episodes` episodes: a person's (`human`, gailctl.human) or an expert's.
+    """Record `record.n_episodes` episodes: a person's (`human`, gailctl.rl.human) or an expert's.
 
     `stats_file`: VecNormalize statistics the expert's inputs need. With statistics, the policy
     acts on normalised observations (as VecNormalize gave them in training) while the
@@ -124,16 +124,16 @@ HUMAN_STEPS_FILE = "human_steps.csv"
 
 
 def run_human(cfg: Config, run_dir: Path) -> dict[str, Any]:
-    """A person plays `record.n_episodes` episodes in a window (gailctl.human); same outputs as an expert's."""
+    """A person plays `record.n_episodes` episodes in a window (gailctl.rl.human); same outputs as an expert's."""
     import csv
     import dataclasses
     import io
 
-    from gailctl.errors import GailctlError
-    from gailctl.human import check_keymap, play, prefer_x11
-    from gailctl.runs import atomic_write_text
-    from gailctl.signals import graceful_stop
-    from gailctl.ui import console
+    from gailctl.core.errors import GailctlError
+    from gailctl.rl.human import check_keymap, play, prefer_x11
+    from gailctl.core.runs import atomic_write_text
+    from gailctl.core.signals import graceful_stop
+    from gailctl.core.ui import console
 
     rcfg = cfg.record
     keymap = check_keymap(cfg)

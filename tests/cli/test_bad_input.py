@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gailctl.cli import app
-from gailctl.config import config_to_yaml, load_config
+from gailctl.core.config import config_to_yaml, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 CARTPOLE = str(ROOT / "configs/cartpole.yaml")
@@ -38,7 +38,7 @@ def fake_run(tmp: Path, stage: str, status: str) -> str:
 def gail_run_with_corrupt_reward_net(tmp: Path) -> str:
     import torch
 
-    from gailctl.checkpoints import STATE_FORMAT, capture_rng
+    from gailctl.core.checkpoints import STATE_FORMAT, capture_rng
 
     run = Path(fake_run(tmp, "gail", "interrupted"))
     ckpt = run / "checkpoints" / "round_000001"
@@ -145,7 +145,7 @@ def test_disk_full_while_checkpointing_keeps_the_previous_checkpoint(tmp_path: P
 
     import torch
 
-    from gailctl import checkpoints
+    from gailctl.core import checkpoints
 
     folder = tmp_path / "checkpoints" / "step_000000001"
     checkpoints.write_checkpoint(folder, lambda d: (d / "model.zip").write_bytes(b"v1"), {"n_env_steps": 1})

@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 import gailctl.stages
 from gailctl.cli import app
-from gailctl.config import Config
-from gailctl.errors import GailctlError, UsageError
+from gailctl.core.config import Config
+from gailctl.core.errors import GailctlError, UsageError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -526,7 +526,7 @@ def test_real_execute_writes_a_reproducible_run_folder(workdir, monkeypatch):
     assert result.exit_code == 0, result.output
     run_dir = Path(last_line(result))
     assert run_dir == seen["run_dir"] and run_dir.parent == Path("runs")
-    from gailctl.config import load_config
+    from gailctl.core.config import load_config
 
     assert load_config(run_dir / "config.yaml") == seen["cfg"]  # the resolved config, overrides included
     assert seen["cfg"].expert.total_timesteps == 640 and seen["cfg"].seed == 4

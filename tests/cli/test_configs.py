@@ -12,9 +12,9 @@ import yaml
 from typer.testing import CliRunner
 
 import gailctl.stages
-from gailctl import shipped
+from gailctl.core import shipped
 from gailctl.cli import app
-from gailctl.config import load_config
+from gailctl.core.config import load_config
 
 from .test_cli import FakeExecute, one_line_error
 
@@ -156,12 +156,12 @@ def test_tune_space_by_name(empty, monkeypatch):
 
     def fake_run_tune(**kw):
         seen.update(kw)
-        raise gailctl.errors.UsageError("stop here")
+        raise gailctl.core.errors.UsageError("stop here")
 
-    import gailctl.errors
-    import gailctl.tune
+    import gailctl.core.errors
+    import gailctl.experiments.tune
 
-    monkeypatch.setattr(gailctl.tune, "run_tune", fake_run_tune)
+    monkeypatch.setattr(gailctl.experiments.tune, "run_tune", fake_run_tune)
     invoke("tune", "-c", "cartpole", "--space", "cartpole")
     assert seen["config_path"] == REPO / "configs" / "cartpole.yaml"
     assert seen["space_path"] == REPO / "configs" / "tune" / "cartpole.yaml"

@@ -79,9 +79,9 @@ def test_matching_or_unknown_env_is_accepted(env_id: str | None, tmp_path: Path,
 
 
 def test_sweep_refuses_before_ray(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import gailctl.sweep
+    import gailctl.experiments.sweep
 
-    monkeypatch.setattr(gailctl.sweep, "run_on_ray", lambda *a, **k: pytest.fail("Ray started"))
+    monkeypatch.setattr(gailctl.experiments.sweep, "run_on_ray", lambda *a, **k: pytest.fail("Ray started"))
     run = record_run(tmp_path, "CartPole-v1")
     result = CliRunner().invoke(app, ["sweep", "--stage", "gail", "-c", CARTPOLE, "--seeds", "0-1", "--demos", str(run),
                                       "--runs-dir", str(tmp_path / "runs")])
@@ -92,8 +92,8 @@ def test_sweep_refuses_before_ray(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 @pytest.mark.parametrize("allow", [False, True], ids=["refused", "allowed"])
 def test_bench_checks_the_demos_env_before_ray(allow: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import gailctl.bench
-    import gailctl.sweep
+    import gailctl.experiments.bench
+    import gailctl.experiments.sweep
 
     class Started(Exception):
         pass
@@ -101,8 +101,8 @@ def test_bench_checks_the_demos_env_before_ray(allow: bool, tmp_path: Path, monk
     def started(*_a, **_k):  # noqa: ANN002, ANN003, ANN202
         raise Started
 
-    monkeypatch.setattr(gailctl.sweep, "run_on_ray", started)
-    monkeypatch.setattr(gailctl.bench, "measure_throughput", started)
+    monkeypatch.setattr(gailctl.experiments.sweep, "run_on_ray", started)
+    monkeypatch.setattr(gailctl.experiments.bench, "measure_throughput", started)
     run = record_run(tmp_path, "CartPole-v1")
     args = ["bench", "-c", CARTPOLE, "--seeds", "0", "--no-bc", "--set", f"gail.demos={run}", "--runs-dir", str(tmp_path / "runs")]
     result = CliRunner().invoke(app, args + (["--allow-env-mismatch"] if allow else []))

@@ -78,7 +78,7 @@ def test_whole_numbers_in_scientific_notation_are_integers(typed: str, steps: in
 
 
 def test_scientific_notation_in_a_yaml_file(tmp_path: Path) -> None:
-    from gailctl.config import load_config
+    from gailctl.core.config import load_config
 
     path = tmp_path / "c.yaml"
     path.write_text("gail:\n  total_timesteps: 3e5\nexpert:\n  total_timesteps: 1.5e5\n")

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gailctl.cli import app
-from gailctl.config import load_config
+from gailctl.core.config import load_config
 from gailctl.stages import execute
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -171,7 +171,7 @@ def _experiment_folder(root: Path, kind: str, trials: list[Path]) -> Path:
 
 def test_runs_stage_accepts_every_stage_it_lists(runs_dir: Path, tmp_path: Path) -> None:
     """Item 8: `runs --stage tune` lists tune folders; --help names every stage accepted."""
-    from gailctl.inspect_runs import STAGES
+    from gailctl.report.inspect_runs import STAGES
 
     tune = _experiment_folder(tmp_path, "tune", _by_algorithm(runs_dir)["gail"])
     rows = json.loads(invoke("runs", str(tmp_path), "--json", "--stage", "tune").stdout)

@@ -17,14 +17,14 @@ DEMOS = ROOT / "experts/cartpole/demos"  # 20 trajectories
 
 @pytest.fixture(autouse=True)
 def no_ray(monkeypatch: pytest.MonkeyPatch) -> None:
-    import gailctl.bench
-    import gailctl.sweep
+    import gailctl.experiments.bench
+    import gailctl.experiments.sweep
 
     def started(*_a, **_k):  # noqa: ANN002, ANN003, ANN202
         pytest.fail("Ray started before the trials' data was checked")
 
-    monkeypatch.setattr(gailctl.sweep, "run_on_ray", started)
-    monkeypatch.setattr(gailctl.bench, "measure_throughput", started)
+    monkeypatch.setattr(gailctl.experiments.sweep, "run_on_ray", started)
+    monkeypatch.setattr(gailctl.experiments.bench, "measure_throughput", started)
 
 
 @pytest.mark.parametrize(
@@ -52,9 +52,9 @@ def test_trial_data_is_checked_before_ray(args: list[str], text: str, tmp_path: 
 
 
 def test_tune_checks_the_data_before_its_study(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import gailctl.tune
+    import gailctl.experiments.tune
 
-    monkeypatch.setattr(gailctl.tune, "_optuna", lambda: pytest.fail("the study started before the data was checked"))
+    monkeypatch.setattr(gailctl.experiments.tune, "_optuna", lambda: pytest.fail("the study started before the data was checked"))
     monkeypatch.chdir(ROOT)
     result = CliRunner().invoke(app, ["tune", "-c", CARTPOLE, "--space", str(ROOT / "configs/tune/cartpole.yaml"),
                                       "--set", "gail.n_demos=25", "--runs-dir", str(tmp_path / "runs")])

@@ -21,7 +21,7 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from gailctl.cli import app
-from gailctl.tune_space import objective_of_run
+from gailctl.experiments.tune_space import objective_of_run
 
 ROOT = Path(__file__).resolve().parents[2]
 CARTPOLE = str(ROOT / "configs/cartpole.yaml")

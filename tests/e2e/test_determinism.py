@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gailctl.config import load_config
+from gailctl.core.config import load_config
 from gailctl.stages import execute
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gailctl.config import load_config
-from gailctl.policies import read_torch_payload, read_zip_weights
+from gailctl.core.config import load_config
+from gailctl.rl.policies import read_torch_payload, read_zip_weights
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
@@ -60,11 +60,11 @@ def test_eval_of_a_checkpoint_zip_plays_the_trained_policy_behind_its_statistics
     """`gailctl eval checkpoints/step_N/model.zip` scores what the run trained, on raw observations."""
     from stable_baselines3.common.vec_env import VecNormalize
 
-    from gailctl.envs import EVAL_SEED_OFFSET, make_venv
-    from gailctl.errors import UsageError
-    from gailctl.evaluation import evaluate
-    from gailctl.normalize import restore_trained_policy
-    from gailctl.policies import load_ppo
+    from gailctl.rl.envs import EVAL_SEED_OFFSET, make_venv
+    from gailctl.core.errors import UsageError
+    from gailctl.rl.evaluation import evaluate
+    from gailctl.rl.normalize import restore_trained_policy
+    from gailctl.rl.policies import load_ppo
     from gailctl.stages import evaluate as eval_stage
     from gailctl.stages import expert
 

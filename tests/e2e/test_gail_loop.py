@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gailctl import bench
-from gailctl.config import load_config
+from gailctl.experiments import bench
+from gailctl.core.config import load_config
 from gailctl.stages import execute
 
 pytestmark = pytest.mark.e2e

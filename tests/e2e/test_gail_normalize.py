@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gailctl.config import load_config
-from gailctl.policies import read_torch_payload, read_zip_weights
+from gailctl.core.config import load_config
+from gailctl.rl.policies import read_torch_payload, read_zip_weights
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
@@ -53,7 +53,7 @@ def test_gail_normalize_obs_folds_policy_and_resumes(tmp_path: Path) -> None:
 
 
 def test_normalize_obs_is_refused_with_airl() -> None:
-    from gailctl.errors import ConfigError
+    from gailctl.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="gail.normalize_obs = true: not supported with gail.algorithm = airl"):
         load_config(ROOT / "configs/mountaincar.yaml", ["gail.normalize_obs=true", "gail.algorithm=airl"])

@@ -32,9 +32,9 @@ def headless_env() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def untrained_hopper_zip(tmp_path_factory) -> Path:
     """An untrained PPO for seals/Hopper-v1, built as gailctl builds its MuJoCo policies."""
-    from gailctl.config import EnvConfig, PPOConfig
-    from gailctl.envs import make_venv
-    from gailctl.policies import build_ppo
+    from gailctl.core.config import EnvConfig, PPOConfig
+    from gailctl.rl.envs import make_venv
+    from gailctl.rl.policies import build_ppo
 
     venv = make_venv(EnvConfig(id="seals/Hopper-v1", n_envs=1), seed=0)
     ppo = PPOConfig(n_steps=16, batch_size=16, net_arch={"pi": [16], "vf": [16]}, activation_fn="relu", log_std_init=-2.0)

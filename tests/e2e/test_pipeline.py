@@ -113,9 +113,9 @@ def test_four_commands_end_to_end(config: str, tmp_path: Path) -> None:
     PPO.load(gail_run / "policy.zip", device="cpu")
     import torch
 
-    from gailctl.envs import make_venv
-    from gailctl.config import load_config
-    from gailctl.policies import load_reward_net
+    from gailctl.rl.envs import make_venv
+    from gailctl.core.config import load_config
+    from gailctl.rl.policies import load_reward_net
 
     payload = torch.load(gail_run / "reward_net.pt", weights_only=True)
     assert payload["format"] == "gailctl.reward_net/1"

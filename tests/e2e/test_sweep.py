@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from gailctl.config import GailConfig
+from gailctl.core.config import GailConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 pytest.importorskip("ray", reason="gailctl sweep needs the [ray] extra")

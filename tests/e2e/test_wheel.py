@@ -72,7 +72,7 @@ def installed(tmp_path_factory) -> tuple[Path, dict]:
 def test_the_wheel_carries_configs_and_experts(installed):
     bin_dir, env = installed
     python = bin_dir / "python"
-    code = "from gailctl import shipped; print(shipped.shipped_root()); print(shipped.config_names())"
+    code = "from gailctl.core import shipped; print(shipped.shipped_root()); print(shipped.config_names())"
     out = _run([python, "-c", code], cwd=bin_dir, env=env).stdout.splitlines()
     root = Path(out[0])
     assert root.name == "_shipped" and not root.is_relative_to(ROOT)
@@ -107,7 +107,7 @@ def test_installed_gailctl_runs_the_main_job_by_name_from_an_empty_folder(instal
 
     # --video as the README shows it, on the shipped expert: a 1,024-step GAIL policy drives the cart
     # far off screen, where gymnasium's pygame drawing overflows (a rendering limit, not packaging).
-    root = _run([bin_dir / "python", "-c", "from gailctl import shipped; print(shipped.shipped_root())"], cwd=work, env=env)
+    root = _run([bin_dir / "python", "-c", "from gailctl.core import shipped; print(shipped.shipped_root())"], cwd=work, env=env)
     expert = Path(root.stdout.strip()) / "experts" / "cartpole" / "model.zip"
     _run([gailctl, "eval", expert, "-c", "cartpole", "--episodes", "1", "--video", "policy.mp4"], cwd=work, env=env)
     assert (work / "policy.mp4").stat().st_size > 0

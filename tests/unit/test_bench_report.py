@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gailctl import bench_report as br
+from gailctl.report import bench_report as br
 
 
 def make_run(root: Path, name: str, scores: list[float], *, seed: int = 0, method: str = "gail", n_demos: int = 4,
@@ -92,7 +92,7 @@ def test_plot_labels_the_target_line_and_keeps_the_legend_off_the_curves(tmp_pat
 
 
 def test_bench_plan_takes_demo_counts_from_each_config_unless_given(tmp_path: Path) -> None:
-    from gailctl.bench import BenchPlan
+    from gailctl.experiments.bench import BenchPlan
 
     root = Path(__file__).resolve().parents[2]
     cartpole, acrobot = root / "configs/cartpole.yaml", root / "configs/acrobot.yaml"
@@ -104,7 +104,7 @@ def test_bench_plan_takes_demo_counts_from_each_config_unless_given(tmp_path: Pa
 
 
 def test_throughput_table_has_a_row_per_task() -> None:
-    from gailctl.bench import render_markdown
+    from gailctl.experiments.bench import render_markdown
 
     speed = [{"env_id": env, "env_steps": 20480, "repeats": 3, "ppo_steps_per_s": 2000.0, "gail_steps_per_s": 1700.0,
               "gail_generator_s": 10.5, "gail_discriminator_s": 1.5, "ratio": ratio}

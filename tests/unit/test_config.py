@@ -1,4 +1,4 @@
-"""gailctl.config: YAML -> frozen, validated Config; `--set` overrides; one-line errors."""
+"""gailctl.core.config: YAML -> frozen, validated Config; `--set` overrides; one-line errors."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ import pydantic
 import pytest
 import yaml
 
-from gailctl.config import (
+from gailctl.core.config import (
     Config,
     References,
     config_to_yaml,
     load_config,
     parse_overrides,
 )
-from gailctl.errors import ConfigError, UsageError
-from gailctl.paths import file_path_keys
+from gailctl.core.errors import ConfigError, UsageError
+from gailctl.core.paths import file_path_keys
 
 PATH_KEYS = set(file_path_keys(Config))
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from gailctl.config import load_config
+from gailctl.core.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ["env.n_envs=2", "gail.ppo.n_steps=128", "gail.ppo.batch_size=64", "gail.demo_batch_size=256",
@@ -17,8 +17,8 @@ SMALL = ["env.n_envs=2", "gail.ppo.n_steps=128", "gail.ppo.batch_size=64", "gail
 
 
 def trainer_after_one_rollout(tmp_path: Path, penalty: float) -> Any:
-    from gailctl.envs import make_venv
-    from gailctl.policies import build_ppo, build_reward_net
+    from gailctl.rl.envs import make_venv
+    from gailctl.rl.policies import build_ppo, build_reward_net
     from gailctl.stages import setup_torch
     from gailctl.stages.gail import build_trainer, load_demos
 
@@ -67,7 +67,7 @@ def test_penalty_keeps_the_discriminator_smoother_on_the_same_data(tmp_path: Pat
 
 
 def test_gail_skips_the_policy_log_probabilities_airl_needs(tmp_path: Path) -> None:
-    from gailctl.discriminator import penalized_trainer_class
+    from gailctl.rl.discriminator import penalized_trainer_class
 
     gail_cls, airl_cls = penalized_trainer_class("gail"), penalized_trainer_class("airl")
     obs = torch.zeros((3, 4))
@@ -84,8 +84,8 @@ def test_gail_skips_the_policy_log_probabilities_airl_needs(tmp_path: Path) -> N
 
 def fresh_trainer(tmp_path: Path, penalty: float, *overrides: str) -> Any:
     """A penalised trainer with a fixed initial net (no rollout: its batches are given)."""
-    from gailctl.envs import make_venv
-    from gailctl.policies import build_ppo, build_reward_net
+    from gailctl.rl.envs import make_venv
+    from gailctl.rl.policies import build_ppo, build_reward_net
     from gailctl.stages import setup_torch
     from gailctl.stages.gail import build_trainer, load_demos
 
@@ -159,7 +159,7 @@ def test_next_state_is_penalised_when_the_net_uses_it(tmp_path: Path) -> None:
 
 def test_penalty_is_the_gradient_wrt_the_whole_normalised_input(tmp_path: Path) -> None:
     """Reference: ||d logits / d z||^2 with z = RunningNorm([s, onehot(a), s', done]), by hand."""
-    from gailctl.discriminator import penalized_logits
+    from gailctl.rl.discriminator import penalized_logits
 
     expert, gen = cartpole_batches(64)
     trainer = fresh_trainer(tmp_path, 1.0, "gail.reward_net.use_next_state=true", "gail.reward_net.use_done=true")
@@ -189,7 +189,7 @@ def test_penalty_on_raw_inputs_without_normalisation(tmp_path: Path) -> None:
 
 def test_airl_penalises_its_shaping_potential_too(tmp_path: Path) -> None:
     """AIRL's logits read state and next_state through the potential's own normalisation: both count."""
-    from gailctl.discriminator import _normalised_inputs, penalized_logits
+    from gailctl.rl.discriminator import _normalised_inputs, penalized_logits
 
     trainer = fresh_trainer(tmp_path, 1.0, "gail.algorithm=airl")
     trainer.train_gen(trainer.gen_train_timesteps)  # AIRL's batches need the generator's log-probabilities

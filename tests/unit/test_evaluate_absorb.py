@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from gailctl.config import EnvConfig
-from gailctl.envs import make_venv
-from gailctl.evaluation import RandomPolicy, evaluate
+from gailctl.core.config import EnvConfig
+from gailctl.rl.envs import make_venv
+from gailctl.rl.evaluation import RandomPolicy, evaluate
 
 
 def test_absorbing_episodes_are_counted_at_the_horizon_with_true_returns():

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from gailctl.config import Config
-from gailctl.errors import Interrupted, UsageError
+from gailctl.core.config import Config
+from gailctl.core.errors import Interrupted, UsageError
 from gailctl.stages import execute, run_clock_start
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gailctl import render
-from gailctl.render import choose_gl_backend
+from gailctl.rl import render
+from gailctl.rl.render import choose_gl_backend
 
 
 @pytest.fixture
@@ -36,8 +36,8 @@ def test_with_a_display_mujoco_keeps_its_default(headless):
 
 
 def test_make_venv_chooses_before_building_envs(headless):
-    from gailctl.config import EnvConfig
-    from gailctl.envs import make_venv
+    from gailctl.core.config import EnvConfig
+    from gailctl.rl.envs import make_venv
 
     venv = make_venv(EnvConfig(id="CartPole-v1", n_envs=1), seed=0)
     venv.close()
@@ -46,11 +46,11 @@ def test_make_venv_chooses_before_building_envs(headless):
 
 def test_human_mode_without_display_films_instead(headless):
     """`human` with no display would abort the process in MuJoCo (GLFW): frames are kept instead."""
-    from gailctl.config import EnvConfig
-    from gailctl.evaluation import RandomPolicy
+    from gailctl.core.config import EnvConfig
+    from gailctl.rl.evaluation import RandomPolicy
 
 
-    from gailctl.envs import make_venv
+    from gailctl.rl.envs import make_venv
 
     env_cfg = EnvConfig(id="CartPole-v1", n_envs=1, max_episode_steps=5)
     venv = make_venv(env_cfg, seed=0)

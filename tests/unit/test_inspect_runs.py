@@ -1,4 +1,4 @@
-"""gailctl.inspect_runs: listing, plotting and comparing run folders built by hand in tmp_path."""
+"""gailctl.report.inspect_runs: listing, plotting and comparing run folders built by hand in tmp_path."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from typing import Any, Optional
 import pytest
 import yaml
 
-from gailctl.errors import UsageError
-from gailctl.inspect_runs import (
+from gailctl.core.errors import UsageError
+from gailctl.report.inspect_runs import (
     SCORE_COLUMNS,
     STATUSES,
     RunInfo,
@@ -30,7 +30,7 @@ from gailctl.inspect_runs import (
     list_runs,
     plot_runs,
 )
-from gailctl.run_tables import render_compare_table, render_runs_table
+from gailctl.report.run_tables import render_compare_table, render_runs_table
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
 GAIL_COLUMNS = ["round", "n_env_steps", "wall_s", "disc_loss", "disc_acc", "disc_acc_expert", "disc_acc_gen",
@@ -257,7 +257,7 @@ def test_running_with_a_free_lock_is_stale(tmp_path):
     for run in (held, dead, done):
         (run / "run.lock").write_text("pid 1\n")
     with open(held / "run.lock", "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as gailctl.runs.run_lock does
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as gailctl.core.runs.run_lock does
         status = {r.id: r.status for r in list_runs(tmp_path, now=NOW)}
         assert [r.id for r in list_runs(tmp_path, status="stale", now=NOW)] == ["gail__a__s0__B"]
     assert status == {"gail__a__s0__A": "running", "gail__a__s0__B": "stale",
@@ -486,7 +486,7 @@ def test_gail_curve_png_writes_into_the_run(tmp_path):
 
 def test_gail_curve_png_never_fails_a_run(tmp_path, caplog):
     run = make_run(tmp_path, "gail__a__s0")  # no metrics.csv
-    with caplog.at_level(logging.WARNING, logger="gailctl.inspect_runs"):
+    with caplog.at_level(logging.WARNING, logger="gailctl.report.inspect_runs"):
         assert gail_curve_png(run) is None
     assert "no curves.png" in caplog.text and "metrics.csv" in caplog.text
     assert not (run / "curves.png").exists()
@@ -571,7 +571,7 @@ def test_compare_refusals(tmp_path):
 
 def test_import_stays_light():
     heavy = ["matplotlib", "torch", "stable_baselines3", "imitation", "rich"]
-    code = f"import sys, gailctl.inspect_runs; print([m for m in {heavy!r} if m in sys.modules])"
+    code = f"import sys, gailctl.report.inspect_runs; print([m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -1,4 +1,4 @@
-"""gailctl.keymap and record.human: key maps typed and validated; held keys -> actions."""
+"""gailctl.core.keymap and record.human: key maps typed and validated; held keys -> actions."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import yaml
 
-from gailctl.config import load_config
-from gailctl.errors import ConfigError, UsageError
-from gailctl.keymap import DEFAULT_KEYMAPS, KeyMap, KeyState, check_against_space, resolve_keymap
+from gailctl.core.config import load_config
+from gailctl.core.errors import ConfigError, UsageError
+from gailctl.core.keymap import DEFAULT_KEYMAPS, KeyMap, KeyState, check_against_space, resolve_keymap
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((REPO / "configs").glob("*.yaml"))
@@ -73,7 +73,7 @@ MUJOCO_ROBOTS = {"Hopper", "HalfCheetah", "Walker2d", "Swimmer", "Ant", "Humanoi
 def test_every_shipped_config_has_a_default_key_map_that_fits_its_actions(path: Path) -> None:
     import gymnasium as gym
 
-    from gailctl.envs import check_env_id
+    from gailctl.rl.envs import check_env_id
 
     cfg = load_config(path)
     if "LunarLander" in cfg.env.id:
@@ -184,7 +184,7 @@ def test_continuous_held_keys_add_up_and_are_clipped() -> None:
 def test_missing_box2d_names_the_extra_that_installs() -> None:
     import gymnasium as gym
 
-    from gailctl.envs import missing_dependency
+    from gailctl.rl.envs import missing_dependency
 
     exc = gym.error.DependencyNotInstalled("box2D is not installed, run `pip install gymnasium[box2d]`")
     message = str(missing_dependency("LunarLander-v2", exc))

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from gailctl.config import load_config
+from gailctl.core.config import load_config
 from gailctl.stages.gail import lr_factor, set_learning_rates
 
 

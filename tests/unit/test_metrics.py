@@ -1,4 +1,4 @@
-"""gailctl.metrics: CSV + JSONL (+ TensorBoard) rows, flushed as written, appendable."""
+"""gailctl.core.metrics: CSV + JSONL (+ TensorBoard) rows, flushed as written, appendable."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from gailctl.metrics import MetricsWriter, read_metrics, tensorboard_tag
+from gailctl.core.metrics import MetricsWriter, read_metrics, tensorboard_tag
 
 COLUMNS = ["round", "n_env_steps", "disc_loss", "return_mean", "normalized_score"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gailctl.config import NetArch, load_config
+from gailctl.core.config import NetArch, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,4 @@
-"""gailctl.normalize: a folded policy on raw observations acts as the trained one on normalised ones.
+"""gailctl.rl.normalize: a folded policy on raw observations acts as the trained one on normalised ones.
 
 Tiny policies only (ActorCriticPolicy built from spaces, no env, no training).
 """
@@ -16,14 +16,14 @@ from gymnasium import spaces  # noqa: E402
 from stable_baselines3.common.policies import ActorCriticPolicy  # noqa: E402
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize  # noqa: E402
 
-from gailctl.normalize import (  # noqa: E402
+from gailctl.rl.normalize import (  # noqa: E402
     VECNORMALIZE_FORMAT,
     first_layers,
     fold_obs_normalization,
     restore_vecnormalize,
     vecnormalize_payload,
 )
-from gailctl.policies import read_torch_payload, torch_save  # noqa: E402
+from gailctl.rl.policies import read_torch_payload, torch_save  # noqa: E402
 
 OBS = spaces.Box(-np.inf, np.inf, shape=(5,), dtype=np.float32)
 CLIP = 10.0  # VecNormalize's default clip_obs

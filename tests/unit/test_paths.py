@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from gailctl.config import Config, config_to_yaml, load_config
-from gailctl.errors import ConfigError
-from gailctl.paths import file_path_keys
+from gailctl.core.config import Config, config_to_yaml, load_config
+from gailctl.core.errors import ConfigError
+from gailctl.core.paths import file_path_keys
 
 REPO = Path(__file__).resolve().parents[2]
 PATH_KEYS = [".".join(k) for k in file_path_keys(Config)]

@@ -1,4 +1,4 @@
-"""gailctl.policies: PPO zips and reward nets load without unpickling code, and load exactly.
+"""gailctl.rl.policies: PPO zips and reward nets load without unpickling code, and load exactly.
 
 Tiny models only (net_arch=[8]); nothing is trained.
 """
@@ -22,10 +22,10 @@ torch = pytest.importorskip("torch")
 sb3 = pytest.importorskip("stable_baselines3")
 from stable_baselines3 import PPO  # noqa: E402
 
-from gailctl.config import EnvConfig, RewardNetConfig  # noqa: E402
-from gailctl.envs import make_venv  # noqa: E402
-from gailctl.errors import UsageError  # noqa: E402
-from gailctl.policies import (  # noqa: E402
+from gailctl.core.config import EnvConfig, RewardNetConfig  # noqa: E402
+from gailctl.rl.envs import make_venv  # noqa: E402
+from gailctl.core.errors import UsageError  # noqa: E402
+from gailctl.rl.policies import (  # noqa: E402
     REWARD_NET_FORMAT,
     build_reward_net,
     load_ppo,

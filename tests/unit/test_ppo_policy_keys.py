@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gailctl.config import NetArch, PPOConfig, config_from_dict
-from gailctl.errors import ConfigError
+from gailctl.core.config import NetArch, PPOConfig, config_from_dict
+from gailctl.core.errors import ConfigError
 
 torch = pytest.importorskip("torch")
 from stable_baselines3 import PPO  # noqa: E402
 
-from gailctl.config import EnvConfig  # noqa: E402
-from gailctl.envs import make_venv  # noqa: E402
-from gailctl.policies import build_ppo, load_ppo  # noqa: E402
+from gailctl.core.config import EnvConfig  # noqa: E402
+from gailctl.rl.envs import make_venv  # noqa: E402
+from gailctl.rl.policies import build_ppo, load_ppo  # noqa: E402
 
 # rl-zoo's hyperparams/ppo.yml for the MuJoCo tasks, in gailctl's keys (tiny layers).
 MUJOCO_STYLE = {"n_steps": 16, "batch_size": 16, "activation_fn": "relu", "log_std_init": -2.0, "ortho_init": False,
@@ -110,7 +110,7 @@ def test_gail_generator_and_its_checkpoint_follow_gail_ppo(tmp_path):
     """The generator is built from gail.ppo's keys, and a resume rebuilds it from its checkpoint zip exactly."""
     from pathlib import Path
 
-    from gailctl.config import load_config
+    from gailctl.core.config import load_config
     from gailctl.stages.gail import build_gail, load_demos
 
     root = Path(__file__).resolve().parents[2]

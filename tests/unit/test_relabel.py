@@ -8,16 +8,16 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gailctl.config import EnvConfig, load_config
-from gailctl.envs import make_venv
-from gailctl.relabel import RolloutRecorder, episode_returns, install_batched_rewards
+from gailctl.core.config import EnvConfig, load_config
+from gailctl.rl.envs import make_venv
+from gailctl.rl.relabel import RolloutRecorder, episode_returns, install_batched_rewards
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def trainer_and_snapshots(tmp_path: Path, overrides: list[str], *, batched: bool) -> tuple[Any, list[dict], Any]:
     """A GAIL trainer from configs/cartpole.yaml whose PPO update first copies the rollout buffer."""
-    from gailctl.policies import build_ppo, build_reward_net
+    from gailctl.rl.policies import build_ppo, build_reward_net
     from gailctl.stages import setup_torch
     from gailctl.stages.gail import build_trainer, load_demos
 

@@ -1,4 +1,4 @@
-"""gailctl.runs: run folders never reused, atomic writes, summaries, resolving run paths."""
+"""gailctl.core.runs: run folders never reused, atomic writes, summaries, resolving run paths."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from gailctl import runs
-from gailctl.errors import UsageError
-from gailctl.runs import (
+from gailctl.core import runs
+from gailctl.core.errors import UsageError
+from gailctl.core.runs import (
     atomic_path,
     atomic_write_text,
     create_run,

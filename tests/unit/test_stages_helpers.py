@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gailctl.config import Config, EnvConfig, GailConfig
-from gailctl.errors import UsageError
+from gailctl.core.config import Config, EnvConfig, GailConfig
+from gailctl.core.errors import UsageError
 from gailctl.stages.gail import check_demos_fit
 from gailctl.stages.record import recording_envs
 
@@ -48,7 +48,7 @@ DEMOS = Path("/data/demos")
 
 @pytest.fixture(scope="module")
 def venv():
-    from gailctl.envs import make_venv
+    from gailctl.rl.envs import make_venv
 
     v = make_venv(EnvConfig(id="CartPole-v1", n_envs=1), seed=0)
     yield v

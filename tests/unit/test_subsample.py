@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gailctl.config import config_from_dict, load_config
-from gailctl.errors import ConfigError, UsageError
-from gailctl.subsample import demo_transitions, kept_indices, subsample_offsets, subsample_rng
+from gailctl.core.config import config_from_dict, load_config
+from gailctl.core.errors import ConfigError, UsageError
+from gailctl.rl.subsample import demo_transitions, kept_indices, subsample_offsets, subsample_rng
 
 ROOT = Path(__file__).resolve().parents[2]
 CARTPOLE_DEMOS = ROOT / "experts/cartpole/demos"
@@ -98,7 +98,7 @@ def expected_obs(trajs, *, every: int, seed: int) -> np.ndarray:
 
 
 def test_gail_learner_batches_hold_only_the_kept_transitions(tmp_path):
-    from gailctl.envs import make_venv
+    from gailctl.rl.envs import make_venv
     from gailctl.stages.gail import build_gail, load_demos
 
     cfg = cartpole_cfg(subsample_every=20, n_demos=4, demo_batch_size=25)
@@ -115,7 +115,7 @@ def test_gail_learner_batches_hold_only_the_kept_transitions(tmp_path):
 
 
 def test_gail_refuses_a_batch_larger_than_the_kept_transitions(tmp_path):
-    from gailctl.envs import make_venv
+    from gailctl.rl.envs import make_venv
     from gailctl.stages.gail import check_demos_fit, load_demos
 
     cfg = cartpole_cfg(subsample_every=20, n_demos=4)  # demo_batch_size 500 > 100 kept
@@ -156,8 +156,8 @@ def test_bc_is_given_only_the_kept_transitions(tmp_path, monkeypatch):
 
 def test_bench_trials_carry_subsample_every(tmp_path):
     """Each bench trial is a gail or bc run of the config as planned: the key reaches both."""
-    from gailctl.bench import BenchPlan
-    from gailctl.sweep import plan_sweep
+    from gailctl.experiments.bench import BenchPlan
+    from gailctl.experiments.sweep import plan_sweep
 
     config = tmp_path / "paper.yaml"
     config.write_text((ROOT / "configs/cartpole.yaml").read_text().replace("  n_demos: 4\n", "  n_demos: 4\n  subsample_every: 20\n", 1)

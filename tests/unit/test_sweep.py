@@ -1,4 +1,4 @@
-"""gailctl.sweep without Ray: parsing --seeds and --grid, grid x seeds, validating every trial
+"""gailctl.experiments.sweep without Ray: parsing --seeds and --grid, grid x seeds, validating every trial
 up front, one trial's outcome, the aggregated files, and the command's exit codes.
 
 Ray itself is exercised by tests/e2e/test_sweep.py; here `run_on_ray` is replaced by a loop
@@ -19,10 +19,10 @@ import pytest
 from typer.testing import CliRunner
 
 import gailctl.stages
-from gailctl import sweep
+from gailctl.experiments import sweep
 from gailctl.cli import app
-from gailctl.errors import ConfigError, GailctlError, UsageError
-from gailctl.sweep import (
+from gailctl.core.errors import ConfigError, GailctlError, UsageError
+from gailctl.experiments.sweep import (
     RAY_SOCKET_TAIL,
     UNIX_SOCKET_MAX,
     expand_trials,
@@ -430,10 +430,10 @@ def test_progress_lines_number_trials_as_the_table_does(monkeypatch):
 
     from rich.console import Console
 
-    import gailctl.ui
+    import gailctl.core.ui
 
     console = Console(record=True, width=200, color_system=None)
-    monkeypatch.setattr(gailctl.ui, "console", console)
+    monkeypatch.setattr(gailctl.core.ui, "console", console)
     sweep._say(["seed=0", "seed=1"], SimpleNamespace(config={"trial": 0}), "started")
     sweep._say(["seed=0", "seed=1"], SimpleNamespace(config={"trial": 1}), "finished", done=2)
     assert console.export_text().splitlines() == ["trial 0 of 0-1 (seed=0): started", "trial 1 of 0-1 (seed=1): finished [2/2 done]"]

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gailctl.config import Config, EnvConfig, GailConfig, PPOConfig
+from gailctl.core.config import Config, EnvConfig, GailConfig, PPOConfig
 from gailctl.stages.gail import ExpertBatches, _set_aside, build_trainer
-from gailctl.trainer_state import continue_csv_log, replay_buffer_payload, restore_replay_buffer
+from gailctl.rl.trainer_state import continue_csv_log, replay_buffer_payload, restore_replay_buffer
 
 
 def trajs(n: int = 3, length: int = 10):
@@ -60,8 +60,8 @@ def cfg() -> Config:
 
 
 def trainer(cfg: Config, tmp: Path):
-    from gailctl.envs import make_venv
-    from gailctl.policies import build_ppo, build_reward_net
+    from gailctl.rl.envs import make_venv
+    from gailctl.rl.policies import build_ppo, build_reward_net
 
     venv = make_venv(cfg.env, seed=0)
     return build_trainer(cfg, venv=venv, gen=build_ppo(venv, cfg.gail.ppo, seed=0),

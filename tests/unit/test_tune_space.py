@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from gailctl.config import load_config, parse_overrides
-from gailctl.errors import ConfigError
-from gailctl.tune_space import (
+from gailctl.core.config import load_config, parse_overrides
+from gailctl.core.errors import ConfigError
+from gailctl.experiments.tune_space import (
     ChoiceDist,
     FloatDist,
     IntDist,

@@ -85,7 +85,7 @@ class MetricsWriter:
 
 def rewrite_metrics(run_dir: Path, *, keep: Callable[[dict[str, str]], bool]) -> int:
     """Keep only the rows `keep` accepts in metrics.csv and metrics.jsonl; returns rows dropped."""
-    from gailctl.runs import atomic_write_text
+    from gailctl.core.runs import atomic_write_text
 
     run_dir = Path(run_dir)
     csv_path, jsonl_path = run_dir / "metrics.csv", run_dir / "metrics.jsonl"

@@ -14,7 +14,7 @@ from typing import Optional
 
 import yaml
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
 SUFFIXES = (".yaml", ".yml")
 
 
@@ -103,7 +103,7 @@ def description_of(text: str) -> str:
 
 def describe(path: Path) -> ShippedConfig:
     """Env id, description and what ships with one config (ConfigError if it does not load)."""
-    from gailctl.config import load_config
+    from gailctl.core.config import load_config
 
     cfg = load_config(path)
     return ShippedConfig(
@@ -121,8 +121,8 @@ def text_with_absolute_paths(path: Path) -> str:
 
     A copy of a shipped config then runs from any folder and still finds the shipped experts.
     """
-    from gailctl.config import Config
-    from gailctl.paths import file_path_keys, resolve_in_file
+    from gailctl.core.config import Config
+    from gailctl.core.paths import file_path_keys, resolve_in_file
 
     text = path.read_text(encoding="utf-8")
     root = yaml.compose(text)

@@ -9,7 +9,7 @@ refused, one line naming the file and key):
       gail.n_disc_updates_per_round: {int: [1, 8]}
       gail.lr_schedule: {choice: [constant, linear]}
 
-Only yaml and pydantic are imported here; Optuna is `gailctl.tune`'s business.
+Only yaml and pydantic are imported here; Optuna is `gailctl.experiments.tune`'s business.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from typing import Any, Callable, Literal, Optional, Sequence, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, StrictBool, StrictInt, ValidationError, model_validator
 
-from gailctl.config import Config, read_yaml
-from gailctl.errors import ConfigError
+from gailctl.core.config import Config, read_yaml
+from gailctl.core.errors import ConfigError
 
 THRESHOLD = 0.95
 """Normalized score that counts as imitating the expert (as in `gailctl bench`)."""

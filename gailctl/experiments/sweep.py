@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
-from gailctl.config import Config, config_from_dict, config_to_yaml, load_config, parse_overrides
-from gailctl.errors import ConfigError, GailctlError, Interrupted, UsageError
-from gailctl.run_scores import final_scores, plural
-from gailctl.runs import (
+from gailctl.core.config import Config, config_from_dict, config_to_yaml, load_config, parse_overrides
+from gailctl.core.errors import ConfigError, GailctlError, Interrupted, UsageError
+from gailctl.report.run_scores import final_scores, plural
+from gailctl.core.runs import (
     atomic_write_text,
     check_demos_env,
     create_run,
@@ -318,7 +318,7 @@ def plan_sweep(
                 env_checked.add((str(demos_dir), cfg.env.id))
                 warning = check_demos_env(demos_dir, env_id=cfg.env.id, allow=allow_env_mismatch, flag=flag)
                 if warning is not None:
-                    from gailctl.ui import console
+                    from gailctl.core.ui import console
 
                     console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
         configs.append(_absolute_inputs(cfg, demos_dir))
@@ -357,7 +357,7 @@ def check_trial_data(plan: SweepPlan, *, grid_flag: Optional[str] = None) -> Non
     """
     if plan.stage not in DEMO_STAGES:
         return
-    from gailctl.envs import make_venv
+    from gailctl.rl.envs import make_venv
     from gailctl.stages.gail import check_demos_fit, load_demos
 
     loaded: dict[str, list[Any]] = {}
@@ -551,7 +551,7 @@ def _unlink_short_temp_dir(link: Path, real: Path) -> None:
 def _say(labels: Sequence[str], trial: Any, what: str, done: Optional[int] = None) -> None:
     from rich.markup import escape
 
-    from gailctl.ui import console
+    from gailctl.core.ui import console
 
     i, n = int(trial.config["trial"]), len(labels)
     tail = "" if done is None else f" \\[{done}/{n} done]"
@@ -622,7 +622,7 @@ def run_on_ray(plan: SweepPlan, *, sweep_dir: Path, trials_dir: Path, address: O
         info["max_concurrent"] = max_concurrent or info["num_cpus"]
         from rich.markup import escape
 
-        from gailctl.ui import console
+        from gailctl.core.ui import console
 
         console.print(f"sweep: {len(plan.trials)} {plan.stage} trial(s) on Ray ({info['address']}, {info['num_cpus']} CPU(s), "
                       f"{info['max_concurrent']} at a time); run folders in {escape(str(trials_dir))}", highlight=False)
@@ -822,7 +822,7 @@ def write_results(outcome: SweepOutcome) -> None:
 
 def _plot(sweep_dir: Path, rows: Sequence[dict[str, Any]]) -> Optional[Path]:
     """curves.png, mean and band over seeds per grid point; None (and a warning) if it cannot."""
-    from gailctl.inspect_runs import plot_runs
+    from gailctl.report.inspect_runs import plot_runs
 
     dirs = [Path(r["run_dir"]) for r in rows if r["run_dir"] and (Path(r["run_dir"]) / "metrics.csv").is_file()]
     if not dirs:
@@ -876,7 +876,7 @@ def run_sweep(
         raise UsageError(f"--max-concurrent {max_concurrent}: must be at least 1")
     plan = plan_sweep(stage=stage, config_path=config_path, seeds=seeds, overrides=overrides, grid=grid, demos=demos,
                       allow_env_mismatch=allow_env_mismatch)
-    from gailctl.envs import check_env_id
+    from gailctl.rl.envs import check_env_id
 
     for env_id in dict.fromkeys(c.env.id for c in plan.configs):
         check_env_id(env_id)

@@ -2,7 +2,7 @@
 
 Each config becomes one sweep per method (Ray Tune trials, each an ordinary run folder under
 `trials/`); the report (`evaluations.csv`, `results.md`, `curves.png`) is computed from those
-folders by `gailctl.bench_report`. Throughput (GAIL env steps/s over plain PPO's with the same
+folders by `gailctl.report.bench_report`. Throughput (GAIL env steps/s over plain PPO's with the same
 generator settings) is measured first, alone on the machine, in this process.
 """
 
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from gailctl import bench_report
-from gailctl.config import load_config
-from gailctl.errors import UsageError
-from gailctl.runs import atomic_write_text, create_run, now_iso, write_run_header, write_summary
+from gailctl.report import bench_report
+from gailctl.core.config import load_config
+from gailctl.core.errors import UsageError
+from gailctl.core.runs import atomic_write_text, create_run, now_iso, write_run_header, write_summary
 
 DEFAULT_CONFIGS = ("cartpole", "acrobot", "mountaincar", "pendulum")
 """Shipped config names (`gailctl configs`) the benchmark runs when no -c is given."""
@@ -80,9 +80,9 @@ def measure_throughput(config: Path, overrides: Sequence[str], *, repeats: int =
 
     from stable_baselines3.common.vec_env import VecNormalize
 
-    from gailctl.envs import make_venv
-    from gailctl.policies import build_ppo
-    from gailctl.runs import resolve_demos_dir
+    from gailctl.rl.envs import make_venv
+    from gailctl.rl.policies import build_ppo
+    from gailctl.core.runs import resolve_demos_dir
     from gailctl.stages import setup_torch
     from gailctl.stages.gail import build_gail, load_demos, train_rounds
 
@@ -139,7 +139,7 @@ def run_bench(
     throughput: bool = True,
 ) -> tuple[Path, dict[str, Any]]:
     """Plan every sweep (all configs validated before anything runs), run them, write the report."""
-    from gailctl.sweep import run_on_ray, plan_sweep
+    from gailctl.experiments.sweep import run_on_ray, plan_sweep
 
     sweeps = []
     for config in plan.configs:
@@ -148,8 +148,8 @@ def run_bench(
         sweeps += [(config, stage, plan_sweep(stage=stage, config_path=config, seeds=plan.seeds, overrides=items,
                                               grid=plan.grid(config), allow_env_mismatch=plan.allow_env_mismatch))
                    for stage in stages]
-    from gailctl.envs import check_env_id
-    from gailctl.sweep import check_trial_data
+    from gailctl.rl.envs import check_env_id
+    from gailctl.experiments.sweep import check_trial_data
 
     for _config, _stage, sweep in sweeps:  # every trial's data, as its stage will check it, before Ray
         for env_id in dict.fromkeys(c.env.id for c in sweep.configs):
@@ -158,7 +158,7 @@ def run_bench(
     first = sweeps[0][2]
     bench_dir = create_run(runs_dir, stage="bench", env_id=first.base_config.env.id if len(plan.configs) == 1 else "classic-control",
                            seeds=first.seeds)
-    from gailctl.config import config_to_yaml
+    from gailctl.core.config import config_to_yaml
 
     write_run_header(bench_dir, config_yaml=config_to_yaml(first.base_config))
     describe = {"configs": [str(c) for c in plan.configs], "seeds": list(first.seeds), "n_demos": plan.n_demos,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from gailctl.errors import UsageError
+from gailctl.core.errors import UsageError
 
 OVERWRITE_HELP = "Replace FILE if it exists (without this, an existing file is refused)."
 

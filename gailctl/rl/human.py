@@ -2,7 +2,7 @@
 
 The env renders `rgb_array` frames, drawn into our own window with an overlay (episode, step,
 return, keys). One env step per frame at `record.human.fps`; the keys held at that frame (plus
-any tapped since the last one) choose the action through the key map (gailctl.keymap). Every
+any tapped since the last one) choose the action through the key map (gailctl.core.keymap). Every
 step is logged (episode, step, keys, action) so a test can check the recording against the keys
 it sent. Only episodes that reach their end are kept: Backspace discards the current one, Esc,
 closing the window or Ctrl-C stop and keep the finished ones.
@@ -17,8 +17,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from gailctl.errors import UsageError
-from gailctl.keymap import KeyMap, KeyState
+from gailctl.core.errors import UsageError
+from gailctl.core.keymap import KeyMap, KeyState
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ class HumanRecording:
 
 def check_display() -> None:
     """A one-line UsageError where no window can open (before any run folder is made)."""
-    from gailctl.render import has_display
+    from gailctl.rl.render import has_display
 
     if not has_display():
         raise UsageError("record --human: no display (DISPLAY is not set): a person needs a window to play in; "
@@ -82,8 +82,8 @@ def check_keymap(cfg: Any) -> KeyMap:
     """
     import gymnasium as gym
 
-    from gailctl.envs import check_env_id, missing_dependency
-    from gailctl.keymap import check_against_space, resolve_keymap
+    from gailctl.rl.envs import check_env_id, missing_dependency
+    from gailctl.core.keymap import check_against_space, resolve_keymap
 
     keymap = resolve_keymap(cfg.env.id, keys=cfg.record.human.keys, noop=cfg.record.human.noop)
     check_env_id(cfg.env.id)

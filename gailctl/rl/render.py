@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from gailctl.config import EnvConfig
-from gailctl.envs import make_venv
-from gailctl.errors import UsageError
-from gailctl.evaluation import SDENoise
+from gailctl.core.config import EnvConfig
+from gailctl.rl.envs import make_venv
+from gailctl.core.errors import UsageError
+from gailctl.rl.evaluation import SDENoise
 
 VIDEO_SUFFIXES = (".mp4", ".gif")
 
@@ -39,8 +39,8 @@ def choose_gl_backend() -> None:
 
 
 def check_video_path(path: Path, *, overwrite: bool = False) -> Path:
-    """`--video FILE`: .mp4 or .gif, by gailctl's one rule for output files (gailctl.outputs)."""
-    from gailctl.outputs import output_file
+    """`--video FILE`: .mp4 or .gif, by gailctl's one rule for output files (gailctl.core.outputs)."""
+    from gailctl.core.outputs import output_file
 
     return output_file(path, flag="--video", suffixes=VIDEO_SUFFIXES, overwrite=overwrite)
 
@@ -126,7 +126,7 @@ def write_video(path: Path, frames: list[np.ndarray], *, fps: int) -> Path:
     """MP4 through imageio-ffmpeg (its own ffmpeg binary) or GIF through Pillow."""
     import imageio.v2 as imageio
 
-    from gailctl.runs import atomic_path
+    from gailctl.core.runs import atomic_path
 
     path = Path(path)
     with atomic_path(path) as tmp:

@@ -39,7 +39,7 @@ def graceful_stop(*, note: str = "stopping after the current step and writing a 
         if flag.requested:
             raise KeyboardInterrupt
         flag.signal_name = signal.Signals(signum).name
-        from gailctl.ui import console
+        from gailctl.core.ui import console
 
         console.print(f"[yellow]{flag.signal_name}:[/] {note} (send it again to stop at once)")
 

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Iterable, Iterator, Optional
 
-from gailctl.errors import ConfigError
+from gailctl.core.errors import ConfigError
 
 
 class _PathMarker:

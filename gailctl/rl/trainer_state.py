@@ -38,7 +38,7 @@ def replay_buffer_payload(trainer: Any) -> dict[str, Any]:
 
 def restore_replay_buffer(trainer: Any, payload: dict[str, Any], *, source: Path) -> None:
     """Put a saved replay buffer back; refuse one of another capacity or shape (another config)."""
-    from gailctl.errors import UsageError
+    from gailctl.core.errors import UsageError
 
     buf = _buffer(trainer)
     arrays = {k: v.numpy() for k, v in payload["arrays"].items()}

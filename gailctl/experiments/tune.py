@@ -1,6 +1,6 @@
 """`gailctl tune`: Optuna searches config values; every trial is `gail` over seeds, scored from metrics.csv.
 
-Everything is checked before the study starts: the space file (gailctl.tune_space), every
+Everything is checked before the study starts: the space file (gailctl.experiments.tune_space), every
 key at every bound through `load_config`, the seeds, the demonstrations. Then trials run one
 after another; each samples values from Optuna's TPE sampler, runs an ordinary `gail` run
 folder per seed under `<tune>/trials/` (seeds in parallel, one process and one torch thread
@@ -32,10 +32,10 @@ from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence
 
 import yaml
 
-from gailctl.config import Config, config_to_yaml, load_config, parse_overrides
-from gailctl.errors import ConfigError, GailctlError, Interrupted, UsageError
-from gailctl.runs import atomic_write_text, create_run, now_iso, read_summary, run_lock, write_run_header, write_summary
-from gailctl.sweep import (
+from gailctl.core.config import Config, config_to_yaml, load_config, parse_overrides
+from gailctl.core.errors import ConfigError, GailctlError, Interrupted, UsageError
+from gailctl.core.runs import atomic_write_text, create_run, now_iso, read_summary, run_lock, write_run_header, write_summary
+from gailctl.experiments.sweep import (
     SweepPlan,
     check_trial_data,
     markdown_table,
@@ -45,7 +45,7 @@ from gailctl.sweep import (
     run_trial,
     trial_payload,
 )
-from gailctl.tune_space import (
+from gailctl.experiments.tune_space import (
     ChoiceDist,
     Distribution,
     IntDist,
@@ -321,7 +321,7 @@ def _suggest(trial: Any, key: str, dist: Distribution) -> Any:
 
 
 def _say(text: str) -> None:
-    from gailctl.ui import console
+    from gailctl.core.ui import console
 
     console.print(text, highlight=False, markup=False, soft_wrap=True)
 
@@ -747,7 +747,7 @@ def run_tune(
             sampler_seed=DEFAULT_SAMPLER_SEED if sampler_seed is None else sampler_seed,
             n_trials=DEFAULT_TRIALS if n_trials is None else n_trials, cwd=str(Path.cwd()))
     plan = plan_tune(options, space=space, space_source=space_source, workers=workers)
-    from gailctl.envs import check_env_id
+    from gailctl.rl.envs import check_env_id
 
     check_env_id(plan.base_config.env.id)
     check_trial_data(plan.base)  # the demonstrations every trial will load, checked before any runs

@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
-from gailctl.errors import GailctlError, UsageError
+from gailctl.core.errors import GailctlError, UsageError
 
 VERSIONED_PACKAGES = ("gailctl", "torch", "stable-baselines3", "imitation", "gymnasium", "seals", "numpy")
 """Packages whose versions every summary records, so a run says what produced it."""
@@ -219,7 +219,7 @@ def open_for_resume(run_dir: Path, *, stage: str) -> dict[str, Any]:
         raise UsageError(f"--resume {run_dir}: this is {article} {other} run, not a {stage} run (`gailctl {other} --resume` continues it)")
     if summary.get("status") == "finished":
         raise UsageError(f"--resume {run_dir}: already finished; start a new run instead")
-    from gailctl.checkpoints import latest_checkpoint
+    from gailctl.core.checkpoints import latest_checkpoint
 
     if latest_checkpoint(run_dir) is None:  # resuming would silently start again from zero
         raise UsageError(

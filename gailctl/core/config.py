@@ -31,8 +31,8 @@ from pydantic import (
     model_validator,
 )
 
-from gailctl.errors import ConfigError
-from gailctl.paths import ConfigPath, file_path_keys, resolve_cli_paths, resolve_file_paths
+from gailctl.core.errors import ConfigError
+from gailctl.core.paths import ConfigPath, file_path_keys, resolve_cli_paths, resolve_file_paths
 
 _DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
@@ -240,7 +240,7 @@ class HumanConfig(_Section):
     @field_validator("keys")
     @classmethod
     def _key_names(cls, keys: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
-        from gailctl.keymap import check_key_names
+        from gailctl.core.keymap import check_key_names
 
         if keys is not None:
             if not keys:
@@ -250,7 +250,7 @@ class HumanConfig(_Section):
 
     @model_validator(mode="after")
     def _one_kind(self) -> "HumanConfig":
-        from gailctl.keymap import check_same_kind
+        from gailctl.core.keymap import check_same_kind
 
         if self.keys:
             check_same_kind(self.keys, self.noop)

@@ -195,7 +195,7 @@ def markdown(rows: Sequence[dict[str, Any]]) -> str:
 
 def evaluations_csv(curves: Sequence[Curve], path: Path) -> None:
     """Every evaluation of every run, one row each, for anyone who wants other statistics."""
-    from gailctl.runs import atomic_path
+    from gailctl.core.runs import atomic_path
 
     with atomic_path(Path(path)) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
@@ -214,7 +214,7 @@ def plot(curves: Sequence[Curve], out: Path, *, figures: Optional[list[Any]] = N
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    from gailctl.runs import atomic_path
+    from gailctl.core.runs import atomic_path
 
     panels = sorted({(c.env_id, c.n_demos) for c in curves})
     ncols = min(2, len(panels)) or 1

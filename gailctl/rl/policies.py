@@ -18,9 +18,9 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-from gailctl.config import NetArch, PPOConfig, RewardNetConfig
-from gailctl.envs import describe_space
-from gailctl.errors import UsageError
+from gailctl.core.config import NetArch, PPOConfig, RewardNetConfig
+from gailctl.rl.envs import describe_space
+from gailctl.core.errors import UsageError
 
 if TYPE_CHECKING:
     import torch
@@ -296,7 +296,7 @@ def torch_save(payload: Any, path: Path) -> None:
 
 
 def save_torch_atomic(path: Path, payload: Any) -> None:
-    from gailctl.runs import atomic_path
+    from gailctl.core.runs import atomic_path
 
     with atomic_path(Path(path)) as tmp:
         torch_save(payload, tmp)

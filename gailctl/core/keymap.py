@@ -13,7 +13,7 @@ from typing import Any, Iterable, Literal, Optional, Union
 
 import numpy as np
 
-from gailctl.errors import UsageError
+from gailctl.core.errors import UsageError
 
 Action = Union[int, tuple[float, ...]]
 """A discrete action (an index) or a continuous one (one float per dimension of a 1-D Box)."""

@@ -6,8 +6,8 @@ import difflib
 import logging
 from typing import TYPE_CHECKING, Any, Optional
 
-from gailctl.config import EnvConfig
-from gailctl.errors import UsageError
+from gailctl.core.config import EnvConfig
+from gailctl.core.errors import UsageError
 
 if TYPE_CHECKING:
     from stable_baselines3.common.vec_env import VecEnv
@@ -69,7 +69,7 @@ def make_venv(
     from imitation.data.wrappers import RolloutInfoWrapper
     from imitation.util.util import make_vec_env
 
-    from gailctl.render import choose_gl_backend
+    from gailctl.rl.render import choose_gl_backend
 
     choose_gl_backend()  # before gym.make first imports mujoco
     check_env_id(env_cfg.id)

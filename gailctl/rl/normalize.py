@@ -127,8 +127,8 @@ def restore_from_checkpoint(vec: Optional["VecNormalize"], checkpoint: Path, *, 
     `vec` is None when the run does not normalise; `setting` names the config key(s) for the
     messages. Refuses a checkpoint whose normalisation disagrees with the run's config.
     """
-    from gailctl.errors import UsageError
-    from gailctl.policies import read_torch_payload
+    from gailctl.core.errors import UsageError
+    from gailctl.rl.policies import read_torch_payload
 
     path = checkpoint / VECNORMALIZE_FILE
     if vec is None:
@@ -181,7 +181,7 @@ def save_policy_checkpoint(model: Any, vec: Optional["VecNormalize"], folder: Pa
         model.save(folder / zip_name)
     if vec is None:
         return
-    from gailctl.vecnorm_stats import mark_folded
+    from gailctl.rl.vecnorm_stats import mark_folded
 
     mark_folded(folder / zip_name)  # SB3's data says "trained behind VecNormalize"; these weights take raw observations
     import torch
@@ -200,8 +200,8 @@ def restore_trained_policy(model: Any, checkpoint: Path) -> None:
     observation normalisation, or a checkpoint written before zips were folded): nothing to do.
     Weights are copied in place, so the optimizer loaded from the zip keeps its parameters.
     """
-    from gailctl.errors import UsageError
-    from gailctl.policies import read_torch_payload
+    from gailctl.core.errors import UsageError
+    from gailctl.rl.policies import read_torch_payload
 
     path = Path(checkpoint) / TRAINED_POLICY_FILE
     if not path.is_file():
@@ -222,7 +222,7 @@ def unfolded_checkpoint_zip(zip_path: Path) -> bool:
     beside them (`vecnormalize.pt` normalising observations, no `policy_trained.pt`): played on
     raw observations they pick wrong actions without a word, so callers refuse them.
     """
-    from gailctl.policies import read_torch_payload
+    from gailctl.rl.policies import read_torch_payload
 
     folder = Path(zip_path).parent
     stats = folder / VECNORMALIZE_FILE

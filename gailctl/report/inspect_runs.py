@@ -21,10 +21,10 @@ from typing import Any, Optional, Sequence
 
 import yaml
 
-from gailctl.errors import UsageError
-from gailctl.metrics import read_metrics
-from gailctl.run_scores import ALGORITHMS, FinalScores, final_scores, number
-from gailctl.runs import atomic_path, is_run_dir, read_summary, stage_from_folder_name
+from gailctl.core.errors import UsageError
+from gailctl.core.metrics import read_metrics
+from gailctl.report.run_scores import ALGORITHMS, FinalScores, final_scores, number
+from gailctl.core.runs import atomic_path, is_run_dir, read_summary, stage_from_folder_name
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import numpy as np
 
-from gailctl.config import References
+from gailctl.core.config import References
 
 if TYPE_CHECKING:
     from stable_baselines3.common.vec_env import VecEnv

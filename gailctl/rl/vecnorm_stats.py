@@ -30,7 +30,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from gailctl.errors import UsageError
+from gailctl.core.errors import UsageError
 
 FOLDED_MARKER = "gailctl_obs_normalization.json"
 """Zip entry gailctl writes into a policy trained behind VecNormalize whose weights take raw observations
@@ -180,8 +180,8 @@ def read_vecnormalize_pickle(path: Path) -> Optional[ObsNormalization]:
 
 def read_gailctl_payload(path: Path) -> Optional[ObsNormalization]:
     """Statistics from gailctl's own `vecnormalize.pt` (a checkpoint's, tensors-only)."""
-    from gailctl.normalize import VECNORMALIZE_FORMAT
-    from gailctl.policies import read_torch_payload
+    from gailctl.rl.normalize import VECNORMALIZE_FORMAT
+    from gailctl.rl.policies import read_torch_payload
 
     payload = read_torch_payload(path)
     if payload.get("format") != VECNORMALIZE_FORMAT:

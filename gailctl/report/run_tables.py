@@ -1,4 +1,4 @@
-"""The rich tables `gailctl runs` and `gailctl compare` print, from `gailctl.inspect_runs`' data.
+"""The rich tables `gailctl runs` and `gailctl compare` print, from `gailctl.report.inspect_runs`' data.
 
 Made to fit a 100-column terminal: one identifying column (the run folder), short numeric
 columns, and the config keys that differ as rows rather than columns. rich is imported here
@@ -15,8 +15,8 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from gailctl.inspect_runs import SCORE_COLUMNS, RunInfo, human_age
-from gailctl.run_scores import ALGORITHMS, plural
+from gailctl.report.inspect_runs import SCORE_COLUMNS, RunInfo, human_age
+from gailctl.report.run_scores import ALGORITHMS, plural
 
 def _fmt(value: Any, spec: str) -> str:
     return "—" if value is None else format(value, spec)
