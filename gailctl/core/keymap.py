@@ -1,7 +1,8 @@
 """Key maps for `gailctl record --human`: key names -> actions, with no pygame and no torch.
 
-Pure data and functions, so the config can validate key names at once and the tests can check
-how held keys become actions without a window. Key names are pygame's (`pygame.key.name`).
+Pure data and functions (numpy only inside the ones that do arithmetic), so the config can
+validate key names at once and the tests can check how held keys become actions without a
+window; `gailctl.rl.human` is the window that uses them. Key names are pygame's (`pygame.key.name`).
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ from __future__ import annotations
 import difflib
 import string
 from dataclasses import dataclass
-from typing import Any, Iterable, Literal, Optional, Union
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Optional, Union
 
 from gailctl.core.errors import UsageError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Action = Union[int, tuple[float, ...]]
 """A discrete action (an index) or a continuous one (one float per dimension of a 1-D Box)."""
@@ -136,6 +138,8 @@ def check_against_space(km: KeyMap, space: Any, *, env_id: str) -> None:
     shape = tuple(getattr(space, "shape", ()) or ())
     if len(shape) != 1:
         raise UsageError(f"record.human: {env_id} has actions of shape {shape}; key maps support Discrete and 1-D Box")
+    import numpy as np
+
     low, high = np.asarray(space.low, dtype=float), np.asarray(space.high, dtype=float)
     for where, action in named:
         if not isinstance(action, tuple) or len(action) != shape[0]:
@@ -182,6 +186,8 @@ class KeyState:
 
     def action(self, *, low: Optional[np.ndarray] = None, high: Optional[np.ndarray] = None) -> Action:
         """The action for the next step; clears the taps."""
+        import numpy as np
+
         active = self.active()
         self.tapped = []
         if not active:

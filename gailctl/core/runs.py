@@ -11,7 +11,6 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
@@ -127,6 +126,8 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def package_versions() -> dict[str, str]:
+    from importlib import metadata  # not at import: `gailctl --help` does not need it
+
     versions = {"python": platform.python_version()}
     for name in VERSIONED_PACKAGES:
         try:

@@ -2,8 +2,8 @@
 
 They live in the repository's top-level `configs/` and `experts/`. The wheel carries copies in
 `gailctl/_shipped/` (setup.py's build step puts them there); a source checkout or an editable
-install reads the top-level folders themselves. Only yaml and the config schema are imported,
-so listing and completing names never pays for torch.
+install reads the top-level folders themselves. Stdlib only at import (`-c NAME` is resolved
+while Typer parses options); yaml and the config schema load when a config is described.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-import yaml
-
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
+"""The installed `gailctl/` package folder (this module lives in `gailctl/core/`)."""
 SUFFIXES = (".yaml", ".yml")
 
 
@@ -103,7 +102,7 @@ def description_of(text: str) -> str:
 
 def describe(path: Path) -> ShippedConfig:
     """Env id, description and what ships with one config (ConfigError if it does not load)."""
-    from gailctl.core.config import load_config
+    from gailctl.core.config_load import load_config
 
     cfg = load_config(path)
     return ShippedConfig(
@@ -121,6 +120,8 @@ def text_with_absolute_paths(path: Path) -> str:
 
     A copy of a shipped config then runs from any folder and still finds the shipped experts.
     """
+    import yaml
+
     from gailctl.core.config import Config
     from gailctl.core.paths import file_path_keys, resolve_in_file
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from gailctl.report import bench_report
-from gailctl.core.config import load_config
+from gailctl.core.config_load import load_config
 from gailctl.core.errors import UsageError
 from gailctl.core.runs import atomic_write_text, create_run, now_iso, write_run_header, write_summary
 
@@ -83,8 +83,9 @@ def measure_throughput(config: Path, overrides: Sequence[str], *, repeats: int =
     from gailctl.rl.envs import make_venv
     from gailctl.rl.policies import build_ppo
     from gailctl.core.runs import resolve_demos_dir
-    from gailctl.stages import setup_torch
-    from gailctl.stages.gail import build_gail, load_demos, train_rounds
+    from gailctl.rl.torch_setup import setup_torch
+    from gailctl.rl.adversarial import build_gail, train_rounds
+    from gailctl.rl.demos import load_demos
 
     setup_torch()
     cfg = load_config(config, list(overrides))
@@ -158,7 +159,7 @@ def run_bench(
     first = sweeps[0][2]
     bench_dir = create_run(runs_dir, stage="bench", env_id=first.base_config.env.id if len(plan.configs) == 1 else "classic-control",
                            seeds=first.seeds)
-    from gailctl.core.config import config_to_yaml
+    from gailctl.core.config_load import config_to_yaml
 
     write_run_header(bench_dir, config_yaml=config_to_yaml(first.base_config))
     describe = {"configs": [str(c) for c in plan.configs], "seeds": list(first.seeds), "n_demos": plan.n_demos,

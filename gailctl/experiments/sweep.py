@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
-from gailctl.core.config import Config, config_from_dict, config_to_yaml, load_config, parse_overrides
+from gailctl.core.config import Config
+from gailctl.core.config_load import config_from_dict, config_to_yaml, load_config, parse_overrides
 from gailctl.core.errors import ConfigError, GailctlError, Interrupted, UsageError
 from gailctl.report.run_scores import final_scores, plural
 from gailctl.core.runs import (
@@ -358,7 +359,7 @@ def check_trial_data(plan: SweepPlan, *, grid_flag: Optional[str] = None) -> Non
     if plan.stage not in DEMO_STAGES:
         return
     from gailctl.rl.envs import make_venv
-    from gailctl.stages.gail import check_demos_fit, load_demos
+    from gailctl.rl.demos import check_demos_fit, load_demos
 
     loaded: dict[str, list[Any]] = {}
     checked: set[tuple[Any, ...]] = set()
@@ -412,7 +413,7 @@ def run_trial(payload: dict[str, Any], index: int) -> dict[str, Any]:
     """
     import importlib
 
-    from gailctl import stages
+    from gailctl.core import execution as stages
 
     trial = payload["trials"][index]
     stage = payload["stage"]
@@ -822,7 +823,7 @@ def write_results(outcome: SweepOutcome) -> None:
 
 def _plot(sweep_dir: Path, rows: Sequence[dict[str, Any]]) -> Optional[Path]:
     """curves.png, mean and band over seeds per grid point; None (and a warning) if it cannot."""
-    from gailctl.report.inspect_runs import plot_runs
+    from gailctl.report.curves import plot_runs
 
     dirs = [Path(r["run_dir"]) for r in rows if r["run_dir"] and (Path(r["run_dir"]) / "metrics.csv").is_file()]
     if not dirs:

@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence
 
 import yaml
 
-from gailctl.core.config import Config, config_to_yaml, load_config, parse_overrides
+from gailctl.core.config import Config
+from gailctl.core.config_load import config_to_yaml, load_config, parse_overrides
 from gailctl.core.errors import ConfigError, GailctlError, Interrupted, UsageError
 from gailctl.core.runs import atomic_write_text, create_run, now_iso, read_summary, run_lock, write_run_header, write_summary
 from gailctl.experiments.sweep import (

@@ -23,7 +23,8 @@ from typing import Any, Callable, Literal, Optional, Sequence, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, StrictBool, StrictInt, ValidationError, model_validator
 
-from gailctl.core.config import Config, read_yaml
+from gailctl.core.config import Config
+from gailctl.core.config_load import read_yaml
 from gailctl.core.errors import ConfigError
 
 THRESHOLD = 0.95

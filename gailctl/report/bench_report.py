@@ -1,6 +1,7 @@
 """Benchmark arithmetic: learning curves of finished runs -> the figures the benchmark reports.
 
 Pure functions over run folders (metrics.csv, summary.json, config.yaml); no training here.
+Tables and curves go through the shared writer and plotter (`report.tables`, `report.plots`).
 Normalized scores: random = 0, expert = 1, from each run's own `references`.
 """
 
@@ -14,6 +15,9 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import yaml
+
+from gailctl.report.plots import draw_curves, new_figure, reference_line, save_png
+from gailctl.report.tables import columns_of, markdown_table, write_csv
 
 THRESHOLD = 0.95
 HOLD_EVALS = 5  # "holds >= 0.95 for 5 evaluations in a row"
@@ -183,43 +187,25 @@ def summarize(curves: Sequence[Curve], *, at_steps: Sequence[int]) -> list[dict[
 
 
 def markdown(rows: Sequence[dict[str, Any]]) -> str:
-    """A markdown table; columns are the union of the rows' keys, in first-seen order."""
-    columns: list[str] = []
-    for r in rows:
-        columns += [k for k in r if k not in columns]
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for r in rows:
-        lines.append("| " + " | ".join(str(r.get(c, "")) for c in columns) + " |")
-    return "\n".join(lines) + "\n"
+    """The benchmark's results table in markdown; columns are the union of the rows' keys, in first-seen order."""
+    return markdown_table(columns_of(rows), rows)
 
 
 def evaluations_csv(curves: Sequence[Curve], path: Path) -> None:
     """Every evaluation of every run, one row each, for anyone who wants other statistics."""
-    from gailctl.core.runs import atomic_path
-
-    with atomic_path(Path(path)) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["task", "method", "demos", "seed", "n_env_steps", "wall_s", "normalized_score", "run"])
-        for c in curves:
-            for step, wall, score in zip(c.steps, c.wall_s, c.score):
-                writer.writerow([c.env_id, c.method, c.n_demos, c.seed, step, wall, score, c.run_dir.name])
+    write_csv(path, ["task", "method", "demos", "seed", "n_env_steps", "wall_s", "normalized_score", "run"],
+              [[c.env_id, c.method, c.n_demos, c.seed, step, wall, score, c.run_dir.name]
+               for c in curves for step, wall, score in zip(c.steps, c.wall_s, c.score)])
 
 
 def plot(curves: Sequence[Curve], out: Path, *, figures: Optional[list[Any]] = None) -> Path:
     """One panel per (task, demos): normalized score vs env steps, a line per seed, BC as a band;
     expert, random and the 0.95 target as labelled lines of their own styles; the legend beside
     each panel. `figures`, if given, receives the Figure (for tests)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    from gailctl.core.runs import atomic_path
-
     panels = sorted({(c.env_id, c.n_demos) for c in curves})
     ncols = min(2, len(panels)) or 1
     nrows = (len(panels) + ncols - 1) // ncols or 1
-    fig = Figure(figsize=(8.0 * ncols, 4.0 * nrows), constrained_layout=True)
+    fig = new_figure(width=8.0 * ncols, height=4.0 * nrows, constrained=True)
     axes = fig.subplots(nrows, ncols, squeeze=False)
     styles = {"gail": "-", "airl": "--"}
     for ax, (env_id, n_demos) in zip(axes.flat, panels):
@@ -227,16 +213,16 @@ def plot(curves: Sequence[Curve], out: Path, *, figures: Optional[list[Any]] = N
         for c in sorted(here, key=lambda c: (c.method, c.seed)):
             if c.method == "bc":
                 continue
-            ax.plot(c.steps, c.score, color=f"C{c.seed % 10}", linestyle=styles.get(c.method, ":"), alpha=0.8,
-                    linewidth=1.2, label=f"{c.method} seed {c.seed}")
+            draw_curves(ax, [(c.steps, c.score)], color=f"C{c.seed % 10}", style=styles.get(c.method, ":"), alpha=0.8,
+                        lw=1.2, label=f"{c.method} seed {c.seed}")
         bc = [c.final_deterministic if c.final_deterministic is not None else c.final_stochastic
               for c in here if c.method == "bc"]
         bc = [b for b in bc if b is not None]
         if bc:
             ax.axhspan(min(bc), max(bc), color="tab:red", alpha=0.15, label=f"BC (final, {len(bc)} seeds)")
-        ax.axhline(1.0, color="tab:green", linestyle="--", linewidth=1, label="expert")
-        ax.axhline(0.0, color="grey", linestyle=":", linewidth=1, label="random")
-        ax.axhline(THRESHOLD, color="tab:orange", linestyle="-.", linewidth=1, label=f"target ({THRESHOLD:g} of expert)")
+        reference_line(ax, 1.0, kind="expert", label="expert")
+        reference_line(ax, 0.0, kind="random", label="random")
+        reference_line(ax, THRESHOLD, kind="target", label=f"target ({THRESHOLD:g} of expert)")
         ax.set_title(f"{env_id}, {n_demos} demonstration{'s' if n_demos != 1 else ''}")
         ax.set_xlabel("environment steps")
         ax.set_ylabel("normalized score")
@@ -244,8 +230,7 @@ def plot(curves: Sequence[Curve], out: Path, *, figures: Optional[list[Any]] = N
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)  # beside the curves, not on them
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
-    with atomic_path(Path(out)) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
+    save_png(fig, Path(out))
     if figures is not None:
         figures.append(fig)
     return Path(out)

@@ -1,4 +1,4 @@
-"""The rich tables `gailctl runs` and `gailctl compare` print, from `gailctl.report.inspect_runs`' data.
+"""The rich tables `gailctl runs` and `gailctl compare` print, from `run_info` and `compare`'s data.
 
 Made to fit a 100-column terminal: one identifying column (the run folder), short numeric
 columns, and the config keys that differ as rows rather than columns. rich is imported here
@@ -11,12 +11,14 @@ import json
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from gailctl.report.inspect_runs import SCORE_COLUMNS, RunInfo, human_age
+from gailctl.report.compare import SCORE_COLUMNS
+from gailctl.report.run_info import RunInfo, human_age
 from gailctl.report.run_scores import ALGORITHMS, plural
+from gailctl.report.tables import rich_table
+
 
 def _fmt(value: Any, spec: str) -> str:
     return "—" if value is None else format(value, spec)
@@ -55,9 +57,8 @@ def render_runs_table(runs: Sequence[RunInfo], *, root: Optional[Path] = None) -
     The run column is the only name (stage, algorithm, env and seed are in it); scores are the
     run's final evaluation, labelled with its episodes and action mode; `--json` has the rest.
     """
-    table = Table(title=f"{len(runs)} run(s). Scores of the final evaluation over `ep` episodes, argmax actions "
-                        "(sampled: the same with sampled actions); norm: random 0, expert 1",
-                  box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, show_edge=False, title_justify="left")
+    table = rich_table(f"{len(runs)} run(s). Scores of the final evaluation over `ep` episodes, argmax actions "
+                       "(sampled: the same with sampled actions); norm: random 0, expert 1")
     table.add_column("run", overflow="fold", ratio=1, min_width=20)
     table.add_column("status", no_wrap=True)
     for name in ("env steps", "return", "norm", "sampled", "ep", "age"):
@@ -98,8 +99,7 @@ def render_compare_table(columns: list[str], rows: list[dict[str, Any]]) -> list
     title = (f"{len(rows)} run(s). Final evaluation over `ep` episodes: return and norm (random 0, expert 1) with argmax "
              "actions; sampled: norm with sampled actions; time: wall seconds; last: the last per-round evaluation"
              + (f" ({plural(last_eps.pop(), 'episode')})" if len(last_eps) == 1 else ""))
-    scores = Table(title=title, box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, show_edge=False,
-                   title_justify="left")
+    scores = rich_table(title)
     show_status = any(r.get("status") != "finished" for r in rows)  # all finished: the column says nothing
     scores.add_column("#", justify="right", no_wrap=True)
     scores.add_column("run", overflow="fold", ratio=1, min_width=20)
@@ -125,7 +125,7 @@ def render_compare_table(columns: list[str], rows: list[dict[str, Any]]) -> list
         )
     tables = [scores]
     if n_diff:
-        keys = Table(title=f"{n_diff} config key(s) differ", box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, show_edge=False, title_justify="left")
+        keys = rich_table(f"{n_diff} config key(s) differ")
         keys.add_column("key", overflow="fold")
         for i in range(1, len(rows) + 1):
             keys.add_column(f"#{i}", overflow="fold")

@@ -336,3 +336,21 @@ def load_reward_net(path: Path, venv: "VecEnv", *, payload: Optional[dict[str, A
     except RuntimeError as exc:
         raise UsageError(f"{path}: reward net does not fit env {venv.observation_space}: {str(exc).splitlines()[0][:200]}") from None
     return net
+
+
+def save_zip(model: Any, path: Path, *, raw_obs: bool = False) -> None:
+    """SB3 zip written under a temporary name and renamed: never half a file.
+
+    `raw_obs`: the model was trained behind VecNormalize, yet these weights take raw observations
+    (statistics folded in by `raw_obs_weights`, or rewards only normalised). The zip then carries
+    a marker saying so: SB3's own data still says "trained behind VecNormalize", and `gailctl
+    record` would otherwise ask for the statistics.
+    """
+    from gailctl.core.runs import atomic_path
+
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+        if raw_obs:
+            from gailctl.rl.vecnorm_stats import mark_folded
+
+            mark_folded(tmp)

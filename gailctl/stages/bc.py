@@ -15,10 +15,9 @@ from gailctl.core.config import Config, PPOConfig
 from gailctl.rl.envs import EVAL_SEED_OFFSET, make_venv
 from gailctl.rl.evaluation import evaluate
 from gailctl.core.metrics import MetricsWriter
-from gailctl.rl.policies import build_ppo
-from gailctl.stages import setup_torch
-from gailctl.stages.expert import save_zip
-from gailctl.stages.gail import check_demos_fit, load_demos
+from gailctl.rl.policies import build_ppo, save_zip
+from gailctl.rl.torch_setup import setup_torch
+from gailctl.rl.demos import check_demos_fit, load_demos
 from gailctl.rl.subsample import demo_transitions
 from gailctl.core.ui import progress_bar
 

@@ -13,7 +13,7 @@ from gailctl.core.metrics import MetricsWriter
 from gailctl.rl.normalize import unfolded_checkpoint_zip
 from gailctl.rl.policies import load_ppo
 from gailctl.rl.render import has_display, play, write_video
-from gailctl.stages import setup_torch
+from gailctl.rl.torch_setup import setup_torch
 from gailctl.core.ui import console, progress_bar
 
 COLUMNS = ["episode", "n_env_steps", "return", "length", "normalized_score"]

@@ -22,29 +22,13 @@ from gailctl.rl.normalize import (
     save_policy_checkpoint,
     vecnormalize_payload,
 )
-from gailctl.rl.policies import build_ppo, load_ppo
-from gailctl.core.runs import atomic_path
+from gailctl.rl.policies import build_ppo, load_ppo, save_zip
 from gailctl.core.signals import graceful_stop
-from gailctl.stages import resume_hint, run_clock_start, setup_torch
+from gailctl.core.execution import resume_hint, run_clock_start
+from gailctl.rl.torch_setup import setup_torch
 from gailctl.core.ui import console, progress_bar
 
 COLUMNS = ["n_env_steps", "wall_s", "return_mean", "return_std", "return_min", "episode_len_mean", "normalized_score"]
-
-
-def save_zip(model: Any, path: Path, *, raw_obs: bool = False) -> None:
-    """SB3 zip written under a temporary name and renamed: never half a file.
-
-    `raw_obs`: the model was trained behind VecNormalize, yet these weights take raw observations
-    (statistics folded in by `raw_obs_weights`, or rewards only normalised). The zip then carries
-    a marker saying so: SB3's own data still says "trained behind VecNormalize", and `gailctl
-    record` would otherwise ask for the statistics.
-    """
-    with atomic_path(path) as tmp:
-        model.save(tmp)
-        if raw_obs:
-            from gailctl.rl.vecnorm_stats import mark_folded
-
-            mark_folded(tmp)
 
 
 def next_multiple(n: int, every: int) -> int:

@@ -16,7 +16,7 @@ from gailctl.rl.evaluation import SDENoise
 from gailctl.core.metrics import MetricsWriter
 from gailctl.rl.policies import load_ppo
 from gailctl.core.runs import atomic_path
-from gailctl.stages import setup_torch
+from gailctl.rl.torch_setup import setup_torch
 from gailctl.core.ui import console, progress_bar
 from gailctl.rl.vecnorm_stats import obs_normalization_for
 

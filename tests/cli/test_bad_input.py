@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gailctl.cli import app
-from gailctl.core.config import config_to_yaml, load_config
+from gailctl.core.config_load import config_to_yaml, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 CARTPOLE = str(ROOT / "configs/cartpole.yaml")
@@ -167,12 +167,13 @@ def test_disk_full_while_checkpointing_keeps_the_previous_checkpoint(tmp_path: P
 def test_disk_full_is_one_line_exit_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import errno
 
+    import gailctl.core.execution
     import gailctl.stages
 
     def full_disk(*_a, **_k):
         raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "x" / "model.zip"))
 
-    monkeypatch.setattr(gailctl.stages, "execute", full_disk)
+    monkeypatch.setattr(gailctl.core.execution, "execute", full_disk)
     result = CliRunner().invoke(app, ["expert", "-c", CARTPOLE, "--runs-dir", str(tmp_path)])
     assert result.exit_code == 1
     assert result.stderr.strip() == f"error: no space left on device ({tmp_path / 'x' / 'model.zip'}); the previous checkpoint and files are intact"

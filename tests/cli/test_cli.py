@@ -1,6 +1,6 @@
 """The `gailctl` command line: what reaches the stage, what the user sees, exit codes.
 
-The heavy call, `gailctl.stages.execute`, is replaced by a fake that records what it received
+The heavy call, `gailctl.core.execution.execute`, is replaced by a fake that records what it received
 and returns a plausible summary; nothing trains.
 """
 
@@ -16,6 +16,7 @@ from typing import Any, Callable, Optional
 import pytest
 from typer.testing import CliRunner
 
+import gailctl.core.execution
 import gailctl.stages
 from gailctl.cli import app
 from gailctl.core.config import Config
@@ -124,7 +125,7 @@ def make_run(folder: Path, *, seed: int, env_id: str = "CartPole-v1", eval_episo
 @pytest.fixture
 def fake(monkeypatch) -> FakeExecute:
     fake = FakeExecute()
-    monkeypatch.setattr(gailctl.stages, "execute", fake)
+    monkeypatch.setattr(gailctl.core.execution, "execute", fake)
     return fake
 
 
@@ -526,7 +527,7 @@ def test_real_execute_writes_a_reproducible_run_folder(workdir, monkeypatch):
     assert result.exit_code == 0, result.output
     run_dir = Path(last_line(result))
     assert run_dir == seen["run_dir"] and run_dir.parent == Path("runs")
-    from gailctl.core.config import load_config
+    from gailctl.core.config_load import load_config
 
     assert load_config(run_dir / "config.yaml") == seen["cfg"]  # the resolved config, overrides included
     assert seen["cfg"].expert.total_timesteps == 640 and seen["cfg"].seed == 4

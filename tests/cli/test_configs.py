@@ -1,6 +1,6 @@
 """Shipped configs by name: `-c NAME`, `gailctl configs [show NAME]`, shell completion, config-relative paths.
 
-The heavy call, `gailctl.stages.execute`, is replaced by a fake that records what it received.
+The heavy call, `gailctl.core.execution.execute`, is replaced by a fake that records what it received.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+import gailctl.core.execution
 import gailctl.stages
 from gailctl.core import shipped
 from gailctl.cli import app
-from gailctl.core.config import load_config
+from gailctl.core.config_load import load_config
 
 from .test_cli import FakeExecute, one_line_error
 
@@ -25,7 +26,7 @@ SHIPPED = ["acrobot", "cartpole", "cartpole-v1", "hopper", "lunarlander", "mount
 @pytest.fixture
 def fake(monkeypatch) -> FakeExecute:
     fake = FakeExecute()
-    monkeypatch.setattr(gailctl.stages, "execute", fake)
+    monkeypatch.setattr(gailctl.core.execution, "execute", fake)
     return fake
 
 

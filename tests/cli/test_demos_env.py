@@ -35,7 +35,7 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> dict:
         seen.update(stage=stage, cfg=cfg, **kwargs)
         raise SystemExit(0)
 
-    monkeypatch.setattr("gailctl.cli._run_stage", fake_run_stage)
+    monkeypatch.setattr("gailctl.cli.stage_commands._run_stage", fake_run_stage)
     return seen
 
 

@@ -69,7 +69,7 @@ def test_whole_numbers_in_scientific_notation_are_integers(typed: str, steps: in
         seen["cfg"] = cfg
         raise SystemExit(0)
 
-    monkeypatch.setattr("gailctl.cli._run_stage", fake_run_stage)
+    monkeypatch.setattr("gailctl.cli.stage_commands._run_stage", fake_run_stage)
     result = CliRunner().invoke(app, ["expert", "-c", CARTPOLE, "--set", f"expert.total_timesteps={typed}",
                                       "--runs-dir", str(tmp_path / "runs")])
     assert result.exit_code == 0, result.stderr
@@ -78,7 +78,7 @@ def test_whole_numbers_in_scientific_notation_are_integers(typed: str, steps: in
 
 
 def test_scientific_notation_in_a_yaml_file(tmp_path: Path) -> None:
-    from gailctl.core.config import load_config
+    from gailctl.core.config_load import load_config
 
     path = tmp_path / "c.yaml"
     path.write_text("gail:\n  total_timesteps: 3e5\nexpert:\n  total_timesteps: 1.5e5\n")

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from gailctl.cli import app
-from gailctl.core.config import load_config
-from gailctl.stages import execute
+from gailctl.core.config_load import load_config
+from gailctl.core.execution import execute
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["env.n_envs=2", "gail.total_timesteps=256", "gail.ppo.n_steps=32", "gail.ppo.batch_size=32",
@@ -171,7 +171,7 @@ def _experiment_folder(root: Path, kind: str, trials: list[Path]) -> Path:
 
 def test_runs_stage_accepts_every_stage_it_lists(runs_dir: Path, tmp_path: Path) -> None:
     """Item 8: `runs --stage tune` lists tune folders; --help names every stage accepted."""
-    from gailctl.report.inspect_runs import STAGES
+    from gailctl.report.run_info import STAGES
 
     tune = _experiment_folder(tmp_path, "tune", _by_algorithm(runs_dir)["gail"])
     rows = json.loads(invoke("runs", str(tmp_path), "--json", "--stage", "tune").stdout)
@@ -216,6 +216,6 @@ def test_one_rule_for_output_files(runs_dir: Path, tmp_path: Path, monkeypatch: 
     assert refused.exit_code == 2 and video.read_bytes() == b"precious"
     assert refused.stderr.strip() == f"error: --video {video}: already exists; pass --overwrite to replace it, or choose another name"
     seen: dict = {}
-    monkeypatch.setattr("gailctl.cli._run_stage", lambda stage, cfg, **kw: (seen.update(kw), (_ for _ in ()).throw(SystemExit(0))))
+    monkeypatch.setattr("gailctl.cli.stage_commands._run_stage", lambda stage, cfg, **kw: (seen.update(kw), (_ for _ in ()).throw(SystemExit(0))))
     CliRunner().invoke(app, ["eval", run, "--video", str(video), "--overwrite", "-n", "1"])
     assert seen["video"] == video  # accepted, handed to the stage

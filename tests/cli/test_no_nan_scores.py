@@ -44,7 +44,7 @@ ARGS = {
 @pytest.mark.parametrize("stage", list(ARGS))
 @pytest.mark.parametrize("normalized", [NAN, 0.95], ids=["no-references", "references"])
 def test_normalized_score_only_when_known(stage: str, normalized: float, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("gailctl.cli._run_stage", lambda *a, **k: (Path("/runs/x"), summary(stage, normalized)))
+    monkeypatch.setattr("gailctl.cli.stage_commands._run_stage", lambda *a, **k: (Path("/runs/x"), summary(stage, normalized)))
     result = CliRunner().invoke(app, [*ARGS[stage], "--runs-dir", str(tmp_path / "runs")])
     assert result.exit_code == 0, result.stderr
     printed = "\n".join(result.stdout.splitlines()[:-1])  # the last line is the run folder's path

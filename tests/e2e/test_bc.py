@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gailctl.core.config import load_config
+from gailctl.core.config_load import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gailctl.core.config import load_config
-from gailctl.stages import execute
+from gailctl.core.config_load import load_config
+from gailctl.core.execution import execute
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e

@@ -12,7 +12,7 @@ from typing import Iterator
 
 import pytest
 
-from gailctl.core.config import load_config
+from gailctl.core.config_load import load_config
 from gailctl.core.errors import Interrupted
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from gailctl.experiments import bench
-from gailctl.core.config import load_config
-from gailctl.stages import execute
+from gailctl.core.config_load import load_config
+from gailctl.core.execution import execute
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gailctl.core.config import load_config
+from gailctl.core.config_load import load_config
 from gailctl.rl.policies import read_torch_payload, read_zip_weights
 
 ROOT = Path(__file__).resolve().parents[2]

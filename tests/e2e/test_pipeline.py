@@ -114,7 +114,7 @@ def test_four_commands_end_to_end(config: str, tmp_path: Path) -> None:
     import torch
 
     from gailctl.rl.envs import make_venv
-    from gailctl.core.config import load_config
+    from gailctl.core.config_load import load_config
     from gailctl.rl.policies import load_reward_net
 
     payload = torch.load(gail_run / "reward_net.pt", weights_only=True)

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gailctl.cli import app
-from gailctl.core.config import load_config
+from gailctl.core.config_load import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e

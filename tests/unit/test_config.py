@@ -1,4 +1,4 @@
-"""gailctl.core.config: YAML -> frozen, validated Config; `--set` overrides; one-line errors."""
+"""gailctl.core.config and config_load: YAML -> frozen, validated Config; `--set` overrides; one-line errors."""
 
 from __future__ import annotations
 
@@ -8,13 +8,8 @@ import pydantic
 import pytest
 import yaml
 
-from gailctl.core.config import (
-    Config,
-    References,
-    config_to_yaml,
-    load_config,
-    parse_overrides,
-)
+from gailctl.core.config import Config, References
+from gailctl.core.config_load import config_to_yaml, load_config, parse_overrides
 from gailctl.core.errors import ConfigError, UsageError
 from gailctl.core.paths import file_path_keys
 

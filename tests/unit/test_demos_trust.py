@@ -24,7 +24,7 @@ def test_gailctl_demo_loading_never_decodes_infos(tmp_path: Path) -> None:
     from imitation.data import serialize
     from imitation.data.rollout import flatten_trajectories
 
-    from gailctl.stages.gail import load_demos
+    from gailctl.rl.demos import load_demos
 
     marker = tmp_path / "PWNED"
     folder = _evil_demos(tmp_path, marker)

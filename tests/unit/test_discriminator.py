@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from gailctl.core.config import load_config
+from gailctl.core.config_load import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ["env.n_envs=2", "gail.ppo.n_steps=128", "gail.ppo.batch_size=64", "gail.demo_batch_size=256",
@@ -19,8 +19,9 @@ SMALL = ["env.n_envs=2", "gail.ppo.n_steps=128", "gail.ppo.batch_size=64", "gail
 def trainer_after_one_rollout(tmp_path: Path, penalty: float) -> Any:
     from gailctl.rl.envs import make_venv
     from gailctl.rl.policies import build_ppo, build_reward_net
-    from gailctl.stages import setup_torch
-    from gailctl.stages.gail import build_trainer, load_demos
+    from gailctl.rl.torch_setup import setup_torch
+    from gailctl.rl.adversarial import build_trainer
+    from gailctl.rl.demos import load_demos
 
     setup_torch()
     cfg = load_config(ROOT / "configs/cartpole.yaml", [*SMALL, f"gail.disc_grad_penalty={penalty}"])
@@ -86,8 +87,9 @@ def fresh_trainer(tmp_path: Path, penalty: float, *overrides: str) -> Any:
     """A penalised trainer with a fixed initial net (no rollout: its batches are given)."""
     from gailctl.rl.envs import make_venv
     from gailctl.rl.policies import build_ppo, build_reward_net
-    from gailctl.stages import setup_torch
-    from gailctl.stages.gail import build_trainer, load_demos
+    from gailctl.rl.torch_setup import setup_torch
+    from gailctl.rl.adversarial import build_trainer
+    from gailctl.rl.demos import load_demos
 
     setup_torch()
     cfg = load_config(ROOT / "configs/cartpole.yaml", [*SMALL, f"gail.disc_grad_penalty={penalty}", *overrides])
@@ -103,7 +105,7 @@ def cartpole_batches(n: int = 256) -> tuple[dict[str, np.ndarray], dict[str, np.
     """Expert transitions and 'generator' ones (other expert states, random actions)."""
     from imitation.data.rollout import flatten_trajectories
 
-    from gailctl.stages.gail import load_demos
+    from gailctl.rl.demos import load_demos
 
     flat = flatten_trajectories(load_demos(ROOT / "experts/cartpole/demos", n_demos=2))
     rng = np.random.default_rng(0)

@@ -1,4 +1,4 @@
-"""`stages.execute` over several invocations of one run: one clock, every command recorded."""
+"""`core.execution.execute` over several invocations of one run: one clock, every command recorded."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from gailctl.core.config import Config
 from gailctl.core.errors import Interrupted, UsageError
-from gailctl.stages import execute, run_clock_start
+from gailctl.core.execution import execute, run_clock_start
 
 
 def fake_stage(*, seconds: float, stop: bool):

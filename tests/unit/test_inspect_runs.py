@@ -1,4 +1,5 @@
-"""gailctl.report.inspect_runs: listing, plotting and comparing run folders built by hand in tmp_path."""
+"""gailctl.report (run_info, grouping, curves, compare, run_tables): listing, plotting and comparing
+run folders built by hand in tmp_path."""
 
 from __future__ import annotations
 
@@ -17,19 +18,10 @@ import pytest
 import yaml
 
 from gailctl.core.errors import UsageError
-from gailctl.report.inspect_runs import (
-    SCORE_COLUMNS,
-    STATUSES,
-    RunInfo,
-    compare_runs,
-    differing_keys,
-    flatten_config,
-    gail_curve_png,
-    group_runs,
-    human_age,
-    list_runs,
-    plot_runs,
-)
+from gailctl.report.compare import SCORE_COLUMNS, compare_runs
+from gailctl.report.curves import gail_curve_png, plot_runs
+from gailctl.report.grouping import differing_keys, flatten_config, group_runs
+from gailctl.report.run_info import STATUSES, RunInfo, human_age, list_runs
 from gailctl.report.run_tables import render_compare_table, render_runs_table
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
@@ -486,7 +478,7 @@ def test_gail_curve_png_writes_into_the_run(tmp_path):
 
 def test_gail_curve_png_never_fails_a_run(tmp_path, caplog):
     run = make_run(tmp_path, "gail__a__s0")  # no metrics.csv
-    with caplog.at_level(logging.WARNING, logger="gailctl.report.inspect_runs"):
+    with caplog.at_level(logging.WARNING, logger="gailctl.report.curves"):
         assert gail_curve_png(run) is None
     assert "no curves.png" in caplog.text and "metrics.csv" in caplog.text
     assert not (run / "curves.png").exists()
@@ -571,7 +563,8 @@ def test_compare_refusals(tmp_path):
 
 def test_import_stays_light():
     heavy = ["matplotlib", "torch", "stable_baselines3", "imitation", "rich"]
-    code = f"import sys, gailctl.report.inspect_runs; print([m for m in {heavy!r} if m in sys.modules])"
+    modules = "gailctl.report.run_info, gailctl.report.grouping, gailctl.report.curves, gailctl.report.compare"
+    code = f"import sys, {modules}; print([m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
-from gailctl.core.config import load_config
+from gailctl.core.config_load import load_config
 from gailctl.core.errors import ConfigError, UsageError
 from gailctl.core.keymap import DEFAULT_KEYMAPS, KeyMap, KeyState, check_against_space, resolve_keymap
 

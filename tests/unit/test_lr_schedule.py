@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from gailctl.core.config import load_config
-from gailctl.stages.gail import lr_factor, set_learning_rates
+from gailctl.core.config_load import load_config
+from gailctl.rl.adversarial import lr_factor, set_learning_rates
 
 
 def fake_trainer():

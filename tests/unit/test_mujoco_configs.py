@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gailctl.core.config import NetArch, load_config
+from gailctl.core.config import NetArch
+from gailctl.core.config_load import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 

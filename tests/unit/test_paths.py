@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gailctl.core.config import Config, config_to_yaml, load_config
+from gailctl.core.config import Config
+from gailctl.core.config_load import config_to_yaml, load_config
 from gailctl.core.errors import ConfigError
 from gailctl.core.paths import file_path_keys
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gailctl.core.config import NetArch, PPOConfig, config_from_dict
+from gailctl.core.config import NetArch, PPOConfig
+from gailctl.core.config_load import config_from_dict
 from gailctl.core.errors import ConfigError
 
 torch = pytest.importorskip("torch")
@@ -110,8 +111,9 @@ def test_gail_generator_and_its_checkpoint_follow_gail_ppo(tmp_path):
     """The generator is built from gail.ppo's keys, and a resume rebuilds it from its checkpoint zip exactly."""
     from pathlib import Path
 
-    from gailctl.core.config import load_config
-    from gailctl.stages.gail import build_gail, load_demos
+    from gailctl.core.config_load import load_config
+    from gailctl.rl.adversarial import build_gail
+    from gailctl.rl.demos import load_demos
 
     root = Path(__file__).resolve().parents[2]
     cfg = load_config(root / "configs/cartpole.yaml", ["gail.ppo.activation_fn=relu", "gail.ppo.ortho_init=false",

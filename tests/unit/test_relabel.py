@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gailctl.core.config import EnvConfig, load_config
+from gailctl.core.config import EnvConfig
+from gailctl.core.config_load import load_config
 from gailctl.rl.envs import make_venv
 from gailctl.rl.relabel import RolloutRecorder, episode_returns, install_batched_rewards
 
@@ -18,8 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def trainer_and_snapshots(tmp_path: Path, overrides: list[str], *, batched: bool) -> tuple[Any, list[dict], Any]:
     """A GAIL trainer from configs/cartpole.yaml whose PPO update first copies the rollout buffer."""
     from gailctl.rl.policies import build_ppo, build_reward_net
-    from gailctl.stages import setup_torch
-    from gailctl.stages.gail import build_trainer, load_demos
+    from gailctl.rl.torch_setup import setup_torch
+    from gailctl.rl.adversarial import build_trainer
+    from gailctl.rl.demos import load_demos
 
     setup_torch()
     cfg = load_config(ROOT / "configs/cartpole.yaml",

@@ -21,7 +21,7 @@ from gailctl.core.errors import UsageError  # noqa: E402
 from gailctl.rl.evaluation import SDENoise, evaluate  # noqa: E402
 from gailctl.rl.policies import build_ppo, load_ppo  # noqa: E402
 from gailctl.rl.normalize import raw_obs_weights  # noqa: E402
-from gailctl.stages.expert import save_zip  # noqa: E402
+from gailctl.rl.policies import save_zip  # noqa: E402
 
 PENDULUM = "Pendulum-v1"
 

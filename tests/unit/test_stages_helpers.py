@@ -9,7 +9,7 @@ import pytest
 
 from gailctl.core.config import Config, EnvConfig, GailConfig
 from gailctl.core.errors import UsageError
-from gailctl.stages.gail import check_demos_fit
+from gailctl.rl.demos import check_demos_fit
 from gailctl.stages.record import recording_envs
 
 # --- recording_envs --------------------------------------------------------------------

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gailctl.core.config import config_from_dict, load_config
+from gailctl.core.config_load import config_from_dict, load_config
 from gailctl.core.errors import ConfigError, UsageError
 from gailctl.rl.subsample import demo_transitions, kept_indices, subsample_offsets, subsample_rng
 
@@ -99,7 +99,8 @@ def expected_obs(trajs, *, every: int, seed: int) -> np.ndarray:
 
 def test_gail_learner_batches_hold_only_the_kept_transitions(tmp_path):
     from gailctl.rl.envs import make_venv
-    from gailctl.stages.gail import build_gail, load_demos
+    from gailctl.rl.adversarial import build_gail
+    from gailctl.rl.demos import load_demos
 
     cfg = cartpole_cfg(subsample_every=20, n_demos=4, demo_batch_size=25)
     trajs = load_demos(CARTPOLE_DEMOS, n_demos=4)
@@ -116,7 +117,7 @@ def test_gail_learner_batches_hold_only_the_kept_transitions(tmp_path):
 
 def test_gail_refuses_a_batch_larger_than_the_kept_transitions(tmp_path):
     from gailctl.rl.envs import make_venv
-    from gailctl.stages.gail import check_demos_fit, load_demos
+    from gailctl.rl.demos import check_demos_fit, load_demos
 
     cfg = cartpole_cfg(subsample_every=20, n_demos=4)  # demo_batch_size 500 > 100 kept
     trajs = load_demos(CARTPOLE_DEMOS, n_demos=4)
@@ -135,7 +136,7 @@ def test_bc_is_given_only_the_kept_transitions(tmp_path, monkeypatch):
     import imitation.algorithms.bc as imitation_bc
 
     from gailctl.stages import bc as bc_stage
-    from gailctl.stages.gail import load_demos
+    from gailctl.rl.demos import load_demos
 
     received = {}
 

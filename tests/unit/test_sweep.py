@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+import gailctl.core.execution
 import gailctl.stages
 from gailctl.experiments import sweep
 from gailctl.cli import app
@@ -248,7 +249,7 @@ def test_ray_temp_dir_is_inside_the_sweep_folder_and_linked_when_too_long_for_so
 
 
 class FakeExecute:
-    """Stands in for gailctl.stages.execute: a run folder, a summary; fails for `fail_seeds`."""
+    """Stands in for gailctl.core.execution.execute: a run folder, a summary; fails for `fail_seeds`."""
 
     def __init__(self, fail_seeds=()):
         self.calls: list[dict[str, Any]] = []
@@ -273,7 +274,7 @@ class FakeExecute:
 
 def test_run_trial_runs_execute_with_the_trial_config_and_reports_scores(workdir, monkeypatch):
     fake = FakeExecute()
-    monkeypatch.setattr(gailctl.stages, "execute", fake)
+    monkeypatch.setattr(gailctl.core.execution, "execute", fake)
     plan = plan_sweep(stage="gail", config_path=Path("exp.yaml"), seeds="0-1", grid=["gail.disc_lr=0.001,0.0003"])
     payload = json.loads(json.dumps(trial_payload(plan, workdir / "sweep" / "trials")))  # what crosses to a worker
     elsewhere = workdir / "elsewhere"
@@ -298,7 +299,7 @@ def test_run_trial_runs_execute_with_the_trial_config_and_reports_scores(workdir
 
 
 def test_a_failing_trial_is_recorded_not_raised(workdir, monkeypatch):
-    monkeypatch.setattr(gailctl.stages, "execute", FakeExecute(fail_seeds={0}))
+    monkeypatch.setattr(gailctl.core.execution, "execute", FakeExecute(fail_seeds={0}))
     plan = plan_sweep(stage="expert", config_path=Path("exp.yaml"), seeds="0")
     result = run_trial(trial_payload(plan, workdir / "trials"), 0)
     assert result["status"] == "failed"
@@ -313,7 +314,7 @@ def test_a_failing_trial_is_recorded_not_raised(workdir, monkeypatch):
 def no_ray(monkeypatch):
     """`run_on_ray` runs each trial in this process; `execute` is faked."""
     fake = FakeExecute()
-    monkeypatch.setattr(gailctl.stages, "execute", fake)
+    monkeypatch.setattr(gailctl.core.execution, "execute", fake)
     seen: dict[str, Any] = {}
 
     def run_here(plan, *, sweep_dir, trials_dir, address, max_concurrent, info):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from gailctl.core.config import Config, EnvConfig, GailConfig, PPOConfig
-from gailctl.stages.gail import ExpertBatches, _set_aside, build_trainer
+from gailctl.rl.adversarial import ExpertBatches, _set_aside, build_trainer
 from gailctl.rl.trainer_state import continue_csv_log, replay_buffer_payload, restore_replay_buffer
 
 

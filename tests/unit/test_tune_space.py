@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gailctl.core.config import load_config, parse_overrides
+from gailctl.core.config_load import load_config, parse_overrides
 from gailctl.core.errors import ConfigError
 from gailctl.experiments.tune_space import (
     ChoiceDist,

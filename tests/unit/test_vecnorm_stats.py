@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gailctl.cli import app
-from gailctl.core.config import load_config
+from gailctl.core.config_load import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 MOUNTAINCAR = str(ROOT / "configs/mountaincar.yaml")
@@ -172,7 +172,7 @@ def test_save_zip_marks_raw_observation_weights_and_sb3_still_loads_it(tmp_path:
     from stable_baselines3 import PPO
 
     from gailctl.rl.envs import make_venv
-    from gailctl.stages.expert import save_zip
+    from gailctl.rl.policies import save_zip
     from gailctl.rl.vecnorm_stats import FOLDED_MARKER, zip_normalization
 
     cfg = load_config(MOUNTAINCAR, ["env.n_envs=2"])

@@ -1,0 +1,118 @@
+"""The commands that run many trials: sweep, bench, tune (`gailctl.experiments`, on Ray Tune or Optuna).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from gailctl.cli.base import (
+    AllowEnvMismatchOpt,
+    app,
+    boundary,
+    complete_config,
+    complete_space,
+    ConfigOpt,
+    finish,
+    named_configs,
+    named_space,
+    RunsDirOpt,
+    SetOpt,
+)
+from gailctl.core.errors import GailctlError
+
+
+@app.command()
+@boundary
+def sweep(
+    config: ConfigOpt = None,
+    stage: Annotated[Optional[str], typer.Option("--stage", help="The stage every trial runs: expert, gail or bc (required).", show_default=False)] = None,
+    seeds: Annotated[str, typer.Option("--seeds", help="Seeds: a range 0-4, a list 0,2,5, or one seed.")] = "0",
+    set_: SetOpt = None,
+    grid: Annotated[
+        Optional[list[str]],
+        typer.Option("--grid", help="Values to sweep: KEY=V1,V2,... (YAML values, e.g. gail.disc_lr=0.001,0.0003). "
+                     "Repeatable; every combination runs with every seed.", show_default=False),
+    ] = None,
+    demos: Annotated[Optional[Path], typer.Option("--demos", help="(gail, bc) Record run folder or demonstrations folder (default: gail.demos in the config).", show_default=False)] = None,
+    address: Annotated[Optional[str], typer.Option("--address", help="Join this running Ray cluster (e.g. auto) instead of starting an embedded one.", show_default=False)] = None,
+    max_concurrent: Annotated[Optional[int], typer.Option("--max-concurrent", help="Trials at a time (default: the Ray cluster's CPUs).", show_default=False)] = None,
+    runs_dir: RunsDirOpt = Path("runs"),
+    allow_env_mismatch: AllowEnvMismatchOpt = False,
+) -> None:
+    """Run a stage over seeds and a grid of settings on Ray Tune; one table and one plot for all trials."""
+    from gailctl.experiments.sweep import render_sweep_tables, run_sweep
+    from gailctl.core.ui import results
+
+    outcome = run_sweep(stage=stage, config_path=config, seeds=seeds, overrides=list(set_ or []), grid=list(grid or []),
+                        demos=demos, runs_dir=runs_dir, address=address, max_concurrent=max_concurrent,
+                        allow_env_mismatch=allow_env_mismatch)
+    for table in render_sweep_tables(outcome):
+        results.print(table)
+    finish(outcome.sweep_dir, [outcome.summary_line()])
+    outcome.raise_if_incomplete()
+
+
+@app.command()
+@boundary
+def bench(
+    configs: Annotated[Optional[list[Path]], typer.Option("--config", "-c", help="A config file or shipped config name to benchmark (repeatable; default: the four shipped classic-control configs).", show_default=False, callback=named_configs, autocompletion=complete_config)] = None,
+    seeds: Annotated[str, typer.Option("--seeds", help="Seeds, e.g. 0-4 or 0,2,5.")] = "0-4",
+    n_demos: Annotated[Optional[str], typer.Option("--n-demos", help="Numbers of demonstration trajectories, e.g. 1,4,10 (default: each config's gail.n_demos).", show_default=False)] = None,
+    quick: Annotated[bool, typer.Option("--quick", help="A first look: seeds 0-1 and a third of each GAIL budget.")] = False,
+    with_bc: Annotated[bool, typer.Option("--bc/--no-bc", help="Behavioural cloning on the same demonstrations, as the GAIL paper's baseline.")] = True,
+    throughput: Annotated[bool, typer.Option("--throughput/--no-throughput", help="First measure GAIL's env steps/s against plain PPO's, alone on the machine.")] = True,
+    set_: SetOpt = None,
+    address: Annotated[Optional[str], typer.Option("--address", help="Join this Ray cluster instead of starting one.", show_default=False)] = None,
+    max_concurrent: Annotated[Optional[int], typer.Option("--max-concurrent", help="Trials at a time (default: one per CPU).", show_default=False)] = None,
+    runs_dir: RunsDirOpt = Path("runs"),
+    allow_env_mismatch: AllowEnvMismatchOpt = False,
+) -> None:
+    """Benchmark GAIL (and BC) over configs x seeds x numbers of demonstrations: table, CSV, curves."""
+    from gailctl.experiments.bench import DEFAULT_CONFIGS, QUICK_SEEDS, BenchPlan, parse_n_demos, run_bench
+    from gailctl.experiments.sweep import require_ray
+
+    plan = BenchPlan(
+        configs=tuple(Path(c) for c in (configs or named_configs([Path(n) for n in DEFAULT_CONFIGS]))),
+        seeds=QUICK_SEEDS if quick and seeds == "0-4" else seeds,
+        n_demos=parse_n_demos(n_demos),
+        quick=quick,
+        with_bc=with_bc,
+        overrides=tuple(set_ or []),
+        allow_env_mismatch=allow_env_mismatch,
+    )
+    require_ray()
+    bench_dir, summary = run_bench(plan, runs_dir=runs_dir, address=address, max_concurrent=max_concurrent, throughput=throughput)
+    from gailctl.core.ui import results
+
+    results.print((bench_dir / "results.md").read_text(encoding="utf-8"), markup=False, highlight=False)
+    finish(bench_dir, [])
+    if summary["n_failed"]:
+        raise GailctlError(f"{summary['n_failed']} of {summary['n_trials']} trial(s) failed; see {bench_dir / 'summary.json'}")
+
+
+@app.command()
+@boundary
+def tune(
+    config: ConfigOpt = None,
+    space: Annotated[Optional[Path], typer.Option("--space", help="Search space YAML: dotted config keys -> distributions, and the objective; or the name of a shipped one (configs/tune/).", show_default=False, callback=named_space, autocompletion=complete_space)] = None,
+    trials: Annotated[Optional[int], typer.Option("--trials", help="Trials the study should have in all (default 20; with --resume, the study's own).", show_default=False)] = None,
+    seeds: Annotated[Optional[str], typer.Option("--seeds", help="Seeds every trial runs: a range 0-2, a list 0,2,5 (default 0-2).", show_default=False)] = None,
+    set_: SetOpt = None,
+    demos: Annotated[Optional[Path], typer.Option("--demos", help="Record run folder or demonstrations folder (default: gail.demos in the config).", show_default=False)] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Seeds run at a time, one process each (default: one per seed, at most one per core).", show_default=False)] = None,
+    sampler_seed: Annotated[Optional[int], typer.Option("--sampler-seed", help="Seed of Optuna's TPE sampler (default 0).", show_default=False)] = None,
+    resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue the study in this tune folder, with its own config, space and seeds.", show_default=False)] = None,
+    runs_dir: RunsDirOpt = Path("runs"),
+) -> None:
+    """Tune config values with Optuna: every trial runs gail over the seeds; best.yaml keeps the winner."""
+    from gailctl.experiments.tune import render_tune_table, run_tune
+    from gailctl.core.ui import results
+
+    outcome = run_tune(config_path=config, space_path=space, n_trials=trials, seeds=seeds, overrides=list(set_ or []), demos=demos,
+                       workers=workers, sampler_seed=sampler_seed, resume=resume, runs_dir=runs_dir)
+    results.print(render_tune_table(outcome))
+    finish(outcome.tune_dir, [outcome.summary_line()])
+    outcome.raise_if_incomplete()

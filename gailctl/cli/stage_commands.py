@@ -1,0 +1,308 @@
+"""The commands that run one stage: expert, record, gail, bc, eval.
+
+Each parses its options into a validated config, resolves its inputs (expert, demonstrations,
+policy) to absolute paths, runs the stage through `gailctl.core.execution.execute`, and
+prints a short summary with the run folder as the last line of stdout.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Optional
+
+import typer
+
+from gailctl.cli.base import (
+    AllowEnvMismatchOpt,
+    app,
+    boundary,
+    check_config_exists,
+    config_from_options,
+    ConfigOpt,
+    finish,
+    fmt,
+    known,
+    normalized,
+    notes,
+    ResumeOpt,
+    RunsDirOpt,
+    SeedOpt,
+    SetOpt,
+    shortcuts,
+)
+from gailctl.core.errors import UsageError
+from gailctl.core.runs import resolve_demos_dir, resolve_policy_zip, resolve_stats_file
+from gailctl.report.run_scores import plural
+
+if TYPE_CHECKING:
+    from gailctl.core.config import Config
+
+
+RANDOM_POLICY = "random"
+"""`gailctl eval random -c CONFIG`: score uniform random actions (the normalized score's 0)."""
+
+
+
+def _refuse_with_resume(**given: Any) -> None:
+    """--resume continues a run exactly as configured: other settings would silently fork it."""
+    clash = [f"--{k.rstrip('_')}" for k, v in given.items() if v is not None and v != []]
+    if clash:
+        raise UsageError(f"--resume takes the run's own config.yaml; drop {', '.join(clash)}")
+
+
+def _resume_config(run_dir: Path, stage: str) -> Config:
+    from gailctl.core.config_load import load_config
+    from gailctl.core.runs import open_for_resume
+
+    open_for_resume(run_dir, stage=stage)  # refuse finished or foreign runs before heavy imports
+    return load_config(run_dir / "config.yaml", recorded=True)
+
+
+def _input_path(given: Optional[Path], configured: Optional[str], *, command: str, flag: str, key: str, what: str,
+                resolve: Callable[..., Path]) -> Path:
+    """A stage's input: the flag wins over the config key; resolved and made absolute."""
+    source = given if given is not None else configured
+    if source is None:
+        raise UsageError(f"{command}: no {what} given: pass {flag} or set {key} in the config")
+    return resolve(Path(source), flag=flag.split()[0] if given is not None else f"{key} =").resolve()
+
+
+def _check_demos_env(demos_dir: Path, cfg: Config, *, given: Optional[Path], key: str, allow: bool) -> None:
+    """Demonstrations recorded on another env than the run's: refused, or a warning with --allow-env-mismatch."""
+    from gailctl.core.runs import check_demos_env
+
+    warning = check_demos_env(demos_dir, env_id=cfg.env.id, allow=allow, flag="--demos" if given is not None else f"{key} =")
+    if warning is not None:
+        from gailctl.core.ui import console
+
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+
+
+def _run_stage(stage: str, cfg: Config, *, runs_dir: Path, resume: Optional[Path] = None, **kwargs: Any) -> tuple[Path, dict[str, Any]]:
+    """Import the stage (torch and friends load here, after the config validated) and execute it."""
+    import importlib
+
+    from gailctl.core import execution
+    from gailctl.rl.envs import check_env_id
+
+    check_env_id(cfg.env.id)
+    module = importlib.import_module(f"gailctl.stages.{'evaluate' if stage == 'eval' else stage}")
+    if resume is not None:
+        kwargs["resume_dir"] = resume
+    return execution.execute(stage, module.run, cfg, runs_dir=runs_dir, **kwargs)
+
+
+def _with_path(cfg: Config, section: str, key: str, value: Path) -> Config:
+    """The config as the run used it: the resolved input path, absolute, in its section."""
+    sec = getattr(cfg, section)
+    return cfg.model_copy(update={section: sec.model_copy(update={key: str(value.resolve())})})
+
+
+
+
+@app.command()
+@boundary
+def expert(
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    seed: SeedOpt = None,
+    runs_dir: RunsDirOpt = Path("runs"),
+    resume: ResumeOpt = None,
+) -> None:
+    """Train a PPO expert: periodic evaluation, checkpoints, metrics, a final SB3 model.zip."""
+    if resume is not None:
+        _refuse_with_resume(config=config, set_=set_, seed=seed)
+        cfg = _resume_config(resume, "expert")
+    else:
+        cfg = config_from_options(config, set_, seed)
+    run_dir, summary = _run_stage("expert", cfg, runs_dir=runs_dir, resume=resume)
+    final = summary["final"]
+    finish(run_dir, [
+        f"expert: {summary['n_env_steps']} env steps in {summary['wall_s']:.0f} s; final return "
+        f"{final['return_mean']:.1f} ± {final['return_std']:.1f}{notes(normalized(final['normalized_score']))}; "
+        f"best {summary['best']['return_mean']:.1f} at {summary['best']['n_env_steps']} steps"
+        + (f" ({summary['best']['note']})" if summary["best"].get("note") else ""),
+    ])
+
+
+@app.command()
+@boundary
+def record(
+    config: ConfigOpt = None,
+    expert: Annotated[Optional[Path], typer.Option("--expert", help="Expert run folder or SB3 .zip (default: record.expert in the config).", show_default=False)] = None,
+    episodes: Annotated[Optional[int], typer.Option("--episodes", "-n", help="Shortcut for --set record.n_episodes=N.", show_default=False)] = None,
+    vecnormalize: Annotated[Optional[Path], typer.Option(
+        "--vecnormalize", metavar="FILE", show_default=False,
+        help="VecNormalize statistics of an expert trained behind it (VecNormalize.save's .pkl, read by a restricted "
+             "unpickler, or a checkpoint's vecnormalize.pt): the policy sees normalised observations, the demos stay raw "
+             "(default: record.vecnormalize).")] = None,
+    human: Annotated[bool, typer.Option("--human", help="You play: a window, the keyboard drives the task (keys: record.human in the config).")] = False,
+    set_: SetOpt = None,
+    seed: SeedOpt = None,
+    runs_dir: RunsDirOpt = Path("runs"),
+) -> None:
+    """Roll out an expert (or, with --human, play yourself) and save demonstrations in imitation's format."""
+    cfg = config_from_options(config, set_, seed, episodes=("-n/--episodes", "record.n_episodes", episodes))
+    if human:
+        if expert is not None:
+            raise UsageError("record: --human records a person, --expert a policy; pass one of them")
+        if vecnormalize is not None:
+            raise UsageError("record: --vecnormalize applies to an expert's inputs, not to --human")
+        from gailctl.rl.human import check_display, check_keymap
+
+        check_keymap(cfg)  # a bad key map and a missing display are refused before any run folder exists
+        check_display()
+        cfg = cfg.model_copy(update={"record": cfg.record.model_copy(update={"expert": None})})
+        run_dir, summary = _run_stage("record", cfg, runs_dir=runs_dir, human=True)
+        source = f"played by a person ({summary['n_discarded']} discarded"
+        source += f", stopped by {summary['stopped_by']})" if summary["stopped_by"] else ")"
+    else:
+        expert_zip = _input_path(expert, cfg.record.expert, command="record", flag="--expert RUN_OR_ZIP", key="record.expert",
+                                 what="expert", resolve=resolve_policy_zip)
+        cfg = _with_path(cfg, "record", "expert", expert_zip)
+        stats_file = None
+        if vecnormalize is not None or cfg.record.vecnormalize is not None:
+            stats_file = _input_path(vecnormalize, cfg.record.vecnormalize, command="record", flag="--vecnormalize FILE",
+                                     key="record.vecnormalize", what="statistics", resolve=resolve_stats_file)
+            cfg = _with_path(cfg, "record", "vecnormalize", stats_file)
+        run_dir, summary = _run_stage("record", cfg, runs_dir=runs_dir, expert_zip=expert_zip, stats_file=stats_file)
+        source = f"{'deterministic' if summary['deterministic'] else 'stochastic'} expert"
+    d = summary["demos"]
+    finish(run_dir, [
+        f"recorded {d['n_traj']} episodes, {d['n_transitions']} transitions ({source})",
+        f"return mean {d['return_mean']:.1f} std {d['return_std']:.1f} min {d['return_min']:.1f} max {d['return_max']:.1f}; "
+        f"length mean {d['len_mean']:.1f} min {d['len_min']:.0f} max {d['len_max']:.0f}"
+        + (f"; {normalized(d['normalized_return_mean'])}" if known(d["normalized_return_mean"]) else ""),
+        f"demonstrations: {run_dir / 'demos'}",
+    ])
+
+
+@app.command()
+@boundary
+def gail(
+    config: ConfigOpt = None,
+    demos: Annotated[Optional[Path], typer.Option("--demos", help="Record run folder or demonstrations folder (default: gail.demos in the config).", show_default=False)] = None,
+    set_: SetOpt = None,
+    seed: SeedOpt = None,
+    runs_dir: RunsDirOpt = Path("runs"),
+    resume: ResumeOpt = None,
+    allow_env_mismatch: AllowEnvMismatchOpt = False,
+) -> None:
+    """Run GAIL (imitation's trainer) on demonstrations; per-round metrics and checkpoints."""
+    if resume is not None:
+        _refuse_with_resume(config=config, set_=set_, seed=seed, demos=demos, **{"allow-env-mismatch": allow_env_mismatch or None})
+        cfg = _resume_config(resume, "gail")
+    else:
+        cfg = config_from_options(config, set_, seed)
+    demos_dir = _input_path(demos, cfg.gail.demos, command="gail", flag="--demos RUN_OR_DIR", key="gail.demos",
+                            what="demonstrations", resolve=resolve_demos_dir)
+    if resume is None:  # a resumed run took its demonstrations when it started
+        _check_demos_env(demos_dir, cfg, given=demos, key="gail.demos", allow=allow_env_mismatch)
+        cfg = _with_path(cfg, "gail", "demos", demos_dir)
+    run_dir, summary = _run_stage("gail", cfg, runs_dir=runs_dir, resume=resume, demos_dir=demos_dir)
+    final = summary["final"]
+    finish(run_dir, [
+        f"{cfg.gail.algorithm}: {plural(summary['n_rounds'], 'round')}, {summary['n_env_steps']} env steps in {summary['wall_s']:.0f} s "
+        f"on {summary['n_demo_trajectories']} demonstrations",
+        f"generator true return {final['return_mean']:.1f} ± {final['return_std']:.1f}"
+        + notes(normalized(final["normalized_score"]), "last evaluation", f"{summary['eval_episodes']} episodes"),
+        *(f"final, {mode}, {summary['final_eval']['episodes']} episodes: return {s['return_mean']:.1f} ± {s['return_std']:.1f}"
+          + notes(normalized(s["normalized_score"])) for mode, s in summary.get("final_eval", {}).items() if mode != "episodes"),
+    ])
+
+
+@app.command()
+@boundary
+def bc(
+    config: ConfigOpt = None,
+    demos: Annotated[Optional[Path], typer.Option("--demos", help="Record run folder or demonstrations folder (default: bc.demos, then gail.demos).", show_default=False)] = None,
+    set_: SetOpt = None,
+    seed: SeedOpt = None,
+    runs_dir: RunsDirOpt = Path("runs"),
+    allow_env_mismatch: AllowEnvMismatchOpt = False,
+) -> None:
+    """Behavioural cloning (imitation's BC) on demonstrations: the baseline GAIL is compared with."""
+    cfg = config_from_options(config, set_, seed)
+    key = "bc.demos" if cfg.bc.demos or not cfg.gail.demos else "gail.demos"
+    demos_dir = _input_path(demos, cfg.bc.demos or cfg.gail.demos, command="bc", flag="--demos RUN_OR_DIR", key=key,
+                            what="demonstrations", resolve=resolve_demos_dir)
+    _check_demos_env(demos_dir, cfg, given=demos, key=key, allow=allow_env_mismatch)
+    cfg = _with_path(cfg, "bc", "demos", demos_dir)
+    run_dir, summary = _run_stage("bc", cfg, runs_dir=runs_dir, demos_dir=demos_dir)
+    final = summary["final"]
+    finish(run_dir, [
+        f"bc: {cfg.bc.n_epochs} epochs on {summary['n_demo_trajectories']} demonstrations in {summary['wall_s']:.0f} s",
+        f"return {final['return_mean']:.1f} ± {final['return_std']:.1f}"
+        + notes(normalized(final["normalized_score"]), f"{summary['eval_episodes']} episodes"),
+    ])
+
+
+def _eval_config(target: Path, config: Optional[Path], overrides: list[str], flags: dict[str, str]) -> Config:
+    """-c wins; otherwise the config.yaml of the run folder the policy comes from."""
+    from gailctl.core.config_load import load_config
+    from gailctl.core.runs import is_run_dir
+
+    if config is not None:
+        check_config_exists(config)
+        return load_config(config, overrides, flags=flags)
+    for folder in [target, *target.parents][:4]:
+        if is_run_dir(folder):
+            return load_config(folder / "config.yaml", overrides, flags=flags, recorded=True)
+    raise UsageError(f"eval {target}: not inside a gailctl run folder, so pass -c CONFIG to say which env it plays")
+
+
+@app.command(name="eval")
+@boundary
+def eval_(
+    target: Annotated[Path, typer.Argument(metavar="RUN_OR_ZIP", help="Run folder (expert or gail), SB3 .zip, or `random` for a uniform-random policy.", show_default=False)],
+    config: ConfigOpt = None,
+    episodes: Annotated[Optional[int], typer.Option("--episodes", "-n", help="Episodes to score (default: eval.episodes).", show_default=False)] = None,
+    render: Annotated[bool, typer.Option("--render", help="Show the policy: a window if there is a display, else a video in the run folder.")] = False,
+    video: Annotated[Optional[Path], typer.Option("--video", help="Write a video of the policy to FILE (.mp4 or .gif).", show_default=False)] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace the --video FILE if it exists (without this, an existing file is refused).")] = False,
+    deterministic: Annotated[Optional[bool], typer.Option("--deterministic/--stochastic", help="Argmax actions or samples (default: eval.deterministic).", show_default=False)] = None,
+    set_: SetOpt = None,
+    seed: SeedOpt = None,
+    runs_dir: RunsDirOpt = Path("runs"),
+) -> None:
+    """Score a saved policy over N episodes; --render shows it, --video films it."""
+    items, flags = shortcuts(episodes=("-n/--episodes", "eval.episodes", episodes),
+                              deterministic=("--deterministic/--stochastic", "eval.deterministic", deterministic),
+                              seed=("--seed", "seed", seed))
+    extra = [*(set_ or []), *items]
+    is_random = str(target) == RANDOM_POLICY and not target.exists()
+    if not is_random:
+        from gailctl.report.run_info import refuse_experiment_folder
+
+        refuse_experiment_folder(target, command="eval")
+    policy_zip = None if is_random else resolve_policy_zip(target, flag="eval")
+    cfg = _eval_config(target, config, extra, flags)
+    from gailctl.rl.render import check_video_path
+
+    if video is not None:
+        video = check_video_path(video, overwrite=overwrite)
+    run_dir, s = _run_stage("eval", cfg, runs_dir=runs_dir, policy_zip=policy_zip, render=render, video=video)
+    _print_eval_table(s)
+    lines = []
+    if s.get("rendered", {}).get("mode") == "video":
+        lines.append(f"video: {s['rendered']['video']}")
+    finish(run_dir, lines)
+
+
+def _print_eval_table(s: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    from gailctl.core.ui import results
+
+    table = Table(title=f"{s['env_id']}: {Path(s['policy']).name}")
+    for col in ("episodes", "policy actions", "return mean ± std", "min / max", "length", "normalized score"):
+        table.add_column(col, justify="right")
+    table.add_row(
+        str(s["episodes"]),
+        "uniform random" if s["policy"] == RANDOM_POLICY else "deterministic" if s["deterministic"] else "stochastic",
+        f"{s['return_mean']:.2f} ± {s['return_std']:.2f}",
+        f"{s['return_min']:.1f} / {s['return_max']:.1f}",
+        f"{s['episode_len_mean']:.1f}",
+        fmt(s["normalized_score"]) + ("" if s["normalized_score"] is not None else " (no references in config)"),
+    )
+    results.print(table)
