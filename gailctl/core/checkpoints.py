@@ -18,7 +18,7 @@ from gailctl.core.errors import UsageError
 from gailctl.core.metrics import rewrite_metrics
 from gailctl.core.runs import atomic_path
 
-STATE_FORMAT = "gailctl.rl.trainer_state/1"
+STATE_FORMAT = "gailctl.trainer_state/1"
 
 
 def write_checkpoint(folder: Path, fill: Callable[[Path], None], state: dict[str, Any]) -> None:
@@ -41,7 +41,7 @@ def latest_checkpoint(run_dir: Path) -> Optional[Path]:
 
 
 def read_state(checkpoint: Path) -> dict[str, Any]:
-    from gailctl.rl.policies import read_torch_payload
+    from gailctl.core.torch_files import read_torch_payload
 
     state = read_torch_payload(checkpoint / "state.pt")
     if state.get("format") != STATE_FORMAT:

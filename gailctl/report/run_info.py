@@ -19,8 +19,8 @@ from typing import Any, Optional, Sequence
 import yaml
 
 from gailctl.core.errors import UsageError
-from gailctl.report.run_scores import ALGORITHMS, FinalScores, final_scores, number
 from gailctl.core.runs import is_run_dir, read_summary, stage_from_folder_name
+from gailctl.report.run_scores import ALGORITHMS, FinalScores, final_scores, number
 
 log = logging.getLogger(__name__)
 

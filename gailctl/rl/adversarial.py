@@ -18,8 +18,9 @@ import numpy as np
 
 from gailctl.core.config import Config
 from gailctl.core.errors import GailctlError
+from gailctl.core.torch_files import read_torch_payload
 from gailctl.rl.normalize import restore_from_checkpoint
-from gailctl.rl.policies import build_ppo, build_reward_net, load_ppo, load_reward_net, read_torch_payload
+from gailctl.rl.policies import build_ppo, build_reward_net, load_ppo, load_reward_net
 from gailctl.rl.subsample import demo_transitions
 from gailctl.rl.trainer_state import REPLAY_BUFFER_FILE, continue_csv_log, restore_replay_buffer
 

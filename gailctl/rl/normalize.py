@@ -128,7 +128,7 @@ def restore_from_checkpoint(vec: Optional["VecNormalize"], checkpoint: Path, *, 
     messages. Refuses a checkpoint whose normalisation disagrees with the run's config.
     """
     from gailctl.core.errors import UsageError
-    from gailctl.rl.policies import read_torch_payload
+    from gailctl.core.torch_files import read_torch_payload
 
     path = checkpoint / VECNORMALIZE_FILE
     if vec is None:
@@ -201,7 +201,7 @@ def restore_trained_policy(model: Any, checkpoint: Path) -> None:
     Weights are copied in place, so the optimizer loaded from the zip keeps its parameters.
     """
     from gailctl.core.errors import UsageError
-    from gailctl.rl.policies import read_torch_payload
+    from gailctl.core.torch_files import read_torch_payload
 
     path = Path(checkpoint) / TRAINED_POLICY_FILE
     if not path.is_file():
@@ -222,7 +222,7 @@ def unfolded_checkpoint_zip(zip_path: Path) -> bool:
     beside them (`vecnormalize.pt` normalising observations, no `policy_trained.pt`): played on
     raw observations they pick wrong actions without a word, so callers refuse them.
     """
-    from gailctl.rl.policies import read_torch_payload
+    from gailctl.core.torch_files import read_torch_payload
 
     folder = Path(zip_path).parent
     stats = folder / VECNORMALIZE_FILE

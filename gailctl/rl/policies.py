@@ -10,7 +10,6 @@ and the human-readable strings SB3 writes next to each pickled entry, never the 
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import zipfile
@@ -19,8 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from gailctl.core.config import NetArch, PPOConfig, RewardNetConfig
-from gailctl.rl.envs import describe_space
 from gailctl.core.errors import UsageError
+from gailctl.core.torch_files import read_torch_payload, torch_load_bytes
+from gailctl.rl.envs import describe_space
 
 if TYPE_CHECKING:
     import torch
@@ -30,26 +30,6 @@ if TYPE_CHECKING:
 
 _ACTIVATIONS = {"Tanh", "ReLU", "LeakyReLU", "ELU", "SiLU", "GELU", "Sigmoid"}
 REWARD_NET_FORMAT = "gailctl.reward_net/1"
-
-
-def _torch_load(blob: bytes, what: str) -> Any:
-    """`torch.load(weights_only=True)`: tensors and plain containers only, never code."""
-    import pickle
-    import warnings
-
-    import torch
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torch's pickle-protocol chatter is not the user's concern
-            return torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, OSError, zipfile.BadZipFile) as exc:
-        text = str(exc).strip()
-        if "Weights only load failed" in text:
-            reason = "damaged, or it holds pickled objects other than tensors, which gailctl refuses to load"
-        else:
-            reason = text.splitlines()[0][:160] if text else type(exc).__name__
-        raise UsageError(f"{what}: not a tensors-only checkpoint ({reason})") from None
 
 
 def read_zip_weights(zip_path: Path) -> tuple[dict[str, "torch.Tensor"], Optional[dict], dict[str, Any]]:
@@ -65,10 +45,10 @@ def read_zip_weights(zip_path: Path) -> tuple[dict[str, "torch.Tensor"], Optiona
             data_blob = zf.read("data") if "data" in names else b"{}"
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError) as exc:
         raise UsageError(f"{zip_path}: not a stable-baselines3 model zip (unreadable: {exc})") from None
-    state = _torch_load(policy_blob, f"{zip_path}: policy.pth")
+    state = torch_load_bytes(policy_blob, f"{zip_path}: policy.pth")
     if not isinstance(state, dict) or not all(hasattr(v, "shape") for v in state.values()):
         raise UsageError(f"{zip_path}: policy.pth is not a state_dict of tensors")
-    opt_state = _torch_load(opt_blob, f"{zip_path}: policy.optimizer.pth") if opt_blob else None
+    opt_state = torch_load_bytes(opt_blob, f"{zip_path}: policy.optimizer.pth") if opt_blob else None
     try:
         data = json.loads(data_blob.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
@@ -287,31 +267,6 @@ def reward_net_payload(
         "state_dict": {k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
         **(extra or {}),
     }
-
-
-def torch_save(payload: Any, path: Path) -> None:
-    import torch
-
-    torch.save(payload, path)
-
-
-def save_torch_atomic(path: Path, payload: Any) -> None:
-    from gailctl.core.runs import atomic_path
-
-    with atomic_path(Path(path)) as tmp:
-        torch_save(payload, tmp)
-
-
-def read_torch_payload(path: Path) -> dict[str, Any]:
-    path = Path(path)
-    try:
-        blob = path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    payload = _torch_load(blob, str(path))
-    if not isinstance(payload, dict):
-        raise UsageError(f"{path}: not a gailctl checkpoint")
-    return payload
 
 
 def load_reward_net(path: Path, venv: "VecEnv", *, payload: Optional[dict[str, Any]] = None) -> "RewardNet":

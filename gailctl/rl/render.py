@@ -12,7 +12,6 @@ import numpy as np
 
 from gailctl.core.config import EnvConfig
 from gailctl.rl.envs import make_venv
-from gailctl.core.errors import UsageError
 from gailctl.rl.evaluation import SDENoise
 
 VIDEO_SUFFIXES = (".mp4", ".gif")

@@ -12,14 +12,14 @@ from typing import Any, Callable
 import numpy as np
 
 from gailctl.core.config import Config, PPOConfig
+from gailctl.core.metrics import MetricsWriter
+from gailctl.core.ui import progress_bar
+from gailctl.rl.demos import check_demos_fit, load_demos
 from gailctl.rl.envs import EVAL_SEED_OFFSET, make_venv
 from gailctl.rl.evaluation import evaluate
-from gailctl.core.metrics import MetricsWriter
 from gailctl.rl.policies import build_ppo, save_zip
-from gailctl.rl.torch_setup import setup_torch
-from gailctl.rl.demos import check_demos_fit, load_demos
 from gailctl.rl.subsample import demo_transitions
-from gailctl.core.ui import progress_bar
+from gailctl.rl.torch_setup import setup_torch
 
 COLUMNS = ["epoch", "n_env_steps", "wall_s", "bc_loss", "return_mean", "return_std", "return_min", "episode_len_mean", "normalized_score"]
 NO_EVAL = {k: float("nan") for k in COLUMNS[4:]}

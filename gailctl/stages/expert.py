@@ -9,10 +9,13 @@ from typing import Any, Optional
 
 from gailctl.core.checkpoints import capture_rng, latest_checkpoint, read_state, restore_rng, truncate_metrics_after, write_checkpoint
 from gailctl.core.config import Config
-from gailctl.rl.envs import EVAL_SEED_OFFSET, make_venv
 from gailctl.core.errors import Interrupted, UsageError
-from gailctl.rl.evaluation import evaluate
+from gailctl.core.execution import resume_hint, run_clock_start
 from gailctl.core.metrics import MetricsWriter, read_metrics
+from gailctl.core.signals import graceful_stop
+from gailctl.core.ui import console, progress_bar
+from gailctl.rl.envs import EVAL_SEED_OFFSET, make_venv
+from gailctl.rl.evaluation import evaluate
 from gailctl.rl.normalize import (
     first_layers,
     raw_obs_weights,
@@ -23,10 +26,7 @@ from gailctl.rl.normalize import (
     vecnormalize_payload,
 )
 from gailctl.rl.policies import build_ppo, load_ppo, save_zip
-from gailctl.core.signals import graceful_stop
-from gailctl.core.execution import resume_hint, run_clock_start
 from gailctl.rl.torch_setup import setup_torch
-from gailctl.core.ui import console, progress_bar
 
 COLUMNS = ["n_env_steps", "wall_s", "return_mean", "return_std", "return_min", "episode_len_mean", "normalized_score"]
 

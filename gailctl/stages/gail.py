@@ -21,6 +21,7 @@ from gailctl.core.errors import Interrupted, UsageError
 from gailctl.core.execution import resume_hint, run_clock_start
 from gailctl.core.metrics import MetricsWriter, read_metrics
 from gailctl.core.signals import graceful_stop, stop_mid_rollout
+from gailctl.core.torch_files import save_torch_atomic, torch_save
 from gailctl.core.ui import console, progress_bar
 from gailctl.report.curves import gail_curve_png
 from gailctl.rl.adversarial import DISC_KEYS, build_gail, mean_disc_stats, train_rounds
@@ -28,7 +29,7 @@ from gailctl.rl.demos import check_demos_fit, load_demos
 from gailctl.rl.envs import EVAL_SEED_OFFSET, make_venv, warn_variable_horizon
 from gailctl.rl.evaluation import evaluate
 from gailctl.rl.normalize import VECNORMALIZE_FILE, raw_obs_weights, vecnormalize_payload
-from gailctl.rl.policies import reward_net_payload, save_torch_atomic, save_zip, torch_save
+from gailctl.rl.policies import reward_net_payload, save_zip
 from gailctl.rl.subsample import demo_transitions
 from gailctl.rl.torch_setup import setup_torch
 from gailctl.rl.trainer_state import REPLAY_BUFFER_FILE, replay_buffer_payload

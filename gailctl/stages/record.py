@@ -10,14 +10,14 @@ from typing import Any, Optional
 import numpy as np
 
 from gailctl.core.config import Config
-from gailctl.rl.envs import describe_space, make_venv
 from gailctl.core.errors import UsageError
-from gailctl.rl.evaluation import SDENoise
 from gailctl.core.metrics import MetricsWriter
-from gailctl.rl.policies import load_ppo
 from gailctl.core.runs import atomic_path
-from gailctl.rl.torch_setup import setup_torch
 from gailctl.core.ui import console, progress_bar
+from gailctl.rl.envs import describe_space, make_venv
+from gailctl.rl.evaluation import SDENoise
+from gailctl.rl.policies import load_ppo
+from gailctl.rl.torch_setup import setup_torch
 from gailctl.rl.vecnorm_stats import obs_normalization_for
 
 COLUMNS = ["episode", "n_env_steps", "return", "length", "normalized_score"]

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from gailctl.core.config_load import load_config
-from gailctl.rl.policies import read_torch_payload, read_zip_weights
+from gailctl.core.torch_files import read_torch_payload
+from gailctl.rl.policies import read_zip_weights
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e

@@ -119,7 +119,8 @@ def same_tensors(a, b) -> bool:
 def test_a_stop_checkpoints_exactly_what_the_uninterrupted_run_had_at_that_boundary(tmp_path: Path, monkeypatch) -> None:
     """The partial rollout's normalisation updates and random draws are undone before the stop's checkpoint."""
     import gailctl.stages.expert as expert
-    from gailctl.rl.policies import read_torch_payload, read_zip_weights
+    from gailctl.core.torch_files import read_torch_payload
+    from gailctl.rl.policies import read_zip_weights
 
     norm = [*TINY, "expert.total_timesteps=1024", "expert.normalize_obs=true", "expert.normalize_reward=true"]
     every_rollout = load_config(ROOT / "configs/cartpole.yaml", [*norm, "expert.checkpoint_every=128"])

@@ -23,7 +23,7 @@ from gailctl.rl.normalize import (  # noqa: E402
     restore_vecnormalize,
     vecnormalize_payload,
 )
-from gailctl.rl.policies import read_torch_payload, torch_save  # noqa: E402
+from gailctl.core.torch_files import read_torch_payload, torch_save  # noqa: E402
 
 OBS = spaces.Box(-np.inf, np.inf, shape=(5,), dtype=np.float32)
 CLIP = 10.0  # VecNormalize's default clip_obs

@@ -31,8 +31,8 @@ from gailctl.rl.policies import (  # noqa: E402
     load_ppo,
     load_reward_net,
     reward_net_payload,
-    save_torch_atomic,
 )
+from gailctl.core.torch_files import save_torch_atomic  # noqa: E402
 
 
 class CreatesMarker:
