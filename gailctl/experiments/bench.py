@@ -2,7 +2,7 @@
 
 Each config becomes one sweep per method (Ray Tune trials, each an ordinary run folder under
 `trials/`); the report (`evaluations.csv`, `results.md`, `curves.png`) is computed from those
-folders by `gailctl.report.bench_report`. Throughput (GAIL env steps/s over plain PPO's with the same
+folders by `gailctl.bench_report`. Throughput (GAIL env steps/s over plain PPO's with the same
 generator settings) is measured first, alone on the machine, in this process.
 """
 

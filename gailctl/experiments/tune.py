@@ -1,6 +1,6 @@
 """`gailctl tune`: Optuna searches config values; every trial is `gail` over seeds, scored from metrics.csv.
 
-Everything is checked before the study starts: the space file (gailctl.experiments.tune_space), every
+Everything is checked before the study starts: the space file (gailctl.tune_space), every
 key at every bound through `load_config`, the seeds, the demonstrations. Then trials run one
 after another; each samples values from Optuna's TPE sampler, runs an ordinary `gail` run
 folder per seed under `<tune>/trials/` (seeds in parallel, one process and one torch thread

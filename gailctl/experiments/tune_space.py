@@ -9,7 +9,7 @@ refused, one line naming the file and key):
       gail.n_disc_updates_per_round: {int: [1, 8]}
       gail.lr_schedule: {choice: [constant, linear]}
 
-Only yaml and pydantic are imported here; Optuna is `gailctl.experiments.tune`'s business.
+Only yaml and pydantic are imported here; Optuna is `gailctl.tune`'s business.
 """
 
 from __future__ import annotations
