@@ -20,18 +20,19 @@ TINY = ["gail.algorithm=airl", "env.n_envs=2", "gail.total_timesteps=320", "gail
 
 
 def test_bench_throughput_trains_the_stages_airl_reward_net(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gailctl.rl import adversarial
     from gailctl.stages import gail
 
     built: dict[str, list] = {"stage": [], "bench": []}
     who = ["stage"]
-    original = gail.build_trainer
+    original = adversarial.build_trainer
 
     def spy(cfg, **kwargs):
         trainer = original(cfg, **kwargs)
         built[who[0]].append(trainer)
         return trainer
 
-    monkeypatch.setattr(gail, "build_trainer", spy)
+    monkeypatch.setattr(adversarial, "build_trainer", spy)  # what build_gail calls, for the stage and bench alike
     cfg = load_config(CONFIG, TINY)
     execute("gail", gail.run, cfg, runs_dir=tmp_path, argv=["gailctl", "gail"], demos_dir=ROOT / "experts/cartpole/demos")
     who[0] = "bench"
