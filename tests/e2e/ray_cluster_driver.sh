@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Start a real Ray head, run gailctl commands against it with --address, stop it: all inside
+# network and process namespaces of their own. tests/e2e/test_ray_cluster.py runs it as
+#
+#   unshare -n -p -f --mount-proc bash ray_cluster_driver.sh WORK PYTHON PORT NAME...
+#
+# WORK is a short empty folder (Ray's socket paths must stay under 107 bytes). PYTHON is the venv
+# interpreter that runs gailctl; `ray` is taken from beside it. Each NAME has a file WORK/NAME.args:
+# gailctl's arguments, one per line, where `@ADDR@` stands for the head's address.
+#
+# Why namespaces: Ray advertises the machine's network address even when told
+# --node-ip-address=127.0.0.1. In a network namespace whose only interface is loopback it has
+# nothing but 127.0.0.1, so no traffic can reach another address. In a process namespace of its
+# own, `ray stop` sees only this head, and anything that outlives it dies with the namespace when
+# this script, its first process, exits.
+#
+# What it leaves in WORK, for the test to check:
+#   ray/                   the head's --temp-dir; ray/session_latest/logs is Ray's own record of
+#                          every driver (python-core-driver-JOB_PID.log) and worker
+#                          (worker-ID-JOB-PID.out/.err, with what the trial printed)
+#   auth_token             the cluster's token (RAY_AUTH_TOKEN_PATH), so ~/.ray is not touched
+#   links.txt              the namespace's network interfaces
+#   head.log head.rc       `ray start`'s output and exit code
+#   NAME.out NAME.err NAME.rc NAME.pid   each command's stdout, stderr, exit code and process id
+#   nodes.json             the cluster's nodes as Ray lists them after the commands (ray.nodes())
+#   ps_before_stop.txt     the namespace's processes before `ray stop`; stop.log, stop.rc its output
+#   ps_after_stop.txt      every process left in the namespace after it, but this script (none)
+set -uo pipefail
+
+work=$1 python=$2 port=$3
+shift 3
+ray=$(dirname "$python")/ray
+address=127.0.0.1:$port
+
+ip link set lo up || { echo "ray_cluster_driver: cannot bring up lo" >&2; exit 3; }
+ip -o link >"$work/links.txt"
+
+# Token authentication is on by default in Ray 2.60's `ray start`: our own token, kept in WORK.
+export RAY_AUTH_MODE=token
+export RAY_AUTH_TOKEN_PATH=$work/auth_token
+"$python" -c 'import secrets, sys; open(sys.argv[1], "w").write(secrets.token_hex(32))' "$RAY_AUTH_TOKEN_PATH"
+export RAY_USAGE_STATS_ENABLED=0
+
+"$ray" start --head --node-ip-address=127.0.0.1 --port="$port" --temp-dir="$work/ray" --num-cpus=2 \
+    --include-dashboard=false --disable-usage-stats >"$work/head.log" 2>&1
+echo $? >"$work/head.rc"
+
+if [ "$(cat "$work/head.rc")" = 0 ]; then
+  for name in "$@"; do
+    mapfile -t args <"$work/$name.args"
+    args=("${args[@]//@ADDR@/$address}")
+    "$python" -m gailctl "${args[@]}" >"$work/$name.out" 2>"$work/$name.err" &
+    echo $! >"$work/$name.pid"
+    wait $!
+    echo $? >"$work/$name.rc"
+  done
+  "$python" - "$address" "$work/nodes.json" >"$work/nodes.log" 2>&1 <<'EOF'
+import json, sys
+import ray
+
+ray.init(address=sys.argv[1], log_to_driver=False)
+with open(sys.argv[2], "w") as fh:
+    json.dump([{k: n[k] for k in ("NodeID", "NodeManagerAddress", "Alive")} for n in ray.nodes()], fh)
+ray.shutdown()
+EOF
+fi
+
+ps -eo pid,args >"$work/ps_before_stop.txt"
+"$ray" stop >"$work/stop.log" 2>&1
+echo $? >"$work/stop.rc"
+# Every process left in the namespace but this script (its pid 1). `ray stop` waits for what it
+# signalled, but a worker may take a moment to go: look for up to 10 s.
+"$python" - "$work/ps_after_stop.txt" <<'EOF'
+import os, sys, time
+
+def others() -> list[str]:
+    out = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        if int(pid) in (1, os.getpid()):
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                out.append(f"{pid} {fh.read().replace(bytes(1), b' ').decode(errors='replace').strip()}")
+        except OSError:  # gone meanwhile
+            pass
+    return out
+
+deadline = time.monotonic() + 10
+while (left := others()) and time.monotonic() < deadline:
+    time.sleep(0.5)
+with open(sys.argv[1], "w") as fh:
+    fh.writelines(line + "\n" for line in left)
+EOF
