@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_pipeline import gailctl, last_line
+from tests.e2e.test_pipeline import ROOT, gailctl, last_line
 from tests.e2e.test_reliability import rows, start, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -41,21 +43,29 @@ def progress_rows(run: Path) -> int:
 
 
 def test_sigint_then_resume_gives_the_uninterrupted_runs_updates_and_rows(tmp_path: Path) -> None:
-    full = last_line(gailctl("gail", *ARGS, "--runs-dir", str(tmp_path / "full")))
+    # The uninterrupted run trains beside the interrupted one (one torch thread each; 2 cores).
+    with open(tmp_path / "full.out", "w") as out, open(tmp_path / "full.err", "w") as err:
+        uninterrupted = subprocess.Popen([sys.executable, "-m", "gailctl", "gail", *ARGS, "--runs-dir", str(tmp_path / "full")],
+                                         cwd=ROOT, text=True, stdout=out, stderr=err)
+    try:
+        runs = tmp_path / "cut"
+        proc = start("gail", *ARGS, "--runs-dir", str(runs))
+        wait_for(runs, "*/checkpoints/round_000005", proc)
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=120)
+        assert proc.returncode == 130
+        run = next(runs.iterdir())
+        stopped = int(rows(run)[-1]["round"])
+        first_wall = json.loads((run / "summary.json").read_text())["wall_s"]
 
-    runs = tmp_path / "cut"
-    proc = start("gail", *ARGS, "--runs-dir", str(runs))
-    wait_for(runs, "*/checkpoints/round_000005", proc)
-    proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=120)
-    assert proc.returncode == 130
-    run = next(runs.iterdir())
-    stopped = int(rows(run)[-1]["round"])
-    first_wall = json.loads((run / "summary.json").read_text())["wall_s"]
-
-    resumed = gailctl("gail", "--resume", str(run))
-    assert last_line(resumed) == run
-    assert "gail: 1,280 env steps = 20 rounds of 64" in resumed.stderr
+        resumed = gailctl("gail", "--resume", str(run))
+        assert last_line(resumed) == run
+        assert "gail: 1,280 env steps = 20 rounds of 64" in resumed.stderr
+        code = uninterrupted.wait(timeout=600)
+    finally:
+        uninterrupted.kill()
+    assert code == 0, f"exit {code}\n{(tmp_path / 'full.out').read_text()}\n{(tmp_path / 'full.err').read_text()}"
+    full = Path((tmp_path / "full.out").read_text().strip().splitlines()[-1])
 
     a, b = rows(full), rows(run)
     assert [(r["round"], r["n_env_steps"]) for r in b] == [(r["round"], r["n_env_steps"]) for r in a]

@@ -12,7 +12,9 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -73,8 +75,30 @@ def read_csv(path: Path) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
-@pytest.mark.parametrize("config", ["configs/cartpole.yaml", "configs/cartpole-v1.yaml"])
-def test_four_commands_end_to_end(config: str, tmp_path: Path) -> None:
+PIPELINE_CONFIGS = ["configs/cartpole.yaml", "configs/cartpole-v1.yaml"]
+
+
+@pytest.fixture(scope="module")
+def pipelines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future]]:
+    """Both configs' pipelines at once, one thread each (the work is in the gailctl subprocesses,
+    one torch thread each): config -> the future of `run_pipeline`, whose result re-raises its
+    first failed assertion in that config's test."""
+    # The heavy libraries run_pipeline imports, imported once here before the threads start.
+    import imageio.v2  # noqa: F401
+    import torch  # noqa: F401
+    from imitation.data import serialize  # noqa: F401
+    from stable_baselines3 import PPO  # noqa: F401
+
+    with ThreadPoolExecutor(max_workers=len(PIPELINE_CONFIGS)) as pool:
+        yield {c: pool.submit(run_pipeline, c, tmp_path_factory.mktemp(Path(c).stem)) for c in PIPELINE_CONFIGS}
+
+
+@pytest.mark.parametrize("config", PIPELINE_CONFIGS)
+def test_four_commands_end_to_end(config: str, pipelines: dict[str, Future]) -> None:
+    pipelines[config].result()
+
+
+def run_pipeline(config: str, tmp_path: Path) -> None:
     from imitation.data import serialize
     from stable_baselines3 import PPO
 
