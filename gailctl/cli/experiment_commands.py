@@ -58,7 +58,8 @@ def sweep(
 @app.command()
 @boundary
 def bench(
-    configs: Annotated[Optional[list[Path]], typer.Option("--config", "-c", help="A config file or shipped config name to benchmark (repeatable; default: the four shipped classic-control configs).", show_default=False, callback=named_configs, autocompletion=complete_config)] = None,
+    configs: Annotated[Optional[list[Path]], typer.Option("--config", "-c", help="A config file or shipped config name to benchmark (repeatable; default: --suite classic).", show_default=False, callback=named_configs, autocompletion=complete_config)] = None,
+    suite: Annotated[Optional[str], typer.Option("--suite", help="A named list of shipped configs: classic (cartpole, acrobot, mountaincar, pendulum) or mujoco (hopper, halfcheetah, walker2d, swimmer, ant).", show_default=False)] = None,
     seeds: Annotated[str, typer.Option("--seeds", help="Seeds, e.g. 0-4 or 0,2,5.")] = "0-4",
     n_demos: Annotated[Optional[str], typer.Option("--n-demos", help="Numbers of demonstration trajectories, e.g. 1,4,10 (default: each config's gail.n_demos).", show_default=False)] = None,
     quick: Annotated[bool, typer.Option("--quick", help="A first look: seeds 0-1 and a third of each GAIL budget.")] = False,
@@ -71,11 +72,13 @@ def bench(
     allow_env_mismatch: AllowEnvMismatchOpt = False,
 ) -> None:
     """Benchmark GAIL (and BC) over configs x seeds x numbers of demonstrations: table, CSV, curves."""
-    from gailctl.experiments.bench import DEFAULT_CONFIGS, QUICK_SEEDS, BenchPlan, parse_n_demos, run_bench
+    from gailctl.experiments.bench import QUICK_SEEDS, BenchPlan, parse_n_demos, run_bench, suite_configs
     from gailctl.experiments.sweep import require_ray
 
+    suite_name, names = suite_configs(suite, configs)
     plan = BenchPlan(
-        configs=tuple(Path(c) for c in (configs or named_configs([Path(n) for n in DEFAULT_CONFIGS]))),
+        configs=tuple(Path(c) for c in (configs or named_configs([Path(n) for n in names]))),
+        suite=suite_name,
         seeds=QUICK_SEEDS if quick and seeds == "0-4" else seeds,
         n_demos=parse_n_demos(n_demos),
         quick=quick,

@@ -276,11 +276,28 @@ class BCConfig(_Section):
     eval_deterministic: bool = True
 
 
+class PublishedResults(_Section):
+    """Another project's published final returns on this task, shown as a reference row by `gailctl bench`.
+
+    Their expert differs from ours, so the bench table gives each return both raw and normalized
+    with this config's own `references` (and the ratio to their own expert)."""
+
+    source: str
+    """Who published them and how, e.g. "imitation's benchmarking/ (10M env steps, 5 seeds)"."""
+    expert_return: float
+    """Their expert's return."""
+    gail: Optional[float] = None
+    airl: Optional[float] = None
+    bc: Optional[float] = None
+
+
 class BenchConfig(_Section):
     """What `gailctl bench` runs for this config (its `--n-demos` wins)."""
 
     n_demos: tuple[PositiveInt, ...] = ()
     """Numbers of demonstration trajectories to benchmark; gail.n_demos alone when empty."""
+    published: Optional[PublishedResults] = None
+    """Published results to compare with: one reference row per method in the bench table."""
 
 
 class EvalConfig(_Section):

@@ -19,8 +19,13 @@ from gailctl.core.config_load import load_config
 from gailctl.core.errors import UsageError
 from gailctl.core.runs import atomic_write_text, create_run, now_iso, write_run_header, write_summary
 
-DEFAULT_CONFIGS = ("cartpole", "acrobot", "mountaincar", "pendulum")
-"""Shipped config names (`gailctl configs`) the benchmark runs when no -c is given."""
+SUITES = {
+    "classic": ("cartpole", "acrobot", "mountaincar", "pendulum"),
+    "mujoco": ("hopper", "halfcheetah", "walker2d", "swimmer", "ant"),  # issue 9: the GAIL paper's locomotion tasks
+}
+"""Shipped config names (`gailctl configs`) that `gailctl bench --suite NAME` runs."""
+DEFAULT_CONFIGS = SUITES["classic"]
+"""What the benchmark runs when neither -c nor --suite is given."""
 QUICK_SEEDS = "0-1"
 QUICK_BUDGET_FRACTION = 3  # --quick runs a third of each config's gail.total_timesteps
 
@@ -35,6 +40,8 @@ class BenchPlan:
     overrides: tuple[str, ...]
     allow_env_mismatch: bool = False
     """Use demonstrations whose record run names another env (see `runs.check_demos_env`)."""
+    suite: Optional[str] = None
+    """The `--suite` these configs came from; names the bench folder."""
 
     def budget_overrides(self, config: Path) -> list[str]:
         """--set items for one config: the user's, plus the smaller budget of --quick."""
@@ -49,6 +56,17 @@ class BenchPlan:
         """The demonstration counts to sweep for one config: --n-demos, else its bench.n_demos."""
         counts = self.n_demos or load_config(config, list(self.overrides)).bench.n_demos
         return [f"gail.n_demos={','.join(map(str, counts))}"] if counts else []
+
+
+def suite_configs(suite: Optional[str], configs: Optional[Sequence[Path]]) -> tuple[Optional[str], tuple[str, ...]]:
+    """(suite name, shipped config names) for `--suite`/`-c`; the classic suite when neither is given."""
+    if suite is not None and configs:
+        raise UsageError("--suite and --config: give one of them (a suite is a list of shipped configs)")
+    if suite is None:
+        return ("classic", DEFAULT_CONFIGS) if not configs else (None, ())
+    if suite not in SUITES:
+        raise UsageError(f"--suite {suite}: expected one of {', '.join(SUITES)}")
+    return suite, SUITES[suite]
 
 
 def parse_n_demos(text: Optional[str]) -> Optional[tuple[int, ...]]:
@@ -157,7 +175,7 @@ def run_bench(
             check_env_id(env_id)
         check_trial_data(sweep, grid_flag="--n-demos" if plan.n_demos else None)
     first = sweeps[0][2]
-    bench_dir = create_run(runs_dir, stage="bench", env_id=first.base_config.env.id if len(plan.configs) == 1 else "classic-control",
+    bench_dir = create_run(runs_dir, stage="bench", env_id=first.base_config.env.id if len(plan.configs) == 1 else f"{plan.suite or 'multi'}-suite",
                            seeds=first.seeds)
     from gailctl.core.config_load import config_to_yaml
 
@@ -181,6 +199,11 @@ def run_bench(
     budgets = sorted({c.steps[-1] for c in curves if c.steps and c.method != "bc"})
     at_steps = sorted({s for s in (25_000, 50_000, 100_000) if budgets and s < budgets[-1]})
     rows = bench_report.summarize(curves, at_steps=at_steps)
+    published = [(c.env.id, c.references, c.bench.published) for c in (load_config(p, list(plan.overrides)) for p in plan.configs)
+                 if c.bench.published is not None]
+    rows = bench_report.with_published(rows, [row for env_id, refs, pub in published for row in bench_report.published_rows(
+        env_id, pub, random_return=refs.random_return, expert_return=refs.expert_return)])
+    describe["published"] = {env_id: pub.source for env_id, _refs, pub in published}
     bench_report.evaluations_csv(curves, bench_dir / "evaluations.csv")
     plot = bench_report.plot(curves, bench_dir / "curves.png") if curves else None
     report = render_markdown(rows, speed=speed, describe=describe, wall_s=time.monotonic() - t0)
@@ -211,6 +234,10 @@ def render_markdown(rows: Sequence[dict[str, Any]], *, speed: Optional[list[dict
         "",
         bench_report.markdown(rows) if rows else "(no finished trial)\n",
     ]
+    if describe.get("published"):
+        lines += ["Rows marked (published) are not runs of ours: "
+                  + "; ".join(f"{env_id}: {source}" for env_id, source in describe["published"].items())
+                  + ". Normalized with this config's references; in brackets the raw return and its fraction of their own expert.", ""]
     if speed:
         lines += [
             "Throughput, measured alone before the trials: plain PPO and GAIL with the same generator settings, "

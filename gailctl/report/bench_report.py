@@ -20,6 +20,7 @@ from gailctl.report.plots import draw_curves, new_figure, reference_line, save_p
 from gailctl.report.tables import columns_of, markdown_table, write_csv
 
 THRESHOLD = 0.95
+PER_SEED_THRESHOLD = 0.9  # issue 9's target: "steps to first 0.9 per seed"
 HOLD_EVALS = 5  # "holds >= 0.95 for 5 evaluations in a row"
 STAY_EVALS = 10  # "its last 10 evaluations all >= 0.95"
 TAIL_EVALS = 5  # "mean of the last 5 evaluations"
@@ -44,6 +45,8 @@ class Curve:
     eval_episodes: int
     final_episodes: int
     eval_deterministic: bool = True
+    subsample_every: int = 1
+    """The demonstrations' every K-th transition was kept (`gail.subsample_every`, 1 = all)."""
 
 
 def _float(text: Any) -> Optional[float]:
@@ -86,6 +89,7 @@ def load_curve(run_dir: Path) -> Curve:
         eval_episodes=int(summary.get("eval_episodes", 0)),
         final_episodes=int(final.get("episodes", summary.get("eval_episodes", 0))),
         eval_deterministic=bool(summary.get("eval_deterministic", True)),
+        subsample_every=int((cfg.get("gail") or {}).get("subsample_every", 1)),
     )
 
 
@@ -153,11 +157,12 @@ def _median_worst(values: Sequence[Optional[float]], n_seeds: int, unit: str = "
 
 def summarize(curves: Sequence[Curve], *, at_steps: Sequence[int]) -> list[dict[str, Any]]:
     """One row per (task, method, n_demos): the benchmark's table, as plain values."""
-    groups: dict[tuple[str, str, int], list[Curve]] = {}
+    groups: dict[tuple[str, str, int, int], list[Curve]] = {}
     for c in curves:
-        groups.setdefault((c.env_id, c.method, c.n_demos), []).append(c)
+        groups.setdefault((c.env_id, c.method, c.n_demos, c.subsample_every), []).append(c)
+    show_subsample = any(c.subsample_every != 1 for c in curves)
     rows = []
-    for (env_id, method, n_demos), group in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][2], kv[0][1])):
+    for (env_id, method, n_demos, every), group in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][2], kv[0][3], kv[0][1])):
         group = sorted(group, key=lambda c: c.seed)
         n = len(group)
         reach = [first_reach(c) for c in group]
@@ -165,6 +170,7 @@ def summarize(curves: Sequence[Curve], *, at_steps: Sequence[int]) -> list[dict[
             "task": env_id,
             "method": method,
             "demos": n_demos,
+            **({"every Kth step": every} if show_subsample else {}),
             "seeds": n,
             "final (det.)": _mean_std([c.final_deterministic for c in group]),
             "final (stoch.)": _mean_std([c.final_stochastic for c in group]),
@@ -181,9 +187,45 @@ def summarize(curves: Sequence[Curve], *, at_steps: Sequence[int]) -> list[dict[
             row["steps to 0.95"] = _median_worst([r[0] if r else None for r in reach], n, "steps")
             row["wall s to 0.95"] = _median_worst([r[1] if r else None for r in reach], n)
             row["steps to hold 0.95 x5"] = _median_worst([first_hold(c) for c in group], n, "steps")
+            row[f"steps to {PER_SEED_THRESHOLD:g} (per seed)"] = per_seed_reach(group, PER_SEED_THRESHOLD)
             row["stayed >= 0.95 (last 10)"] = f"{sum(stayed(c) for c in group)}/{n}"
         rows.append(row)
     return rows
+
+
+def per_seed_reach(group: Sequence[Curve], threshold: float) -> str:
+    """`s0 210k, s1 never`: each seed's env steps at its first evaluation >= threshold."""
+    def one(c: Curve) -> str:
+        got = first_reach(c, threshold)
+        return f"s{c.seed} {got[0] / 1000:.0f}k" if got else f"s{c.seed} never"
+    return ", ".join(one(c) for c in sorted(group, key=lambda c: c.seed))
+
+
+def published_rows(env_id: str, published: Any, *, random_return: Optional[float],
+                   expert_return: Optional[float]) -> list[dict[str, Any]]:
+    """Reference rows for a task from another project's published returns (`bench.published`).
+
+    Their expert is not ours, so each return is shown normalized by our references (random = 0,
+    our expert = 1) and as a fraction of their own expert."""
+    rows = []
+    for method in ("expert", "gail", "airl", "bc"):
+        value = published.expert_return if method == "expert" else getattr(published, method)
+        if value is None:
+            continue
+        ours = (f"{(value - random_return) / (expert_return - random_return):.2f}"
+                if random_return is not None and expert_return is not None else "n/a")
+        rows.append({"task": env_id, "method": f"{method} (published)", "demos": "",
+                     "final (det.)": f"{ours} (return {value:g}; {value / published.expert_return:.2f} of their expert)"})
+    return rows
+
+
+def with_published(rows: Sequence[dict[str, Any]], extra: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`rows` with each task's published reference rows right after that task's own rows."""
+    out: list[dict[str, Any]] = []
+    tasks = list(dict.fromkeys([r["task"] for r in rows] + [r["task"] for r in extra]))
+    for task in tasks:
+        out += [r for r in rows if r["task"] == task] + [r for r in extra if r["task"] == task]
+    return out
 
 
 def markdown(rows: Sequence[dict[str, Any]]) -> str:

@@ -20,7 +20,7 @@ from gailctl.core.config_load import load_config
 from .test_cli import FakeExecute, one_line_error
 
 REPO = Path(__file__).resolve().parents[2]
-SHIPPED = ["acrobot", "cartpole", "cartpole-v1", "hopper", "lunarlander", "mountaincar", "pendulum"]
+SHIPPED = ["acrobot", "ant", "cartpole", "cartpole-v1", "halfcheetah", "hopper", "lunarlander", "mountaincar", "pendulum", "swimmer", "walker2d"]
 
 
 @pytest.fixture

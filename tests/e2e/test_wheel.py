@@ -76,7 +76,7 @@ def test_the_wheel_carries_configs_and_experts(installed):
     out = _run([python, "-c", code], cwd=bin_dir, env=env).stdout.splitlines()
     root = Path(out[0])
     assert root.name == "_shipped" and not root.is_relative_to(ROOT)
-    assert out[1] == str(["acrobot", "cartpole", "cartpole-v1", "hopper", "lunarlander", "mountaincar", "pendulum"])
+    assert out[1] == str(["acrobot", "ant", "cartpole", "cartpole-v1", "halfcheetah", "hopper", "lunarlander", "mountaincar", "pendulum", "swimmer", "walker2d"])
     for task in ("cartpole", "acrobot", "mountaincar", "pendulum"):
         assert (root / "experts" / task / "model.zip").is_file()
         assert (root / "experts" / task / "demos" / "dataset_info.json").is_file()

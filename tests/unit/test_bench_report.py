@@ -12,10 +12,11 @@ from gailctl.report import bench_report as br
 
 
 def make_run(root: Path, name: str, scores: list[float], *, seed: int = 0, method: str = "gail", n_demos: int = 4,
-             every: int = 1000, final=(1.0, 0.9), stage: str = "gail") -> Path:
+             every: int = 1000, final=(1.0, 0.9), stage: str = "gail", subsample_every: int = 1) -> Path:
     run = root / name
     run.mkdir(parents=True)
-    cfg = {"seed": seed, "env": {"id": "seals/CartPole-v0"}, "gail": {"algorithm": method}, "bc": {"eval_deterministic": True}}
+    cfg = {"seed": seed, "env": {"id": "seals/CartPole-v0"}, "gail": {"algorithm": method, "subsample_every": subsample_every},
+           "bc": {"eval_deterministic": True}}
     (run / "config.yaml").write_text(yaml.safe_dump(cfg))
     rows = ["round,n_env_steps,wall_s,train_wall_s,normalized_score"]
     rows += [f"{i},{i * every},{i * 2.0},{i * 1.5},{s}" for i, s in enumerate(scores)]
@@ -113,3 +114,30 @@ def test_throughput_table_has_a_row_per_task() -> None:
                            wall_s=60.0)
     assert "| seals/CartPole-v0 | 20480 | 3 | 2000 | 1700 | 10.5 | 1.5 | **0.85** |" in text
     assert "| Pendulum-v1 |" in text and "**0.91**" in text
+
+
+def test_steps_to_point_nine_per_seed_and_subsampling_column(tmp_path: Path) -> None:
+    """Issue 9 reports each seed's first 0.9, and which every-Kth-step protocol a row used."""
+    fast = [0.0, 0.5, 0.91, 0.95]
+    slow = [0.0, 0.2, 0.5, 0.89]
+    curves = [br.load_curve(make_run(tmp_path, f"s{i}", s, seed=i, subsample_every=20)) for i, s in enumerate((fast, slow))]
+    curves.append(br.load_curve(make_run(tmp_path, "all", fast, seed=0, subsample_every=1)))
+    rows = br.summarize(curves, at_steps=[])
+    assert [(r["every Kth step"], r["seeds"]) for r in rows] == [(1, 1), (20, 2)]
+    assert rows[1]["steps to 0.9 (per seed)"] == "s0 2k, s1 never"
+    plain = br.summarize(curves[2:], at_steps=[])
+    assert "every Kth step" not in plain[0]  # all demonstrations whole: no column
+
+
+def test_published_rows_sit_under_their_task_normalized_by_our_references(tmp_path: Path) -> None:
+    from gailctl.core.config import PublishedResults
+
+    pub = PublishedResults(source="imitation's benchmarking/ (10M env steps)", expert_return=2631.0, gail=2671.0, bc=2243.0)
+    extra = br.published_rows("seals/Hopper-v1", pub, random_return=-36.0, expert_return=2580.0)
+    assert [r["method"] for r in extra] == ["expert (published)", "gail (published)", "bc (published)"]
+    assert extra[1]["final (det.)"] == f"{(2671 + 36) / (2580 + 36):.2f} (return 2671; {2671 / 2631:.2f} of their expert)"
+    ours = [{"task": "seals/CartPole-v0", "method": "gail"}, {"task": "seals/Hopper-v1", "method": "gail"},
+            {"task": "seals/Hopper-v1", "method": "bc"}]
+    merged = br.with_published(ours, extra)
+    assert [r["method"] for r in merged] == ["gail", "gail", "bc", "expert (published)", "gail (published)", "bc (published)"]
+    assert "n/a (return 2671" in br.published_rows("x", pub, random_return=None, expert_return=None)[1]["final (det.)"]
