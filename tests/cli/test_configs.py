@@ -43,7 +43,7 @@ def invoke(*args: str, **kw):
 def test_source_checkout_ships_the_top_level_folders():
     assert shipped.shipped_root() == REPO
     assert shipped.config_names() == SHIPPED
-    assert shipped.config_names("tune") == ["cartpole"]
+    assert shipped.config_names("tune") == ["cartpole", "lunarlander"]
 
 
 def test_gail_by_name_from_an_empty_folder_uses_the_shipped_config_and_demos(empty, fake):
