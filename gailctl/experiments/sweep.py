@@ -3,7 +3,7 @@
 Planning is pure and fast: `--seeds` and `--grid` are parsed, grid x seeds is expanded into
 trials, and every trial's config is validated with `load_config` before Ray is imported, so a
 bad grid value fails like a bad `--set`. Then Ray Tune runs the trials; each one goes through
-`gailctl.stages.execute`, so it is an ordinary run folder under `<sweep>/trials/`. The sweep
+`gailctl.core.execution.execute`, so it is an ordinary run folder under `<sweep>/trials/`. The sweep
 folder gets the aggregated table (`results.csv`, `results.md`) and the curves (`curves.png`),
 and keeps Ray's own files too: `tune/` (Tune's results) and `ray/` (the embedded cluster's
 temporary files and logs).
@@ -11,28 +11,38 @@ temporary files and logs).
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import importlib.util
 import io
 import itertools
 import json
 import logging
-import os
 import re
 import shutil
 import statistics
-import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from gailctl.core.config import Config
-from gailctl.core.config_load import config_from_dict, config_to_yaml, load_config, parse_overrides
+from gailctl.core.config_load import config_to_yaml, load_config, parse_overrides
 from gailctl.core.errors import ConfigError, GailctlError, Interrupted, UsageError
-from gailctl.report.run_scores import final_scores, plural
+from gailctl.experiments.runner import (  # noqa: F401 - re-exported: the sweep's public names before the runner existed
+    RAY_MISSING,
+    RAY_SOCKET_TAIL,
+    RESULT_COLUMNS,
+    UNIX_SOCKET_MAX,
+    TrialOutcome,
+    check_address,
+    import_ray,
+    one_line_error,
+    payload_trainable,
+    ray_temp_dir,
+    require_ray,
+    run_trial,
+)
+from gailctl.experiments.runner import run_on_ray as run_trials_on_ray
+from gailctl.report.run_scores import plural
 from gailctl.core.runs import (
     atomic_write_text,
     check_demos_env,
@@ -51,30 +61,6 @@ log = logging.getLogger(__name__)
 
 SWEEP_STAGES = ("expert", "gail", "bc")
 DEMO_STAGES = ("gail", "bc")  # stages that learn from demonstrations (--demos)
-RAY_MISSING = "gailctl sweep runs on Ray Tune, an optional extra: pip install 'gailctl[ray]'"
-
-UNIX_SOCKET_MAX = 107
-"""Longest AF_UNIX socket path on Linux, in bytes (Ray refuses a temp dir that overflows it)."""
-RAY_SOCKET_TAIL = len("/session_2026-01-01_00-00-00_000000_4194304/sockets/plasma_store.99")
-"""What Ray appends to its temp dir for its longest socket path."""
-
-RESULT_COLUMNS = ("status", "return_mean", "return_std", "normalized_score", "sampled_normalized_score", "final_episodes",
-                  "last_round_normalized_score", "n_env_steps", "wall_s", "run_dir", "error")
-"""What each trial reports to Tune; the table's columns after `trial`, the grid keys and `seed`.
-Scores are the run's final evaluation (gail: `final_eval`, argmax, and `sampled_*` with sampled
-actions, over `final_episodes` episodes); `last_round_*` is gail's last per-round evaluation."""
-
-
-def require_ray() -> None:
-    """Refuse at once, without importing Ray (seconds), when the extra is not installed."""
-    try:
-        found = importlib.util.find_spec("ray") is not None
-    except (ImportError, ValueError):
-        found = False
-    if not found:
-        raise UsageError(RAY_MISSING)
-
-
 # --- parsing ---------------------------------------------------------------------------
 
 
@@ -393,57 +379,7 @@ def check_trial_data(plan: SweepPlan, *, grid_flag: Optional[str] = None) -> Non
             venv.close()
 
 
-# --- one trial, inside a Ray worker ----------------------------------------------------
-
-
-def one_line_error(exc: BaseException) -> str:
-    """Our errors as they are; anything else as `Type: first line`, like the CLI prints them."""
-    if isinstance(exc, GailctlError):
-        return str(exc)
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else ""
-    return f"{type(exc).__name__}: {first[:300]}" if first else type(exc).__name__
-
-
-def run_trial(payload: dict[str, Any], index: int) -> dict[str, Any]:
-    """Run trial `index` of a sweep as an ordinary run folder; returns what Tune records.
-
-    A failing trial does not raise: its status and one-line error are the result, so the
-    sweep goes on and the table says what went wrong.
-    """
-    import importlib
-
-    from gailctl.core import execution as stages
-
-    trial = payload["trials"][index]
-    stage = payload["stage"]
-    if Path(payload["cwd"]).is_dir():  # so that command.txt's `cd` is where the sweep was started
-        os.chdir(payload["cwd"])
-    module = importlib.import_module(f"gailctl.stages.{stage}")
-    made: dict[str, Path] = {}
-
-    def fn(cfg: Config, run_dir: Path, **kwargs: Any) -> dict[str, Any]:
-        made["run_dir"] = run_dir
-        return module.run(cfg, run_dir, **kwargs)
-
-    kwargs: dict[str, Any] = {}
-    if trial["demos_dir"] is not None:
-        kwargs["demos_dir"] = Path(trial["demos_dir"])
-    result: dict[str, Any] = dict.fromkeys(RESULT_COLUMNS)
-    try:
-        cfg = config_from_dict(trial["config"], source=f"sweep trial {index}")
-        run_dir, summary = stages.execute(stage, fn, cfg, runs_dir=Path(payload["trials_dir"]), argv=trial["argv"], **kwargs)
-    except Exception as exc:  # noqa: BLE001 - recorded, not raised: one trial must not end the sweep
-        run_dir = made.get("run_dir")
-        result.update(status="interrupted" if isinstance(exc, Interrupted) else "failed", error=one_line_error(exc),
-                      run_dir=str(run_dir) if run_dir is not None and run_dir.exists() else None)
-        return result
-    scores = final_scores(stage, summary)
-    result.update(status="finished", run_dir=str(run_dir), n_env_steps=summary.get("n_env_steps"), wall_s=summary.get("wall_s"),
-                  return_mean=scores.return_mean, return_std=scores.return_std, normalized_score=scores.normalized_score,
-                  sampled_normalized_score=scores.sampled_normalized_score, final_episodes=scores.episodes,
-                  last_round_normalized_score=scores.last_round_normalized_score)
-    return result
+# --- the trials on Ray ---------------------------------------------------------------
 
 
 def trial_payload(plan: SweepPlan, trials_dir: Path) -> dict[str, Any]:
@@ -458,95 +394,6 @@ def trial_payload(plan: SweepPlan, trials_dir: Path) -> dict[str, Any]:
             for t, cfg, d in zip(plan.trials, plan.configs, plan.demos_dirs)
         ],
     }
-
-
-def _tune_trial(config: dict[str, Any], *, payload: dict[str, Any]) -> None:
-    """Ray Tune's function trainable: one gailctl run, its final scores reported once."""
-    from ray import tune
-
-    tune.report(run_trial(payload, int(config["trial"])))
-
-
-# --- Ray -------------------------------------------------------------------------------
-
-
-def check_address(address: str, *, timeout_s: float = 5.0) -> None:
-    """Refuse a `HOST:PORT` (or `ray://HOST:PORT`) nobody listens on, before Ray retries for minutes.
-
-    `auto` and other forms are left to `ray.init`.
-    """
-    import socket
-
-    if not address.strip():
-        raise UsageError("--address: empty; give a Ray address such as auto or HOST:6379")
-    host, sep, port = address.removeprefix("ray://").rpartition(":")
-    if not sep or not port.isdigit() or not host:
-        return
-    try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
-            pass
-    except OSError as exc:
-        raise UsageError(f"--address {address}: no Ray cluster answers there ({exc.strerror or exc})") from None
-
-
-def ray_temp_dir(sweep_dir: Path) -> tuple[Path, bool]:
-    """Ray's temp dir inside the sweep folder, and whether Ray must be given a short link to it.
-
-    Ray puts unix sockets under its temp dir, and their paths cannot pass UNIX_SOCKET_MAX
-    bytes; a run folder's path is usually too long for that.
-    """
-    real = Path(sweep_dir) / "ray"
-    return real, len(str(real).encode()) + RAY_SOCKET_TAIL > UNIX_SOCKET_MAX
-
-
-@contextlib.contextmanager
-def _ray_session(ray: Any, *, sweep_dir: Path, address: Optional[str], info: dict[str, Any]) -> Any:
-    """Start an embedded Ray (temp files in the sweep folder) or join `address`; shut down what we started.
-
-    A Ray already initialised in this process (a caller's) is used as it is and left running.
-    """
-    if ray.is_initialized():
-        info["address"] = "already initialised in this process"
-        info["num_cpus"] = int(ray.cluster_resources().get("CPU", 1))
-        yield
-        return
-    link = None
-    try:
-        if address is not None:
-            try:
-                ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
-            except (ConnectionError, RuntimeError, ValueError) as exc:
-                raise UsageError(f"--address {address}: cannot join a Ray cluster: {one_line_error(exc)} "
-                                 "(a cluster with token authentication, `ray start`'s default, needs RAY_AUTH_MODE=token here)") from None
-            info.update(address=address, num_cpus=int(ray.cluster_resources().get("CPU", 1)))
-        else:
-            real, too_long = ray_temp_dir(sweep_dir)
-            real.mkdir(parents=True)
-            if too_long:  # a short path in /tmp that points into the sweep folder
-                link = Path(tempfile.mkdtemp(prefix="gailctl-ray-", dir="/tmp" if Path("/tmp").is_dir() else None)) / "r"
-                link.symlink_to(real, target_is_directory=True)
-            num_cpus = os.cpu_count() or 1
-            info.update(address="embedded", num_cpus=num_cpus, temp_dir=str(real), temp_dir_link=None if link is None else str(link))
-            ray.init(address="local", num_cpus=num_cpus, _temp_dir=str(link or real), include_dashboard=False,
-                     log_to_driver=False, logging_level=logging.WARNING)
-        yield
-    finally:
-        ray.shutdown()  # stops the embedded cluster; only disconnects from a cluster given by --address
-        if link is not None:
-            _unlink_short_temp_dir(link, sweep_dir / "ray")
-
-
-def _unlink_short_temp_dir(link: Path, real: Path) -> None:
-    """Remove the /tmp link; Ray's `session_latest` then points at its session relatively."""
-    with contextlib.suppress(OSError):
-        latest = real / "session_latest"
-        if latest.is_symlink():
-            target = Path(os.readlink(latest)).name
-            latest.unlink()
-            latest.symlink_to(target)
-    with contextlib.suppress(OSError):
-        link.unlink()
-        link.parent.rmdir()
 
 
 def _say(labels: Sequence[str], trial: Any, what: str, done: Optional[int] = None) -> None:
@@ -597,14 +444,12 @@ def _progress_callback(tune: Any, labels: Sequence[str]) -> Any:
     return Progress()
 
 
-def _result_of(tune_result: Any) -> dict[str, Any]:
-    metrics = tune_result.metrics or {}
+def _result_of(outcome: TrialOutcome) -> dict[str, Any]:
     result = dict.fromkeys(RESULT_COLUMNS)
-    if "status" in metrics:
-        result.update({k: metrics.get(k) for k in RESULT_COLUMNS})
-    elif tune_result.error is not None:  # the worker itself died (killed, out of memory...)
-        err = tune_result.error
-        result.update(status="failed", error=f"Ray: {one_line_error(getattr(err, 'cause', None) or err)}")
+    if "status" in outcome.metrics:
+        result.update({k: outcome.metrics.get(k) for k in RESULT_COLUMNS})
+    elif outcome.error is not None:  # the worker itself died (killed, out of memory...)
+        result.update(status="failed", error=outcome.error)
     else:
         result.update(status="interrupted", error="stopped before it finished")
     return result
@@ -612,31 +457,22 @@ def _result_of(tune_result: Any) -> dict[str, Any]:
 
 def run_on_ray(plan: SweepPlan, *, sweep_dir: Path, trials_dir: Path, address: Optional[str],
                 max_concurrent: Optional[int], info: dict[str, Any]) -> list[dict[str, Any]]:
-    try:
-        import ray
-        from ray import tune
-    except ImportError as exc:
-        raise UsageError(f"{RAY_MISSING} ({exc})") from None
+    """The plan's trials on the one runner; one result (RESULT_COLUMNS) per trial, in plan order."""
+    ray_tune = import_ray().tune
 
-    payload = trial_payload(plan, trials_dir)
-    with _ray_session(ray, sweep_dir=sweep_dir, address=address, info=info):
-        info["max_concurrent"] = max_concurrent or info["num_cpus"]
+    def announce(info: dict[str, Any]) -> None:
         from rich.markup import escape
 
         from gailctl.core.ui import console
 
         console.print(f"sweep: {len(plan.trials)} {plan.stage} trial(s) on Ray ({info['address']}, {info['num_cpus']} CPU(s), "
                       f"{info['max_concurrent']} at a time); run folders in {escape(str(trials_dir))}", highlight=False)
-        tuner = tune.Tuner(
-            tune.with_resources(tune.with_parameters(_tune_trial, payload=payload), {"cpu": 1}),
-            param_space={"trial": tune.grid_search(list(range(len(plan.trials))))},
-            tune_config=tune.TuneConfig(num_samples=1, max_concurrent_trials=info["max_concurrent"]),
-            run_config=tune.RunConfig(name="tune", storage_path=str(sweep_dir), verbose=0,
-                                      callbacks=[_progress_callback(tune, [t.label for t in plan.trials])]),
-        )
-        with contextlib.redirect_stdout(sys.stderr):  # Tune prints; stdout is for the table and the path
-            grid = tuner.fit()
-        by_index = {int(r.config["trial"]): _result_of(r) for r in grid if r.config and "trial" in r.config}
+
+    payload = trial_payload(plan, trials_dir)
+    outcomes = run_trials_on_ray(ray_tune.with_parameters(payload_trainable, payload=payload), run_dir=sweep_dir,
+                                 address=address, max_concurrent=max_concurrent, info=info, n_trials=len(plan.trials),
+                                 callbacks=[_progress_callback(ray_tune, [t.label for t in plan.trials])], announce=announce)
+    by_index = {int(o.config["trial"]): _result_of(o) for o in outcomes if "trial" in o.config}
     missing = {**dict.fromkeys(RESULT_COLUMNS), "status": "interrupted", "error": "did not run"}
     return [by_index.get(t.index, dict(missing)) for t in plan.trials]
 

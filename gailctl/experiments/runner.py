@@ -1,0 +1,275 @@
+"""The one trial runner: sweep, bench and tune trials all run here, as Ray Tune trials.
+
+It owns Ray: importing it (or saying how to install it), starting an embedded cluster whose
+temporary files live in the experiment's folder or joining one given by `--address`, building
+the `ray.tune.Tuner` (a list of trial payloads as a grid, or a search algorithm such as
+Optuna's TPE drawing `num_samples` points), and returning what each trial reported. What a
+trial does is the caller's trainable; `run_trial` is the common one: one ordinary gailctl run
+folder through `gailctl.core.execution.execute`, its final scores as the result.
+
+Nothing here imports Ray, torch or Optuna at module level.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import logging
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+from gailctl.core.config import Config
+from gailctl.core.config_load import config_from_dict
+from gailctl.core.errors import GailctlError, Interrupted, UsageError
+from gailctl.report.run_scores import final_scores
+
+log = logging.getLogger(__name__)
+
+RAY_MISSING = "gailctl sweep, bench and tune run on Ray Tune, an optional extra: pip install 'gailctl[ray]'"
+
+UNIX_SOCKET_MAX = 107
+"""Longest AF_UNIX socket path on Linux, in bytes (Ray refuses a temp dir that overflows it)."""
+RAY_SOCKET_TAIL = len("/session_2026-01-01_00-00-00_000000_4194304/sockets/plasma_store.99")
+"""What Ray appends to its temp dir for its longest socket path."""
+
+RESULT_COLUMNS = ("status", "return_mean", "return_std", "normalized_score", "sampled_normalized_score", "final_episodes",
+                  "last_round_normalized_score", "n_env_steps", "wall_s", "run_dir", "error")
+"""What `run_trial` reports. Scores are the run's final evaluation (gail: `final_eval`, argmax, and
+`sampled_*` with sampled actions, over `final_episodes` episodes); `last_round_*` is gail's last
+per-round evaluation."""
+
+
+def require_ray() -> None:
+    """Refuse at once, without importing Ray (seconds), when the extra is not installed."""
+    try:
+        found = importlib.util.find_spec("ray") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise UsageError(RAY_MISSING)
+
+
+def one_line_error(exc: BaseException) -> str:
+    """Our errors as they are; anything else as `Type: first line`, like the CLI prints them."""
+    if isinstance(exc, GailctlError):
+        return str(exc)
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    return f"{type(exc).__name__}: {first[:300]}" if first else type(exc).__name__
+
+
+# --- one run folder, inside a Ray worker -----------------------------------------------
+
+
+def run_trial(payload: dict[str, Any], index: int) -> dict[str, Any]:
+    """Run `payload["trials"][index]` as an ordinary run folder; returns RESULT_COLUMNS.
+
+    `payload` is plain data (see `gailctl.experiments.sweep.trial_payload`): the stage, the
+    working directory to run from, the folder for run folders, and per trial its config as a
+    dict, its reproducing command and its demonstrations folder. A failing trial does not raise:
+    its status and one-line error are the result, so the other trials go on and the table says
+    what went wrong.
+    """
+    import importlib
+
+    from gailctl.core import execution as stages
+
+    trial = payload["trials"][index]
+    stage = payload["stage"]
+    if Path(payload["cwd"]).is_dir():  # so that command.txt's `cd` is where the experiment was started
+        os.chdir(payload["cwd"])
+    module = importlib.import_module(f"gailctl.stages.{stage}")
+    made: dict[str, Path] = {}
+
+    def fn(cfg: Config, run_dir: Path, **kwargs: Any) -> dict[str, Any]:
+        made["run_dir"] = run_dir
+        return module.run(cfg, run_dir, **kwargs)
+
+    kwargs: dict[str, Any] = {}
+    if trial["demos_dir"] is not None:
+        kwargs["demos_dir"] = Path(trial["demos_dir"])
+    result: dict[str, Any] = dict.fromkeys(RESULT_COLUMNS)
+    try:
+        cfg = config_from_dict(trial["config"], source=f"trial {index}")
+        run_dir, summary = stages.execute(stage, fn, cfg, runs_dir=Path(payload["trials_dir"]), argv=trial["argv"], **kwargs)
+    except Exception as exc:  # noqa: BLE001 - recorded, not raised: one trial must not end the experiment
+        run_dir = made.get("run_dir")
+        result.update(status="interrupted" if isinstance(exc, Interrupted) else "failed", error=one_line_error(exc),
+                      run_dir=str(run_dir) if run_dir is not None and run_dir.exists() else None)
+        return result
+    scores = final_scores(stage, summary)
+    result.update(status="finished", run_dir=str(run_dir), n_env_steps=summary.get("n_env_steps"), wall_s=summary.get("wall_s"),
+                  return_mean=scores.return_mean, return_std=scores.return_std, normalized_score=scores.normalized_score,
+                  sampled_normalized_score=scores.sampled_normalized_score, final_episodes=scores.episodes,
+                  last_round_normalized_score=scores.last_round_normalized_score)
+    return result
+
+
+def payload_trainable(config: dict[str, Any], *, payload: dict[str, Any]) -> None:
+    """Ray Tune's function trainable for a list of payloads: trial `config["trial"]`, reported once."""
+    from ray import tune
+
+    tune.report(run_trial(payload, int(config["trial"])))
+
+
+# --- Ray -------------------------------------------------------------------------------
+
+
+def check_address(address: str, *, timeout_s: float = 5.0) -> None:
+    """Refuse a `HOST:PORT` (or `ray://HOST:PORT`) nobody listens on, before Ray retries for minutes.
+
+    `auto` and other forms are left to `ray.init`.
+    """
+    import socket
+
+    if not address.strip():
+        raise UsageError("--address: empty; give a Ray address such as auto or HOST:6379")
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        raise UsageError(f"--address {address}: no Ray cluster answers there ({exc.strerror or exc})") from None
+
+
+def ray_temp_dir(run_dir: Path) -> tuple[Path, bool]:
+    """Ray's temp dir inside the experiment's folder, and whether Ray must be given a short link to it.
+
+    Ray puts unix sockets under its temp dir, and their paths cannot pass UNIX_SOCKET_MAX
+    bytes; a run folder's path is usually too long for that.
+    """
+    real = Path(run_dir) / "ray"
+    return real, len(str(real).encode()) + RAY_SOCKET_TAIL > UNIX_SOCKET_MAX
+
+
+def import_ray() -> Any:
+    try:
+        import ray
+    except ImportError as exc:
+        raise UsageError(f"{RAY_MISSING} ({exc})") from None
+    return ray
+
+
+@contextlib.contextmanager
+def ray_session(ray: Any, *, run_dir: Path, address: Optional[str], info: dict[str, Any]) -> Any:
+    """Start an embedded Ray (temp files in `run_dir/ray`) or join `address`; shut down what we started.
+
+    `info` receives `address` and `num_cpus` (the cluster's). A Ray already initialised in this
+    process (a caller's) is used as it is and left running.
+    """
+    if ray.is_initialized():
+        info["address"] = "already initialised in this process"
+        info["num_cpus"] = int(ray.cluster_resources().get("CPU", 1))
+        yield
+        return
+    link = None
+    try:
+        if address is not None:
+            try:
+                ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise UsageError(f"--address {address}: cannot join a Ray cluster: {one_line_error(exc)} "
+                                 "(a cluster with token authentication, `ray start`'s default, needs RAY_AUTH_MODE=token here)") from None
+            info.update(address=address, num_cpus=int(ray.cluster_resources().get("CPU", 1)))
+        else:
+            real, too_long = ray_temp_dir(run_dir)
+            real.mkdir(parents=True)
+            if too_long:  # a short path in /tmp that points into the experiment's folder
+                link = Path(tempfile.mkdtemp(prefix="gailctl-ray-", dir="/tmp" if Path("/tmp").is_dir() else None)) / "r"
+                link.symlink_to(real, target_is_directory=True)
+            num_cpus = os.cpu_count() or 1
+            info.update(address="embedded", num_cpus=num_cpus, temp_dir=str(real), temp_dir_link=None if link is None else str(link))
+            ray.init(address="local", num_cpus=num_cpus, _temp_dir=str(link or real), include_dashboard=False,
+                     log_to_driver=False, logging_level=logging.WARNING)
+        yield
+    finally:
+        ray.shutdown()  # stops the embedded cluster; only disconnects from a cluster given by --address
+        if link is not None:
+            _unlink_short_temp_dir(link, run_dir / "ray")
+
+
+def _unlink_short_temp_dir(link: Path, real: Path) -> None:
+    """Remove the /tmp link; Ray's `session_latest` then points at its session relatively."""
+    with contextlib.suppress(OSError):
+        latest = real / "session_latest"
+        if latest.is_symlink():
+            target = Path(os.readlink(latest)).name
+            latest.unlink()
+            latest.symlink_to(target)
+    with contextlib.suppress(OSError):
+        link.unlink()
+        link.parent.rmdir()
+
+
+# --- the runner ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """How one Tune trial ended, as plain data."""
+
+    config: dict[str, Any]
+    """The trial's config (for a payload grid: {"trial": index}; for a search: the point it drew)."""
+    metrics: dict[str, Any]
+    """What the trainable reported last; empty when it reported nothing."""
+    error: Optional[str]
+    """Ray's one-line error when the trial's worker itself failed (killed, out of memory...)."""
+
+
+def run_on_ray(
+    trainable: Callable[..., None],
+    *,
+    run_dir: Path,
+    address: Optional[str],
+    max_concurrent: Optional[int],
+    info: dict[str, Any],
+    n_trials: Optional[int] = None,
+    search_alg: Any = None,
+    param_space: Optional[dict[str, Any]] = None,
+    callbacks: Sequence[Any] = (),
+    announce: Optional[Callable[[dict[str, Any]], None]] = None,
+    name: str = "tune",
+) -> list[TrialOutcome]:
+    """Run trials on Ray Tune, one CPU each, and return how each ended (in Tune's order).
+
+    Either `n_trials` payload trials (the trainable receives `{"trial": i}`, i in 0..n-1, as a
+    grid), or `search_alg` drawing `n_trials` points (the trainable receives each point).
+    Tune's results go to `run_dir/name`; an embedded cluster's files to `run_dir/ray`.
+    `info` receives the cluster's `address`, `num_cpus` and the trials run at a time
+    (`max_concurrent`, default: the cluster's CPUs); `announce(info)` is called once they are known.
+    """
+    ray = import_ray()
+    from ray import tune
+
+    with ray_session(ray, run_dir=run_dir, address=address, info=info):
+        info["max_concurrent"] = max_concurrent or info["num_cpus"]
+        if announce is not None:
+            announce(info)
+        if search_alg is None:
+            space = {**(param_space or {}), "trial": tune.grid_search(list(range(n_trials or 0)))}
+            tune_config = tune.TuneConfig(num_samples=1, max_concurrent_trials=info["max_concurrent"])
+        else:
+            space = dict(param_space or {})
+            tune_config = tune.TuneConfig(num_samples=n_trials or 1, search_alg=search_alg,
+                                          max_concurrent_trials=info["max_concurrent"])
+        tuner = tune.Tuner(
+            tune.with_resources(trainable, {"cpu": 1}),
+            param_space=space,
+            tune_config=tune_config,
+            run_config=tune.RunConfig(name=name, storage_path=str(run_dir), verbose=0, callbacks=list(callbacks)),
+        )
+        with contextlib.redirect_stdout(sys.stderr):  # Tune prints; stdout is for the table and the path
+            grid = tuner.fit()
+        outcomes = []
+        for result in grid:
+            err = result.error
+            outcomes.append(TrialOutcome(
+                config=dict(result.config or {}), metrics=dict(result.metrics or {}),
+                error=None if err is None else f"Ray: {one_line_error(getattr(err, 'cause', None) or err)}"))
+    return outcomes
