@@ -105,17 +105,18 @@ def tune(
     seeds: Annotated[Optional[str], typer.Option("--seeds", help="Seeds every trial runs: a range 0-2, a list 0,2,5 (default 0-2).", show_default=False)] = None,
     set_: SetOpt = None,
     demos: Annotated[Optional[Path], typer.Option("--demos", help="Record run folder or demonstrations folder (default: gail.demos in the config).", show_default=False)] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", help="Seeds run at a time, one process each (default: one per seed, at most one per core).", show_default=False)] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Trials at a time on Ray, one CPU each; a trial runs its seeds one after another (default: one per CPU of the Ray cluster).", show_default=False)] = None,
     sampler_seed: Annotated[Optional[int], typer.Option("--sampler-seed", help="Seed of Optuna's TPE sampler (default 0).", show_default=False)] = None,
     resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue the study in this tune folder, with its own config, space and seeds.", show_default=False)] = None,
+    address: Annotated[Optional[str], typer.Option("--address", help="Join this running Ray cluster (e.g. auto) instead of starting an embedded one.", show_default=False)] = None,
     runs_dir: RunsDirOpt = Path("runs"),
 ) -> None:
-    """Tune config values with Optuna: every trial runs gail over the seeds; best.yaml keeps the winner."""
+    """Tune config values with Optuna's TPE on Ray Tune: every trial runs gail over the seeds; best.yaml keeps the winner."""
     from gailctl.experiments.tune import render_tune_table, run_tune
     from gailctl.core.ui import results
 
     outcome = run_tune(config_path=config, space_path=space, n_trials=trials, seeds=seeds, overrides=list(set_ or []), demos=demos,
-                       workers=workers, sampler_seed=sampler_seed, resume=resume, runs_dir=runs_dir)
+                       workers=workers, sampler_seed=sampler_seed, resume=resume, runs_dir=runs_dir, address=address)
     results.print(render_tune_table(outcome))
     finish(outcome.tune_dir, [outcome.summary_line()])
     outcome.raise_if_incomplete()

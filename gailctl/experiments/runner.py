@@ -179,7 +179,7 @@ def ray_session(ray: Any, *, run_dir: Path, address: Optional[str], info: dict[s
             info.update(address=address, num_cpus=int(ray.cluster_resources().get("CPU", 1)))
         else:
             real, too_long = ray_temp_dir(run_dir)
-            real.mkdir(parents=True)
+            real.mkdir(parents=True, exist_ok=True)  # a resumed tune starts a second session there
             if too_long:  # a short path in /tmp that points into the experiment's folder
                 link = Path(tempfile.mkdtemp(prefix="gailctl-ray-", dir="/tmp" if Path("/tmp").is_dir() else None)) / "r"
                 link.symlink_to(real, target_is_directory=True)

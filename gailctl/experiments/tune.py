@@ -1,12 +1,13 @@
-"""`gailctl tune`: Optuna searches config values; every trial is `gail` over seeds, scored from metrics.csv.
+"""`gailctl tune`: Optuna's TPE searches config values; every trial is `gail` over seeds, scored from metrics.csv.
 
-Everything is checked before the study starts: the space file (gailctl.tune_space), every
-key at every bound through `load_config`, the seeds, the demonstrations. Then trials run one
-after another; each samples values from Optuna's TPE sampler, runs an ordinary `gail` run
-folder per seed under `<tune>/trials/` (seeds in parallel, one process and one torch thread
-each, through the sweep's `plan_sweep`/`run_trial`) and reports the mean over seeds of the
-space's objective. The study lives in `<tune>/study.db` (SQLite), so `--resume` continues it.
-After every trial the folder's trials.csv, results.md and best.yaml are rewritten.
+Everything is checked before the study starts: the space file (gailctl.experiments.tune_space), every
+key at every bound through `load_config`, the seeds, the demonstrations. Then the trials run
+on the one Ray Tune runner (`gailctl.experiments.runner`, embedded Ray or `--address`), with
+Optuna's TPE sampler as Tune's search algorithm (`gailctl.experiments.tune_search`): each
+trial is one point of the space, an ordinary `gail` run folder per seed under `<tune>/trials/`,
+scored by the mean over seeds of the space's objective; `--workers` trials at a time. The
+study lives in `<tune>/study.db` (SQLite), so `--resume` continues it. After every trial the
+folder's trials.csv, results.md and best.yaml are rewritten.
 
 The first trial of a new study runs the config's own values (where they lie in the space):
 the baseline the others are measured against.
@@ -14,15 +15,14 @@ the baseline the others are measured against.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import csv
+import functools
 import io
 import json
 import os
 import shlex
 import signal
-import statistics
 import sys
 import threading
 import time
@@ -35,35 +35,26 @@ import yaml
 from gailctl.core.config import Config
 from gailctl.core.config_load import config_to_yaml, load_config, parse_overrides
 from gailctl.core.errors import ConfigError, GailctlError, Interrupted, UsageError
+from gailctl.experiments.runner import check_address, import_ray, require_ray, run_on_ray
+from gailctl.experiments.tune_search import (
+    JOURNAL,
+    STUDY_NAME,
+    config_values,
+    fail_stale,
+    make_search,
+    open_storage,
+    open_study,
+    point_trainable,
+    progress_callback,
+    read_journal,
+)
 from gailctl.core.runs import atomic_write_text, create_run, now_iso, read_summary, run_lock, write_run_header, write_summary
-from gailctl.experiments.sweep import (
-    SweepPlan,
-    check_trial_data,
-    markdown_table,
-    one_line_error,
-    parse_seeds,
-    plan_sweep,
-    run_trial,
-    trial_payload,
-)
-from gailctl.experiments.tune_space import (
-    ChoiceDist,
-    Distribution,
-    IntDist,
-    OBJECTIVE_TEXT,
-    Space,
-    baseline_params,
-    bound_checks,
-    load_space,
-    objective_of_run,
-    override,
-    yaml_value,
-)
+from gailctl.experiments.sweep import SweepPlan, check_trial_data, markdown_table, parse_seeds, plan_sweep
+from gailctl.experiments.tune_space import OBJECTIVE_TEXT, Space, baseline_params, bound_checks, load_space, override, yaml_value
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-STUDY_NAME = "gailctl-tune"
 DEFAULT_TRIALS = 20
 DEFAULT_SEEDS = "0-2"
 DEFAULT_SAMPLER_SEED = 0
@@ -112,7 +103,8 @@ class TunePlan:
     space: Space
     space_source: str
     seeds: tuple[int, ...]
-    workers: int
+    workers: Optional[int]
+    """Trials at a time (--workers); None: one per CPU of the Ray cluster."""
     base: SweepPlan
     """The trials without any space value: the base config, the demonstrations, the commands."""
     baseline: dict[str, Any]
@@ -146,19 +138,25 @@ def _blame_space(message: str, *, space_source: str, what: str, items: Sequence[
     return f"{message} (with {what} from {space_source})"
 
 
-def check_workers(workers: Optional[int], n_seeds: int) -> int:
-    """--workers: default one per seed up to the cores; never more than the cores."""
-    cores = available_cores()
+def check_workers(workers: Optional[int], *, address: Optional[str]) -> Optional[int]:
+    """--workers, trials at a time (one CPU each): on the embedded cluster never more than the cores.
+
+    None leaves it to the runner: one per CPU of the cluster. A cluster given by --address may have
+    more CPUs than this machine; Ray queues trials it has no CPU for.
+    """
     if workers is None:
-        return max(1, min(n_seeds, cores))
+        return None
     if workers < 1:
         raise UsageError(f"--workers {workers}: must be at least 1")
-    if workers > cores:
-        raise UsageError(f"--workers {workers}: this machine gives gailctl {cores} core(s); at most --workers {cores}")
-    return min(workers, n_seeds)
+    cores = available_cores()
+    if address is None and workers > cores:
+        raise UsageError(f"--workers {workers}: this machine gives gailctl {cores} core(s); at most --workers {cores} "
+                         "(or join a bigger Ray cluster with --address)")
+    return workers
 
 
-def plan_tune(options: TuneOptions, *, space: Space, space_source: str, workers: Optional[int]) -> TunePlan:
+def plan_tune(options: TuneOptions, *, space: Space, space_source: str, workers: Optional[int],
+              address: Optional[str] = None) -> TunePlan:
     """Validate the study: seeds, workers, the base config, every space key at its bounds.
 
     Raises:
@@ -166,7 +164,7 @@ def plan_tune(options: TuneOptions, *, space: Space, space_source: str, workers:
         ConfigError: a space key or bound the config refuses, in the config's own words.
     """
     seeds = tuple(parse_seeds(options.seeds))
-    n_workers = check_workers(workers, len(seeds))
+    n_workers = check_workers(workers, address=address)
     if options.n_trials < 1:
         raise UsageError(f"--trials {options.n_trials}: must be at least 1")
     given = parse_overrides(list(options.set))
@@ -196,104 +194,12 @@ def plan_tune(options: TuneOptions, *, space: Space, space_source: str, workers:
                     baseline=baseline_params(space, base.base_config))
 
 
-# --- seeds in parallel: a pool of processes, one torch thread each ---------------------
-
-_busy = False
-
-
-def _worker_init() -> None:
-    """In each worker: one thread for the math libraries; Ctrl-C is the parent's to handle.
-
-    The terminal's Ctrl-C reaches every process in the group: an idle worker ignores it and a
-    training one stops at a safe point (its own handler). The parent then sends SIGTERM, which
-    stops a busy worker at once (KeyboardInterrupt) and leaves an idle one alone.
-    """
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[var] = "1"
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-    def on_term(signum: int, frame: Any) -> None:
-        if _busy:
-            raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
-
-
-def _seed_task(payload: dict[str, Any], index: int, log_path: str) -> dict[str, Any]:
-    """One seed of a trial in a worker: `sweep.run_trial`, its console output in `log_path`."""
-    global _busy
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with open(log_path, "ab") as fh:
-        os.dup2(fh.fileno(), 1)
-        os.dup2(fh.fileno(), 2)
-        _busy = True
-        try:
-            return run_trial(payload, index)
-        finally:
-            _busy = False
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
-
-
-class SeedPool:
-    """A process pool that lives for the whole study (workers import torch once)."""
-
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
-        self._pool: Optional[concurrent.futures.ProcessPoolExecutor] = None
-
-    def _get(self) -> concurrent.futures.ProcessPoolExecutor:
-        if self._pool is None:
-            import multiprocessing
-
-            # spawn: workers start clean (no inherited SQLite connection or threads) and import torch themselves
-            self._pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init)
-        return self._pool
-
-    def run(self, payload: dict[str, Any], log_paths: Sequence[Path]) -> list[dict[str, Any]]:
-        """Every seed of one trial; a worker that dies becomes a failed seed (and a new pool)."""
-        futures = [self._get().submit(_seed_task, payload, i, str(p)) for i, p in enumerate(log_paths)]
-        results: list[dict[str, Any]] = []
-        broken = False
-        for fut in futures:
-            try:
-                results.append(fut.result())
-            except concurrent.futures.process.BrokenProcessPool:
-                broken = True
-                results.append({"status": "failed", "error": "the worker process died (killed, or out of memory?)",
-                                "run_dir": None})
-            except Exception as exc:  # noqa: BLE001 - run_trial records its own failures; this is the pool's
-                results.append({"status": "failed", "error": one_line_error(exc), "run_dir": None})
-        if broken:
-            self.close(wait=False)
-        return results
-
-    def stop(self) -> None:
-        """After Ctrl-C: stop the running seeds now (their run folders say interrupted)."""
-        if self._pool is None:
-            return
-        # ProcessPoolExecutor keeps its processes private; SIGTERM is what stops a busy worker.
-        for proc in list((getattr(self._pool, "_processes", None) or {}).values()):
-            with contextlib.suppress(OSError, AttributeError):
-                os.kill(proc.pid, signal.SIGTERM)
-        self.close(wait=True)
-
-    def close(self, *, wait: bool = True) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=wait, cancel_futures=True)
-            self._pool = None
+# --- messages --------------------------------------------------------------------------
 
 
 @contextlib.contextmanager
 def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM to the tune process stops it like Ctrl-C (workers stopped, study and files consistent)."""
+    """SIGTERM to the tune process stops it like Ctrl-C (the study and its files stay consistent)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -308,27 +214,10 @@ def _sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-# --- one trial -------------------------------------------------------------------------
-
-
-def _suggest(trial: Any, key: str, dist: Distribution) -> Any:
-    """Ask Optuna for a value of `key`; returns the config value (lists for list choices)."""
-    if isinstance(dist, ChoiceDist):
-        return dist.value_of(trial.suggest_categorical(key, list(dist.optuna_choices())))
-    low, high = dist.bounds
-    if isinstance(dist, IntDist):
-        return trial.suggest_int(key, low, high, step=dist.step, log=dist.log)
-    return trial.suggest_float(key, low, high, step=dist.step, log=dist.log)
-
-
 def _say(text: str) -> None:
     from gailctl.core.ui import console
 
     console.print(text, highlight=False, markup=False, soft_wrap=True)
-
-
-def _values_text(values: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={_short(v)}" for k, v in values.items())
 
 
 def _short(value: Any) -> str:
@@ -337,112 +226,44 @@ def _short(value: Any) -> str:
     return yaml_value(value)
 
 
-def run_one_trial(study: Any, plan: TunePlan, *, tune_dir: Path, pool: SeedPool, position: str) -> Any:
-    """Sample values, run gail for every seed, tell Optuna the mean objective; returns the FrozenTrial."""
-    from optuna.trial import TrialState
-
-    trial = study.ask()
-    told = False
-    t0 = time.monotonic()
-
-    def tell(state: Any, value: Optional[float] = None, **attrs: Any) -> Any:
-        nonlocal told
-        for k, v in {**attrs, "wall_s": round(time.monotonic() - t0, 1)}.items():
-            trial.set_user_attr(k, v)
-        told = True
-        return study.tell(trial, value, state=state) if state == TrialState.COMPLETE else study.tell(trial, state=state)
-
-    try:
-        values = {key: _suggest(trial, key, dist) for key, dist in plan.space.params.items()}
-        sets = [override(k, v) for k, v in values.items()]
-        trial.set_user_attr("values", values)
-        trial.set_user_attr("set", sets)
-        _say(f"trial {trial.number} {position}: {_values_text(values)}")
-        try:
-            sweep = plan_sweep(stage="gail", config_path=None if plan.options.config is None else Path(plan.options.config),
-                               seeds=plan.options.seeds, overrides=[*plan.options.set, *sets],
-                               demos=None if plan.options.demos is None else Path(plan.options.demos))
-        except ConfigError as exc:  # a combination the config refuses (e.g. a batch larger than a rollout)
-            _say(f"trial {trial.number}: failed: {exc}")
-            return tell(TrialState.FAIL, status="failed", error=str(exc))
-        logs = [tune_dir / "logs" / f"trial_{trial.number:04d}__s{s}.log" for s in plan.seeds]
-        results = pool.run(trial_payload(sweep, tune_dir / "trials"), logs)
-    except KeyboardInterrupt:
-        pool.stop()
-        if not told:
-            tell(TrialState.FAIL, status="interrupted", error="interrupted")
-        raise
-    run_dirs = [r.get("run_dir") for r in results]
-    per_seed: dict[str, float] = {}
-    errors = []
-    for seed, res in zip(plan.seeds, results):
-        if res.get("status") != "finished":
-            errors.append(f"seed {seed}: {res.get('status')}: {res.get('error')}")
-            continue
-        try:
-            per_seed[str(seed)] = objective_of_run(plan.space.objective, Path(res["run_dir"]))
-        except (OSError, ValueError) as exc:
-            errors.append(f"seed {seed}: {exc}")
-    attrs = {"per_seed": per_seed, "run_dirs": run_dirs}
-    if errors:
-        interrupted = any(r.get("status") == "interrupted" for r in results)
-        _say(f"trial {trial.number}: {'interrupted' if interrupted else 'failed'}: {errors[0]}")
-        frozen = tell(TrialState.FAIL, status="interrupted" if interrupted else "failed", error="; ".join(errors), **attrs)
-        if interrupted:  # someone stopped the runs (a signal to the workers): stop the study too
-            raise Interrupted(f"trial {trial.number} was interrupted; continue the study with: gailctl tune --resume {tune_dir}")
-        return frozen
-    value = statistics.fmean(per_seed.values())
-    frozen = tell(TrialState.COMPLETE, value, status="complete", **attrs)
-    best = _best(study.get_trials(deepcopy=False))
-    seeds_text = ", ".join(f"s{s} {v:.3f}" for s, v in per_seed.items())
-    _say(f"trial {trial.number}: {plan.space.objective} {value:.3f} ({seeds_text}) in {time.monotonic() - t0:.0f} s; "
-         f"best {best.value:.3f} (trial {best.number})")
-    return frozen
-
-
 # --- the study's files -----------------------------------------------------------------
 
 
-def _state(trial: Any) -> str:
-    """complete, failed, interrupted, running or waiting."""
+def _state(trial: Any, entry: dict[str, Any]) -> str:
+    """complete, failed, interrupted or running (as trials.csv says it)."""
     name = trial.state.name.lower()
     if name == "fail":
-        return str(trial.user_attrs.get("status") or "failed")
+        return str(entry.get("status") or "failed")
+    if name == "pruned":  # Tune stopped it before it reported (Ctrl-C): OptunaSearch tells Optuna "pruned"
+        return "interrupted"
     return name
 
 
-def _best(trials: Sequence[Any]) -> Optional[Any]:
-    done = [t for t in trials if t.state.name == "COMPLETE" and t.value is not None]
-    return max(done, key=lambda t: (t.value, -t.number)) if done else None
+def _trial_values(trial: Any, space: Space, entry: dict[str, Any]) -> dict[str, Any]:
+    if entry.get("values"):
+        return dict(entry["values"])
+    return config_values(space, trial.params)
 
 
-def _trial_values(trial: Any, space: Space) -> dict[str, Any]:
-    if "values" in trial.user_attrs:
-        return dict(trial.user_attrs["values"])
-    out = {}
-    for key, dist in space.params.items():
-        if key in trial.params:
-            out[key] = dist.value_of(trial.params[key]) if isinstance(dist, ChoiceDist) else trial.params[key]
-    return out
-
-
-def trial_rows(trials: Sequence[Any], plan: TunePlan) -> list[dict[str, Any]]:
-    """One row per trial that ran (or runs): number, state, objective, values, per-seed objectives."""
+def trial_rows(trials: Sequence[Any], plan: TunePlan, journal: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per trial that ran (or runs): Optuna's number, state and value, the journal's details."""
     rows = []
     for t in trials:
         if t.state.name == "WAITING":
             continue
-        per_seed = t.user_attrs.get("per_seed") or {}
+        entry = journal.get(t.number, {})
+        per_seed = entry.get("per_seed") or {}
+        values = _trial_values(t, plan.space, entry)
         rows.append({
             "trial": t.number,
-            "state": _state(t),
+            "state": _state(t, entry),
             "objective": t.value if t.state.name == "COMPLETE" else None,
-            "values": _trial_values(t, plan.space),
-            "set": list(t.user_attrs.get("set") or []),
+            "values": values,
+            "set": list(entry.get("set") or [override(k, v) for k, v in values.items()]),
             "per_seed": {int(s): float(v) for s, v in per_seed.items()},
-            "wall_s": t.user_attrs.get("wall_s"),
-            "run_dirs": [d for d in (t.user_attrs.get("run_dirs") or []) if d],
-            "error": t.user_attrs.get("error"),
+            "wall_s": entry.get("wall_s"),
+            "run_dirs": [d for d in (entry.get("run_dirs") or []) if d],
+            "error": entry.get("error"),
         })
     return rows
 
@@ -573,8 +394,8 @@ def _baseline_row(rows: Sequence[dict[str, Any]], study: Any) -> Optional[dict[s
 
 
 def write_outputs(study: Any, plan: TunePlan, tune_dir: Path) -> tuple[list[dict[str, Any]], Optional[dict[str, Any]]]:
-    """trials.csv, results.md and best.yaml (when a trial completed), from everything in the study."""
-    rows = trial_rows(study.get_trials(deepcopy=False), plan)
+    """trials.csv, results.md and best.yaml (when a trial completed), from the study and its journal."""
+    rows = trial_rows(study.get_trials(deepcopy=False), plan, read_journal(tune_dir))
     write_trials_csv(rows, plan, tune_dir / "trials.csv")
     ranked = [r for r in _sorted(rows) if r["objective"] is not None]
     best = ranked[0] if ranked else None
@@ -597,37 +418,23 @@ def _optuna() -> Any:
     return optuna
 
 
-def _open_study(optuna: Any, tune_dir: Path) -> Any:
-    """The study in `tune_dir/study.db`, created on first use; the caller sets its seeded sampler."""
-    storage = f"sqlite:///{(tune_dir / 'study.db').absolute()}"
-    return optuna.create_study(storage=storage, study_name=STUDY_NAME, direction="maximize", load_if_exists=True)
-
-
-def _counted(trial: Any) -> bool:
+def _counted(trial: Any, journal: dict[int, dict[str, Any]]) -> bool:
     """A trial that ran to an outcome: complete, or failed on its own (not interrupted, not stale)."""
-    return trial.state.name == "COMPLETE" or (trial.state.name == "FAIL" and trial.user_attrs.get("status") == "failed")
+    if trial.state.name == "COMPLETE":
+        return True
+    return trial.state.name == "FAIL" and journal.get(trial.number, {}).get("status", "failed") == "failed"
 
 
-def _fail_stale(study: Any) -> int:
-    """Trials left `running` by a tune process that died (we hold the folder's lock): failed, as interrupted."""
-    from optuna.trial import TrialState
-
-    stale = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.RUNNING]
-    for t in stale:
-        study._storage.set_trial_user_attr(t._trial_id, "status", "interrupted")
-        study._storage.set_trial_user_attr(t._trial_id, "error", "the tune process stopped during this trial")
-        study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
-    return len(stale)
-
-
-def _enqueue_baseline(study: Any, plan: TunePlan) -> None:
+def _enqueue_baseline(study: Any, plan: TunePlan, journal: dict[int, dict[str, Any]]) -> None:
     """The config's own values go first, and again after a resume if their trial never finished."""
     if not plan.baseline:
         return
     trials = {t.number: t for t in study.get_trials(deepcopy=False)}
     number = study.user_attrs.get("baseline_trial")
-    if number in trials and (_counted(trials[number]) or trials[number].state.name == "WAITING"):
+    if number in trials and (_counted(trials[number], journal) or trials[number].state.name == "WAITING"):
         return
+    # Not OptunaSearch's points_to_evaluate: Ray refuses a point that misses a key (a config value
+    # outside the space), and on a stored study it would enqueue the point again at every resume.
     study.enqueue_trial({k: plan.space.params[k].to_optuna(v) for k, v in plan.baseline.items()})
     waiting = [t.number for t in study.get_trials(deepcopy=False) if t.state.name == "WAITING"]
     study.set_user_attr("baseline_trial", max(waiting))
@@ -720,14 +527,15 @@ def run_tune(
     sampler_seed: Optional[int] = None,
     resume: Optional[Path] = None,
     runs_dir: Path = Path("runs"),
+    address: Optional[str] = None,
     argv: Optional[list[str]] = None,
 ) -> TuneOutcome:
-    """`gailctl tune`: plan and check, then run trials until the study has `n_trials` outcomes.
+    """`gailctl tune`: plan and check, then run trials on Ray Tune until the study has `n_trials` outcomes.
 
     The tune folder (`runs_dir/tune__ENV__sSEEDS__TIME`, SEEDS like `0-2`, or `resume`) holds config.yaml,
-    command.txt (one line per start), tune.json, space.yaml, study.db, summary.json, trials/
-    (a gail run folder per trial and seed), logs/ (each seed's console output), trials.csv,
-    results.md and best.yaml.
+    command.txt (one line per start), tune.json, space.yaml, study.db, trials.jsonl, summary.json,
+    trials/ (a gail run folder per trial and seed), trials.csv, results.md and best.yaml, and Ray's
+    files: tune-N/ (Tune's results of the Nth start) and, for the embedded cluster, ray/.
     """
     if resume is not None:
         tune_dir = Path(resume).absolute()
@@ -747,12 +555,15 @@ def run_tune(
             demos=None if demos is None else str(Path(demos).absolute()),
             sampler_seed=DEFAULT_SAMPLER_SEED if sampler_seed is None else sampler_seed,
             n_trials=DEFAULT_TRIALS if n_trials is None else n_trials, cwd=str(Path.cwd()))
-    plan = plan_tune(options, space=space, space_source=space_source, workers=workers)
+    plan = plan_tune(options, space=space, space_source=space_source, workers=workers, address=address)
     from gailctl.rl.envs import check_env_id
 
     check_env_id(plan.base_config.env.id)
     check_trial_data(plan.base)  # the demonstrations every trial will load, checked before any runs
+    require_ray()
     optuna = _optuna()
+    if address is not None:
+        check_address(address)
 
     if resume is None:
         tune_dir = create_run(Path(runs_dir), stage="tune", env_id=plan.base_config.env.id, seeds=plan.seeds).absolute()
@@ -761,7 +572,6 @@ def run_tune(
         (tune_dir / "trials").mkdir()
     else:
         _check_same_config(tune_dir, plan.base_config, options)
-    (tune_dir / "logs").mkdir(exist_ok=True)
 
     with run_lock(tune_dir):
         previous = read_summary(tune_dir) if resume is not None else {}
@@ -769,14 +579,14 @@ def run_tune(
                 "started": previous.get("started", now_iso())}
         if resume is not None:
             head["resumed"] = [*previous.get("resumed", []), now_iso()]
-        study = _open_study(optuna, tune_dir)
+        storage = open_storage(optuna, tune_dir)
+        study = open_study(optuna, storage)
         n_before = len(study.get_trials(deepcopy=False))
-        # A resumed sampler gets a seed of its own, so that it does not draw the first trials' values again.
-        study.sampler = optuna.samplers.TPESampler(seed=options.sampler_seed + n_before)
-        if resume is not None and (n_stale := _fail_stale(study)):
+        if resume is not None and (n_stale := fail_stale(study, tune_dir, why="the tune process stopped during this trial")):
             _say(f"tune: {n_stale} trial(s) left running by a stopped tune process marked interrupted")
-        _enqueue_baseline(study, plan)
-        done = sum(_counted(t) for t in study.get_trials(deepcopy=False))
+        journal = read_journal(tune_dir)
+        _enqueue_baseline(study, plan, journal)
+        done = sum(_counted(t, journal) for t in study.get_trials(deepcopy=False))
         n_new = options.n_trials - done
         if n_new < 1:
             raise UsageError(f"--resume {tune_dir}: the study already has {done} trial(s) of --trials {options.n_trials}; "
@@ -784,26 +594,43 @@ def run_tune(
         if resume is not None:  # command.txt: one line per start of the study
             with open(tune_dir / "command.txt", "a", encoding="utf-8") as fh:
                 fh.write(f"cd {shlex.quote(os.getcwd())} && {shlex.join(['gailctl', *list(sys.argv if argv is None else argv)[1:]])}\n")
-        sampler_seeds = [*json.loads((tune_dir / "tune.json").read_text())["sampler_seeds"], options.sampler_seed + n_before] \
+        # A resumed sampler gets a seed of its own, so that it does not draw the first trials' values again.
+        sampler_seed_now = options.sampler_seed + n_before
+        sampler_seeds = [*json.loads((tune_dir / "tune.json").read_text())["sampler_seeds"], sampler_seed_now] \
             if resume is not None else [options.sampler_seed]
-        atomic_write_text(tune_dir / "tune.json", json.dumps({
-            "options": options.to_json(), "space": space.as_yaml_data(), "study": {"storage": "study.db", "name": STUDY_NAME},
-            "seeds": list(plan.seeds), "workers": plan.workers, "sampler_seeds": sampler_seeds,
-            "baseline": plan.baseline}, indent=2) + "\n")
+        starts = len(sampler_seeds)
+        write_tune_json = functools.partial(_write_tune_json, tune_dir, plan, sampler_seeds)
+        write_tune_json(ray_info={})
         write_summary(tune_dir, {**head, "status": "running"})
-        _say(f"tune: {n_new} trial(s) to run ({done} done of {options.n_trials}), seeds {options.seeds} on "
-             f"{plan.workers} worker(s), objective {space.objective}; run folders in {tune_dir / 'trials'}")
-        pool = SeedPool(plan.workers)
+        search = make_search(optuna=optuna, storage=storage, study=study, space=space, sampler_seed=sampler_seed_now)
+        started = [done]
+
+        def position() -> str:
+            started[0] += 1
+            return f"[{started[0]}/{options.n_trials}]"
+
+        def announce(info: dict[str, Any]) -> None:
+            _say(f"tune: {n_new} trial(s) to run ({done} done of {options.n_trials}), seeds {options.seeds} one after "
+                 f"another in each, {info['max_concurrent']} trial(s) at a time on Ray ({info['address']}, "
+                 f"{info['num_cpus']} CPU(s)), objective {space.objective}; run folders in {tune_dir / 'trials'}")
+
+        ray_tune = import_ray().tune
+        context = {"options": options.to_json(), "space": space.as_yaml_data(), "tune_dir": str(tune_dir)}
+        progress = progress_callback(ray_tune, tune_dir=tune_dir, space=space, say=_say, position=position,
+                                     on_ended=lambda: write_outputs(study, plan, tune_dir))
+        ray_info: dict[str, Any] = {}
         t0 = time.monotonic()
-        n_failed = 0
         status = "running"
+        before = {t.number for t in study.get_trials(deepcopy=False) if t.state.name != "WAITING"}
         try:
             with _sigterm_interrupts():
-                for i in range(n_new):
-                    frozen = run_one_trial(study, plan, tune_dir=tune_dir, pool=pool, position=f"[{done + i + 1}/{options.n_trials}]")
-                    n_failed += frozen.state.name != "COMPLETE"
-                    write_outputs(study, plan, tune_dir)
+                run_on_ray(ray_tune.with_parameters(point_trainable, context=context), run_dir=tune_dir, address=address,
+                           max_concurrent=plan.workers, info=ray_info, n_trials=n_new, search_alg=search,
+                           callbacks=[progress], announce=announce, name=f"tune-{starts}")
             status = "finished"
+        except UsageError:
+            status = "failed"
+            raise
         except (KeyboardInterrupt, Interrupted):
             status = "interrupted"
             raise
@@ -811,20 +638,34 @@ def run_tune(
             status = "failed"
             raise
         finally:
-            pool.close()
+            fail_stale(study, tune_dir, why="the tune stopped during this trial")
+            write_tune_json(ray_info=ray_info)
             rows, best = write_outputs(study, plan, tune_dir)
+            new_rows = [r for r in rows if r["trial"] not in before]
+            if status == "finished" and any(r["state"] == "interrupted" for r in new_rows):
+                status = "interrupted"  # a trial's runs were stopped, or Tune stopped trials (Ctrl-C)
             summary = {**head, "status": status, "wall_s": round(time.monotonic() - t0, 1), "objective": space.objective,
                        "n_trials": sum(_counted_row(r) for r in rows), "n_target": options.n_trials,
                        "n_complete": sum(r["state"] == "complete" for r in rows),
-                       "n_failed": sum(r["state"] == "failed" for r in rows),
+                       "n_failed": sum(r["state"] == "failed" for r in rows), "ray": ray_info,
                        "best": None if best is None else {k: best[k] for k in ("trial", "objective", "values", "per_seed")},
-                       "artifacts": {"study": "study.db", "trials": "trials.csv", "results": "results.md",
+                       "artifacts": {"study": "study.db", "journal": JOURNAL, "trials": "trials.csv", "results": "results.md",
                                      "best": "best.yaml" if best is not None else None}}
             if status == "interrupted":
                 summary["error"] = f"interrupted; continue with: gailctl tune --resume {tune_dir}"
             write_summary(tune_dir, summary)
+    if status == "interrupted":
+        raise Interrupted(f"tune interrupted; continue the study with: gailctl tune --resume {tune_dir}")
+    n_failed = sum(r["state"] == "failed" for r in new_rows)
     return TuneOutcome(tune_dir=tune_dir, plan=plan, rows=rows, best=best, status=status, n_new=n_new, n_new_failed=n_failed,
                        wall_s=round(time.monotonic() - t0, 1), n_target=options.n_trials)
+
+
+def _write_tune_json(tune_dir: Path, plan: TunePlan, sampler_seeds: list[int], *, ray_info: dict[str, Any]) -> None:
+    atomic_write_text(tune_dir / "tune.json", json.dumps({
+        "options": plan.options.to_json(), "space": plan.space.as_yaml_data(),
+        "study": {"storage": "study.db", "name": STUDY_NAME, "journal": JOURNAL}, "seeds": list(plan.seeds),
+        "workers": plan.workers, "sampler_seeds": sampler_seeds, "baseline": plan.baseline, "ray": ray_info}, indent=2) + "\n")
 
 
 def render_tune_table(outcome: TuneOutcome, *, limit: int = 10) -> "Table":
