@@ -1,8 +1,8 @@
-"""`gailctl tune` through the command line: a real two-trial study on a tiny budget, its resume,
-and the bad inputs refused before any folder exists.
+"""`gailctl tune` through the command line: a real two-trial study on Ray Tune (embedded) on a
+tiny budget, its resume, and the bad inputs refused before any folder exists.
 
-The study (two trials of 2 GAIL rounds each, one seed) and its resume by one trial take about
-half a minute together; the bad-input cases train nothing.
+The study (two trials of 2 GAIL rounds each, one seed, run at once) and its resume by one trial
+take about a minute together on a loaded 2-core machine; the bad-input cases train nothing.
 """
 
 from __future__ import annotations
@@ -60,9 +60,12 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_study_outputs_are_consistent(study: Path) -> None:
-    for name in ("config.yaml", "command.txt", "tune.json", "space.yaml", "study.db", "summary.json",
+    for name in ("config.yaml", "command.txt", "tune.json", "space.yaml", "study.db", "trials.jsonl", "summary.json",
                  "trials.csv", "best.yaml", "results.md"):
         assert (study / name).is_file(), name
+    # Ray Tune ran the trials: its experiment folder and the embedded cluster's session are in the tune folder
+    assert (study / "tune-1").is_dir() and list((study / "ray").glob("session_*/logs"))
+    assert json.loads((study / "summary.json").read_text())["ray"]["address"] == "embedded"
     rows = read_trials(study)
     assert [r["trial"] for r in rows] == ["0", "1"] and {r["state"] for r in rows} == {"complete"}
 
@@ -112,6 +115,11 @@ def test_resume_adds_trials_to_the_same_study(study: Path) -> None:
     loaded = optuna.load_study(study_name="gailctl-tune", storage=f"sqlite:///{study / 'study.db'}")
     assert len(loaded.trials) == 3
     assert len((study / "command.txt").read_text().splitlines()) == 2  # the start and the resume
+    journal = [json.loads(line) for line in (study / "trials.jsonl").read_text().splitlines()]
+    assert sorted(e["trial"] for e in journal) == [0, 1, 2]  # one line per trial: nothing ran twice
+    assert (study / "tune-2").is_dir()  # the resume is a second Tune experiment on the same study
+    summary = json.loads((study / "summary.json").read_text())
+    assert summary["n_trials"] == 3 and summary["n_complete"] == 3 and len(summary["resumed"]) == 1
     assert json.loads((study / "tune.json").read_text())["options"]["n_trials"] == 3
     assert len(list((study / "trials").iterdir())) == 3
 
@@ -161,7 +169,8 @@ def test_bad_space_is_one_line_exit_2_and_no_folder(name: str, text: str, messag
      "at most --workers"),
     (["--trials", "0"], "--trials 0: must be at least 1"),
     (["--seeds", "3-1"], "runs backwards"),
-], ids=["space key also in --set", "--set seed", "more workers than cores", "no trials", "bad seeds"])
+    (["--address", "127.0.0.1:1"], "--address 127.0.0.1:1: no Ray cluster answers there"),
+], ids=["space key also in --set", "--set seed", "more workers than cores", "no trials", "bad seeds", "nobody at --address"])
 def test_bad_options_exit_2_and_no_folder(args: list[str], message: str, tmp_path: Path) -> None:
     space = tmp_path / "space.yaml"
     space.write_text("params:\n  gail.disc_lr: {float: [1.0e-4, 1.0e-3], log: true}\n")
