@@ -149,8 +149,10 @@ def ray_temp_dir(run_dir: Path) -> tuple[Path, bool]:
 
 
 def import_ray() -> Any:
+    """`ray`, with `ray.tune` imported; UsageError naming the extra when it is not installed."""
     try:
         import ray
+        import ray.tune  # noqa: F401 - callers use ray.tune
     except ImportError as exc:
         raise UsageError(f"{RAY_MISSING} ({exc})") from None
     return ray
