@@ -43,7 +43,8 @@ def sweep(
     allow_env_mismatch: AllowEnvMismatchOpt = False,
 ) -> None:
     """Run a stage over seeds and a grid of settings on Ray Tune; one table and one plot for all trials."""
-    from gailctl.experiments.sweep import render_sweep_tables, run_sweep
+    from gailctl.experiments.sweep import run_sweep
+    from gailctl.experiments.sweep_outputs import render_sweep_tables
     from gailctl.core.ui import results
 
     outcome = run_sweep(stage=stage, config_path=config, seeds=seeds, overrides=list(set_ or []), grid=list(grid or []),
@@ -73,7 +74,7 @@ def bench(
 ) -> None:
     """Benchmark GAIL (and BC) over configs x seeds x numbers of demonstrations: table, CSV, curves."""
     from gailctl.experiments.bench import QUICK_SEEDS, BenchPlan, parse_n_demos, run_bench, suite_configs
-    from gailctl.experiments.sweep import require_ray
+    from gailctl.experiments.runner import require_ray
 
     suite_name, names = suite_configs(suite, configs)
     plan = BenchPlan(
@@ -112,7 +113,8 @@ def tune(
     runs_dir: RunsDirOpt = Path("runs"),
 ) -> None:
     """Tune config values with Optuna's TPE on Ray Tune: every trial runs gail over the seeds; best.yaml keeps the winner."""
-    from gailctl.experiments.tune import render_tune_table, run_tune
+    from gailctl.experiments.tune import run_tune
+    from gailctl.experiments.tune_outputs import render_tune_table
     from gailctl.core.ui import results
 
     outcome = run_tune(config_path=config, space_path=space, n_trials=trials, seeds=seeds, overrides=list(set_ or []), demos=demos,

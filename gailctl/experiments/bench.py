@@ -158,7 +158,8 @@ def run_bench(
     throughput: bool = True,
 ) -> tuple[Path, dict[str, Any]]:
     """Plan every sweep (all configs validated before anything runs), run them, write the report."""
-    from gailctl.experiments.sweep import run_on_ray, plan_sweep
+    from gailctl.experiments.plans import plan_sweep
+    from gailctl.experiments.sweep import run_on_ray
 
     sweeps = []
     for config in plan.configs:
@@ -168,7 +169,7 @@ def run_bench(
                                               grid=plan.grid(config), allow_env_mismatch=plan.allow_env_mismatch))
                    for stage in stages]
     from gailctl.rl.envs import check_env_id
-    from gailctl.experiments.sweep import check_trial_data
+    from gailctl.experiments.plans import check_trial_data
 
     for _config, _stage, sweep in sweeps:  # every trial's data, as its stage will check it, before Ray
         for env_id in dict.fromkeys(c.env.id for c in sweep.configs):

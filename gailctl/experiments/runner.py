@@ -68,7 +68,7 @@ def one_line_error(exc: BaseException) -> str:
 def run_trial(payload: dict[str, Any], index: int) -> dict[str, Any]:
     """Run `payload["trials"][index]` as an ordinary run folder; returns RESULT_COLUMNS.
 
-    `payload` is plain data (see `gailctl.experiments.sweep.trial_payload`): the stage, the
+    `payload` is plain data (see `gailctl.experiments.plans.trial_payload`): the stage, the
     working directory to run from, the folder for run folders, and per trial its config as a
     dict, its reproducing command and its demonstrations folder. A failing trial does not raise:
     its status and one-line error are the result, so the other trials go on and the table says

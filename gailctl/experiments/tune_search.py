@@ -20,7 +20,7 @@ import os
 import statistics
 import time
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional
 
 from gailctl.core.errors import ConfigError
 from gailctl.experiments.tune_space import ChoiceDist, FloatDist, IntDist, Space, objective_of_run, override, parse_space, yaml_value
@@ -110,7 +110,7 @@ def run_point(point: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
     `context` is plain data: `options` (tune.json's), `space` (the space file's data), `tune_dir`.
     """
     from gailctl.experiments.runner import run_trial
-    from gailctl.experiments.sweep import plan_sweep, trial_payload
+    from gailctl.experiments.plans import plan_sweep, trial_payload
 
     t0 = time.monotonic()
     options = context["options"]
@@ -205,7 +205,7 @@ def progress_callback(tune: Any, *, tune_dir: Path, space: Space, on_ended: Call
         def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
             number = trial.config.get(TRIAL_KEY)
             values = config_values(space, trial.config)
-            say(f"trial {number} {position()}: " + ", ".join(f"{k}={_short(v)}" for k, v in values.items()))
+            say(f"trial {number} {position()}: " + ", ".join(f"{k}={short_value(v)}" for k, v in values.items()))
 
         def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
             entry = json.loads(result["entry"])
@@ -226,7 +226,8 @@ def progress_callback(tune: Any, *, tune_dir: Path, space: Space, on_ended: Call
     return Progress()
 
 
-def _short(value: Any) -> str:
+def short_value(value: Any) -> str:
+    """A value for a progress line or a table cell: floats to 4 significant digits, the rest as YAML."""
     if isinstance(value, float):
         return f"{value:.4g}"
     return yaml_value(value)

@@ -158,7 +158,7 @@ def test_bc_is_given_only_the_kept_transitions(tmp_path, monkeypatch):
 def test_bench_trials_carry_subsample_every(tmp_path):
     """Each bench trial is a gail or bc run of the config as planned: the key reaches both."""
     from gailctl.experiments.bench import BenchPlan
-    from gailctl.experiments.sweep import plan_sweep
+    from gailctl.experiments.plans import plan_sweep
 
     config = tmp_path / "paper.yaml"
     config.write_text((ROOT / "configs/cartpole.yaml").read_text().replace("  n_demos: 4\n", "  n_demos: 4\n  subsample_every: 20\n", 1)

@@ -1,4 +1,4 @@
-"""gailctl.experiments.sweep without Ray: parsing --seeds and --grid, grid x seeds, validating every trial
+"""`gailctl sweep` without Ray (plans, runner.run_trial, the sweep command): parsing --seeds and --grid, grid x seeds, validating every trial
 up front, one trial's outcome, the aggregated files, and the command's exit codes.
 
 Ray itself is exercised by tests/e2e/test_sweep.py; here `run_on_ray` is replaced by a loop
@@ -23,17 +23,9 @@ import gailctl.stages
 from gailctl.experiments import sweep
 from gailctl.cli import app
 from gailctl.core.errors import ConfigError, GailctlError, UsageError
-from gailctl.experiments.sweep import (
-    RAY_SOCKET_TAIL,
-    UNIX_SOCKET_MAX,
-    expand_trials,
-    parse_grid,
-    parse_seeds,
-    plan_sweep,
-    ray_temp_dir,
-    run_trial,
-    trial_payload,
-)
+from gailctl.experiments import runner
+from gailctl.experiments.plans import expand_trials, parse_grid, parse_seeds, plan_sweep, trial_payload
+from gailctl.experiments.runner import RAY_SOCKET_TAIL, UNIX_SOCKET_MAX, ray_temp_dir, run_trial
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -419,10 +411,10 @@ def test_an_address_nobody_listens_on_is_refused_at_once():
         port = s.getsockname()[1]
     for address in (f"127.0.0.1:{port}", f"ray://127.0.0.1:{port}"):
         with pytest.raises(UsageError, match=rf"^--address {address}: no Ray cluster answers there"):
-            sweep.check_address(address, timeout_s=2)
-    sweep.check_address("auto")  # left to ray.init
+            runner.check_address(address, timeout_s=2)
+    runner.check_address("auto")  # left to ray.init
     with pytest.raises(UsageError, match="empty"):
-        sweep.check_address(" ")
+        runner.check_address(" ")
 
 
 def test_progress_lines_number_trials_as_the_table_does(monkeypatch):

@@ -22,7 +22,7 @@ import pytest
 import gailctl.core.execution
 from gailctl.core.errors import GailctlError
 from gailctl.experiments import tune as tune_cmd
-from gailctl.experiments import tune_search
+from gailctl.experiments import tune_outputs, tune_search
 from gailctl.experiments.tune_search import TRIAL_KEY, config_values, make_search, open_storage, open_study, run_point
 from gailctl.experiments.tune_space import parse_space
 
@@ -113,7 +113,7 @@ def test_resume_continues_the_numbering_and_counts_only_trials_that_ran(tmp_path
     finish(search, "d", 0.75)
 
     plan = SimpleNamespace(space=SPACE)
-    rows = tune_cmd.trial_rows(study.get_trials(deepcopy=False), plan, tune_search.read_journal(tmp_path))
+    rows = tune_outputs.trial_rows(study.get_trials(deepcopy=False), plan, tune_search.read_journal(tmp_path))
     assert [(r["trial"], r["state"]) for r in rows] == [(0, "complete"), (1, "failed"), (2, "interrupted"), (3, "complete")]
     assert rows[1]["error"] == "seed 0: exploded" and rows[2]["error"] == "the tune process stopped during this trial"
     assert rows[3]["values"] == config_values(SPACE, point) and rows[3]["objective"] == 0.75
