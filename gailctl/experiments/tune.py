@@ -21,6 +21,7 @@ import functools
 import json
 import os
 import shlex
+import shutil
 import signal
 import sys
 import threading
@@ -80,6 +81,17 @@ def _sigterm_interrupts() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _discard_unless_joined(tune_dir: Path, *, new: bool, joined: list[bool]) -> Iterator[None]:
+    """A new tune folder whose Ray could not be started or joined is removed (as sweep does): nothing ran."""
+    try:
+        yield
+    except UsageError:
+        if new and not joined[0]:
+            shutil.rmtree(tune_dir, ignore_errors=True)
+        raise
 
 
 def _say(text: str) -> None:
@@ -222,7 +234,8 @@ def run_tune(
     else:
         _check_same_config(tune_dir, plan.base_config, options)
 
-    with run_lock(tune_dir):
+    joined = [True]  # until Ray turns out to be unreachable
+    with _discard_unless_joined(tune_dir, new=resume is None, joined=joined), run_lock(tune_dir):
         previous = read_summary(tune_dir) if resume is not None else {}
         head = {"stage": "tune", "env_id": plan.base_config.env.id, "seed": plan.seeds[0], "run_dir": str(tune_dir),
                 "started": previous.get("started", now_iso())}
@@ -277,8 +290,9 @@ def run_tune(
                            max_concurrent=plan.workers, info=ray_info, n_trials=n_new, search_alg=search,
                            callbacks=[progress], announce=announce, name=f"tune-{starts}")
             status = "finished"
-        except UsageError:
+        except UsageError:  # Ray could not be imported or joined: nothing ran
             status = "failed"
+            joined[0] = False
             raise
         except (KeyboardInterrupt, Interrupted):
             status = "interrupted"

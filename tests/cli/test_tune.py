@@ -181,6 +181,22 @@ def test_bad_options_exit_2_and_no_folder(args: list[str], message: str, tmp_pat
     assert not runs.exists()
 
 
+def test_a_ray_that_cannot_be_joined_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gailctl.experiments.tune
+    from gailctl.core.errors import UsageError
+
+    def unreachable(*args: object, **kwargs: object) -> None:
+        raise UsageError("--address 127.0.0.1:6379: cannot join a Ray cluster: ConnectionError: no token")
+
+    monkeypatch.setattr(gailctl.experiments.tune, "run_on_ray", unreachable)
+    space = tmp_path / "space.yaml"
+    space.write_text("params:\n  gail.disc_lr: {float: [1.0e-4, 1.0e-3], log: true}\n")
+    runs = tmp_path / "runs"
+    result = invoke("tune", "-c", CARTPOLE, "--space", str(space), "--address", "auto", "--runs-dir", str(runs))
+    assert result.exit_code == 2 and "cannot join a Ray cluster" in result.stderr, (result.stdout, result.stderr)
+    assert not runs.exists() or not any(runs.iterdir())
+
+
 def test_resume_refuses_settings_and_non_tune_folders(tmp_path: Path) -> None:
     result = invoke("tune", "--resume", str(tmp_path), "--seeds", "0-1")
     assert result.exit_code == 2 and "drop --seeds" in result.stderr
