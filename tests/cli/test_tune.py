@@ -11,7 +11,10 @@ import csv
 import json
 import os
 import shlex
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 from unittest import mock
 
@@ -202,3 +205,43 @@ def test_resume_refuses_settings_and_non_tune_folders(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "drop --seeds" in result.stderr
     result = invoke("tune", "--resume", str(tmp_path))
     assert result.exit_code == 2 and "not a gailctl tune folder" in result.stderr
+
+
+def test_ctrl_c_stops_the_study_and_resume_runs_the_baseline_again(tmp_path: Path) -> None:
+    """Ctrl-C during trial 0: exit 130, the trial recorded as interrupted (not an outcome); the
+    resume runs the config's own values again as its first trial, and the counts add up."""
+    space = tmp_path / "space.yaml"
+    space.write_text(SPACE)
+    runs = tmp_path / "runs"
+    err = tmp_path / "stderr.txt"
+    argv = [sys.executable, "-m", "gailctl", "tune", "-c", CARTPOLE, "--space", str(space), "--trials", "2", "--seeds", "0",
+            "--workers", "1", *TINY, "--set", "gail.total_timesteps=2048", "--runs-dir", str(runs)]
+    with open(err, "w") as fh:
+        proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=fh, text=True,
+                                env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        deadline = time.monotonic() + 120
+        while "trial 0 [1/2]" not in err.read_text() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.5)
+        assert "trial 0 [1/2]" in err.read_text(), err.read_text()
+        time.sleep(2)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err.read_text()
+    (tune_dir,) = runs.iterdir()
+    assert "gailctl tune --resume" in err.read_text().strip().splitlines()[-1]
+    assert [(r["trial"], r["state"]) for r in read_trials(tune_dir)] == [("0", "interrupted")]
+    assert json.loads((tune_dir / "summary.json").read_text())["status"] == "interrupted"
+
+    result = invoke("tune", "--resume", str(tune_dir), "--trials", "1")
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    rows = read_trials(tune_dir)
+    assert [(r["trial"], r["state"]) for r in rows] == [("0", "interrupted"), ("1", "complete")]
+    assert float(rows[1]["gail.ppo.learning_rate"]) == 1e-3 and rows[1]["gail.n_disc_updates_per_round"] == "4"
+    best = yaml.safe_load((tune_dir / "best.yaml").read_text())
+    assert best["trial"] == 1 and best["baseline"]["trial"] == 1
+    summary = json.loads((tune_dir / "summary.json").read_text())
+    assert summary["status"] == "finished" and summary["n_trials"] == 1 and summary["n_target"] == 1
