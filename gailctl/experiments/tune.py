@@ -273,7 +273,7 @@ def run_tune(
 
         def announce(info: dict[str, Any]) -> None:
             _say(f"tune: {n_new} trial(s) to run ({done} done of {options.n_trials}), seeds {options.seeds} one after "
-                 f"another in each, {info['max_concurrent']} trial(s) at a time on Ray ({info['address']}, "
+                 f"another in each, {min(info['max_concurrent'], n_new)} trial(s) at a time on Ray ({info['address']}, "
                  f"{info['num_cpus']} CPU(s)), objective {space.objective}; run folders in {tune_dir / 'trials'}")
 
         ray_tune = import_ray().tune
