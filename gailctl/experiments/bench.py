@@ -18,6 +18,7 @@ from gailctl.report import bench_report
 from gailctl.core.config_load import load_config
 from gailctl.core.errors import UsageError
 from gailctl.core.runs import atomic_write_text, create_run, now_iso, write_run_header, write_summary
+from gailctl.report.tables import markdown_table
 
 SUITES = {
     "classic": ("cartpole", "acrobot", "mountaincar", "pendulum"),
@@ -219,6 +220,10 @@ def run_bench(
     return bench_dir, summary
 
 
+THROUGHPUT_COLUMNS = ("task", "env steps", "repeats", "PPO env steps/s", "GAIL env steps/s", "GAIL generator s",
+                      "GAIL discriminator s", "GAIL/PPO")
+
+
 def render_markdown(rows: Sequence[dict[str, Any]], *, speed: Optional[list[dict[str, Any]]], describe: dict[str, Any], wall_s: float) -> str:
     lines = [
         "# gailctl bench",
@@ -244,10 +249,8 @@ def render_markdown(rows: Sequence[dict[str, Any]], *, speed: Optional[list[dict
             "Throughput, measured alone before the trials: plain PPO and GAIL with the same generator settings, "
             "one torch thread, alternately, medians over the repeats (GAIL/PPO: the median of each repeat's ratio).",
             "",
-            "| task | env steps | repeats | PPO env steps/s | GAIL env steps/s | GAIL generator s | GAIL discriminator s | GAIL/PPO |",
-            "|---|---|---|---|---|---|---|---|",
-            *(f"| {s['env_id']} | {s['env_steps']} | {s['repeats']} | {s['ppo_steps_per_s']:.0f} | {s['gail_steps_per_s']:.0f} | "
-              f"{s['gail_generator_s']:.1f} | {s['gail_discriminator_s']:.1f} | **{s['ratio']:.2f}** |" for s in speed),
-            "",
+            markdown_table(THROUGHPUT_COLUMNS, [
+                [s["env_id"], s["env_steps"], s["repeats"], f"{s['ppo_steps_per_s']:.0f}", f"{s['gail_steps_per_s']:.0f}",
+                 f"{s['gail_generator_s']:.1f}", f"{s['gail_discriminator_s']:.1f}", f"**{s['ratio']:.2f}**"] for s in speed]),
         ]
     return "\n".join(lines)
