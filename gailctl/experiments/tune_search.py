@@ -220,7 +220,11 @@ def progress_callback(tune: Any, *, tune_dir: Path, space: Space, on_ended: Call
             on_ended()
 
         def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-            say(f"trial {trial.config.get(TRIAL_KEY)}: crashed in Ray")
+            number = trial.config.get(TRIAL_KEY)
+            if number is not None:  # its worker died before it reported (killed, out of memory...)
+                append_entry(tune_dir, {"trial": number, "values": config_values(space, trial.config), "status": "failed",
+                                        "error": "Ray: the trial's worker failed (killed, or out of memory?); see Ray's logs"})
+            say(f"trial {number}: failed in Ray (its worker died)")
             on_ended()
 
     return Progress()
