@@ -231,3 +231,26 @@ def test_help_imports_neither_ray_nor_optuna_nor_torch() -> None:
             "print(sorted(m for m in ('ray', 'optuna', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_progress_journals_each_ended_trial_and_a_dead_worker(tmp_path: Path) -> None:
+    """The driver's callback: a reported entry goes to trials.jsonl as reported; a trial whose worker
+    died (no report) is journalled as failed with a reason, so trials.csv does not show a bare failure."""
+    import ray.tune
+
+    said: list[str] = []
+    ended: list[int] = []
+    progress = tune_search.progress_callback(ray.tune, tune_dir=tmp_path, space=SPACE, say=said.append,
+                                             position=lambda: "[1/2]", on_ended=lambda: ended.append(1))
+    point = {TRIAL_KEY: 0, "gail.disc_lr": 0.002, "gail.n_disc_updates_per_round": 2, "gail.ppo.net_arch": "[8]"}
+    entry = {"trial": 0, "values": config_values(SPACE, point), "set": [], "per_seed": {"0": 0.5}, "run_dirs": ["r"],
+             "objective": 0.5, "wall_s": 3.0, "status": "complete", "error": None}
+    progress.on_trial_start(0, [], SimpleNamespace(config=point))
+    progress.on_trial_result(0, [], SimpleNamespace(config=point), {"objective": 0.5, "entry": json.dumps(entry)})
+    progress.on_trial_complete(0, [], SimpleNamespace(config=point))
+    progress.on_trial_error(0, [], SimpleNamespace(config={**point, TRIAL_KEY: 1}))
+    journal = tune_search.read_journal(tmp_path)
+    assert journal[0] == entry
+    assert journal[1]["status"] == "failed" and journal[1]["error"].startswith("Ray: the trial's worker failed")
+    assert said[0] == "trial 0 [1/2]: gail.disc_lr=0.002, gail.n_disc_updates_per_round=2, gail.ppo.net_arch=[8]"
+    assert said[1] == "trial 0: auc 0.500 (s0 0.500) in 3 s" and len(ended) == 2
