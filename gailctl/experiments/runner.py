@@ -253,13 +253,15 @@ def run_on_ray(
         info["max_concurrent"] = max_concurrent or info["num_cpus"]
         if announce is not None:
             announce(info)
+        # reuse_actors: a worker process runs trial after trial, so torch, SB3 and imitation are
+        # imported once per worker, not once per trial (each run seeds itself; results unchanged).
         if search_alg is None:
             space = {**(param_space or {}), "trial": tune.grid_search(list(range(n_trials or 0)))}
-            tune_config = tune.TuneConfig(num_samples=1, max_concurrent_trials=info["max_concurrent"])
+            tune_config = tune.TuneConfig(num_samples=1, max_concurrent_trials=info["max_concurrent"], reuse_actors=True)
         else:
             space = dict(param_space or {})
             tune_config = tune.TuneConfig(num_samples=n_trials or 1, search_alg=search_alg,
-                                          max_concurrent_trials=info["max_concurrent"])
+                                          max_concurrent_trials=info["max_concurrent"], reuse_actors=True)
         tuner = tune.Tuner(
             tune.with_resources(trainable, {"cpu": 1}),
             param_space=space,
