@@ -186,7 +186,6 @@ def test_sweep_trials_ran_on_the_head(cluster: Cluster) -> None:
     cluster.writers_are_its_workers("sweep", [Path(r["run_dir"]) for r in rows])
 
 
-@pytest.mark.xfail(strict=True, reason="tune --address lands with the engine branch")
 def test_tune_trials_ran_on_the_head(cluster: Cluster) -> None:
     rc, out, err = cluster.command("tune")
     assert rc == 0, f"exit {rc}\nstdout:\n{out}\nstderr:\n{err}"
