@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.workdirs import make_workdir
 from typer.testing import CliRunner
 
 import gailctl.core.execution
@@ -53,12 +55,7 @@ gail:
 @pytest.fixture
 def workdir(tmp_path, monkeypatch) -> Path:
     """A working directory with a config and a demonstrations folder, as the CLI tests use."""
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "exp.yaml").write_text(CONFIG)
-    demos = tmp_path / "demos_run" / "demos"
-    demos.mkdir(parents=True)
-    (demos / "dataset_info.json").write_text("{}")
-    return tmp_path
+    return make_workdir(tmp_path, monkeypatch, CONFIG)
 
 
 # --- --seeds ---------------------------------------------------------------------------

@@ -19,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from tests.workdirs import make_workdir
+
 import gailctl.core.execution
 from gailctl.core.errors import GailctlError
 from gailctl.experiments import tune as tune_cmd
@@ -160,12 +162,7 @@ gail:
 
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "exp.yaml").write_text(CONFIG)
-    demos = tmp_path / "demos_run" / "demos"
-    demos.mkdir(parents=True)
-    (demos / "dataset_info.json").write_text("{}")
-    return tmp_path
+    return make_workdir(tmp_path, monkeypatch, CONFIG)
 
 
 def fake_execute(calls: list[Any], *, fail_seed: int = -1) -> Any:
