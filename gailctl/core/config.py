@@ -138,6 +138,9 @@ class PPOConfig(_Section):
 
 class ExpertConfig(_Section):
     total_timesteps: Budget = 100_000
+    n_envs: Optional[Annotated[PositiveInt, AfterValidator(sane_n_envs)]] = None
+    """Envs the expert trains on; env.n_envs when unset. For a PPO setting tuned on other rollouts
+    than the generator's (rl-zoo's Swimmer: 1 env x 2048 steps)."""
     eval_every: PositiveInt = 10_000
     """Env steps between evaluations on separate eval envs."""
     eval_episodes: PositiveInt = 10
@@ -321,13 +324,13 @@ class Config(_Section):
 
     @model_validator(mode="after")
     def _batches_fit_rollouts(self) -> "Config":
-        for stage in ("expert", "gail"):
+        for stage, n_envs in (("expert", self.expert_env.n_envs), ("gail", self.env.n_envs)):
             ppo: PPOConfig = getattr(self, stage).ppo
-            rollout = ppo.n_steps * self.env.n_envs
+            rollout = ppo.n_steps * n_envs
             if ppo.batch_size > rollout:
                 raise ValueError(
                     f"{stage}.ppo.batch_size = {ppo.batch_size}: must be at most one rollout, "
-                    f"{stage}.ppo.n_steps x env.n_envs = {rollout}"
+                    f"{stage}.ppo.n_steps x {self._n_envs_key(stage)} = {rollout}"
                 )
         if self.gail.normalize_obs and self.gail.algorithm == "airl":
             raise ValueError(
@@ -337,7 +340,7 @@ class Config(_Section):
         if self.expert.total_timesteps < self.expert_steps_per_rollout:
             raise ValueError(
                 f"expert.total_timesteps = {self.expert.total_timesteps}: must be at least one rollout, "
-                f"expert.ppo.n_steps x env.n_envs = {self.expert_steps_per_rollout}"
+                f"expert.ppo.n_steps x {self._n_envs_key('expert')} = {self.expert_steps_per_rollout}"
             )
         if self.gail.total_timesteps < self.gail_steps_per_round:
             raise ValueError(
@@ -346,10 +349,20 @@ class Config(_Section):
             )
         return self
 
+    def _n_envs_key(self, stage: str) -> str:
+        return "expert.n_envs" if stage == "expert" and self.expert.n_envs is not None else "env.n_envs"
+
+    @property
+    def expert_env(self) -> EnvConfig:
+        """The env section the expert trains on: env with expert.n_envs when that is set."""
+        if self.expert.n_envs is None:
+            return self.env
+        return self.env.model_copy(update={"n_envs": self.expert.n_envs})
+
     @property
     def expert_steps_per_rollout(self) -> int:
         """Env steps per PPO rollout of the expert; PPO updates once per rollout."""
-        return self.expert.ppo.n_steps * self.env.n_envs
+        return self.expert.ppo.n_steps * self.expert_env.n_envs
 
     @property
     def expert_n_rollouts(self) -> int:

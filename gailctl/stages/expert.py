@@ -68,7 +68,7 @@ def budget_lines(cfg: Config) -> list[str]:
     ecfg = cfg.expert
     rollout, n_rollouts, n_steps = cfg.expert_steps_per_rollout, cfg.expert_n_rollouts, cfg.expert_budget
     lines = [f"expert: {n_steps:,} env steps = {n_rollouts:,} rollout{'s' if n_rollouts != 1 else ''} of {rollout:,} "
-             f"({cfg.env.n_envs} envs x {ecfg.ppo.n_steps} steps)"]
+             f"({cfg.expert_env.n_envs} envs x {ecfg.ppo.n_steps} steps)"]
     if n_steps != ecfg.total_timesteps:
         lines.append(f"[yellow]warning:[/] expert.total_timesteps = {ecfg.total_timesteps} is not a whole number of "
                      f"rollouts of {rollout:,}: rounded up to {n_steps:,} (PPO stops only between rollouts)")
@@ -101,12 +101,12 @@ def run(cfg: Config, run_dir: Path, *, resume: bool = False) -> dict[str, Any]:
     state = read_state(checkpoint) if checkpoint else {"n_env_steps": 0, "wall_s": 0.0}
     start = int(state["n_env_steps"])
     # Resumed envs start fresh episodes from a seed of their own (env states are not checkpointed).
-    venv = make_venv(cfg.env, seed=cfg.seed + start)
+    venv = make_venv(cfg.expert_env, seed=cfg.seed + start)
     normalizing = ecfg.normalize_obs or ecfg.normalize_reward
     vec = wrap_normalize(venv, cfg) if normalizing else None
     if vec is not None:
         venv = vec
-    eval_venv = make_venv(cfg.env, seed=cfg.seed + EVAL_SEED_OFFSET + start, n_envs=min(ecfg.eval_episodes, cfg.env.n_envs))
+    eval_venv = make_venv(cfg.env, seed=cfg.seed + EVAL_SEED_OFFSET + start, n_envs=min(ecfg.eval_episodes, cfg.expert_env.n_envs))
     for line in budget_lines(cfg):
         console.print(line)
     if checkpoint:

@@ -31,6 +31,19 @@ def checkpoints(run_dir: Path) -> list[str]:
     return sorted(p.name for p in (run_dir / "checkpoints").iterdir() if not p.name.startswith("."))
 
 
+def test_expert_n_envs_sets_the_experts_rollout_only(tmp_path: Path, capsys) -> None:
+    """expert.n_envs: the expert's own envs (rl-zoo's Swimmer: 1 x 2048); gail keeps env.n_envs."""
+    from gailctl.stages import expert
+
+    cfg = load_config(ROOT / "configs/cartpole.yaml", [*TINY, "expert.n_envs=1", "expert.total_timesteps=256"])
+    assert (cfg.expert_steps_per_rollout, cfg.gail_steps_per_round) == (64, cfg.gail.ppo.n_steps * 2)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    summary = expert.run(cfg, run_dir)
+    assert "expert: 256 env steps = 4 rollouts of 64 (1 envs x 64 steps)" in " ".join(capsys.readouterr().err.split())
+    assert summary["n_env_steps"] == 256 and summary["n_rollouts"] == 4
+
+
 class StopAfterPolls:
     """A stop flag that turns on at its n-th poll, as a SIGINT at that step would (deterministic)."""
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from gailctl.core.config import Config, References
-from gailctl.core.config_load import config_to_yaml, load_config, parse_overrides
+from gailctl.core.config_load import config_from_dict, config_to_yaml, load_config, parse_overrides
 from gailctl.core.errors import ConfigError, UsageError
 from gailctl.core.paths import file_path_keys
 
@@ -479,3 +479,13 @@ def test_cartpole_references_normalize():
     refs = load_config(CARTPOLE).references
     assert refs.normalize(refs.expert_return) == pytest.approx(1.0)
     assert refs.normalize(refs.random_return) == pytest.approx(0.0)
+
+
+def test_expert_n_envs_overrides_env_n_envs_for_the_expert_only():
+    cfg = config_from_dict({"env": {"n_envs": 8}, "expert": {"n_envs": 1, "ppo": {"n_steps": 2048, "batch_size": 64}},
+                            "gail": {"ppo": {"n_steps": 256, "batch_size": 256}}}, source="t.yaml")
+    assert (cfg.expert_env.n_envs, cfg.env.n_envs) == (1, 8)
+    assert (cfg.expert_steps_per_rollout, cfg.gail_steps_per_round) == (2048, 2048)
+    assert config_from_dict({"env": {"n_envs": 4}}, source="t.yaml").expert_env.n_envs == 4
+    with pytest.raises(ConfigError, match=r"expert.ppo.batch_size = 64: must be at most one rollout, expert.ppo.n_steps x expert.n_envs = 32"):
+        config_from_dict({"expert": {"n_envs": 2, "ppo": {"n_steps": 16, "batch_size": 64}}}, source="t.yaml")
