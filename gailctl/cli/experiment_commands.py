@@ -21,7 +21,7 @@ from gailctl.cli.base import (
     RunsDirOpt,
     SetOpt,
 )
-from gailctl.core.errors import GailctlError
+from gailctl.core.errors import GailctlError, UsageError
 
 
 @app.command()
@@ -66,6 +66,7 @@ def bench(
     quick: Annotated[bool, typer.Option("--quick", help="A first look: seeds 0-1 and a third of each GAIL budget.")] = False,
     with_bc: Annotated[bool, typer.Option("--bc/--no-bc", help="Behavioural cloning on the same demonstrations, as the GAIL paper's baseline.")] = True,
     throughput: Annotated[bool, typer.Option("--throughput/--no-throughput", help="First measure GAIL's env steps/s against plain PPO's, alone on the machine.")] = True,
+    throughput_only: Annotated[bool, typer.Option("--throughput-only", help="Only that measurement, no trials (--quick: one repeat instead of three).")] = False,
     set_: SetOpt = None,
     address: Annotated[Optional[str], typer.Option("--address", help="Join this Ray cluster instead of starting one.", show_default=False)] = None,
     max_concurrent: Annotated[Optional[int], typer.Option("--max-concurrent", help="Trials at a time (default: one per CPU).", show_default=False)] = None,
@@ -76,6 +77,8 @@ def bench(
     from gailctl.experiments.bench import QUICK_SEEDS, BenchPlan, parse_n_demos, run_bench, suite_configs
     from gailctl.experiments.runner import require_ray
 
+    if throughput_only and not throughput:
+        raise UsageError("--throughput-only and --no-throughput: give one of them")
     suite_name, names = suite_configs(suite, configs)
     plan = BenchPlan(
         configs=tuple(Path(c) for c in (configs or named_configs([Path(n) for n in names]))),
@@ -87,8 +90,10 @@ def bench(
         overrides=tuple(set_ or []),
         allow_env_mismatch=allow_env_mismatch,
     )
-    require_ray()
-    bench_dir, summary = run_bench(plan, runs_dir=runs_dir, address=address, max_concurrent=max_concurrent, throughput=throughput)
+    if not throughput_only:
+        require_ray()
+    bench_dir, summary = run_bench(plan, runs_dir=runs_dir, address=address, max_concurrent=max_concurrent,
+                                   throughput=throughput, trials=not throughput_only)
     from gailctl.core.ui import results
 
     results.print((bench_dir / "results.md").read_text(encoding="utf-8"), markup=False, highlight=False)

@@ -157,8 +157,12 @@ def run_bench(
     address: Optional[str] = None,
     max_concurrent: Optional[int] = None,
     throughput: bool = True,
+    trials: bool = True,
 ) -> tuple[Path, dict[str, Any]]:
-    """Plan every sweep (all configs validated before anything runs), run them, write the report."""
+    """Plan every sweep (all configs validated before anything runs), run them, write the report.
+
+    `trials=False` measures throughput only (the configs and their data are still checked).
+    """
     from gailctl.experiments.plans import plan_sweep
     from gailctl.experiments.sweep import run_on_ray
 
@@ -182,8 +186,8 @@ def run_bench(
     from gailctl.core.config_load import config_to_yaml
 
     write_run_header(bench_dir, config_yaml=config_to_yaml(first.base_config))
-    describe = {"configs": [str(c) for c in plan.configs], "seeds": list(first.seeds), "n_demos": plan.n_demos,
-                "quick": plan.quick, "bc": plan.with_bc, "set": list(plan.overrides)}
+    describe = {"configs": [str(c) for c in plan.configs], "seeds": list(first.seeds) if trials else [], "n_demos": plan.n_demos,
+                "quick": plan.quick, "bc": plan.with_bc and trials, "set": list(plan.overrides), "trials": trials}
     atomic_write_text(bench_dir / "bench.json", json.dumps(describe, indent=2) + "\n")
     base = {"stage": "bench", "env_id": first.base_config.env.id, "seed": first.seeds[0], "run_dir": str(bench_dir),
             "started": now_iso()}
@@ -193,7 +197,7 @@ def run_bench(
     speed = [measure_throughput(c, plan.budget_overrides(c), repeats=repeats) for c in plan.configs] if throughput else None
     trials_dir = bench_dir / "trials"
     results: list[dict[str, Any]] = []
-    for i, (config, stage, sweep) in enumerate(sweeps):
+    for i, (config, stage, sweep) in enumerate(sweeps if trials else []):
         info: dict[str, Any] = {}
         results += run_on_ray(sweep, sweep_dir=bench_dir / f"ray-{i}", trials_dir=trials_dir, address=address,
                                max_concurrent=max_concurrent, info=info)
@@ -225,6 +229,9 @@ THROUGHPUT_COLUMNS = ("task", "env steps", "repeats", "PPO env steps/s", "GAIL e
 
 
 def render_markdown(rows: Sequence[dict[str, Any]], *, speed: Optional[list[dict[str, Any]]], describe: dict[str, Any], wall_s: float) -> str:
+    if not describe.get("trials", True):
+        lines = ["# gailctl bench --throughput-only", "", f"Configs {', '.join(describe['configs'])}. Whole run {wall_s / 60:.1f} min.", ""]
+        return "\n".join(lines + _throughput_lines(speed or []))
     lines = [
         "# gailctl bench",
         "",
@@ -245,12 +252,16 @@ def render_markdown(rows: Sequence[dict[str, Any]], *, speed: Optional[list[dict
                   + "; ".join(f"{env_id}: {source}" for env_id, source in describe["published"].items())
                   + ". Normalized with this config's references; in brackets the raw return and its fraction of their own expert.", ""]
     if speed:
-        lines += [
-            "Throughput, measured alone before the trials: plain PPO and GAIL with the same generator settings, "
-            "one torch thread, alternately, medians over the repeats (GAIL/PPO: the median of each repeat's ratio).",
-            "",
-            markdown_table(THROUGHPUT_COLUMNS, [
-                [s["env_id"], s["env_steps"], s["repeats"], f"{s['ppo_steps_per_s']:.0f}", f"{s['gail_steps_per_s']:.0f}",
-                 f"{s['gail_generator_s']:.1f}", f"{s['gail_discriminator_s']:.1f}", f"**{s['ratio']:.2f}**"] for s in speed]),
-        ]
+        lines += _throughput_lines(speed)
     return "\n".join(lines)
+
+
+def _throughput_lines(speed: Sequence[dict[str, Any]]) -> list[str]:
+    return [
+        "Throughput, measured alone before any trial: plain PPO and GAIL with the same generator settings, "
+        "one torch thread, alternately, medians over the repeats (GAIL/PPO: the median of each repeat's ratio).",
+        "",
+        markdown_table(THROUGHPUT_COLUMNS, [
+            [s["env_id"], s["env_steps"], s["repeats"], f"{s['ppo_steps_per_s']:.0f}", f"{s['gail_steps_per_s']:.0f}",
+             f"{s['gail_generator_s']:.1f}", f"{s['gail_discriminator_s']:.1f}", f"**{s['ratio']:.2f}**"] for s in speed]),
+    ]

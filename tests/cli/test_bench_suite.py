@@ -45,3 +45,31 @@ def test_no_config_means_the_classic_suite(planned: list) -> None:
 def test_bad_suite_is_a_usage_error(args: list[str], message: str, planned: list) -> None:
     result = CliRunner().invoke(app, ["bench", *args])
     assert result.exit_code == 2 and message in result.output and not planned
+
+
+def test_throughput_only_measures_without_trials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--throughput-only`: the table of GAIL's against PPO's env steps/s, and no trial, no Ray."""
+    import gailctl.experiments.bench as bench
+    import gailctl.experiments.sweep as sweep
+
+    def measured(config, overrides, *, repeats):  # noqa: ANN001, ANN202
+        return {"config": str(config), "env_id": Path(config).stem, "env_steps": 20480, "repeats": repeats,
+                "ppo_steps_per_s": 1000.0, "gail_steps_per_s": 950.0, "ratio": 0.95, "gail_generator_s": 20.0,
+                "gail_discriminator_s": 1.5, "ppo_s": 20.5}
+
+    def no_trials(*_a, **_kw):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("--throughput-only ran a trial")
+
+    monkeypatch.setattr(bench, "measure_throughput", measured)
+    monkeypatch.setattr(sweep, "run_on_ray", no_trials)
+    result = CliRunner().invoke(app, ["bench", "-c", "cartpole", "-c", "pendulum", "--throughput-only", "--quick", "--runs-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    (bench_dir,) = tmp_path.iterdir()
+    text = (bench_dir / "results.md").read_text()
+    assert "| cartpole | 20480 | 1 | 1000 | 950 | 20.0 | 1.5 | **0.95** |" in text and "| pendulum |" in text
+    assert "Normalized score" not in text and not (bench_dir / "trials").exists()
+
+
+def test_throughput_only_with_no_throughput_is_a_usage_error(planned: list) -> None:
+    result = CliRunner().invoke(app, ["bench", "--throughput-only", "--no-throughput"])
+    assert result.exit_code == 2 and "--throughput-only and --no-throughput: give one of them" in result.output and not planned
