@@ -232,7 +232,7 @@ def build_reward_net(venv: "VecEnv", cfg: RewardNetConfig, *, algorithm: str = "
     from imitation.rewards.reward_nets import BasicRewardNet, BasicShapedRewardNet
     from imitation.util.networks import RunningNorm
 
-    common: dict[str, Any] = {"use_state": True, "use_action": True, "use_next_state": cfg.use_next_state, "use_done": cfg.use_done}
+    common: dict[str, Any] = {"use_state": True, "use_action": cfg.use_action, "use_next_state": cfg.use_next_state, "use_done": cfg.use_done}
     if cfg.normalize_input:
         common["normalize_input_layer"] = RunningNorm
     if algorithm == "airl":

@@ -404,3 +404,31 @@ def test_reward_net_missing_fields_is_a_usage_error(tmp_path, cartpole_venv):
     path = tmp_path / "damaged.pt"
     torch.save({"format": REWARD_NET_FORMAT}, path)
     usage_error(load_reward_net, path, cartpole_venv)
+
+
+@pytest.mark.parametrize("use_next_state", [False, True])
+def test_reward_net_without_action_ignores_it_and_round_trips(tmp_path, cartpole_venv, use_next_state):
+    cfg = RewardNetConfig(hid_sizes=[8, 4], use_action=False, use_next_state=use_next_state)
+    net = build_reward_net(cartpole_venv, cfg).eval()
+    obs, acts, next_obs, dones = _transitions(cartpole_venv)
+    rewards = net.predict(obs, acts, next_obs, dones)
+    np.testing.assert_array_equal(rewards, net.predict(obs, 1 - acts, next_obs, dones))  # the action changes nothing
+    assert not np.allclose(rewards, net.predict(obs[::-1].copy(), acts, next_obs, dones))  # the state does
+    if use_next_state:
+        assert not np.allclose(rewards, net.predict(obs, acts, next_obs[::-1].copy(), dones))
+
+    path = tmp_path / "reward_net.pt"
+    save_torch_atomic(path, reward_net_payload(net, cfg, env_id="CartPole-v1"))
+    loaded = load_reward_net(path, cartpole_venv)
+    np.testing.assert_array_equal(rewards, loaded.predict(obs, acts, next_obs, dones))
+
+
+def test_reward_net_settings_saved_before_use_action_load_with_the_action(tmp_path, cartpole_venv):
+    cfg = RewardNetConfig(hid_sizes=[8, 4])
+    payload = reward_net_payload(build_reward_net(cartpole_venv, cfg), cfg, env_id="CartPole-v1")
+    del payload["settings"]["use_action"]  # a reward_net.pt written before the key existed
+    path = tmp_path / "reward_net.pt"
+    save_torch_atomic(path, payload)
+    obs, acts, next_obs, dones = _transitions(cartpole_venv)
+    loaded = load_reward_net(path, cartpole_venv)
+    assert not np.array_equal(loaded.predict(obs, acts, next_obs, dones), loaded.predict(obs, 1 - acts, next_obs, dones))
