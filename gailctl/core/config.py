@@ -209,8 +209,8 @@ class RewardNetConfig(_Section):
     use_action: bool = True
     """The discriminator reads the action. Off, it judges states alone (with next_state: the
     transition, as in GAIfO, Torabi et al. 2018). Expert demonstrations recorded with argmax actions
-    differ from a stochastic generator's by their noise alone, which an action-reading
-    discriminator can learn instead of the behaviour."""
+    can differ from a stochastic generator's by their noise alone, which an action-reading
+    discriminator may learn instead of the behaviour."""
     use_next_state: bool = False
     use_done: bool = False
 
