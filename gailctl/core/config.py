@@ -251,6 +251,12 @@ class GailConfig(_Section):
     """The generator (PPO) sees observations normalised by running statistics (VecNormalize), as
     rl-zoo's experts for MountainCar and Acrobot do; the discriminator and the demonstrations
     stay raw. policy.zip has the statistics folded into its first layers (raw observations in)."""
+    normalize_reward: bool = False
+    """The generator trains on the learned reward scaled as VecNormalize(norm_reward=True) scales an
+    env's: divided by the running standard deviation of its discounted return (gamma =
+    gail.ppo.gamma), clipped to +-10, as rl-zoo's MuJoCo experts train. GAIL's reward
+    -log(1 - D) changes scale as the discriminator sharpens; this keeps PPO's value targets in
+    range. The discriminator and the logged returns are unchanged. Needs gail.batched_rewards."""
     batched_rewards: bool = True
     """Label the generator's rollout with the learned reward in one batch after it is collected,
     instead of imitation's per-step reward wrapper (same rewards, less overhead)."""
@@ -342,6 +348,9 @@ class Config(_Section):
                 "gail.normalize_obs = true: not supported with gail.algorithm = airl "
                 "(AIRL's discriminator reads the policy's probabilities of raw observations)"
             )
+        if self.gail.normalize_reward and not self.gail.batched_rewards:
+            raise ValueError("gail.normalize_reward = true: needs gail.batched_rewards = true "
+                             "(the rewards are scaled when a rollout is labelled)")
         if self.expert.total_timesteps < self.expert_steps_per_rollout:
             raise ValueError(
                 f"expert.total_timesteps = {self.expert.total_timesteps}: must be at least one rollout, "

@@ -17,7 +17,7 @@ from typing import Any, Iterator, Optional, Sequence
 import numpy as np
 
 from gailctl.core.config import Config
-from gailctl.core.errors import GailctlError
+from gailctl.core.errors import GailctlError, UsageError
 from gailctl.core.torch_files import read_torch_payload
 from gailctl.rl.normalize import restore_from_checkpoint
 from gailctl.rl.policies import build_ppo, build_reward_net, load_ppo, load_reward_net
@@ -83,8 +83,11 @@ def mean_disc_stats(stats: list[dict[str, float]]) -> dict[str, float]:
 
 
 def build_trainer(cfg: Config, *, venv: Any, gen: Any, reward_net: Any, trajs: Sequence[Any], log_dir: Path,
-                  batches: Optional[ExpertBatches] = None) -> Any:
-    """imitation's GAIL or AIRL trainer from the config (the generator and reward net built by the caller)."""
+                  batches: Optional[ExpertBatches] = None, scaler: Any = None) -> Any:
+    """imitation's GAIL or AIRL trainer from the config (the generator and reward net built by the caller).
+
+    `scaler`: a `relabel.ReturnScaler` for the rewards PPO trains on (gail.normalize_reward).
+    """
     from imitation.util import logger as imit_logger
 
     from gailctl.rl.discriminator import penalized_trainer_class
@@ -108,7 +111,7 @@ def build_trainer(cfg: Config, *, venv: Any, gen: Any, reward_net: Any, trajs: S
     if g.batched_rewards:
         from gailctl.rl.relabel import install_batched_rewards
 
-        install_batched_rewards(trainer)
+        install_batched_rewards(trainer, scaler=scaler)
     return trainer
 
 
@@ -210,6 +213,7 @@ class Gail:
     reward_net: Any
     vec: Any  # the generator's VecNormalize, or None
     batches: ExpertBatches
+    scaler: Any  # the generator's reward scaling (relabel.ReturnScaler), or None
     net_kind: dict[str, Any]
 
 
@@ -219,8 +223,8 @@ def build_gail(cfg: Config, *, venv: Any, trajs: Sequence[Any], log_dir: Path, c
 
     From a checkpoint everything the next round reads is put back except the global random states
     (the caller restores those last, once nothing else will draw from them): generator, reward net,
-    the discriminator's optimizer, observation statistics, the generator replay buffer, the expert
-    batch order, and imitation's progress.csv rows up to the checkpoint's round.
+    the discriminator's optimizer, observation and reward statistics, the generator replay buffer,
+    the expert batch order, and imitation's progress.csv rows up to the checkpoint's round.
     """
     g = cfg.gail
     net_kind = {"algorithm": g.algorithm, "discount_factor": g.ppo.gamma}
@@ -236,7 +240,13 @@ def build_gail(cfg: Config, *, venv: Any, trajs: Sequence[Any], log_dir: Path, c
         reward_net = build_reward_net(venv, g.reward_net, **net_kind)
     demos = demo_transitions(trajs, every=g.subsample_every, seed=cfg.seed)  # the GAIL paper's protocol when > 1
     batches = ExpertBatches(demos, batch_size=g.demo_batch_size, rng=np.random.default_rng(cfg.seed))
-    trainer = build_trainer(cfg, venv=venv, gen=gen, reward_net=reward_net, trajs=trajs, log_dir=log_dir, batches=batches)
+    scaler = None
+    if g.normalize_reward:
+        from gailctl.rl.relabel import ReturnScaler
+
+        scaler = ReturnScaler(venv.num_envs, gamma=g.ppo.gamma)
+    trainer = build_trainer(cfg, venv=venv, gen=gen, reward_net=reward_net, trajs=trajs, log_dir=log_dir,
+                            batches=batches, scaler=scaler)
     vec = normalize_generator(trainer, g) if g.normalize_obs else None
     if checkpoint is not None:
         restore_from_checkpoint(vec, checkpoint, setting="gail.normalize_obs")
@@ -244,11 +254,16 @@ def build_gail(cfg: Config, *, venv: Any, trajs: Sequence[Any], log_dir: Path, c
         trainer._disc_opt.load_state_dict(reward_payload["disc_optimizer"])
         if "expert_batches" in state:  # checkpoints before this field started the order afresh
             batches.restore(state["expert_batches"])
+        if scaler is not None:
+            if "reward_scale" not in state:
+                raise UsageError(f"{checkpoint}: saved without gail.normalize_reward; resume with the run's own config")
+            scaler.restore(state["reward_scale"])
         if (checkpoint / REPLAY_BUFFER_FILE).is_file():
             restore_replay_buffer(trainer, read_torch_payload(checkpoint / REPLAY_BUFFER_FILE),
                                   source=checkpoint / REPLAY_BUFFER_FILE)
         continue_csv_log(trainer.logger, n_rows=int(state["round"]))
-    return Gail(trainer=trainer, gen=gen, reward_net=reward_net, vec=vec, batches=batches, net_kind=net_kind)
+    return Gail(trainer=trainer, gen=gen, reward_net=reward_net, vec=vec, batches=batches, scaler=scaler,
+                net_kind=net_kind)
 
 
 def _set_aside(progress_csv: Path) -> None:

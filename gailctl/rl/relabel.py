@@ -19,7 +19,7 @@ Imported only when GAIL trains (it needs stable-baselines3 for its base classes)
 from __future__ import annotations
 
 import collections
-from typing import Any, Callable, Deque
+from typing import Any, Callable, Deque, Optional
 
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
@@ -98,6 +98,44 @@ def episode_returns(rews: np.ndarray, dones: np.ndarray, running: np.ndarray) ->
     return finished
 
 
+class ReturnScaler:
+    """SB3 VecNormalize's reward scaling, applied to a rollout's learned rewards once they are labelled.
+
+    VecNormalize(norm_reward=True) cannot do it here: the env PPO steps hands out zeros and the
+    labels arrive after the rollout. Step by step, as VecNormalize does: each env's discounted
+    return (with the generator's gamma) is pushed into running statistics, the step's reward is
+    divided by their standard deviation and clipped, and the return restarts where an episode
+    ended. The same statistics and clipping (10) as VecNormalize's defaults, so a rollout scales
+    bit-identically (tests/unit/test_relabel.py). `state()` / `restore()` carry it across a resume.
+    """
+
+    def __init__(self, n_envs: int, *, gamma: float, clip: float = 10.0, epsilon: float = 1e-8):
+        from stable_baselines3.common.running_mean_std import RunningMeanStd
+
+        self.rms = RunningMeanStd(shape=())
+        self.returns = np.zeros(n_envs)
+        self.gamma, self.clip, self.epsilon = gamma, clip, epsilon
+
+    def __call__(self, rews: np.ndarray, dones: np.ndarray) -> np.ndarray:
+        """Scaled copies of `rews` (n_steps, n_envs); `dones` (n_steps, n_envs) ends returns."""
+        out = np.empty_like(rews)
+        for t, (step_rews, step_dones) in enumerate(zip(rews, dones)):
+            self.returns = self.returns * self.gamma + step_rews
+            self.rms.update(self.returns)
+            out[t] = np.clip(step_rews / np.sqrt(self.rms.var + self.epsilon), -self.clip, self.clip)
+            self.returns[step_dones] = 0.0
+        return out
+
+    def state(self) -> dict[str, Any]:
+        return {"mean": float(self.rms.mean), "var": float(self.rms.var), "count": float(self.rms.count),
+                "returns": [float(r) for r in self.returns]}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.rms.mean, self.rms.var = np.float64(state["mean"]), np.float64(state["var"])
+        self.rms.count = float(state["count"])
+        self.returns = np.asarray(state["returns"], dtype=np.float64)
+
+
 class BatchedRewardCallback(BaseCallback):
     """Adds the learned rewards to PPO's rollout buffer before PPO trains on it.
 
@@ -108,9 +146,10 @@ class BatchedRewardCallback(BaseCallback):
     `dones` at the end of the rollout).
     """
 
-    def __init__(self, recorder: RolloutRecorder, reward_fn: RewardFn, *, ep_history: int = 100):
+    def __init__(self, recorder: RolloutRecorder, reward_fn: RewardFn, *, scaler: Optional[ReturnScaler] = None,
+                 ep_history: int = 100):
         super().__init__()
-        self.recorder, self.reward_fn = recorder, reward_fn
+        self.recorder, self.reward_fn, self.scaler = recorder, reward_fn, scaler
         self.episode_rewards: Deque[float] = collections.deque(maxlen=ep_history)
         self._running = np.zeros(recorder.num_envs)
 
@@ -133,17 +172,19 @@ class BatchedRewardCallback(BaseCallback):
             f"recorded {n_steps} steps for a rollout buffer of {buffer.buffer_size}"
         )
         rews = label_rollout(self.reward_fn, self.recorder)
-        buffer.rewards += rews
+        dones = np.stack(self.recorder.dones)
+        buffer.rewards += rews if self.scaler is None else self.scaler(rews, dones)
         with th.no_grad():
             last_values = model.policy.predict_values(obs_as_tensor(model._last_obs, model.device))
         buffer.compute_returns_and_advantage(last_values=last_values, dones=model._last_episode_starts)
         # imitation logs this at the next rollout's start; here it includes this rollout.
-        self.episode_rewards.extend(episode_returns(rews, np.stack(self.recorder.dones), self._running))
+        # The learned reward's returns, before any scaling (what imitation logs).
+        self.episode_rewards.extend(episode_returns(rews, dones, self._running))
         if self.episode_rewards:
             self.logger.record("rollout/ep_rew_wrapped_mean", float(np.mean(self.episode_rewards)))
 
 
-def install_batched_rewards(trainer: Any) -> None:
+def install_batched_rewards(trainer: Any, *, scaler: Optional[ReturnScaler] = None) -> None:
     """Make `trainer.train_gen` label each rollout in one reward-net call instead of per step.
 
     Replaces imitation's `RewardVecEnvWrapper` (around `trainer.venv_buffering`) with a
@@ -156,6 +197,7 @@ def install_batched_rewards(trainer: Any) -> None:
     Args:
         trainer: an imitation `AdversarialTrainer` (GAIL or AIRL), with an on-policy
             generator (PPO), built but not yet trained or between rounds.
+        scaler: scales the labels PPO trains on (gail.normalize_reward); None leaves them as labelled.
     """
     from gymnasium import spaces
 
@@ -164,7 +206,7 @@ def install_batched_rewards(trainer: Any) -> None:
                          "set gail.batched_rewards: false")
     recorder = RolloutRecorder(trainer.venv_buffering)
     trainer.venv_wrapped = trainer.venv_train = recorder
-    trainer.gen_callback = BatchedRewardCallback(recorder, trainer.reward_train.predict_processed)
+    trainer.gen_callback = BatchedRewardCallback(recorder, trainer.reward_train.predict_processed, scaler=scaler)
     # No forced reset: a generator between rounds continues its episodes (and
     # BufferingWrapper refuses a reset before its samples are taken).
     trainer.gen_algo.set_env(recorder, force_reset=False)

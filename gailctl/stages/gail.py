@@ -113,7 +113,8 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
 
         write_checkpoint(run_dir / "checkpoints" / f"round_{round_done:06d}", fill,
                          {"round": round_done, "n_env_steps": int(gen.num_timesteps), "wall_s": time.monotonic() - t0,
-                          "eval_s": eval_s[0], "expert_batches": learner.batches.state()})
+                          "eval_s": eval_s[0], "expert_batches": learner.batches.state(),
+                          **({"reward_scale": learner.scaler.state()} if learner.scaler is not None else {})})
 
     def stopped_mid_rollout(start_steps: int) -> Interrupted:
         """A stop during a round's rollout: nothing has learned since the last round ended, so

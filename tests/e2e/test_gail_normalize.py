@@ -58,3 +58,29 @@ def test_normalize_obs_is_refused_with_airl() -> None:
 
     with pytest.raises(ConfigError, match="gail.normalize_obs = true: not supported with gail.algorithm = airl"):
         load_config(ROOT / "configs/mountaincar.yaml", ["gail.normalize_obs=true", "gail.algorithm=airl"])
+
+
+def test_gail_normalize_reward_checkpoints_its_statistics_and_resumes(tmp_path: Path) -> None:
+    from gailctl.core.checkpoints import read_state
+    from gailctl.stages import gail
+
+    cfg = load_config(ROOT / "configs/mountaincar.yaml", [*TINY, "gail.normalize_reward=true", "gail.total_timesteps=256"])
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    demos = ROOT / "experts/mountaincar/demos"
+    gail.run(cfg, run_dir, demos_dir=demos)
+    scale = read_state(run_dir / "checkpoints" / "round_000002")["reward_scale"]
+    # One return per env and step pushed into the statistics: 2 rounds x 2 envs x 64 steps.
+    assert scale["count"] == pytest.approx(256, abs=1e-3) and scale["var"] > 0 and len(scale["returns"]) == 2
+
+    cfg2 = cfg.model_copy(update={"gail": cfg.gail.model_copy(update={"total_timesteps": 512})})
+    gail.run(cfg2, run_dir, demos_dir=demos, resume=True)
+    after = read_state(run_dir / "checkpoints" / "round_000004")["reward_scale"]
+    assert after["count"] == pytest.approx(512, abs=1e-3)  # went on from the checkpoint's statistics
+
+
+def test_normalize_reward_needs_batched_rewards() -> None:
+    from gailctl.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="gail.normalize_reward = true: needs gail.batched_rewards = true"):
+        load_config(ROOT / "configs/mountaincar.yaml", ["gail.normalize_reward=true", "gail.batched_rewards=false"])

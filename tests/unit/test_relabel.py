@@ -11,13 +11,18 @@ import pytest
 from gailctl.core.config import EnvConfig
 from gailctl.core.config_load import load_config
 from gailctl.rl.envs import make_venv
-from gailctl.rl.relabel import RolloutRecorder, episode_returns, install_batched_rewards
+from gailctl.rl.relabel import ReturnScaler, RolloutRecorder, episode_returns, install_batched_rewards, label_rollout
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def trainer_and_snapshots(tmp_path: Path, overrides: list[str], *, batched: bool) -> tuple[Any, list[dict], Any]:
-    """A GAIL trainer from configs/cartpole.yaml whose PPO update first copies the rollout buffer."""
+def trainer_and_snapshots(tmp_path: Path, overrides: list[str], *, batched: bool,
+                          normalize_reward: bool = False) -> tuple[Any, list[dict], Any]:
+    """A GAIL trainer from configs/cartpole.yaml whose PPO update first copies the rollout buffer.
+
+    `normalize_reward`: per step, SB3's VecNormalize(norm_reward=True) above imitation's reward
+    wrapper; batched, our ReturnScaler.
+    """
     from gailctl.rl.policies import build_ppo, build_reward_net
     from gailctl.rl.torch_setup import setup_torch
     from gailctl.rl.adversarial import build_trainer
@@ -32,8 +37,15 @@ def trainer_and_snapshots(tmp_path: Path, overrides: list[str], *, batched: bool
     trajs = load_demos(ROOT / "experts/cartpole/demos", n_demos=cfg.gail.n_demos)
     trainer = build_trainer(cfg, venv=venv, gen=gen, reward_net=reward_net, trajs=trajs, log_dir=tmp_path / str(batched))
     if batched:  # installed here, not through the config, so the comparison cannot be per-step twice
-        install_batched_rewards(trainer)
+        scaler = ReturnScaler(venv.num_envs, gamma=cfg.gail.ppo.gamma) if normalize_reward else None
+        install_batched_rewards(trainer, scaler=scaler)
         assert isinstance(gen.get_env(), RolloutRecorder)
+    elif normalize_reward:
+        from stable_baselines3.common.vec_env import VecNormalize
+
+        vec = VecNormalize(trainer.venv_train, norm_obs=False, norm_reward=True, gamma=cfg.gail.ppo.gamma)
+        trainer.venv_train = trainer.venv_wrapped = vec
+        gen.set_env(vec)
     snapshots: list[dict] = []
     ppo_train = gen.train
 
@@ -51,10 +63,12 @@ def replay_arrays(trainer: Any) -> dict[str, np.ndarray]:
     return {k: v[: buffer.size()] for k, v in buffer._arrays.items()}
 
 
-def run_both(tmp_path: Path, overrides: list[str], n_rollouts: int) -> tuple[list[dict], list[dict], Any, Any]:
+def run_both(tmp_path: Path, overrides: list[str], n_rollouts: int,
+             normalize_reward: bool = False) -> tuple[list[dict], list[dict], Any, Any]:
     runs = []
     for batched in (False, True):  # one after the other: each PPO re-seeds the global RNGs
-        trainer, snapshots, cfg = trainer_and_snapshots(tmp_path, overrides, batched=batched)
+        trainer, snapshots, cfg = trainer_and_snapshots(tmp_path, overrides, batched=batched,
+                                                        normalize_reward=normalize_reward)
         trainer.train_gen(n_rollouts * cfg.gail_steps_per_round)
         runs.append((trainer, snapshots))
     (per_step, a), (batched, b) = runs
@@ -81,6 +95,31 @@ def test_same_rewards_returns_advantages_as_imitation(tmp_path: Path, algorithm:
     assert ra.keys() == rb.keys() and len(ra["obs"]) > 0
     for key in ra:
         np.testing.assert_array_equal(ra[key], rb[key], err_msg=key)
+
+
+@pytest.mark.parametrize("overrides", [[], ["env.max_episode_steps=50"]])
+def test_scaled_rewards_are_what_vecnormalize_gives_imitations_per_step_rewards(tmp_path: Path, overrides: list[str]) -> None:
+    # Two rollouts (the statistics carry over), with and without episodes ending mid-rollout.
+    a, b, per_step, batched = run_both(tmp_path, overrides, 2, normalize_reward=True)
+    assert_same_rollouts(a, b)
+    recorder, scaler = batched.venv_train, batched.gen_callback.scaler
+    labels = label_rollout(batched.reward_train.predict_processed, recorder)
+    assert scaler.rms.count == pytest.approx(2 * labels.size, abs=1e-3)
+    # The scaling took effect: PPO's rewards are not the labels (no truncation term when no episode ends).
+    if not overrides:
+        assert not np.allclose(b[-1]["rewards"], labels, rtol=1e-3)
+
+
+def test_return_scaler_state_continues_like_one_scaler() -> None:
+    rng = np.random.default_rng(0)
+    rews, dones = rng.normal(1.0, 3.0, size=(40, 3)), rng.random((40, 3)) < 0.1
+    whole = ReturnScaler(3, gamma=0.95)(rews, dones)
+    first = ReturnScaler(3, gamma=0.95)
+    head = first(rews[:25], dones[:25])
+    second = ReturnScaler(3, gamma=0.95)
+    second.restore(first.state())
+    np.testing.assert_array_equal(np.concatenate([head, second(rews[25:], dones[25:])]), whole)
+    assert all(isinstance(v, (float, list)) for v in first.state().values())  # plain data for state.pt
 
 
 @pytest.mark.parametrize("horizon", [50, 64])
