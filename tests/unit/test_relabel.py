@@ -63,6 +63,17 @@ def replay_arrays(trainer: Any) -> dict[str, np.ndarray]:
     return {k: v[: buffer.size()] for k, v in buffer._arrays.items()}
 
 
+def same_info(x: Any, y: Any, key: str = "") -> bool:
+    """Equal step infos, but for Monitor's wall-clock time of an episode (info["episode"]["t"])."""
+    if isinstance(x, dict):
+        skip = {"t"} if key == "episode" else set()
+        return (isinstance(y, dict) and x.keys() == y.keys()
+                and all(same_info(x[k], y[k], k) for k in x.keys() - skip))
+    if isinstance(x, np.ndarray):
+        return isinstance(y, np.ndarray) and np.array_equal(x, y)
+    return type(x) is type(y) and x == y
+
+
 def run_both(tmp_path: Path, overrides: list[str], n_rollouts: int,
              normalize_reward: bool = False) -> tuple[list[dict], list[dict], Any, Any]:
     runs = []
@@ -141,6 +152,31 @@ def test_episodes_truncated_in_rollout_use_terminal_observation(tmp_path: Path, 
     assert len(batched.gen_callback.episode_rewards) == 8
 
 
+def test_replay_rows_and_episode_lengths_over_rounds_are_imitations(tmp_path: Path, monkeypatch) -> None:
+    # Episodes of 40 steps across three rounds of 64: some end mid-round, some span rounds, so
+    # trajectories start in one round and end in the next. The replay buffer holds all three
+    # rounds, in the order imitation's BufferingWrapper stored them.
+    from imitation.algorithms.adversarial.common import AdversarialTrainer
+
+    lengths: list[list[int]] = []
+    check = AdversarialTrainer._check_fixed_horizon
+    monkeypatch.setattr(AdversarialTrainer, "_check_fixed_horizon",
+                        lambda self, ep_lens: (lengths.append(list(ep_lens)), check(self, ep_lens))[1])
+    overrides = ["env.max_episode_steps=40", "gail.gen_replay_buffer_capacity=1536"]
+    a, b, per_step, batched = run_both(tmp_path, overrides, 3)
+    assert_same_rollouts(a, b)
+    ra, rb = replay_arrays(per_step), replay_arrays(batched)
+    assert len(ra["obs"]) == len(rb["obs"]) == 1536
+    for key in ra.keys() - {"infos"}:
+        np.testing.assert_array_equal(ra[key], rb[key], err_msg=key)
+    # Infos hold arrays (terminal_observation, the episode imitation's RolloutInfoWrapper keeps).
+    assert all(same_info(x, y) for x, y in zip(ra["infos"], rb["infos"]))
+    assert sum("terminal_observation" in info for info in rb["infos"]) == 8 * (192 // 40)
+    per_round = len(lengths) // 2
+    assert lengths[:per_round] == lengths[per_round:] and sum(map(len, lengths[:per_round])) == 8 * (192 // 40)
+    assert set(sum(lengths, [])) == {40}  # full lengths, also of the episodes a round cut
+
+
 def test_recorder_hands_zero_rewards_and_keeps_terminal_observations() -> None:
     venv = make_venv(EnvConfig(id="seals/CartPole-v0", n_envs=2, max_episode_steps=3), seed=0)
     recorder = RolloutRecorder(venv)
@@ -163,8 +199,14 @@ def test_recorder_hands_zero_rewards_and_keeps_terminal_observations() -> None:
             np.testing.assert_array_equal(recorder.next_obs[-1], obs)
         last = obs
     assert len(recorder.obs) == len(recorder.dones) == 4
-    recorder.start(obs)
-    assert recorder.obs == [] and recorder.dones == []
+    # What imitation's BufferingWrapper pops: the two 3-step episodes, then each env's 1-step rest.
+    trajs, ep_lens = recorder.pop_trajectories()
+    assert ep_lens == [3, 3] and [(len(t.acts), t.terminal) for t in trajs] == [(3, True), (3, True), (1, False), (1, False)]
+    np.testing.assert_array_equal(trajs[0].obs[-1], recorder.next_obs[2][0])
+    np.testing.assert_array_equal(trajs[2].obs, [recorder.obs[3][0], obs[0]])
+    assert recorder.pop_trajectories() == ([], [])
+    recorder.start(obs)  # a new rollout: popped steps are dropped
+    assert recorder.obs == [] and recorder.dones == [] and recorder.rollout_start == 0
 
 
 def test_episode_returns_carry_partial_sums_across_rollouts() -> None:
