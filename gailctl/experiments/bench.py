@@ -29,6 +29,7 @@ DEFAULT_CONFIGS = SUITES["classic"]
 """What the benchmark runs when neither -c nor --suite is given."""
 QUICK_SEEDS = "0-1"
 QUICK_BUDGET_FRACTION = 3  # --quick runs a third of each config's gail.total_timesteps
+QUICK_EVAL_EPISODES = 10  # ... and scores the final policies over at most 10 episodes
 
 
 @dataclass(frozen=True)
@@ -45,17 +46,27 @@ class BenchPlan:
     """The `--suite` these configs came from; names the bench folder."""
 
     def budget_overrides(self, config: Path) -> list[str]:
-        """--set items for one config: the user's, plus the smaller budget of --quick."""
+        """--set items for one config: the user's, plus the smaller budgets of --quick.
+
+        --quick: a third of the GAIL budget and at most QUICK_EVAL_EPISODES final evaluation
+        episodes for GAIL and BC (on MuJoCo, GAIL's 2 x 50 final episodes are 100k env steps,
+        as many as a third of a 1M-step run trains).
+        """
         items = list(self.overrides)
         if self.quick:
             cfg = load_config(config, items)
             quick_steps = max(cfg.gail_steps_per_round, cfg.gail.total_timesteps // QUICK_BUDGET_FRACTION)
-            items.append(f"gail.total_timesteps={quick_steps}")
+            items += [f"gail.total_timesteps={quick_steps}",
+                      f"gail.final_eval_episodes={min(cfg.gail.final_eval_episodes, QUICK_EVAL_EPISODES)}",
+                      f"bc.eval_episodes={min(cfg.bc.eval_episodes, QUICK_EVAL_EPISODES)}"]
         return items
 
     def grid(self, config: Path) -> list[str]:
-        """The demonstration counts to sweep for one config: --n-demos, else its bench.n_demos."""
+        """The demonstration counts to sweep for one config: --n-demos, else its bench.n_demos
+        (with --quick, only the smallest of those: the GAIL paper's low end, where BC falls behind)."""
         counts = self.n_demos or load_config(config, list(self.overrides)).bench.n_demos
+        if self.quick and not self.n_demos and counts:
+            counts = (min(counts),)
         return [f"gail.n_demos={','.join(map(str, counts))}"] if counts else []
 
 
