@@ -254,9 +254,10 @@ class GailConfig(_Section):
     normalize_reward: bool = False
     """The generator trains on the learned reward scaled as VecNormalize(norm_reward=True) scales an
     env's: divided by the running standard deviation of its discounted return (gamma =
-    gail.ppo.gamma), clipped to +-10, as rl-zoo's MuJoCo experts train. GAIL's reward
-    -log(1 - D) changes scale as the discriminator sharpens; this keeps PPO's value targets in
-    range. The discriminator and the logged returns are unchanged. Needs gail.batched_rewards."""
+    gail.ppo.gamma), clipped to +-10, as rl-zoo's MuJoCo experts train; GAIL's reward
+    -log(1 - D) changes scale as the discriminator sharpens. The discriminator and the logged
+    returns are unchanged. Needs gail.batched_rewards. Measured on MuJoCo it did not help
+    (Walker2d: 2 seeds up, 2 down; Swimmer: no learning; docs/bench-mujoco/README.md)."""
     batched_rewards: bool = True
     """Label the generator's rollout with the learned reward in one batch after it is collected,
     instead of imitation's per-step reward wrapper (same rewards, less overhead)."""
