@@ -313,6 +313,9 @@ class BenchConfig(_Section):
     """Numbers of demonstration trajectories to benchmark; gail.n_demos alone when empty."""
     published: Optional[PublishedResults] = None
     """Published results to compare with: one reference row per method in the bench table."""
+    quick_budget: float = Field(default=1 / 3, gt=0.0, le=1.0)
+    """`bench --quick` trains GAIL for this fraction of gail.total_timesteps (MuJoCo: 0.2, so the
+    five-task suite fits in 15 minutes)."""
 
 
 class EvalConfig(_Section):

@@ -28,7 +28,6 @@ SUITES = {
 DEFAULT_CONFIGS = SUITES["classic"]
 """What the benchmark runs when neither -c nor --suite is given."""
 QUICK_SEEDS = "0-1"
-QUICK_BUDGET_FRACTION = 3  # --quick runs a third of each config's gail.total_timesteps
 QUICK_EVAL_EPISODES = 10  # ... and scores the final policies over at most 10 episodes
 
 
@@ -48,14 +47,14 @@ class BenchPlan:
     def budget_overrides(self, config: Path) -> list[str]:
         """--set items for one config: the user's, plus the smaller budgets of --quick.
 
-        --quick: a third of the GAIL budget and at most QUICK_EVAL_EPISODES final evaluation
-        episodes for GAIL and BC (on MuJoCo, GAIL's 2 x 50 final episodes are 100k env steps,
-        as many as a third of a 1M-step run trains).
+        --quick: the config's bench.quick_budget of the GAIL budget (a third unless it says) and
+        at most QUICK_EVAL_EPISODES final evaluation episodes for GAIL and BC (on MuJoCo, GAIL's
+        2 x 50 final episodes are 100k env steps, half of what a fifth of a 1M-step run trains).
         """
         items = list(self.overrides)
         if self.quick:
             cfg = load_config(config, items)
-            quick_steps = max(cfg.gail_steps_per_round, cfg.gail.total_timesteps // QUICK_BUDGET_FRACTION)
+            quick_steps = max(cfg.gail_steps_per_round, int(cfg.gail.total_timesteps * cfg.bench.quick_budget))
             items += [f"gail.total_timesteps={quick_steps}",
                       f"gail.final_eval_episodes={min(cfg.gail.final_eval_episodes, QUICK_EVAL_EPISODES)}",
                       f"bc.eval_episodes={min(cfg.bc.eval_episodes, QUICK_EVAL_EPISODES)}"]

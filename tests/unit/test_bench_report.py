@@ -104,7 +104,7 @@ def test_bench_plan_takes_demo_counts_from_each_config_unless_given(tmp_path: Pa
     assert given.grid(cartpole) == ["gail.n_demos=2,3"]
 
 
-def test_quick_plan_runs_the_smallest_demo_count_on_a_third_with_short_final_evaluations() -> None:
+def test_quick_plan_runs_the_smallest_demo_count_on_its_quick_budget_with_short_final_evaluations() -> None:
     from gailctl.core.config_load import load_config
     from gailctl.experiments.bench import BenchPlan
 
@@ -113,13 +113,17 @@ def test_quick_plan_runs_the_smallest_demo_count_on_a_third_with_short_final_eva
     quick = BenchPlan(configs=(hopper,), seeds="0-1", n_demos=None, quick=True, with_bc=True, overrides=())
     assert load_config(hopper, []).bench.n_demos == (4, 25) and quick.grid(hopper) == ["gail.n_demos=4"]
     cfg = load_config(hopper, quick.budget_overrides(hopper))
-    assert cfg.gail.total_timesteps == load_config(hopper, []).gail.total_timesteps // 3
+    full = load_config(hopper, [])
+    assert full.bench.quick_budget == 0.2 and cfg.gail.total_timesteps == int(full.gail.total_timesteps * 0.2)
     assert cfg.gail.final_eval_episodes == 10 and cfg.bc.eval_episodes == 10
     # --n-demos and a smaller --set stay the user's.
     given = BenchPlan(configs=(cartpole,), seeds="0", n_demos=(2, 3), quick=True, with_bc=False,
                       overrides=("gail.final_eval_episodes=4",))
     assert given.grid(cartpole) == ["gail.n_demos=2,3"]
     assert load_config(cartpole, given.budget_overrides(cartpole)).gail.final_eval_episodes == 4
+    # A config that does not say runs a third.
+    cart = load_config(cartpole, given.budget_overrides(cartpole))
+    assert cart.gail.total_timesteps == int(load_config(cartpole, []).gail.total_timesteps / 3)
 
 
 def test_throughput_table_has_a_row_per_task() -> None:
