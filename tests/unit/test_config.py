@@ -378,6 +378,8 @@ BAD_SETS = [
     ),
     pytest.param(["bogus=3"], "--set bogus: bogus: unknown key", id="unknown-section"),
     pytest.param(["seed=-2"], "--set seed: seed = -2", id="seed"),
+    pytest.param(["bench.quick_budget=1.5"], "--set bench.quick_budget: bench.quick_budget = 1.5", id="quick-budget"),
+    pytest.param(["bench.quick_budget=0"], "--set bench.quick_budget: bench.quick_budget = 0", id="quick-budget-zero"),
 ]
 
 
