@@ -228,6 +228,11 @@ class GailConfig(_Section):
     protocol (K = 20); honoured by gail, bc and bench. Each trajectory starts at its own offset in
     0..K-1, drawn from a generator seeded by `seed` (the paper drew them at random)."""
     total_timesteps: Budget = 150_000
+    bc_init_epochs: NonNegativeInt = 0
+    """Epochs of behavioural cloning on the run's demonstrations (subsampled as above, the `bc`
+    section's batch size, learning rate and loss weights) that start the generator's policy
+    before the first round, as OpenAI baselines' GAIL `--pretrained`; 0 = a random start. PPO's
+    value head is not cloned. With normalize_obs the statistics start from the demonstrations."""
     demo_batch_size: PositiveInt = 500
     """Expert transitions per discriminator batch (as many generator ones are added)."""
     gen_replay_buffer_capacity: Optional[PositiveInt] = None

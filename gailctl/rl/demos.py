@@ -72,10 +72,13 @@ def check_demos_fit(trajs: Sequence[Any], venv: Any, cfg: Config, demos_dir: Pat
         )
     kept = n_transitions is not None and n_transitions != sum(len(t.acts) for t in trajs)
     n_transitions = sum(len(t.acts) for t in trajs) if n_transitions is None else n_transitions
-    batch_size = cfg.gail.demo_batch_size if batch_size is None else batch_size
-    if batch_size > n_transitions:
-        raise UsageError(
-            f"{batch_key} = {batch_size}: larger than the {n_transitions} "
-            f"expert transitions in {demos_dir}"
-            + (f" (1 in every {cfg.gail.subsample_every} kept: gail.subsample_every)" if kept else "")
-        )
+    batches = {batch_key: cfg.gail.demo_batch_size if batch_size is None else batch_size}
+    if batch_size is None and cfg.gail.bc_init_epochs:  # the gail stage's warm start clones in bc batches
+        batches["bc.batch_size"] = cfg.bc.batch_size
+    for key, size in batches.items():
+        if size > n_transitions:
+            raise UsageError(
+                f"{key} = {size}: larger than the {n_transitions} "
+                f"expert transitions in {demos_dir}"
+                + (f" (1 in every {cfg.gail.subsample_every} kept: gail.subsample_every)" if kept else "")
+            )

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
-import warnings
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Callable
-
-import numpy as np
+from typing import Any
 
 from gailctl.core.config import Config, PPOConfig
 from gailctl.core.metrics import MetricsWriter
 from gailctl.core.ui import progress_bar
+from gailctl.rl.cloning import EpochLoss, bc_trainer, quiet_bc_logger
 from gailctl.rl.demos import check_demos_fit, load_demos
 from gailctl.rl.envs import EVAL_SEED_OFFSET, make_venv
 from gailctl.rl.evaluation import evaluate
@@ -26,51 +22,8 @@ NO_EVAL = {k: float("nan") for k in COLUMNS[4:]}
 """The evaluation columns of the epochs that end without one (only the last epoch is evaluated)."""
 
 
-class EpochLoss:
-    """Wraps BC's public `loss_calculator` to average its loss over each epoch.
-
-    imitation records the loss in its logger only on logged batches and clears it when it dumps,
-    so the per-epoch number comes from the loss calculator's own results instead: the
-    sample-weighted mean of the minibatch losses seen since the last `take()`.
-    """
-
-    def __init__(self, inner: Callable[..., Any]):
-        self.inner = inner
-        self._sum, self._n = 0.0, 0
-
-    def __call__(self, policy: Any, obs: Any, acts: Any) -> Any:
-        metrics = self.inner(policy, obs, acts)
-        n = len(acts)
-        self._sum += float(metrics.loss.detach()) * n
-        self._n += n
-        return metrics
-
-    def take(self) -> float:
-        """The mean loss per sample since the last call (NaN if no batch ran), and start afresh."""
-        mean = self._sum / self._n if self._n else float("nan")
-        self._sum, self._n = 0.0, 0
-        return mean
-
-
-@contextlib.contextmanager
-def quiet_bc_logger() -> Iterator[None]:
-    """Silence the one warning imitation 1.0.1's BC logger raises on every run.
-
-    `BCLogger.log_batch` calls `float()` on the loss tensor, which still requires grad, and
-    torch warns about it on the first batch; the loss is what we meant to log. Only that
-    message, from imitation's bc module, for the duration of `train`.
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad=True to a scalar",
-                                category=UserWarning, module=r"imitation\.algorithms\.bc")
-        yield
-
-
 def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> dict[str, Any]:
     """Train imitation's BC on a fresh PPO MlpPolicy, so the result is an ordinary SB3 zip."""
-    from imitation.algorithms import bc
-    from imitation.util import logger as imit_logger
-
     setup_torch()
     b = cfg.bc
     trajs = load_demos(demos_dir, n_demos=b.n_demos or cfg.gail.n_demos)
@@ -82,19 +35,7 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> dict[str, Any]:
     eval_venv = make_venv(cfg.env, seed=cfg.seed + EVAL_SEED_OFFSET, n_envs=min(b.eval_episodes, cfg.env.n_envs))
     # A PPO shell gives the policy SB3's MlpPolicy layout and, later, a zip eval can load.
     model = build_ppo(venv, PPOConfig(net_arch=b.net_arch), seed=cfg.seed)
-    trainer = bc.BC(
-        observation_space=venv.observation_space,
-        action_space=venv.action_space,
-        rng=np.random.default_rng(cfg.seed),
-        policy=model.policy,
-        demonstrations=demos,
-        batch_size=b.batch_size,
-        optimizer_kwargs={"lr": b.learning_rate},
-        ent_weight=b.ent_weight,
-        l2_weight=b.l2_weight,
-        device="cpu",
-        custom_logger=imit_logger.configure(run_dir / "imitation", ["csv"]),
-    )
+    trainer = bc_trainer(model.policy, demos, b, seed=cfg.seed, log_dir=run_dir / "imitation")
     epoch_loss = EpochLoss(trainer.loss_calculator)
     trainer.loss_calculator = epoch_loss
     t0 = time.monotonic()

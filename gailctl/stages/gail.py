@@ -25,6 +25,7 @@ from gailctl.core.torch_files import save_torch_atomic, torch_save
 from gailctl.core.ui import console, progress_bar
 from gailctl.report.curves import gail_curve_png
 from gailctl.rl.adversarial import DISC_KEYS, build_gail, mean_disc_stats, train_rounds
+from gailctl.rl.cloning import clone_into_generator
 from gailctl.rl.demos import check_demos_fit, load_demos
 from gailctl.rl.envs import EVAL_SEED_OFFSET, make_venv, warn_variable_horizon
 from gailctl.rl.evaluation import evaluate
@@ -74,7 +75,8 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
     start_round = int(state["round"])
     # Resumed envs start fresh episodes from a seed of their own (env states are not checkpointed).
     venv = make_venv(cfg.env, seed=cfg.seed + int(state["n_env_steps"]))
-    n_kept = len(demo_transitions(trajs, every=g.subsample_every, seed=cfg.seed))
+    kept = demo_transitions(trajs, every=g.subsample_every, seed=cfg.seed)
+    n_kept = len(kept)
     check_demos_fit(trajs, venv, cfg, demos_dir, n_transitions=n_kept)
     if (warning := warn_variable_horizon(cfg.env)) is not None:
         console.print(f"[yellow]warning:[/] {warning}")
@@ -88,6 +90,11 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
 
     learner = build_gail(cfg, venv=venv, trajs=trajs, log_dir=run_dir / "imitation", checkpoint=checkpoint, state=state)
     trainer, gen, reward_net, vec, net_kind = learner.trainer, learner.gen, learner.reward_net, learner.vec, learner.net_kind
+    bc_init_loss = None
+    if checkpoint is None and g.bc_init_epochs:  # a resumed generator was cloned (or not) when the run began
+        bc_init_loss = clone_into_generator(gen, kept, vec=vec, bc=cfg.bc, epochs=g.bc_init_epochs,
+                                            seed=cfg.seed, log_dir=run_dir / "imitation" / "bc_init")
+        console.print(f"generator cloned from the demonstrations: {g.bc_init_epochs} BC epochs, last loss {bc_init_loss:.3f}")
     line, cut = budget_line(cfg)  # said once everything loaded, before the first round
     if cut is not None:
         console.print(f"[yellow]warning:[/] {cut}")
@@ -179,6 +186,7 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
         "n_demo_trajectories": len(trajs),
         "subsample_every": g.subsample_every,
         "n_demo_transitions": n_kept,
+        "bc_init_epochs": g.bc_init_epochs,
         "n_rounds": n_rounds,
         "steps_per_round": steps_per_round,
         "n_env_steps": int(gen.num_timesteps),

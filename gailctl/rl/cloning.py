@@ -1,0 +1,106 @@
+"""imitation's behavioural cloning as gailctl runs it: `gailctl bc`, and GAIL's warm start.
+
+The warm start (gail.bc_init_epochs) clones the run's own demonstrations into GAIL's generator
+before the first round. OpenAI baselines' GAIL had it as `--pretrained` (BC, then TRPO on the
+learned reward). A random generator falls from the first step, so the discriminator can tell
+its states from the expert's at once; a cloned one starts nearer the expert's states. Only the
+policy is cloned: PPO's value head starts untrained.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+
+class EpochLoss:
+    """Wraps BC's public `loss_calculator` to average its loss over each epoch.
+
+    imitation records the loss in its logger only on logged batches and clears it when it dumps,
+    so the per-epoch number comes from the loss calculator's own results instead: the
+    sample-weighted mean of the minibatch losses seen since the last `take()`.
+    """
+
+    def __init__(self, inner: Callable[..., Any]):
+        self.inner = inner
+        self._sum, self._n = 0.0, 0
+
+    def __call__(self, policy: Any, obs: Any, acts: Any) -> Any:
+        metrics = self.inner(policy, obs, acts)
+        n = len(acts)
+        self._sum += float(metrics.loss.detach()) * n
+        self._n += n
+        return metrics
+
+    def take(self) -> float:
+        """The mean loss per sample since the last call (NaN if no batch ran), and start afresh."""
+        mean = self._sum / self._n if self._n else float("nan")
+        self._sum, self._n = 0.0, 0
+        return mean
+
+
+@contextlib.contextmanager
+def quiet_bc_logger() -> Iterator[None]:
+    """Silence the one warning imitation 1.0.1's BC logger raises on every run.
+
+    `BCLogger.log_batch` calls `float()` on the loss tensor, which still requires grad, and
+    torch warns about it on the first batch; the loss is what we meant to log. Only that
+    message, from imitation's bc module, for the duration of `train`.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Converting a tensor with requires_grad=True to a scalar",
+                                category=UserWarning, module=r"imitation\.algorithms\.bc")
+        yield
+
+
+def bc_trainer(policy: Any, demos: Any, bc: Any, *, seed: int, log_dir: Path) -> Any:
+    """imitation's `bc.BC` on `policy` (an SB3 ActorCriticPolicy) with the `bc` section's
+    batch size, learning rate and loss weights; its own log as CSV under `log_dir`."""
+    from imitation.algorithms import bc as imit_bc
+    from imitation.util import logger as imit_logger
+
+    return imit_bc.BC(
+        observation_space=policy.observation_space,
+        action_space=policy.action_space,
+        rng=np.random.default_rng(seed),
+        policy=policy,
+        demonstrations=demos,
+        batch_size=bc.batch_size,
+        optimizer_kwargs={"lr": bc.learning_rate},
+        ent_weight=bc.ent_weight,
+        l2_weight=bc.l2_weight,
+        device="cpu",
+        custom_logger=imit_logger.configure(log_dir, ["csv"]),
+    )
+
+
+def normalized_demos(demos: Any, vec: Optional[Any]) -> Any:
+    """The demonstrations as the generator's policy reads them.
+
+    With gail.normalize_obs the policy reads VecNormalize'd observations, whose statistics are
+    still empty before the first rollout. They start from the expert's states instead (count =
+    the demonstrations' transitions), so the clone and the first rollouts share one frame.
+    """
+    if vec is None:
+        return demos
+    vec.obs_rms.update(np.asarray(demos.obs, dtype=np.float64))
+    return dataclasses.replace(demos, obs=vec.normalize_obs(demos.obs), next_obs=vec.normalize_obs(demos.next_obs))
+
+
+def clone_into_generator(gen: Any, demos: Any, *, vec: Optional[Any], bc: Any, epochs: int, seed: int,
+                         log_dir: Path) -> float:
+    """Train the generator's policy by BC for `epochs` epochs; returns the last epoch's mean loss."""
+    trainer = bc_trainer(gen.policy, normalized_demos(demos, vec), bc, seed=seed, log_dir=log_dir)
+    epoch_loss = EpochLoss(trainer.loss_calculator)
+    trainer.loss_calculator = epoch_loss
+    losses: list[float] = []
+    with quiet_bc_logger():
+        trainer.train(n_epochs=epochs, on_epoch_end=lambda: losses.append(epoch_loss.take()),
+                      progress_bar=False, log_interval=10**9)
+    return losses[-1]
