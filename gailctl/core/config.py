@@ -232,7 +232,7 @@ class GailConfig(_Section):
     """Epochs of behavioural cloning on the run's demonstrations (subsampled as above, the `bc`
     section's batch size, learning rate and loss weights) that start the generator's policy
     before the first round, as OpenAI baselines' GAIL `--pretrained`; 0 = a random start. PPO's
-    value head is not cloned. With normalize_obs the statistics start from the demonstrations."""
+    value head is not cloned. With normalize_obs the statistics are the demonstrations', fixed."""
     demo_batch_size: PositiveInt = 500
     """Expert transitions per discriminator batch (as many generator ones are added)."""
     gen_replay_buffer_capacity: Optional[PositiveInt] = None

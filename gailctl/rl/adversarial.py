@@ -248,6 +248,8 @@ def build_gail(cfg: Config, *, venv: Any, trajs: Sequence[Any], log_dir: Path, c
     trainer = build_trainer(cfg, venv=venv, gen=gen, reward_net=reward_net, trajs=trajs, log_dir=log_dir,
                             batches=batches, scaler=scaler)
     vec = normalize_generator(trainer, g) if g.normalize_obs else None
+    if vec is not None and g.bc_init_epochs:
+        vec.training = False  # a cloned generator keeps the demonstrations' statistics (cloning.normalized_demos)
     if checkpoint is not None:
         restore_from_checkpoint(vec, checkpoint, setting="gail.normalize_obs")
         # imitation keeps the discriminator's optimizer private; its state is ours to restore.
