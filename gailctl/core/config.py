@@ -292,6 +292,9 @@ class BCConfig(_Section):
     ent_weight: NonNegativeFloat = 1e-3
     l2_weight: NonNegativeFloat = 0.0
     net_arch: tuple[PositiveInt, ...] = (64, 64)
+    normalize_obs: bool = False
+    """Learn on observations normalised by the demonstrations' own mean and variance (frozen), as
+    imitation's tuned MuJoCo BC does; policy.zip still takes raw observations (folded in)."""
     eval_episodes: PositiveInt = 50
     eval_deterministic: bool = True
 

@@ -80,6 +80,13 @@ def bc_trainer(policy: Any, demos: Any, bc: Any, *, seed: int, log_dir: Path) ->
     )
 
 
+def demo_normalizer(venv: Any) -> Any:
+    """A frozen, observations-only VecNormalize over `venv`, for `normalized_demos` to fill from the demonstrations."""
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    return VecNormalize(venv, training=False, norm_obs=True, norm_reward=False)
+
+
 def normalized_demos(demos: Any, vec: Optional[Any]) -> Any:
     """The demonstrations as the generator's policy reads them.
 
@@ -88,6 +95,7 @@ def normalized_demos(demos: Any, vec: Optional[Any]) -> Any:
     (`build_gail` stops their updates): on Walker2d a clone scoring 0.85 fell to -0.17 after one
     round in which only the running statistics moved (PPO's learning rate 1e-9), as the
     generator's early-episode states pulled them away from the frame it was cloned in.
+    `gailctl bc` with bc.normalize_obs uses it the same way, on a `demo_normalizer`.
     """
     if vec is None:
         return demos

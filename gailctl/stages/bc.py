@@ -9,10 +9,11 @@ from typing import Any
 from gailctl.core.config import Config, PPOConfig
 from gailctl.core.metrics import MetricsWriter
 from gailctl.core.ui import progress_bar
-from gailctl.rl.cloning import EpochLoss, bc_trainer, quiet_bc_logger
+from gailctl.rl.cloning import EpochLoss, bc_trainer, demo_normalizer, normalized_demos, quiet_bc_logger
 from gailctl.rl.demos import check_demos_fit, load_demos
 from gailctl.rl.envs import EVAL_SEED_OFFSET, make_venv
 from gailctl.rl.evaluation import evaluate
+from gailctl.rl.normalize import raw_obs_weights
 from gailctl.rl.policies import build_ppo, save_zip
 from gailctl.rl.subsample import demo_transitions
 from gailctl.rl.torch_setup import setup_torch
@@ -23,7 +24,11 @@ NO_EVAL = {k: float("nan") for k in COLUMNS[4:]}
 
 
 def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> dict[str, Any]:
-    """Train imitation's BC on a fresh PPO MlpPolicy, so the result is an ordinary SB3 zip."""
+    """Train imitation's BC on a fresh PPO MlpPolicy, so the result is an ordinary SB3 zip.
+
+    With bc.normalize_obs the policy learns on demonstrations normalised by their own statistics;
+    it is evaluated and saved with those folded into its first layers, so it takes raw observations.
+    """
     setup_torch()
     b = cfg.bc
     trajs = load_demos(demos_dir, n_demos=b.n_demos or cfg.gail.n_demos)
@@ -35,7 +40,8 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> dict[str, Any]:
     eval_venv = make_venv(cfg.env, seed=cfg.seed + EVAL_SEED_OFFSET, n_envs=min(b.eval_episodes, cfg.env.n_envs))
     # A PPO shell gives the policy SB3's MlpPolicy layout and, later, a zip eval can load.
     model = build_ppo(venv, PPOConfig(net_arch=b.net_arch), seed=cfg.seed)
-    trainer = bc_trainer(model.policy, demos, b, seed=cfg.seed, log_dir=run_dir / "imitation")
+    vec = demo_normalizer(venv) if b.normalize_obs else None
+    trainer = bc_trainer(model.policy, normalized_demos(demos, vec), b, seed=cfg.seed, log_dir=run_dir / "imitation")
     epoch_loss = EpochLoss(trainer.loss_calculator)
     trainer.loss_calculator = epoch_loss
     t0 = time.monotonic()
@@ -53,17 +59,20 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> dict[str, Any]:
 
         with quiet_bc_logger():
             trainer.train(n_epochs=b.n_epochs, on_epoch_end=on_epoch_end, progress_bar=False, log_interval=10**9)
-        score = evaluate(model, eval_venv, n_episodes=b.eval_episodes, deterministic=b.eval_deterministic)
+        with raw_obs_weights(model, vec):
+            score = evaluate(model, eval_venv, n_episodes=b.eval_episodes, deterministic=b.eval_deterministic)
         row = {"epoch": b.n_epochs, "n_env_steps": 0, "wall_s": round(time.monotonic() - t0, 3),
                "bc_loss": last_loss[0], **score.as_row(cfg.references)}
         writer.write(row)
         bar.update(b.n_epochs, latest=f"return {score.return_mean:.1f}")
-    save_zip(model, run_dir / "policy.zip")
+    with raw_obs_weights(model, vec):  # built on the raw env, so SB3's data needs no "folded" marker
+        save_zip(model, run_dir / "policy.zip")
     return {
         "demos": str(demos_dir),
         "n_demo_trajectories": len(trajs),
         "subsample_every": cfg.gail.subsample_every,
         "n_demo_transitions": len(demos),
+        "normalize_obs": b.normalize_obs,
         "n_env_steps": 0,
         "final": {k: row[k] for k in ("return_mean", "return_std", "return_min", "normalized_score")},
         "bc_loss": row["bc_loss"],
