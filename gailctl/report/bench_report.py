@@ -155,6 +155,34 @@ def _median_worst(values: Sequence[Optional[float]], n_seeds: int, unit: str = "
     return f"{fmt(med)} (worst {fmt(worst)})"
 
 
+def _final(c: Curve) -> Optional[float]:
+    return c.final_deterministic if c.final_deterministic is not None else c.final_stochastic
+
+
+def lead_over(ours: Sequence[float], theirs: Sequence[float]) -> dict[str, float]:
+    """How far `ours` (final scores over seeds) ends above `theirs`, measured two ways.
+
+    `margin`: the gap in means less both population stds (the bench's "±") added together, so
+    > 0 means the two mean ± std intervals do not overlap. `p`: Welch's t-test, two-sided (unequal
+    variances; seeds are too few to assume equal ones). NaN where a side has fewer than 2 seeds.
+    """
+    gap = statistics.fmean(ours) - statistics.fmean(theirs)
+    out = {"gap": gap, "margin": float("nan"), "p": float("nan")}
+    if len(ours) >= 2 and len(theirs) >= 2:
+        out["margin"] = gap - statistics.pstdev(ours) - statistics.pstdev(theirs)
+        from scipy import stats  # only here: the rest of the report needs no scipy
+
+        out["p"] = float(stats.ttest_ind(ours, theirs, equal_var=False).pvalue)
+    return out
+
+
+def _lead_text(lead: dict[str, float]) -> str:
+    if lead["margin"] != lead["margin"]:
+        return f"{lead['gap']:+.2f} (too few seeds to test)"
+    beyond = "beyond" if lead["margin"] > 0 else "within"
+    return f"{lead['gap']:+.2f}, {beyond} both spreads ({lead['margin']:+.2f}), Welch p={lead['p']:.3f}"
+
+
 def summarize(curves: Sequence[Curve], *, at_steps: Sequence[int]) -> list[dict[str, Any]]:
     """One row per (task, method, n_demos): the benchmark's table, as plain values."""
     groups: dict[tuple[str, str, int, int], list[Curve]] = {}
@@ -177,6 +205,10 @@ def summarize(curves: Sequence[Curve], *, at_steps: Sequence[int]) -> list[dict[
             "final episodes": "/".join(str(e) for e in sorted({c.final_episodes for c in group})),
         }
         if method != "bc":
+            bc_finals = [f for c in groups.get((env_id, "bc", n_demos, every), []) if (f := _final(c)) is not None]
+            finals = [f for c in group if (f := _final(c)) is not None]
+            if bc_finals and finals:
+                row["final - BC's"] = _lead_text(lead_over(finals, bc_finals))
             modes = {c.eval_deterministic for c in group}
             row["per-round evals"] = "argmax" if modes == {True} else "sampled" if modes == {False} else "mixed"
             for step in at_steps:
@@ -257,9 +289,7 @@ def plot(curves: Sequence[Curve], out: Path, *, figures: Optional[list[Any]] = N
                 continue
             draw_curves(ax, [(c.steps, c.score)], color=f"C{c.seed % 10}", style=styles.get(c.method, ":"), alpha=0.8,
                         lw=1.2, label=f"{c.method} seed {c.seed}")
-        bc = [c.final_deterministic if c.final_deterministic is not None else c.final_stochastic
-              for c in here if c.method == "bc"]
-        bc = [b for b in bc if b is not None]
+        bc = [b for c in here if c.method == "bc" and (b := _final(c)) is not None]
         if bc:
             ax.axhspan(min(bc), max(bc), color="tab:red", alpha=0.15, label=f"BC (final, {len(bc)} seeds)")
         reference_line(ax, 1.0, kind="expert", label="expert")

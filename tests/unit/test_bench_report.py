@@ -163,3 +163,24 @@ def test_published_rows_sit_under_their_task_normalized_by_our_references(tmp_pa
     merged = br.with_published(ours, extra)
     assert [r["method"] for r in merged] == ["gail", "gail", "bc", "expert (published)", "gail (published)", "bc (published)"]
     assert "n/a (return 2671" in br.published_rows("x", pub, random_return=None, expert_return=None)[1]["final (det.)"]
+
+
+def test_lead_over_bc_gives_the_gap_the_margin_beyond_both_spreads_and_welchs_p(tmp_path: Path) -> None:
+    """Issue 9's BC target, measured: GAIL ends above BC by more than the seed spread."""
+    gail = [0.94, 0.85, 0.88, 0.79, 0.29]
+    bc = [0.03, 0.72, 0.01, 0.02, 0.01]
+    lead = br.lead_over(gail, bc)
+    stats = __import__("statistics")
+    assert lead["gap"] == pytest.approx(0.75 - 0.158)
+    assert lead["margin"] == pytest.approx(lead["gap"] - stats.pstdev(gail) - stats.pstdev(bc))
+    assert lead["p"] == pytest.approx(0.01254, abs=1e-5)  # Welch: t = 3.23 on 7.76 degrees of freedom, by hand
+    assert br.lead_over([0.88, 0.94], [0.88, 0.9])["margin"] == pytest.approx(-0.02)  # overlapping intervals
+    assert br.lead_over([0.9], [0.5])["p"] != br.lead_over([0.9], [0.5])["p"]  # one seed: no test (NaN)
+
+    curves = [br.load_curve(make_run(tmp_path, f"g{i}", [0.0, g], seed=i, final=(g, None))) for i, g in enumerate(gail)]
+    curves += [br.load_curve(make_run(tmp_path, f"b{i}", [b], seed=i, stage="bc", final=(b, None))) for i, b in enumerate(bc)]
+    curves.append(br.load_curve(make_run(tmp_path, "other", [0.0, 0.9], n_demos=25, final=(0.9, None))))
+    rows = {(r["method"], r["demos"]): r for r in br.summarize(curves, at_steps=[])}
+    assert rows[("gail", 4)]["final - BC's"] == f"+0.59, beyond both spreads ({lead['margin']:+.2f}), Welch p={lead['p']:.3f}"
+    assert "final - BC's" not in rows[("gail", 25)]  # no BC run with 25 demonstrations to compare with
+    assert "final - BC's" not in rows[("bc", 4)]
