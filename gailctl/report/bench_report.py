@@ -156,6 +156,7 @@ def _median_worst(values: Sequence[Optional[float]], n_seeds: int, unit: str = "
 
 
 def _final(c: Curve) -> Optional[float]:
+    """A run's final score: argmax when it has one (bc scores once, in its own mode)."""
     return c.final_deterministic if c.final_deterministic is not None else c.final_stochastic
 
 
@@ -164,12 +165,15 @@ def lead_over(ours: Sequence[float], theirs: Sequence[float]) -> dict[str, float
 
     `margin`: the gap in means less both population stds (the bench's "±") added together, so
     > 0 means the two mean ± std intervals do not overlap. `p`: Welch's t-test, two-sided (unequal
-    variances; seeds are too few to assume equal ones). NaN where a side has fewer than 2 seeds.
+    variances; seeds are too few to assume equal ones). NaN where a side has fewer than 2 seeds,
+    and `p` NaN where neither side varies (every seed scored the same).
     """
     gap = statistics.fmean(ours) - statistics.fmean(theirs)
     out = {"gap": gap, "margin": float("nan"), "p": float("nan")}
     if len(ours) >= 2 and len(theirs) >= 2:
         out["margin"] = gap - statistics.pstdev(ours) - statistics.pstdev(theirs)
+        if statistics.pstdev(ours) == statistics.pstdev(theirs) == 0:
+            return out
         from scipy import stats  # only here: the rest of the report needs no scipy
 
         out["p"] = float(stats.ttest_ind(ours, theirs, equal_var=False).pvalue)
@@ -180,7 +184,8 @@ def _lead_text(lead: dict[str, float]) -> str:
     if lead["margin"] != lead["margin"]:
         return f"{lead['gap']:+.2f} (too few seeds to test)"
     beyond = "beyond" if lead["margin"] > 0 else "within"
-    return f"{lead['gap']:+.2f}, {beyond} both spreads ({lead['margin']:+.2f}), Welch p={lead['p']:.3f}"
+    p = f"Welch p={lead['p']:.3f}" if lead["p"] == lead["p"] else "no spread to test"
+    return f"{lead['gap']:+.2f}, {beyond} both spreads ({lead['margin']:+.2f}), {p}"
 
 
 def summarize(curves: Sequence[Curve], *, at_steps: Sequence[int]) -> list[dict[str, Any]]:
