@@ -183,7 +183,7 @@ def lead_over(ours: Sequence[float], theirs: Sequence[float]) -> dict[str, float
 def _lead_text(lead: dict[str, float]) -> str:
     if lead["margin"] != lead["margin"]:
         return f"{lead['gap']:+.2f} (too few seeds to test)"
-    beyond = "beyond" if lead["margin"] > 0 else "within"
+    beyond = "beyond" if lead["margin"] > 0 else "not beyond"
     p = f"Welch p={lead['p']:.3f}" if lead["p"] == lead["p"] else "no spread to test"
     return f"{lead['gap']:+.2f}, {beyond} both spreads ({lead['margin']:+.2f}), {p}"
 

@@ -176,7 +176,7 @@ def test_lead_over_bc_gives_the_gap_the_margin_beyond_both_spreads_and_welchs_p(
     assert lead["p"] == pytest.approx(0.01254, abs=1e-5)  # Welch: t = 3.23 on 7.76 degrees of freedom, by hand
     assert br.lead_over([0.88, 0.94], [0.88, 0.9])["margin"] == pytest.approx(-0.02)  # overlapping intervals
     assert br.lead_over([0.9], [0.5])["p"] != br.lead_over([0.9], [0.5])["p"]  # one seed: no test (NaN)
-    assert br._lead_text(br.lead_over([1.0, 1.0], [1.0, 1.0])) == "+0.00, within both spreads (+0.00), no spread to test"
+    assert br._lead_text(br.lead_over([1.0, 1.0], [1.0, 1.0])) == "+0.00, not beyond both spreads (+0.00), no spread to test"
 
     curves = [br.load_curve(make_run(tmp_path, f"g{i}", [0.0, g], seed=i, final=(g, None))) for i, g in enumerate(gail)]
     curves += [br.load_curve(make_run(tmp_path, f"b{i}", [b], seed=i, stage="bc", final=(b, None))) for i, b in enumerate(bc)]
