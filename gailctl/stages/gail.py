@@ -90,7 +90,6 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
 
     learner = build_gail(cfg, venv=venv, trajs=trajs, log_dir=run_dir / "imitation", checkpoint=checkpoint, state=state)
     trainer, gen, reward_net, vec, net_kind = learner.trainer, learner.gen, learner.reward_net, learner.vec, learner.net_kind
-    bc_init_loss = None
     if checkpoint is None and g.bc_init_epochs:  # a resumed generator was cloned (or not) when the run began
         bc_init_loss = clone_into_generator(gen, kept, vec=vec, bc=cfg.bc, epochs=g.bc_init_epochs,
                                             seed=cfg.seed, log_dir=run_dir / "imitation" / "bc_init")
