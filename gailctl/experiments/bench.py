@@ -102,18 +102,17 @@ def measure_throughput(config: Path, overrides: Sequence[str], *, repeats: int =
     Both run here, alternately (PPO, GAIL, PPO, GAIL, ...), on one torch thread, before any trial
     starts, so the machine is otherwise idle; the figures are medians over `repeats`, and the
     ratio is the median of each repeat's ratio. PPO trains on the true reward, GAIL on its
-    learned one; with gail.normalize_obs both see normalised observations.
+    learned one; with gail.normalize_obs both see observations through the generator's own
+    VecNormalize (frozen for both where gail.bc_init_epochs clones the generator).
     """
     import statistics
     import tempfile
-
-    from stable_baselines3.common.vec_env import VecNormalize
 
     from gailctl.rl.envs import make_venv
     from gailctl.rl.policies import build_ppo
     from gailctl.core.runs import resolve_demos_dir
     from gailctl.rl.torch_setup import setup_torch
-    from gailctl.rl.adversarial import build_gail, train_rounds
+    from gailctl.rl.adversarial import build_gail, generator_normalizer, train_rounds
     from gailctl.rl.demos import load_demos
 
     setup_torch()
@@ -127,7 +126,7 @@ def measure_throughput(config: Path, overrides: Sequence[str], *, repeats: int =
     ppo_times, gen_times, disc_times = [], [], []
     for _ in range(repeats):
         venv = make_venv(cfg.env, seed=cfg.seed)
-        ppo = build_ppo(VecNormalize(venv, norm_reward=False) if g.normalize_obs else venv, g.ppo, seed=cfg.seed)
+        ppo = build_ppo(generator_normalizer(venv, g) if g.normalize_obs else venv, g.ppo, seed=cfg.seed)
         started = time.perf_counter()
         ppo.learn(steps)
         ppo_times.append(time.perf_counter() - started)

@@ -190,15 +190,26 @@ def train_rounds(trainer: Any, cfg: Config, *, start_round: int, n_rounds: int) 
         yield RoundDone(round=r, disc_stats=stats, gen_s=gen_done - started, disc_s=time.perf_counter() - gen_done)
 
 
+def generator_normalizer(venv: Any, g: Any) -> Any:
+    """The generator's VecNormalize (observations only), as GAIL trains it; also bench's plain PPO's.
+
+    A generator cloned from the demonstrations (gail.bc_init_epochs) keeps the statistics it was
+    cloned with (`cloning.normalized_demos`), so its statistics do not update.
+    """
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    vec = VecNormalize(venv, norm_obs=True, norm_reward=False, gamma=g.ppo.gamma)
+    vec.training = not g.bc_init_epochs
+    return vec
+
+
 def normalize_generator(trainer: Any, g: Any) -> Any:
-    """Put VecNormalize (observations only) between the env PPO steps and PPO itself.
+    """Put the generator's VecNormalize between the env PPO steps and PPO itself.
 
     It sits above imitation's buffering wrapper and our reward recorder, so the discriminator,
     its replay buffer and the reward labels all see raw observations, like the demonstrations.
     """
-    from stable_baselines3.common.vec_env import VecNormalize
-
-    vec = VecNormalize(trainer.venv_train, norm_obs=True, norm_reward=False, gamma=g.ppo.gamma)
+    vec = generator_normalizer(trainer.venv_train, g)
     trainer.venv_train = trainer.venv_wrapped = vec
     trainer.gen_algo.set_env(vec)
     return vec
@@ -248,8 +259,6 @@ def build_gail(cfg: Config, *, venv: Any, trajs: Sequence[Any], log_dir: Path, c
     trainer = build_trainer(cfg, venv=venv, gen=gen, reward_net=reward_net, trajs=trajs, log_dir=log_dir,
                             batches=batches, scaler=scaler)
     vec = normalize_generator(trainer, g) if g.normalize_obs else None
-    if vec is not None and g.bc_init_epochs:
-        vec.training = False  # a cloned generator keeps the demonstrations' statistics (cloning.normalized_demos)
     if checkpoint is not None:
         restore_from_checkpoint(vec, checkpoint, setting="gail.normalize_obs")
         # imitation keeps the discriminator's optimizer private; its state is ours to restore.

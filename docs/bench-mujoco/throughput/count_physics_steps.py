@@ -16,12 +16,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from stable_baselines3.common.vec_env import VecNormalize
-
 from gailctl.core.config_load import load_config
 from gailctl.core.runs import resolve_demos_dir
 from gailctl.experiments.bench import THROUGHPUT_STEPS
-from gailctl.rl.adversarial import build_gail, train_rounds
+from gailctl.rl.adversarial import build_gail, generator_normalizer, train_rounds
 from gailctl.rl.demos import load_demos
 from gailctl.rl.envs import make_venv
 from gailctl.rl.policies import build_ppo
@@ -53,7 +51,7 @@ def main(config: Path) -> None:
     steps = n_rounds * cfg.gail_steps_per_round
 
     venv = make_venv(cfg.env, seed=cfg.seed)
-    ppo = build_ppo(VecNormalize(venv, norm_reward=False) if g.normalize_obs else venv, g.ppo, seed=cfg.seed)
+    ppo = build_ppo(generator_normalizer(venv, g) if g.normalize_obs else venv, g.ppo, seed=cfg.seed)
     counter[0] = 0
     ppo.learn(steps)
     print(f"{cfg.env.id}: PPO  {steps} env steps, {counter[0]} {env_cls.__name__}.step calls")
