@@ -233,6 +233,11 @@ class GailConfig(_Section):
     section's batch size, learning rate and loss weights) that start the generator's policy
     before the first round, as OpenAI baselines' GAIL `--pretrained`; 0 = a random start. PPO's
     value head is not cloned. With normalize_obs the statistics are the demonstrations', fixed."""
+    value_warmup_rounds: NonNegativeInt = 0
+    """Rounds at the start in which PPO trains only its value function: the policy's weights and
+    action spread stay as they are while the critic learns the returns of the learned reward (the
+    discriminator trains as usual). For a cloned generator (bc_init_epochs), whose untrained
+    value head otherwise turns the first PPO updates' advantages into noise; 0 = off."""
     demo_batch_size: PositiveInt = 500
     """Expert transitions per discriminator batch (as many generator ones are added)."""
     gen_replay_buffer_capacity: Optional[PositiveInt] = None

@@ -20,7 +20,7 @@ from gailctl.core.config import Config
 from gailctl.core.errors import GailctlError, UsageError
 from gailctl.core.torch_files import read_torch_payload
 from gailctl.rl.normalize import restore_from_checkpoint
-from gailctl.rl.policies import build_ppo, build_reward_net, load_ppo, load_reward_net
+from gailctl.rl.policies import build_ppo, build_reward_net, load_ppo, load_reward_net, train_value_only
 from gailctl.rl.subsample import demo_transitions
 from gailctl.rl.trainer_state import REPLAY_BUFFER_FILE, continue_csv_log, restore_replay_buffer
 
@@ -170,24 +170,38 @@ def train_rounds(trainer: Any, cfg: Config, *, start_round: int, n_rounds: int) 
 
     Each round is what imitation's `AdversarialTrainer.train` does (generator, then discriminator),
     at the scheduled learning rates, then one dump of imitation's log (one progress.csv row a round).
+    In the first gail.value_warmup_rounds rounds PPO trains only its value function.
     """
     g = cfg.gail
-    for r in range(start_round + 1, n_rounds + 1):
-        set_learning_rates(trainer, g, round_number=r, n_rounds=n_rounds)
-        started = time.perf_counter()
-        try:
-            trainer.train_gen(cfg.gail_steps_per_round)
-        except ValueError as exc:
-            if "different length" in str(exc):
-                raise GailctlError(
-                    f"env.id = {cfg.env.id}: the generator's episodes have different lengths; "
-                    "use a fixed-horizon env or set env.allow_variable_horizon: true"
-                ) from None
-            raise
-        gen_done = time.perf_counter()
-        stats = train_discriminator(trainer)
-        trainer.logger.dump(r)
-        yield RoundDone(round=r, disc_stats=stats, gen_s=gen_done - started, disc_s=time.perf_counter() - gen_done)
+    policy = trainer.gen_algo.policy
+    try:
+        for r in range(start_round + 1, n_rounds + 1):
+            if g.value_warmup_rounds:
+                train_value_only(policy, r <= g.value_warmup_rounds)
+            yield _train_round(trainer, cfg, r, n_rounds)
+    finally:
+        if g.value_warmup_rounds:
+            train_value_only(policy, False)
+
+
+def _train_round(trainer: Any, cfg: Config, r: int, n_rounds: int) -> RoundDone:
+    """Round `r` of `n_rounds`: the generator's rollout and PPO update, then the discriminator's."""
+    g = cfg.gail
+    set_learning_rates(trainer, g, round_number=r, n_rounds=n_rounds)
+    started = time.perf_counter()
+    try:
+        trainer.train_gen(cfg.gail_steps_per_round)
+    except ValueError as exc:
+        if "different length" in str(exc):
+            raise GailctlError(
+                f"env.id = {cfg.env.id}: the generator's episodes have different lengths; "
+                "use a fixed-horizon env or set env.allow_variable_horizon: true"
+            ) from None
+        raise
+    gen_done = time.perf_counter()
+    stats = train_discriminator(trainer)
+    trainer.logger.dump(r)
+    return RoundDone(round=r, disc_stats=stats, gen_s=gen_done - started, disc_s=time.perf_counter() - gen_done)
 
 
 def generator_normalizer(venv: Any, g: Any) -> Any:

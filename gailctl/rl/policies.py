@@ -169,6 +169,22 @@ def build_ppo(
     )
 
 
+def train_value_only(policy: Any, on: bool) -> None:
+    """Let PPO's updates reach only the value function (`on`), or every parameter again.
+
+    Everything that shapes the action distribution stops taking gradients: the policy layers,
+    the action head, the log std, and a features extractor shared with the value function.
+    Adam skips parameters without a gradient, so the policy stays exactly as it was.
+    """
+    value = [policy.value_net, policy.mlp_extractor.value_net]
+    if not policy.share_features_extractor:
+        value.append(policy.vf_features_extractor)
+    trained = {id(p) for module in value for p in module.parameters()}
+    for p in policy.parameters():
+        if id(p) not in trained:
+            p.requires_grad_(not on)
+
+
 def _readable_flag(data: dict[str, Any], key: str, default: bool) -> bool:
     """A boolean from `policy_kwargs`, plain JSON or the readable string SB3 writes beside its pickle."""
     kwargs = data.get("policy_kwargs") or {}

@@ -94,6 +94,9 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
         bc_init_loss = clone_into_generator(gen, kept, vec=vec, bc=cfg.bc, epochs=g.bc_init_epochs,
                                             seed=cfg.seed, log_dir=run_dir / "imitation" / "bc_init")
         console.print(f"generator cloned from the demonstrations: {g.bc_init_epochs} BC epochs, last loss {bc_init_loss:.3f}")
+    if start_round < g.value_warmup_rounds:
+        console.print(f"rounds {start_round + 1}-{min(g.value_warmup_rounds, n_rounds)}: "
+                      "PPO trains only its value function (gail.value_warmup_rounds)")
     line, cut = budget_line(cfg)  # said once everything loaded, before the first round
     if cut is not None:
         console.print(f"[yellow]warning:[/] {cut}")
@@ -186,6 +189,7 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
         "subsample_every": g.subsample_every,
         "n_demo_transitions": n_kept,
         "bc_init_epochs": g.bc_init_epochs,
+        "value_warmup_rounds": g.value_warmup_rounds,
         "n_rounds": n_rounds,
         "steps_per_round": steps_per_round,
         "n_env_steps": int(gen.num_timesteps),
