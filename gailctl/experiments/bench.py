@@ -116,7 +116,8 @@ def measure_throughput(config: Path, overrides: Sequence[str], *, repeats: int =
     from gailctl.rl.demos import load_demos
 
     setup_torch()
-    cfg = load_config(config, list(overrides))
+    # Steady-state rounds only: a value warm-up's rounds skip the policy's gradients, so they would flatter GAIL.
+    cfg = load_config(config, [*overrides, "gail.value_warmup_rounds=0"])
     g = cfg.gail
     if g.demos is None:
         raise UsageError(f"{config}: gail.demos is not set; the throughput measurement needs demonstrations")

@@ -1,4 +1,4 @@
-"""The generator's observation normalisation, shared by GAIL and bench's plain-PPO baseline."""
+"""bench's throughput measurement compares like with like: GAIL's generator and plain PPO."""
 
 from __future__ import annotations
 
@@ -25,3 +25,19 @@ def test_statistics_update_unless_the_generator_is_cloned(epochs: int, updates: 
     # reset and 5 steps of 2 envs: 12 observations counted when the statistics update
     assert vec.obs_rms.count == (pytest.approx(12, abs=1e-3) if updates else pytest.approx(1e-4))
     assert not vec.norm_reward and vec.gamma == cfg.gail.ppo.gamma
+
+
+def test_throughput_measures_steady_state_rounds_without_a_value_warmup(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Warm-up rounds skip the policy's gradients: measured, they would flatter GAIL against PPO."""
+    from gailctl.experiments import bench
+
+    seen: list[list[str]] = []
+
+    def loaded(path: Path, overrides: list[str]) -> None:
+        seen.append(overrides)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(bench, "load_config", loaded)
+    with pytest.raises(RuntimeError, match="stop here"):
+        bench.measure_throughput(ROOT / "configs/walker2d.yaml", ["gail.value_warmup_rounds=10"])
+    assert seen[0][-1] == "gail.value_warmup_rounds=0"
