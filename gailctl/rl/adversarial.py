@@ -3,7 +3,8 @@
 `build_gail` is the one way gailctl builds a learner (the gail stage and bench's throughput
 run), fresh or from a checkpoint; `train_rounds` is the round loop both drive through
 imitation's public `train_gen` / `train_disc`. Also: the expert batches (shuffled by numpy,
-resumable), the learning-rate schedule and the generator's observation normalisation.
+resumable), the learning-rate schedule, the value warm-up and the generator's observation
+normalisation.
 """
 
 from __future__ import annotations
