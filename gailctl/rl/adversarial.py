@@ -213,9 +213,7 @@ def generator_normalizer(venv: Any, g: Any) -> Any:
     """
     from stable_baselines3.common.vec_env import VecNormalize
 
-    vec = VecNormalize(venv, norm_obs=True, norm_reward=False, gamma=g.ppo.gamma)
-    vec.training = not g.bc_init_epochs
-    return vec
+    return VecNormalize(venv, training=not g.bc_init_epochs, norm_obs=True, norm_reward=False, gamma=g.ppo.gamma)
 
 
 def normalize_generator(trainer: Any, g: Any) -> Any:
