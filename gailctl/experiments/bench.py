@@ -1,8 +1,8 @@
 """`gailctl bench`: GAIL (and BC) over configs x seeds x demonstration counts, on the sweep machinery.
 
-Each config becomes one sweep per method (Ray Tune trials, each an ordinary run folder under
-`trials/`); the report (`evaluations.csv`, `results.md`, `curves.png`) is computed from those
-folders by `gailctl.bench_report`. Throughput (GAIL env steps/s over plain PPO's with the same
+Each config is planned as one sweep per method, and all their trials run as one Ray Tune run,
+longest first (each an ordinary run folder under `trials/`); the report (`evaluations.csv`,
+`results.md`, `curves.png`) is computed from those folders by `gailctl.bench_report`. Throughput (GAIL env steps/s over plain PPO's with the same
 generator settings) is measured first, alone on the machine, in this process.
 """
 
@@ -156,6 +156,28 @@ def measure_throughput(config: Path, overrides: Sequence[str], *, repeats: int =
     }
 
 
+def bench_payload(sweeps: Sequence[tuple[str, Any]], trials_dir: Path) -> tuple[dict[str, Any], list[str], list[int]]:
+    """Every (stage, sweep plan)'s trials as one Tune run: its payload, a label per trial, and
+    each trial's place in the sweeps' own order (to report them in that order).
+
+    One run, not one per sweep: a 5-seed sweep on 2 workers ran its fifth trial alone, and
+    Ray started and stopped once per sweep. Trials go longest first (GAIL by its env-step budget,
+    then BC), so the short ones fill the last gaps, as in longest-processing-time scheduling.
+    """
+    from gailctl.experiments.plans import trial_payload
+
+    entries = []
+    for stage, sweep in sweeps:
+        payload = trial_payload(sweep, trials_dir)
+        for trial, cfg, item in zip(sweep.trials, sweep.configs, payload["trials"]):
+            budget = cfg.gail.total_timesteps if stage == "gail" else 0
+            entries.append((budget, len(entries), {**item, "stage": stage}, f"{stage} {cfg.env.id} {trial.label}"))
+    entries.sort(key=lambda e: -e[0])  # stable: equal budgets keep the configs' order
+    payload = {"stage": None, "cwd": str(sweeps[0][1].cwd), "trials_dir": str(trials_dir),
+               "trials": [item for _b, _p, item, _l in entries]}
+    return payload, [label for *_rest, label in entries], [place for _b, place, *_rest in entries]
+
+
 def _trial_dirs(results: Sequence[dict[str, Any]]) -> list[Path]:
     return [Path(r["run_dir"]) for r in results if r.get("status") == "finished" and r.get("run_dir")]
 
@@ -174,7 +196,7 @@ def run_bench(
     `trials=False` measures throughput only (the configs and their data are still checked).
     """
     from gailctl.experiments.plans import plan_sweep
-    from gailctl.experiments.sweep import run_on_ray
+    from gailctl.experiments.sweep import run_payload
 
     sweeps = []
     for config in plan.configs:
@@ -207,10 +229,11 @@ def run_bench(
     speed = [measure_throughput(c, plan.budget_overrides(c), repeats=repeats) for c in plan.configs] if throughput else None
     trials_dir = bench_dir / "trials"
     results: list[dict[str, Any]] = []
-    for i, (config, stage, sweep) in enumerate(sweeps if trials else []):
-        info: dict[str, Any] = {}
-        results += run_on_ray(sweep, sweep_dir=bench_dir / f"ray-{i}", trials_dir=trials_dir, address=address,
-                               max_concurrent=max_concurrent, info=info)
+    if trials:
+        payload, labels, places = bench_payload([(stage, sweep) for _config, stage, sweep in sweeps], trials_dir)
+        ran = run_payload(payload, labels, what="trial(s), longest first", run_dir=bench_dir, address=address,
+                          max_concurrent=max_concurrent, info={})
+        results = [r for _place, r in sorted(zip(places, ran), key=lambda pr: pr[0])]
     curves = [bench_report.load_curve(d) for d in _trial_dirs(results)]
     budgets = sorted({c.steps[-1] for c in curves if c.steps and c.method != "bc"})
     at_steps = sorted({s for s in (25_000, 50_000, 100_000) if budgets and s < budgets[-1]})

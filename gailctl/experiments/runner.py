@@ -70,7 +70,8 @@ def run_trial(payload: dict[str, Any], index: int) -> dict[str, Any]:
 
     `payload` is plain data (see `gailctl.experiments.plans.trial_payload`): the stage, the
     working directory to run from, the folder for run folders, and per trial its config as a
-    dict, its reproducing command and its demonstrations folder. A failing trial does not raise:
+    dict, its reproducing command, its demonstrations folder and, in a bench that mixes stages,
+    its own stage. A failing trial does not raise:
     its status and one-line error are the result, so the other trials go on and the table says
     what went wrong.
     """
@@ -79,7 +80,7 @@ def run_trial(payload: dict[str, Any], index: int) -> dict[str, Any]:
     from gailctl.core import execution as stages
 
     trial = payload["trials"][index]
-    stage = payload["stage"]
+    stage = trial.get("stage") or payload["stage"]
     if Path(payload["cwd"]).is_dir():  # so that command.txt's `cd` is where the experiment was started
         os.chdir(payload["cwd"])
     module = importlib.import_module(f"gailctl.stages.{stage}")

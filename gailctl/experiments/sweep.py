@@ -96,23 +96,33 @@ def _result_of(outcome: TrialOutcome) -> dict[str, Any]:
 def run_on_ray(plan: SweepPlan, *, sweep_dir: Path, trials_dir: Path, address: Optional[str],
                 max_concurrent: Optional[int], info: dict[str, Any]) -> list[dict[str, Any]]:
     """The plan's trials on the one runner; one result (RESULT_COLUMNS) per trial, in plan order."""
+    return run_payload(trial_payload(plan, trials_dir), [t.label for t in plan.trials], what=f"{plan.stage} trial(s)",
+                       run_dir=sweep_dir, address=address, max_concurrent=max_concurrent, info=info)
+
+
+def run_payload(payload: dict[str, Any], labels: Sequence[str], *, what: str, run_dir: Path, address: Optional[str],
+                max_concurrent: Optional[int], info: dict[str, Any]) -> list[dict[str, Any]]:
+    """A trial payload (`plans.trial_payload`, or a bench's several) on the one runner, in its order.
+
+    Tune starts the trials in the payload's order; one result (RESULT_COLUMNS) per trial.
+    """
     ray_tune = import_ray().tune
+    n = len(payload["trials"])
 
     def announce(info: dict[str, Any]) -> None:
         from rich.markup import escape
 
         from gailctl.core.ui import console
 
-        console.print(f"sweep: {len(plan.trials)} {plan.stage} trial(s) on Ray ({info['address']}, {info['num_cpus']} CPU(s), "
-                      f"{info['max_concurrent']} at a time); run folders in {escape(str(trials_dir))}", highlight=False)
+        console.print(f"sweep: {n} {what} on Ray ({info['address']}, {info['num_cpus']} CPU(s), "
+                      f"{info['max_concurrent']} at a time); run folders in {escape(payload['trials_dir'])}", highlight=False)
 
-    payload = trial_payload(plan, trials_dir)
-    outcomes = run_trials_on_ray(ray_tune.with_parameters(payload_trainable, payload=payload), run_dir=sweep_dir,
-                                 address=address, max_concurrent=max_concurrent, info=info, n_trials=len(plan.trials),
-                                 callbacks=[_progress_callback(ray_tune, [t.label for t in plan.trials])], announce=announce)
+    outcomes = run_trials_on_ray(ray_tune.with_parameters(payload_trainable, payload=payload), run_dir=run_dir,
+                                 address=address, max_concurrent=max_concurrent, info=info, n_trials=n,
+                                 callbacks=[_progress_callback(ray_tune, labels)], announce=announce)
     by_index = {int(o.config["trial"]): _result_of(o) for o in outcomes if "trial" in o.config}
     missing = {**dict.fromkeys(RESULT_COLUMNS), "status": "interrupted", "error": "did not run"}
-    return [by_index.get(t.index, dict(missing)) for t in plan.trials]
+    return [by_index.get(i, dict(missing)) for i in range(n)]
 
 # --- the command -----------------------------------------------------------------------
 

@@ -61,7 +61,7 @@ def test_throughput_only_measures_without_trials(tmp_path: Path, monkeypatch: py
         raise AssertionError("--throughput-only ran a trial")
 
     monkeypatch.setattr(bench, "measure_throughput", measured)
-    monkeypatch.setattr(sweep, "run_on_ray", no_trials)
+    monkeypatch.setattr(sweep, "run_payload", no_trials)
     result = CliRunner().invoke(app, ["bench", "-c", "cartpole", "-c", "pendulum", "--throughput-only", "--quick", "--runs-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     (bench_dir,) = tmp_path.iterdir()
@@ -73,3 +73,25 @@ def test_throughput_only_measures_without_trials(tmp_path: Path, monkeypatch: py
 def test_throughput_only_with_no_throughput_is_a_usage_error(planned: list) -> None:
     result = CliRunner().invoke(app, ["bench", "--throughput-only", "--no-throughput"])
     assert result.exit_code == 2 and "--throughput-only and --no-throughput: give one of them" in result.output and not planned
+
+
+def test_bench_runs_all_trials_as_one_payload_longest_first(tmp_path: Path) -> None:
+    """One Tune run for the whole bench: GAIL's bigger budgets first, BC last, each trial with its
+    own stage, and `places` puts the results back in the sweeps' order for the report."""
+    from gailctl.core.shipped import shipped_config
+    from gailctl.experiments.bench import bench_payload
+    from gailctl.experiments.plans import plan_sweep
+
+    def sweep(stage: str, name: str, steps: int):  # noqa: ANN202
+        return stage, plan_sweep(stage=stage, config_path=shipped_config(name), seeds="0-1",
+                                 overrides=[f"gail.total_timesteps={steps}"])
+
+    sweeps = [sweep("gail", "cartpole", 10240), sweep("bc", "cartpole", 10240), sweep("gail", "pendulum", 20480)]
+    payload, labels, places = bench_payload(sweeps, tmp_path)
+    stages = [t["stage"] for t in payload["trials"]]
+    envs = [t["config"]["env"]["id"] for t in payload["trials"]]
+    assert stages == ["gail", "gail", "gail", "gail", "bc", "bc"]
+    assert envs[:2] == ["Pendulum-v1"] * 2 and envs[2:] == ["seals/CartPole-v0"] * 4
+    assert [t["config"]["seed"] for t in payload["trials"]] == [0, 1, 0, 1, 0, 1]
+    assert places == [4, 5, 0, 1, 2, 3] and labels[0].startswith("gail Pendulum-v1") and labels[-1].startswith("bc ")
+    assert payload["trials_dir"] == str(tmp_path) and payload["stage"] is None
