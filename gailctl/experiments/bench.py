@@ -2,8 +2,9 @@
 
 Each config is planned as one sweep per method, and all their trials run as one Ray Tune run,
 longest first (each an ordinary run folder under `trials/`); the report (`evaluations.csv`,
-`results.md`, `curves.png`) is computed from those folders by `gailctl.bench_report`. Throughput (GAIL env steps/s over plain PPO's with the same
-generator settings) is measured first, alone on the machine, in this process.
+`results.md`, `curves.png`) is computed from those folders by `gailctl.bench_report`.
+Throughput (GAIL env steps/s over plain PPO's with the same generator settings) is measured
+first, alone on the machine, in this process.
 """
 
 from __future__ import annotations

@@ -120,10 +120,10 @@ def _vec_env(env_id: str, *, rng: Any, n_envs: int, max_episode_steps: Optional[
 def shallow_info_vec_env() -> type:
     """SB3's DummyVecEnv, minus a deepcopy of every step's info dicts.
 
-    SB3 2.2's `step_wait` returns `deepcopy(self.buf_infos)`: about 90 us a step of 8 MuJoCo envs
-    here, 5% of a GAIL round's time and more of an evaluation's. Every env returns a fresh info
-    dict each step (and imitation's RolloutInfoWrapper fresh arrays), so a copy of each dict
-    and of the list is enough for no caller to see another step's infos; numbers are unchanged.
+    SB3 2.2's `step_wait` returns `deepcopy(self.buf_infos)`: 25 us of the 575 us a step of 8
+    Hopper envs takes here (4%). Every env returns a fresh info dict each step (and imitation's
+    RolloutInfoWrapper fresh arrays), so a copy of each dict and of the list is enough for no
+    caller to see another step's infos; numbers are unchanged (tested against imitation's).
     """
     import numpy as np
     from stable_baselines3.common.vec_env import DummyVecEnv

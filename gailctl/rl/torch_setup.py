@@ -7,8 +7,8 @@ def setup_torch() -> None:
     """One torch thread: small MLPs run faster, and results repeat exactly on CPU.
 
     Distributions skip their argument checks: SB3 builds one per policy call (every rollout
-    step, every evaluation step), and the checks (finite means, positive scales) cost more
-    than a small MLP's forward pass; they only ever raise, so no number changes.
+    and evaluation step), and the checks (finite means, positive scales) were 10 of the 84 us
+    of a 5-observation `predict` here; they only ever raise, so no number changes.
     """
     import torch
 
