@@ -208,6 +208,7 @@ def summarize(curves: Sequence[Curve], *, at_steps: Sequence[int]) -> list[dict[
             "final (det.)": _mean_std([c.final_deterministic for c in group]),
             "final (stoch.)": _mean_std([c.final_stochastic for c in group]),
             "final episodes": "/".join(str(e) for e in sorted({c.final_episodes for c in group})),
+            "final per seed": per_seed_finals(group),
         }
         if method != "bc":
             bc_finals = [f for c in groups.get((env_id, "bc", n_demos, every), []) if (f := _final(c)) is not None]
@@ -228,6 +229,15 @@ def summarize(curves: Sequence[Curve], *, at_steps: Sequence[int]) -> list[dict[
             row["stayed >= 0.95 (last 10)"] = f"{sum(stayed(c) for c in group)}/{n}"
         rows.append(row)
     return rows
+
+
+def per_seed_finals(group: Sequence[Curve]) -> str:
+    """`s0 0.895, s1 1.063`: each seed's final score to three places, so a per-seed target
+    (issue 9's "every one of 5 seeds >= 0.9") is read exactly, not from a rounded 0.90."""
+    def one(c: Curve) -> str:
+        final = _final(c)
+        return f"s{c.seed} {'n/a' if final is None else f'{final:.3f}'}"
+    return ", ".join(one(c) for c in sorted(group, key=lambda c: c.seed))
 
 
 def per_seed_reach(group: Sequence[Curve], threshold: float) -> str:

@@ -57,8 +57,16 @@ def test_summary_rows_over_seeds(tmp_path: Path) -> None:
     assert gail["last-5 mean (min seed)"] == "0.10"
     assert gail["@5k"] == f"{(0.99 + 0.1 + 0.1) / 3:.2f} ± {__import__('statistics').pstdev([0.99, 0.1, 0.1]):.2f}"
     assert rows[0]["final (det.)"] == "0.70" and "steps to 0.95" not in rows[0]
+    assert rows[0]["final per seed"] == "s0 0.700" and gail["final per seed"] == "s0 1.000, s1 1.000, s2 1.000"
     table = br.markdown(rows)
     assert table.splitlines()[0].startswith("| task | method | demos | seeds |") and len(table.splitlines()) == 4
+
+
+def test_per_seed_finals_show_what_the_mean_rounds_away(tmp_path: Path) -> None:
+    """A seed at 0.895 reads as 0.90 in a two-place table; the per-seed column keeps it below 0.9."""
+    curves = [br.load_curve(make_run(tmp_path, f"s{i}", [0.5], seed=i, final=(f, 0.8))) for i, f in enumerate((0.895, 0.95))]
+    row = br.summarize(curves, at_steps=[])[0]
+    assert row["final per seed"] == "s0 0.895, s1 0.950" and row["final (det.)"].startswith("0.92")
 
 
 def test_all_seeds_reaching_gives_median_and_worst(tmp_path: Path) -> None:
