@@ -68,6 +68,7 @@ def make_venv(
     import gymnasium as gym
     import numpy as np
     from imitation.data.wrappers import RolloutInfoWrapper
+    from imitation.util.util import make_vec_env
 
     from gailctl.rl.render import choose_gl_backend
 
@@ -84,36 +85,18 @@ def make_venv(
         ]
     post_wrappers.append(lambda env, _: RolloutInfoWrapper(env))
     try:
-        return _vec_env(
+        made = make_vec_env(
             env_cfg.id,
             rng=np.random.default_rng(seed),
             n_envs=n_envs or env_cfg.n_envs,
             max_episode_steps=None if env_cfg.absorb_after_done else env_cfg.max_episode_steps,
             post_wrappers=post_wrappers,
-            env_make_kwargs={"render_mode": render_mode} if render_mode else {},
+            env_make_kwargs={"render_mode": render_mode} if render_mode else None,
         )
     except gym.error.DependencyNotInstalled as exc:
         raise missing_dependency(env_cfg.id, exc) from None
-
-
-def _vec_env(env_id: str, *, rng: Any, n_envs: int, max_episode_steps: Optional[int], post_wrappers: list[Any],
-             env_make_kwargs: dict[str, Any]) -> "VecEnv":
-    """imitation's `make_vec_env` (same seeds, same Monitor and wrappers), on `ShallowInfoVecEnv`."""
-    import gymnasium as gym
-    from imitation.util.util import make_seeds
-    from stable_baselines3.common.monitor import Monitor
-
-    spec = gym.spec(env_id)
-
-    def make_env(i: int, this_seed: int) -> Any:
-        env = gym.make(spec, max_episode_steps=max_episode_steps, **env_make_kwargs)
-        env.reset(seed=int(this_seed))
-        env = Monitor(env, None)
-        for wrap in post_wrappers:
-            env = wrap(env, i)
-        return env
-
-    return shallow_info_vec_env()([functools.partial(make_env, i, s) for i, s in enumerate(make_seeds(rng, n_envs))])
+    # imitation's envs (its seeds, Monitor and wrappers), stepped by our VecEnv.
+    return shallow_info_vec_env()([functools.partial(lambda env: env, env) for env in made.envs])
 
 
 @functools.cache
