@@ -23,6 +23,7 @@ from gailctl.core.torch_files import read_torch_payload
 from gailctl.rl.normalize import restore_from_checkpoint
 from gailctl.rl.policies import build_ppo, build_reward_net, load_ppo, load_reward_net, train_value_only
 from gailctl.rl.subsample import demo_transitions
+from gailctl.rl.torch_setup import multi_tensor_updates
 from gailctl.rl.trainer_state import REPLAY_BUFFER_FILE, continue_csv_log, restore_replay_buffer
 
 DISC_KEYS = ("disc_loss", "disc_acc", "disc_acc_expert", "disc_acc_gen", "disc_entropy")
@@ -109,6 +110,7 @@ def build_trainer(cfg: Config, *, venv: Any, gen: Any, reward_net: Any, trajs: S
         # imitation's own detailed log (PPO and discriminator internals) as CSV, off stdout.
         custom_logger=imit_logger.configure(log_dir, ["csv"]),
     )
+    multi_tensor_updates(trainer._disc_opt)
     if g.batched_rewards:
         from gailctl.rl.relabel import install_batched_rewards
 
@@ -276,6 +278,7 @@ def build_gail(cfg: Config, *, venv: Any, trajs: Sequence[Any], log_dir: Path, c
         restore_from_checkpoint(vec, checkpoint, setting="gail.normalize_obs")
         # imitation keeps the discriminator's optimizer private; its state is ours to restore.
         trainer._disc_opt.load_state_dict(reward_payload["disc_optimizer"])
+        multi_tensor_updates(trainer._disc_opt)  # the saved groups' flags replaced ours
         if "expert_batches" in state:  # checkpoints before this field started the order afresh
             batches.restore(state["expert_batches"])
         if scaler is not None:

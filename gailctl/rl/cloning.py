@@ -18,6 +18,8 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from gailctl.rl.torch_setup import multi_tensor_updates
+
 
 class EpochLoss:
     """Wraps BC's public `loss_calculator` to average its loss over each epoch.
@@ -65,7 +67,7 @@ def bc_trainer(policy: Any, demos: Any, bc: Any, *, seed: int, log_dir: Path) ->
     from imitation.algorithms import bc as imit_bc
     from imitation.util import logger as imit_logger
 
-    return imit_bc.BC(
+    trainer = imit_bc.BC(
         observation_space=policy.observation_space,
         action_space=policy.action_space,
         rng=np.random.default_rng(seed),
@@ -78,6 +80,8 @@ def bc_trainer(policy: Any, demos: Any, bc: Any, *, seed: int, log_dir: Path) ->
         device="cpu",
         custom_logger=imit_logger.configure(log_dir, ["csv"]),
     )
+    multi_tensor_updates(trainer.optimizer)
+    return trainer
 
 
 def demo_normalizer(venv: Any) -> Any:

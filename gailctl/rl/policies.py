@@ -21,6 +21,7 @@ from gailctl.core.config import NetArch, PPOConfig, RewardNetConfig
 from gailctl.core.errors import UsageError
 from gailctl.core.torch_files import read_torch_payload, torch_load_bytes
 from gailctl.rl.envs import describe_space
+from gailctl.rl.torch_setup import multi_tensor_updates
 
 if TYPE_CHECKING:
     import torch
@@ -157,7 +158,7 @@ def build_ppo(
         policy_kwargs["ortho_init"] = False
     if ppo.use_sde and sde_options:
         policy_kwargs.update(sde_options)
-    return PPO(
+    model = PPO(
         "MlpPolicy",
         venv,
         seed=seed,
@@ -167,6 +168,8 @@ def build_ppo(
         tensorboard_log=tensorboard_log,
         **ppo_kwargs(ppo),
     )
+    multi_tensor_updates(model.policy.optimizer)
+    return model
 
 
 def train_value_only(policy: Any, on: bool) -> None:
@@ -233,6 +236,7 @@ def load_ppo(zip_path: Path, venv: "VecEnv", *, env_id: str, ppo: Optional[PPOCo
         model.policy.load_state_dict(state, strict=True)
         if opt_state is not None:
             model.policy.optimizer.load_state_dict(opt_state)
+            multi_tensor_updates(model.policy.optimizer)  # the saved groups' flags replaced build_ppo's
     except (RuntimeError, ValueError, KeyError) as exc:
         raise UsageError(f"{zip_path}: weights do not fit a PPO MlpPolicy: {str(exc).splitlines()[0][:200]}") from None
     if model.use_sde:
