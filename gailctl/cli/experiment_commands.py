@@ -21,7 +21,7 @@ from gailctl.cli.base import (
     RunsDirOpt,
     SetOpt,
 )
-from gailctl.core.errors import GailctlError, UsageError
+from gailctl.core.errors import UsageError
 
 
 @app.command()
@@ -74,7 +74,7 @@ def bench(
     allow_env_mismatch: AllowEnvMismatchOpt = False,
 ) -> None:
     """Benchmark GAIL (and BC) over configs x seeds x numbers of demonstrations: table, CSV, curves."""
-    from gailctl.experiments.bench import QUICK_SEEDS, BenchPlan, parse_n_demos, run_bench, suite_configs
+    from gailctl.experiments.bench import QUICK_SEEDS, BenchPlan, bench_outcome_error, parse_n_demos, run_bench, suite_configs
     from gailctl.experiments.runner import require_ray
 
     if throughput_only and not throughput:
@@ -98,8 +98,8 @@ def bench(
 
     results.print((bench_dir / "results.md").read_text(encoding="utf-8"), markup=False, highlight=False)
     finish(bench_dir, [])
-    if summary["n_failed"]:
-        raise GailctlError(f"{summary['n_failed']} of {summary['n_trials']} trial(s) failed; see {bench_dir / 'summary.json'}")
+    if (error := bench_outcome_error(summary, bench_dir)) is not None:
+        raise error
 
 
 @app.command()

@@ -17,7 +17,7 @@ from typing import Any, Optional, Sequence
 
 from gailctl.report import bench_report
 from gailctl.core.config_load import load_config
-from gailctl.core.errors import UsageError
+from gailctl.core.errors import GailctlError, Interrupted, UsageError
 from gailctl.core.runs import atomic_write_text, create_run, now_iso, write_run_header, write_summary
 from gailctl.report.tables import markdown_table
 
@@ -179,6 +179,27 @@ def bench_payload(sweeps: Sequence[tuple[str, Any]], trials_dir: Path) -> tuple[
     return payload, [label for *_rest, label in entries], [place for _b, place, *_rest in entries]
 
 
+def bench_status(results: Sequence[dict[str, Any]]) -> str:
+    """`failed` if a trial failed, `interrupted` if one was stopped or never ran (Ctrl-C), else `finished`."""
+    statuses = {r.get("status") for r in results}
+    return "failed" if "failed" in statuses else "interrupted" if statuses - {"finished"} else "finished"
+
+
+def bench_outcome_error(summary: dict[str, Any], bench_dir: Path) -> Optional[GailctlError]:
+    """What the command exits with: 1 if a trial failed, 130 if the bench was interrupted, else None."""
+    n, where = summary["n_trials"], bench_dir / "summary.json"
+    if summary["n_failed"]:
+        return GailctlError(f"{summary['n_failed']} of {n} trial(s) failed; see {where}")
+    if summary["status"] == "interrupted":
+        from gailctl.experiments.runner import NEVER_STARTED
+
+        never = sum(1 for r in summary["interrupted"] if r.get("error") == NEVER_STARTED)
+        return Interrupted(f"bench interrupted: {summary['n_finished']} of {n} trial(s) finished, "
+                           f"{summary['n_interrupted'] - never} stopped, {never} never started; "
+                           f"{bench_dir / 'results.md'} reports the finished ones")
+    return None
+
+
 def _trial_dirs(results: Sequence[dict[str, Any]]) -> list[Path]:
     return [Path(r["run_dir"]) for r in results if r.get("status") == "finished" and r.get("run_dir")]
 
@@ -248,10 +269,13 @@ def run_bench(
     plot = bench_report.plot(curves, bench_dir / "curves.png") if curves else None
     report = render_markdown(rows, speed=speed, describe=describe, wall_s=time.monotonic() - t0)
     atomic_write_text(bench_dir / "results.md", report)
-    failed = [r for r in results if r.get("status") != "finished"]
-    summary = {**base, "status": "finished" if not failed else "failed", "wall_s": round(time.monotonic() - t0, 1),
-               "n_trials": len(results), "n_failed": len(failed), "throughput": speed, "table": rows,
+    failed = [r for r in results if r.get("status") == "failed"]
+    unfinished = [r for r in results if r.get("status") not in ("finished", "failed")]  # a Ctrl-C stopped them
+    summary = {**base, "status": bench_status(results), "wall_s": round(time.monotonic() - t0, 1),
+               "n_trials": len(results), "n_finished": len(results) - len(failed) - len(unfinished),
+               "n_failed": len(failed), "n_interrupted": len(unfinished), "throughput": speed, "table": rows,
                "failed": [{"error": r.get("error"), "run_dir": r.get("run_dir")} for r in failed],
+               "interrupted": [{"error": r.get("error"), "run_dir": r.get("run_dir")} for r in unfinished],
                "artifacts": {"results": "results.md", "evaluations": "evaluations.csv",
                              "curves": plot.name if plot else None}}
     write_summary(bench_dir, summary)

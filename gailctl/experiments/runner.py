@@ -42,6 +42,9 @@ RESULT_COLUMNS = ("status", "return_mean", "return_std", "normalized_score", "sa
 `sampled_*` with sampled actions, over `final_episodes` episodes); `last_round_*` is gail's last
 per-round evaluation."""
 
+NEVER_STARTED = "did not run"
+"""The error of a trial Ray never started (the experiment was stopped first)."""
+
 
 def require_ray() -> None:
     """Refuse at once, without importing Ray (seconds), when the extra is not installed."""

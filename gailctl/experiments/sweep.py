@@ -21,6 +21,7 @@ from gailctl.core.errors import UsageError
 from gailctl.core.runs import atomic_write_text, create_run, now_iso, run_lock, write_run_header, write_summary
 from gailctl.experiments.plans import SweepPlan, check_trial_data, plan_sweep, trial_payload
 from gailctl.experiments.runner import (
+    NEVER_STARTED,
     RESULT_COLUMNS,
     TrialOutcome,
     check_address,
@@ -121,7 +122,7 @@ def run_payload(payload: dict[str, Any], labels: Sequence[str], *, what: str, ru
                                  address=address, max_concurrent=max_concurrent, info=info, n_trials=n,
                                  callbacks=[_progress_callback(ray_tune, labels)], announce=announce)
     by_index = {int(o.config["trial"]): _result_of(o) for o in outcomes if "trial" in o.config}
-    missing = {**dict.fromkeys(RESULT_COLUMNS), "status": "interrupted", "error": "did not run"}
+    missing = {**dict.fromkeys(RESULT_COLUMNS), "status": "interrupted", "error": NEVER_STARTED}
     return [by_index.get(i, dict(missing)) for i in range(n)]
 
 # --- the command -----------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,39 @@ def test_bench_runs_all_trials_as_one_payload_longest_first(tmp_path: Path) -> N
     assert [t["config"]["seed"] for t in payload["trials"]] == [0, 1, 0, 1, 0, 1]
     assert places == [4, 5, 0, 1, 2, 3] and labels[0].startswith("gail Pendulum-v1") and labels[-1].startswith("bc ")
     assert payload["trials_dir"] == str(tmp_path) and payload["stage"] is None
+
+
+@pytest.mark.parametrize(("statuses", "exit_code", "message"), [
+    (["finished", "interrupted:stopped before it finished", "interrupted:did not run", "interrupted:did not run"], 130,
+     "bench interrupted: 1 of 4 trial(s) finished, 1 stopped, 2 never started;"),
+    (["finished", "failed:boom", "interrupted:did not run", "finished"], 1, "1 of 4 trial(s) failed; see"),
+    (["finished"] * 4, 0, ""),
+])
+def test_bench_says_what_happened_to_its_trials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, statuses: list[str],
+                                                exit_code: int, message: str) -> None:
+    """A Ctrl-C is an interruption (exit 130, status `interrupted`), not trials that failed; a failure still exits 1."""
+    import gailctl.experiments.sweep as sweep
+    from gailctl.experiments.runner import RESULT_COLUMNS
+
+    monkeypatch.setattr("gailctl.experiments.runner.require_ray", lambda: None)
+
+    def ran(payload, labels, **_kw):  # noqa: ANN001, ANN003, ANN202
+        assert len(payload["trials"]) == len(statuses)
+        out = []
+        for text in statuses:
+            status, _, error = text.partition(":")
+            out.append({**dict.fromkeys(RESULT_COLUMNS), "status": status, "error": error or None})
+        return out
+
+    monkeypatch.setattr(sweep, "run_payload", ran)
+    result = CliRunner().invoke(app, ["bench", "-c", "cartpole", "--seeds", "0-3", "--n-demos", "4", "--no-bc", "--no-throughput",
+                                      "--runs-dir", str(tmp_path)])
+    assert result.exit_code == exit_code, result.output
+    assert message in " ".join(result.output.split())
+    (bench_dir,) = tmp_path.iterdir()
+    summary = json.loads((bench_dir / "summary.json").read_text())
+    expected = {0: "finished", 1: "failed", 130: "interrupted"}[exit_code]
+    assert summary["status"] == expected and summary["n_trials"] == 4
+    assert summary["n_failed"] == statuses.count("failed:boom")
+    assert summary["n_interrupted"] == sum(s.startswith("interrupted") for s in statuses)
+    assert "trial(s) failed" not in result.output or exit_code == 1
