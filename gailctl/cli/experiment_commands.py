@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -72,11 +72,23 @@ def bench(
     max_concurrent: Annotated[Optional[int], typer.Option("--max-concurrent", help="Trials at a time (default: one per CPU).", show_default=False)] = None,
     runs_dir: RunsDirOpt = Path("runs"),
     allow_env_mismatch: AllowEnvMismatchOpt = False,
+    resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue this stopped bench in its own folder: its unfinished trials run again (from the start), the finished ones are kept.", show_default=False)] = None,
 ) -> None:
     """Benchmark GAIL (and BC) over configs x seeds x numbers of demonstrations: table, CSV, curves."""
-    from gailctl.experiments.bench import QUICK_SEEDS, BenchPlan, bench_outcome_error, parse_n_demos, run_bench, suite_configs
+    from gailctl.experiments.bench import QUICK_SEEDS, BenchPlan, parse_n_demos, resume_bench, run_bench, suite_configs
     from gailctl.experiments.runner import require_ray
 
+    if resume is not None:
+        given = [flag for flag, value in (("-c", configs), ("--suite", suite), ("--seeds", seeds != "0-4"), ("--n-demos", n_demos),
+                                          ("--quick", quick), ("--no-bc", not with_bc), ("--no-throughput", not throughput),
+                                          ("--throughput-only", throughput_only), ("--set", set_), ("--allow-env-mismatch", allow_env_mismatch))
+                 if value]
+        if given:
+            raise UsageError(f"--resume continues a bench with its own settings: drop {', '.join(given)}")
+        require_ray()
+        bench_dir, summary = resume_bench(resume, address=address, max_concurrent=max_concurrent)
+        _report_bench(bench_dir, summary)
+        return
     if throughput_only and not throughput:
         raise UsageError("--throughput-only and --no-throughput: give one of them")
     suite_name, names = suite_configs(suite, configs)
@@ -94,7 +106,13 @@ def bench(
         require_ray()
     bench_dir, summary = run_bench(plan, runs_dir=runs_dir, address=address, max_concurrent=max_concurrent,
                                    throughput=throughput, trials=not throughput_only)
+    _report_bench(bench_dir, summary)
+
+
+def _report_bench(bench_dir: Path, summary: dict[str, Any]) -> None:
+    """The table on stdout, the folder, then the exit: 1 if a trial failed, 130 if interrupted."""
     from gailctl.core.ui import results
+    from gailctl.experiments.bench import bench_outcome_error
 
     results.print((bench_dir / "results.md").read_text(encoding="utf-8"), markup=False, highlight=False)
     finish(bench_dir, [])

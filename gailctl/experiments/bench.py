@@ -18,7 +18,7 @@ from typing import Any, Optional, Sequence
 from gailctl.report import bench_report
 from gailctl.core.config_load import load_config
 from gailctl.core.errors import GailctlError, Interrupted, UsageError
-from gailctl.core.runs import atomic_write_text, create_run, now_iso, write_run_header, write_summary
+from gailctl.core.runs import atomic_write_text, create_run, now_iso, run_lock, write_run_header, write_summary
 from gailctl.report.tables import markdown_table
 
 SUITES = {
@@ -196,7 +196,8 @@ def bench_outcome_error(summary: dict[str, Any], bench_dir: Path) -> Optional[Ga
         never = sum(1 for r in summary["interrupted"] if r.get("error") == NEVER_STARTED)
         return Interrupted(f"bench interrupted: {summary['n_finished']} of {n} trial(s) finished, "
                            f"{summary['n_interrupted'] - never} stopped, {never} never started; "
-                           f"{bench_dir / 'results.md'} reports the finished ones")
+                           f"{bench_dir / 'results.md'} reports the finished ones; continue with: "
+                           f"gailctl bench --resume {bench_dir}")
     return None
 
 
@@ -218,7 +219,6 @@ def run_bench(
     `trials=False` measures throughput only (the configs and their data are still checked).
     """
     from gailctl.experiments.plans import plan_sweep
-    from gailctl.experiments.sweep import run_payload
 
     sweeps = []
     for config in plan.configs:
@@ -240,38 +240,103 @@ def run_bench(
     from gailctl.core.config_load import config_to_yaml
 
     write_run_header(bench_dir, config_yaml=config_to_yaml(first.base_config))
-    describe = {"configs": [str(c) for c in plan.configs], "seeds": list(first.seeds) if trials else [], "n_demos": plan.n_demos,
+    describe = {"configs": [str(c) for c in plan.configs], "seeds": list(first.seeds) if trials else [],
+                "n_demos": None if plan.n_demos is None else list(plan.n_demos),
                 "quick": plan.quick, "bc": plan.with_bc and trials, "set": list(plan.overrides), "trials": trials}
     atomic_write_text(bench_dir / "bench.json", json.dumps(describe, indent=2) + "\n")
     base = {"stage": "bench", "env_id": first.base_config.env.id, "seed": first.seeds[0], "run_dir": str(bench_dir),
             "started": now_iso()}
-    write_summary(bench_dir, {**base, "status": "running"})
-    t0 = time.monotonic()
-    repeats = 1 if plan.quick else 3
-    speed = [measure_throughput(c, plan.budget_overrides(c), repeats=repeats) for c in plan.configs] if throughput else None
-    trials_dir = bench_dir / "trials"
-    results: list[dict[str, Any]] = []
-    if trials:
-        payload, labels, places = bench_payload([(stage, sweep) for _config, stage, sweep in sweeps], trials_dir)
-        ran = run_payload(payload, labels, what="trial(s), longest first", run_dir=bench_dir, address=address,
-                          max_concurrent=max_concurrent, info={})
-        results = [r for _place, r in sorted(zip(places, ran), key=lambda pr: pr[0])]
+    with run_lock(bench_dir):
+        write_summary(bench_dir, {**base, "status": "running"})
+        t0 = time.monotonic()
+        repeats = 1 if plan.quick else 3
+        speed = [measure_throughput(c, plan.budget_overrides(c), repeats=repeats) for c in plan.configs] if throughput else None
+        results: list[dict[str, Any]] = []
+        if trials:
+            payload, labels, places = bench_payload([(stage, sweep) for _config, stage, sweep in sweeps], bench_dir / "trials")
+            trial_list = {"payload": payload, "labels": labels, "places": places, "results": [None] * len(labels)}
+            results = _run_trials(bench_dir, trial_list, address=address, max_concurrent=max_concurrent)
+        summary = _report(bench_dir, describe, base, results, speed=speed, wall_s=time.monotonic() - t0)
+    return bench_dir, summary
+
+
+TRIALS_FILE = "trials.json"
+"""The bench's trial list (the Ray payload: configs as plain data), labels, report places, and
+each trial's result once known: what `--resume` reruns the unfinished trials from."""
+
+
+def resume_bench(bench_dir: Path, *, address: Optional[str] = None,
+                 max_concurrent: Optional[int] = None) -> tuple[Path, dict[str, Any]]:
+    """Run again, from the start in new run folders, the trials of `bench_dir` that did not finish
+    (stopped, never started, or failed); keep the finished ones; report them all.
+
+    The trials are the ones the bench saved when it started (its configs as they were then), and
+    the throughput table is the first invocation's. `wall_s` adds up every invocation.
+    """
+    from gailctl.core.runs import read_summary
+
+    bench_dir = Path(bench_dir)
+    summary = read_summary(bench_dir)
+    if summary.get("stage") != "bench":
+        raise UsageError(f"--resume {bench_dir}: not a bench folder (no bench summary.json)")
+    if not (bench_dir / TRIALS_FILE).is_file():
+        raise UsageError(f"--resume {bench_dir}: no {TRIALS_FILE} (a --throughput-only bench, or one from before "
+                         "gailctl saved its trial list): nothing to resume")
+    with run_lock(bench_dir):
+        trial_list = json.loads((bench_dir / TRIALS_FILE).read_text(encoding="utf-8"))
+        if all(r is not None and r.get("status") == "finished" for r in trial_list["results"]):
+            raise UsageError(f"--resume {bench_dir}: every trial finished; nothing to resume")
+        describe = json.loads((bench_dir / "bench.json").read_text(encoding="utf-8"))
+        base = {k: summary.get(k) for k in ("stage", "env_id", "seed", "run_dir", "started")}
+        earlier_s = float(summary.get("wall_s") or 0.0)
+        write_summary(bench_dir, {**summary, "status": "running"})
+        t0 = time.monotonic()
+        results = _run_trials(bench_dir, trial_list, address=address, max_concurrent=max_concurrent)
+        summary = _report(bench_dir, describe, base, results, speed=summary.get("throughput"),
+                          wall_s=earlier_s + time.monotonic() - t0)
+    return bench_dir, summary
+
+
+def _run_trials(bench_dir: Path, trial_list: dict[str, Any], *, address: Optional[str],
+                max_concurrent: Optional[int]) -> list[dict[str, Any]]:
+    """The trial list's unfinished trials on Ray, in its order; every trial's result, in the sweeps' order.
+
+    The list is saved before Ray starts and again with the results, so a stopped bench can resume.
+    """
+    from gailctl.experiments.sweep import run_payload
+
+    payload, labels, results = trial_list["payload"], trial_list["labels"], list(trial_list["results"])
+    pending = [i for i, r in enumerate(results) if r is None or r.get("status") != "finished"]
+    atomic_write_text(bench_dir / TRIALS_FILE, json.dumps(trial_list, indent=1) + "\n")
+    earlier = len(list(bench_dir.glob("tune*")))  # each invocation's Tune files in a folder of their own
+    ran = run_payload({**payload, "trials": [payload["trials"][i] for i in pending]}, [labels[i] for i in pending],
+                      what="trial(s) left, longest first" if earlier else "trial(s), longest first",
+                      run_dir=bench_dir, address=address, max_concurrent=max_concurrent, info={},
+                      name=f"tune-{earlier + 1}" if earlier else "tune")
+    for i, result in zip(pending, ran):
+        results[i] = result
+    atomic_write_text(bench_dir / TRIALS_FILE, json.dumps({**trial_list, "results": results}, indent=1) + "\n")
+    return [r for _place, r in sorted(zip(trial_list["places"], results), key=lambda pr: pr[0])]
+
+
+def _report(bench_dir: Path, describe: dict[str, Any], base: dict[str, Any], results: list[dict[str, Any]], *,
+            speed: Optional[list[dict[str, Any]]], wall_s: float) -> dict[str, Any]:
+    """results.md, evaluations.csv, curves.png and summary.json from the finished trials' run folders."""
     curves = [bench_report.load_curve(d) for d in _trial_dirs(results)]
     budgets = sorted({c.steps[-1] for c in curves if c.steps and c.method != "bc"})
     at_steps = sorted({s for s in (25_000, 50_000, 100_000) if budgets and s < budgets[-1]})
     rows = bench_report.summarize(curves, at_steps=at_steps)
-    published = [(c.env.id, c.references, c.bench.published) for c in (load_config(p, list(plan.overrides)) for p in plan.configs)
+    published = [(c.env.id, c.references, c.bench.published) for c in (load_config(p, list(describe["set"])) for p in describe["configs"])
                  if c.bench.published is not None]
     rows = bench_report.with_published(rows, [row for env_id, refs, pub in published for row in bench_report.published_rows(
         env_id, pub, random_return=refs.random_return, expert_return=refs.expert_return)])
-    describe["published"] = {env_id: pub.source for env_id, _refs, pub in published}
+    describe = {**describe, "published": {env_id: pub.source for env_id, _refs, pub in published}}
     bench_report.evaluations_csv(curves, bench_dir / "evaluations.csv")
     plot = bench_report.plot(curves, bench_dir / "curves.png") if curves else None
-    report = render_markdown(rows, speed=speed, describe=describe, wall_s=time.monotonic() - t0)
-    atomic_write_text(bench_dir / "results.md", report)
+    atomic_write_text(bench_dir / "results.md", render_markdown(rows, speed=speed, describe=describe, wall_s=wall_s))
     failed = [r for r in results if r.get("status") == "failed"]
     unfinished = [r for r in results if r.get("status") not in ("finished", "failed")]  # a Ctrl-C stopped them
-    summary = {**base, "status": bench_status(results), "wall_s": round(time.monotonic() - t0, 1),
+    summary = {**base, "status": bench_status(results), "wall_s": round(wall_s, 1),
                "n_trials": len(results), "n_finished": len(results) - len(failed) - len(unfinished),
                "n_failed": len(failed), "n_interrupted": len(unfinished), "throughput": speed, "table": rows,
                "failed": [{"error": r.get("error"), "run_dir": r.get("run_dir")} for r in failed],
@@ -279,7 +344,7 @@ def run_bench(
                "artifacts": {"results": "results.md", "evaluations": "evaluations.csv",
                              "curves": plot.name if plot else None}}
     write_summary(bench_dir, summary)
-    return bench_dir, summary
+    return summary
 
 
 THROUGHPUT_COLUMNS = ("task", "env steps", "repeats", "PPO env steps/s", "GAIL env steps/s", "GAIL generator s",

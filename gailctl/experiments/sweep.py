@@ -102,10 +102,11 @@ def run_on_ray(plan: SweepPlan, *, sweep_dir: Path, trials_dir: Path, address: O
 
 
 def run_payload(payload: dict[str, Any], labels: Sequence[str], *, what: str, run_dir: Path, address: Optional[str],
-                max_concurrent: Optional[int], info: dict[str, Any]) -> list[dict[str, Any]]:
+                max_concurrent: Optional[int], info: dict[str, Any], name: str = "tune") -> list[dict[str, Any]]:
     """A trial payload (`plans.trial_payload`, or a bench's several) on the one runner, in its order.
 
-    Tune starts the trials in the payload's order; one result (RESULT_COLUMNS) per trial.
+    Tune starts the trials in the payload's order; one result (RESULT_COLUMNS) per trial. Tune's
+    own files go to `run_dir/name`.
     """
     ray_tune = import_ray().tune
     n = len(payload["trials"])
@@ -120,7 +121,7 @@ def run_payload(payload: dict[str, Any], labels: Sequence[str], *, what: str, ru
 
     outcomes = run_trials_on_ray(ray_tune.with_parameters(payload_trainable, payload=payload), run_dir=run_dir,
                                  address=address, max_concurrent=max_concurrent, info=info, n_trials=n,
-                                 callbacks=[_progress_callback(ray_tune, labels)], announce=announce)
+                                 callbacks=[_progress_callback(ray_tune, labels)], announce=announce, name=name)
     by_index = {int(o.config["trial"]): _result_of(o) for o in outcomes if "trial" in o.config}
     missing = {**dict.fromkeys(RESULT_COLUMNS), "status": "interrupted", "error": NEVER_STARTED}
     return [by_index.get(i, dict(missing)) for i in range(n)]

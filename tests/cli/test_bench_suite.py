@@ -132,3 +132,43 @@ def test_bench_says_what_happened_to_its_trials(tmp_path: Path, monkeypatch: pyt
     assert summary["n_failed"] == statuses.count("failed:boom")
     assert summary["n_interrupted"] == sum(s.startswith("interrupted") for s in statuses)
     assert "trial(s) failed" not in result.output or exit_code == 1
+
+
+def test_bench_resume_reruns_only_the_unfinished_trials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`bench --resume DIR`: the trials saved when the bench started that did not finish run again
+    (stopped, never started, failed), the finished ones are kept, and the report covers all."""
+    import gailctl.experiments.sweep as sweep
+    from gailctl.experiments.runner import RESULT_COLUMNS
+
+    monkeypatch.setattr("gailctl.experiments.runner.require_ray", lambda: None)
+    calls: list[dict] = []
+    first_statuses = ["finished", "interrupted", "failed", "finished"]  # by seed 0-3
+
+    def ran(payload, labels, *, run_dir, name, **_kw):  # noqa: ANN001, ANN003, ANN202
+        (run_dir / name).mkdir()  # as Tune does
+        calls.append({"seeds": [t["config"]["seed"] for t in payload["trials"]], "labels": list(labels), "name": name})
+        seeds = calls[-1]["seeds"]
+        statuses = [first_statuses[seed] for seed in seeds] if len(calls) == 1 else ["finished"] * len(seeds)
+        errors = {"finished": None, "interrupted": "stopped before it finished", "failed": "boom"}
+        return [{**dict.fromkeys(RESULT_COLUMNS), "status": s, "wall_s": 1.0, "error": errors[s]} for s in statuses]
+
+    monkeypatch.setattr(sweep, "run_payload", ran)
+    first = CliRunner().invoke(app, ["bench", "-c", "cartpole", "--seeds", "0-3", "--n-demos", "4", "--no-bc",
+                                     "--no-throughput", "--runs-dir", str(tmp_path)])
+    assert first.exit_code == 1, first.output  # a failed trial outranks the interruption
+    (bench_dir,) = tmp_path.iterdir()
+    saved = json.loads((bench_dir / "trials.json").read_text())
+    assert [r["status"] for r in saved["results"]] == first_statuses and len(saved["payload"]["trials"]) == 4
+
+    again = CliRunner().invoke(app, ["bench", "--resume", str(bench_dir)])
+    assert again.exit_code == 0, again.output
+    assert calls[1]["seeds"] == [1, 2] and calls[1]["name"] == "tune-2" and calls[0]["name"] == "tune"
+    assert all("seed=1" in label or "seed=2" in label for label in calls[1]["labels"])
+    summary = json.loads((bench_dir / "summary.json").read_text())
+    assert summary["status"] == "finished" and summary["n_finished"] == 4 and summary["n_failed"] == 0
+    assert [r["status"] for r in json.loads((bench_dir / "trials.json").read_text())["results"]] == ["finished"] * 4
+
+    done = CliRunner().invoke(app, ["bench", "--resume", str(bench_dir)])
+    assert done.exit_code == 2 and "every trial finished; nothing to resume" in done.output
+    refused = CliRunner().invoke(app, ["bench", "--resume", str(bench_dir), "--seeds", "0-1", "--quick"])
+    assert refused.exit_code == 2 and "drop --seeds, --quick" in refused.output and len(calls) == 2
