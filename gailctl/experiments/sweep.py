@@ -46,22 +46,32 @@ def _say(labels: Sequence[str], trial: Any, what: str, done: Optional[int] = Non
     console.print(f"trial {i} of 0-{n - 1} ({escape(labels[i])}): {what}{tail}", highlight=False)
 
 
-def _progress_callback(tune: Any, labels: Sequence[str]) -> Any:
+def _progress_callback(tune: Any, labels: Sequence[str], record: Optional[tuple[str, list[int]]] = None) -> Any:
     """One stderr line per trial as it starts and ends; Tune's own tables stay quiet.
 
-    Tune pickles its callbacks with the experiment: this one holds only the trial labels.
+    `record` = (file, ids): each trial's result is also appended to the file as a JSON line, as it
+    arrives, with `ids[i]` as trial i's number, so it survives the driver being killed.
+    Tune pickles its callbacks with the experiment: this one holds only plain data.
     """
     from rich.markup import escape
 
     class Progress(tune.Callback):  # type: ignore[misc, name-defined]
         def __init__(self) -> None:
-            self.labels, self.done = list(labels), 0
+            self.labels, self.done, self.record = list(labels), 0, record
+
+        def _record(self, trial: Any, result: dict) -> None:
+            if self.record is not None:
+                path, ids = self.record
+                line = {"trial": ids[int(trial.config["trial"])], **{k: result.get(k) for k in RESULT_COLUMNS}}
+                with open(path, "a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(line) + "\n")
 
         def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
             _say(self.labels, trial, "started")
 
         def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
             self.done += 1
+            self._record(trial, result)
             if result.get("status") == "finished":
                 # Scores are left out when unknown (None, or NaN without references).
                 scores = [f"{name}{value:.2f}" for name, value in (("normalized ", result.get("normalized_score")),
@@ -102,11 +112,13 @@ def run_on_ray(plan: SweepPlan, *, sweep_dir: Path, trials_dir: Path, address: O
 
 
 def run_payload(payload: dict[str, Any], labels: Sequence[str], *, what: str, run_dir: Path, address: Optional[str],
-                max_concurrent: Optional[int], info: dict[str, Any], name: str = "tune") -> list[dict[str, Any]]:
+                max_concurrent: Optional[int], info: dict[str, Any], name: str = "tune",
+                record: Optional[tuple[Path, Sequence[int]]] = None) -> list[dict[str, Any]]:
     """A trial payload (`plans.trial_payload`, or a bench's several) on the one runner, in its order.
 
     Tune starts the trials in the payload's order; one result (RESULT_COLUMNS) per trial. Tune's
-    own files go to `run_dir/name`.
+    own files go to `run_dir/name`; with `record` = (file, ids) each result is also appended to
+    the file as it arrives, numbered by `ids`.
     """
     ray_tune = import_ray().tune
     n = len(payload["trials"])
@@ -121,7 +133,8 @@ def run_payload(payload: dict[str, Any], labels: Sequence[str], *, what: str, ru
 
     outcomes = run_trials_on_ray(ray_tune.with_parameters(payload_trainable, payload=payload), run_dir=run_dir,
                                  address=address, max_concurrent=max_concurrent, info=info, n_trials=n,
-                                 callbacks=[_progress_callback(ray_tune, labels)], announce=announce, name=name)
+                                 callbacks=[_progress_callback(ray_tune, labels, None if record is None else (str(record[0]), list(record[1])))],
+                                 announce=announce, name=name)
     by_index = {int(o.config["trial"]): _result_of(o) for o in outcomes if "trial" in o.config}
     missing = {**dict.fromkeys(RESULT_COLUMNS), "status": "interrupted", "error": NEVER_STARTED}
     return [by_index.get(i, dict(missing)) for i in range(n)]

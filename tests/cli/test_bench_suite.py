@@ -172,3 +172,49 @@ def test_bench_resume_reruns_only_the_unfinished_trials(tmp_path: Path, monkeypa
     assert done.exit_code == 2 and "every trial finished; nothing to resume" in done.output
     refused = CliRunner().invoke(app, ["bench", "--resume", str(bench_dir), "--seeds", "0-1", "--quick"])
     assert refused.exit_code == 2 and "drop --seeds, --quick" in refused.output and len(calls) == 2
+
+
+def test_bench_resume_after_the_bench_was_killed_keeps_the_logged_trials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed before Ray returned (trials.json has no results): the results logged as trials ended are kept."""
+    import gailctl.experiments.sweep as sweep
+    from gailctl.experiments.runner import RESULT_COLUMNS
+
+    monkeypatch.setattr("gailctl.experiments.runner.require_ray", lambda: None)
+    calls: list[list[int]] = []
+
+    def ran(payload, labels, *, record, **_kw):  # noqa: ANN001, ANN003, ANN202
+        calls.append([t["config"]["seed"] for t in payload["trials"]])
+        if len(calls) == 1:  # two trials end and are logged, then the driver dies
+            for local in range(2):
+                line = {**dict.fromkeys(RESULT_COLUMNS), "trial": record[1][local], "status": "finished"}
+                with open(record[0], "a", encoding="utf-8") as fh:
+                    fh.write(json.dumps(line) + "\n")
+            with open(record[0], "a", encoding="utf-8") as fh:
+                fh.write('{"trial": 3, "sta')  # torn by the kill
+            raise KeyboardInterrupt
+        return [{**dict.fromkeys(RESULT_COLUMNS), "status": "finished"} for _ in labels]
+
+    monkeypatch.setattr(sweep, "run_payload", ran)
+    first = CliRunner().invoke(app, ["bench", "-c", "cartpole", "--seeds", "0-3", "--n-demos", "4", "--no-bc",
+                                     "--no-throughput", "--runs-dir", str(tmp_path)])
+    assert first.exit_code == 130, first.output
+    (bench_dir,) = tmp_path.iterdir()
+    assert json.loads((bench_dir / "trials.json").read_text())["results"] == [None] * 4
+    again = CliRunner().invoke(app, ["bench", "--resume", str(bench_dir)])
+    assert again.exit_code == 0, again.output
+    assert calls == [[0, 1, 2, 3], [2, 3]]
+    assert json.loads((bench_dir / "summary.json").read_text())["n_finished"] == 4
+
+
+def test_progress_callback_logs_each_result_under_its_bench_number(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from gailctl.experiments.sweep import _progress_callback
+
+    log = tmp_path / "trial-results.jsonl"
+    callback = _progress_callback(SimpleNamespace(Callback=object), ["a", "b"], record=(str(log), [5, 7]))
+    callback.on_trial_result(0, [], SimpleNamespace(config={"trial": 1}), {"status": "finished", "return_mean": 9.5, "extra": 1})
+    callback.on_trial_result(0, [], SimpleNamespace(config={"trial": 0}), {"status": "failed", "error": "boom"})
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(x["trial"], x["status"], x["return_mean"]) for x in lines] == [(7, "finished", 9.5), (5, "failed", None)]
+    assert "extra" not in lines[0]
