@@ -19,6 +19,7 @@ from gailctl.report import bench_report
 from gailctl.core.config_load import load_config
 from gailctl.core.errors import GailctlError, Interrupted, UsageError
 from gailctl.core.runs import atomic_write_text, create_run, now_iso, run_lock, write_run_header, write_summary
+from gailctl.experiments.bench_trials import TRIALS_FILE, run_trials
 from gailctl.report.tables import markdown_table
 
 SUITES = {
@@ -255,17 +256,9 @@ def run_bench(
         if trials:
             payload, labels, places = bench_payload([(stage, sweep) for _config, stage, sweep in sweeps], bench_dir / "trials")
             trial_list = {"payload": payload, "labels": labels, "places": places, "results": [None] * len(labels)}
-            results = _run_trials(bench_dir, trial_list, address=address, max_concurrent=max_concurrent)
+            results = run_trials(bench_dir, trial_list, address=address, max_concurrent=max_concurrent)
         summary = _report(bench_dir, describe, base, results, speed=speed, wall_s=time.monotonic() - t0)
     return bench_dir, summary
-
-
-TRIALS_FILE = "trials.json"
-"""The bench's trial list (the Ray payload: configs as plain data), labels, report places, and
-each trial's result once known: what `--resume` reruns the unfinished trials from."""
-
-RESULTS_LOG = "trial-results.jsonl"
-"""Each trial's result, appended as it arrives: what `--resume` keeps if the bench was killed before Ray returned."""
 
 
 def resume_bench(bench_dir: Path, *, address: Optional[str] = None,
@@ -294,50 +287,10 @@ def resume_bench(bench_dir: Path, *, address: Optional[str] = None,
         earlier_s = float(summary.get("wall_s") or 0.0)
         write_summary(bench_dir, {**summary, "status": "running"})
         t0 = time.monotonic()
-        results = _run_trials(bench_dir, trial_list, address=address, max_concurrent=max_concurrent)
+        results = run_trials(bench_dir, trial_list, address=address, max_concurrent=max_concurrent)
         summary = _report(bench_dir, describe, base, results, speed=summary.get("throughput"),
                           wall_s=earlier_s + time.monotonic() - t0)
     return bench_dir, summary
-
-
-def _run_trials(bench_dir: Path, trial_list: dict[str, Any], *, address: Optional[str],
-                max_concurrent: Optional[int]) -> list[dict[str, Any]]:
-    """The trial list's unfinished trials on Ray, in its order; every trial's result, in the sweeps' order.
-
-    The list is saved before Ray starts and again with the results, so a stopped bench can resume.
-    """
-    from gailctl.experiments.sweep import run_payload
-
-    payload, labels, results = trial_list["payload"], trial_list["labels"], list(trial_list["results"])
-    for index, result in _logged_results(bench_dir / RESULTS_LOG).items():  # finished before a SIGKILL
-        if results[index] is None or results[index].get("status") != "finished":
-            results[index] = result
-    pending = [i for i, r in enumerate(results) if r is None or r.get("status") != "finished"]
-    trial_list = {**trial_list, "results": results}
-    atomic_write_text(bench_dir / TRIALS_FILE, json.dumps(trial_list, indent=1) + "\n")
-    earlier = len(list(bench_dir.glob("tune*")))  # each invocation's Tune files in a folder of their own
-    ran = run_payload({**payload, "trials": [payload["trials"][i] for i in pending]}, [labels[i] for i in pending],
-                      what="trial(s) left, longest first" if earlier else "trial(s), longest first",
-                      run_dir=bench_dir, address=address, max_concurrent=max_concurrent, info={},
-                      name=f"tune-{earlier + 1}" if earlier else "tune", record=(bench_dir / RESULTS_LOG, pending))
-    for i, result in zip(pending, ran):
-        results[i] = result
-    atomic_write_text(bench_dir / TRIALS_FILE, json.dumps({**trial_list, "results": results}, indent=1) + "\n")
-    return [r for _place, r in sorted(zip(trial_list["places"], results), key=lambda pr: pr[0])]
-
-
-def _logged_results(path: Path) -> dict[int, dict[str, Any]]:
-    """The finished trials' results in a bench's RESULTS_LOG, by trial number (a torn last line is skipped)."""
-    found: dict[int, dict[str, Any]] = {}
-    if path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if entry.get("status") == "finished":
-                found[int(entry.pop("trial"))] = entry
-    return found
 
 
 def _report(bench_dir: Path, describe: dict[str, Any], base: dict[str, Any], results: list[dict[str, Any]], *,
