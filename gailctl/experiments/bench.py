@@ -18,8 +18,9 @@ from typing import Any, Optional, Sequence
 from gailctl.report import bench_report
 from gailctl.core.config_load import load_config
 from gailctl.core.errors import GailctlError, Interrupted, UsageError
-from gailctl.core.runs import atomic_write_text, create_run, now_iso, run_lock, write_run_header, write_summary
+from gailctl.core.runs import atomic_write_text, create_run, now_iso, read_summary, run_lock, write_run_header, write_summary
 from gailctl.experiments.bench_trials import TRIALS_FILE, run_trials
+from gailctl.experiments.runner import NEVER_STARTED
 from gailctl.report.tables import markdown_table
 
 SUITES = {
@@ -192,8 +193,6 @@ def bench_outcome_error(summary: dict[str, Any], bench_dir: Path) -> Optional[Ga
     if summary["n_failed"]:
         return GailctlError(f"{summary['n_failed']} of {n} trial(s) failed; see {where}")
     if summary["status"] == "interrupted":
-        from gailctl.experiments.runner import NEVER_STARTED
-
         never = sum(1 for r in summary["interrupted"] if r.get("error") == NEVER_STARTED)
         return Interrupted(f"bench interrupted: {summary['n_finished']} of {n} trial(s) finished, "
                            f"{summary['n_interrupted'] - never} stopped, {never} never started; "
@@ -269,8 +268,6 @@ def resume_bench(bench_dir: Path, *, address: Optional[str] = None,
     The trials are the ones the bench saved when it started (its configs as they were then), and
     the throughput table is the first invocation's. `wall_s` adds up every invocation.
     """
-    from gailctl.core.runs import read_summary
-
     bench_dir = Path(bench_dir)
     summary = read_summary(bench_dir)
     if summary.get("stage") != "bench":
