@@ -239,6 +239,13 @@ class GailConfig(_Section):
     discriminator trains as usual). Meant for a cloned generator (bc_init_epochs), whose value
     head starts untrained; 0 = off. On Walker2d 10 rounds kept a clone walking through its first
     40k env steps but did not change the final score (docs/bench-mujoco/README.md)."""
+    bc_weight: NonNegativeFloat = 0.0
+    """Weight of a behavioural-cloning term in the generator's loss (GAIL+BC, Jena et al. 2020):
+    every PPO gradient step also lowers this x a BC loss on a minibatch (gail.ppo.batch_size, at
+    most all) of the run's demonstrations: the squared error of the policy's mean action
+    (continuous) or the demonstrated action's negative log-likelihood (discrete); 0 = plain GAIL.
+    Keeps PPO's updates on the learned reward from walking a policy away from what the
+    demonstrations pin down; PPO still learns the action spread."""
     demo_batch_size: PositiveInt = 500
     """Expert transitions per discriminator batch (as many generator ones are added)."""
     gen_replay_buffer_capacity: Optional[PositiveInt] = None

@@ -139,7 +139,7 @@ def measure_throughput(config: Path, overrides: Sequence[str], *, repeats: int =
         with tempfile.TemporaryDirectory() as log_dir:  # the stage's learner and round loop, without evaluation
             learner = build_gail(cfg, venv=venv, trajs=trajs, log_dir=Path(log_dir))
             gen_s = disc_s = 0.0
-            for done in train_rounds(learner.trainer, cfg, start_round=0, n_rounds=n_rounds):
+            for done in train_rounds(learner.trainer, cfg, start_round=0, n_rounds=n_rounds, bc_term=learner.bc_term):
                 gen_s, disc_s = gen_s + done.gen_s, disc_s + done.disc_s
         gen_times.append(gen_s)
         disc_times.append(disc_s)

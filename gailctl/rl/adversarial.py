@@ -26,6 +26,9 @@ from gailctl.rl.subsample import demo_transitions
 from gailctl.rl.torch_setup import multi_tensor_updates
 from gailctl.rl.trainer_state import REPLAY_BUFFER_FILE, continue_csv_log, restore_replay_buffer
 
+BC_TERM_STREAM = 0xBC
+"""Second seed word of the BC term's batch order, so it is not the discriminator's (seeded by `seed` alone)."""
+
 DISC_KEYS = ("disc_loss", "disc_acc", "disc_acc_expert", "disc_acc_gen", "disc_entropy")
 """Discriminator statistics imitation's `train_disc` returns, averaged per round into metrics.csv."""
 
@@ -168,12 +171,14 @@ class RoundDone:
     disc_s: float
 
 
-def train_rounds(trainer: Any, cfg: Config, *, start_round: int, n_rounds: int) -> Iterator[RoundDone]:
+def train_rounds(trainer: Any, cfg: Config, *, start_round: int, n_rounds: int,
+                 bc_term: Optional[Any] = None) -> Iterator[RoundDone]:
     """The GAIL round loop, for the stage and bench alike: rounds `start_round + 1 .. n_rounds`.
 
     Each round is what imitation's `AdversarialTrainer.train` does (generator, then discriminator),
     at the scheduled learning rates, then one dump of imitation's log (one progress.csv row a round).
-    In the first gail.value_warmup_rounds rounds PPO trains only its value function.
+    In the first gail.value_warmup_rounds rounds PPO trains only its value function. With a BC
+    term (`Gail.bc_term`), its mean loss over the round goes to imitation's log as gen/bc_loss.
     """
     g = cfg.gail
     policy = trainer.gen_algo.policy
@@ -181,13 +186,13 @@ def train_rounds(trainer: Any, cfg: Config, *, start_round: int, n_rounds: int) 
         for r in range(start_round + 1, n_rounds + 1):
             if g.value_warmup_rounds:
                 train_value_only(policy, r <= g.value_warmup_rounds)
-            yield _train_round(trainer, cfg, r, n_rounds)
+            yield _train_round(trainer, cfg, r, n_rounds, bc_term)
     finally:
         if g.value_warmup_rounds:
             train_value_only(policy, False)
 
 
-def _train_round(trainer: Any, cfg: Config, r: int, n_rounds: int) -> RoundDone:
+def _train_round(trainer: Any, cfg: Config, r: int, n_rounds: int, bc_term: Optional[Any]) -> RoundDone:
     """Round `r` of `n_rounds`: the generator's rollout and PPO update, then the discriminator's."""
     g = cfg.gail
     set_learning_rates(trainer, g, round_number=r, n_rounds=n_rounds)
@@ -202,6 +207,8 @@ def _train_round(trainer: Any, cfg: Config, r: int, n_rounds: int) -> RoundDone:
             ) from None
         raise
     gen_done = time.perf_counter()
+    if bc_term is not None:
+        trainer.logger.record("gen/bc_loss", bc_term.take_mean_loss())
     stats = train_discriminator(trainer)
     trainer.logger.dump(r)
     return RoundDone(round=r, disc_stats=stats, gen_s=gen_done - started, disc_s=time.perf_counter() - gen_done)
@@ -241,6 +248,7 @@ class Gail:
     batches: ExpertBatches
     scaler: Any  # the generator's reward scaling (relabel.ReturnScaler), or None
     net_kind: dict[str, Any]
+    bc_term: Any = None  # the generator's BC term (bc_term.BCTerm, gail.bc_weight), or None
 
 
 def build_gail(cfg: Config, *, venv: Any, trajs: Sequence[Any], log_dir: Path, checkpoint: Optional[Path] = None,
@@ -274,6 +282,13 @@ def build_gail(cfg: Config, *, venv: Any, trajs: Sequence[Any], log_dir: Path, c
     trainer = build_trainer(cfg, venv=venv, gen=gen, reward_net=reward_net, trajs=trajs, log_dir=log_dir,
                             batches=batches, scaler=scaler)
     vec = normalize_generator(trainer, g) if g.normalize_obs else None
+    bc_term = None
+    if g.bc_weight > 0:
+        from gailctl.rl.bc_term import BCTerm
+
+        bc_batches = ExpertBatches(demos, batch_size=min(g.ppo.batch_size, len(demos)),
+                                   rng=np.random.default_rng([cfg.seed, BC_TERM_STREAM]))
+        bc_term = BCTerm(gen.policy, bc_batches, weight=g.bc_weight, vec=vec)
     if checkpoint is not None:
         restore_from_checkpoint(vec, checkpoint, setting="gail.normalize_obs")
         # imitation keeps the discriminator's optimizer private; its state is ours to restore.
@@ -281,6 +296,8 @@ def build_gail(cfg: Config, *, venv: Any, trajs: Sequence[Any], log_dir: Path, c
         multi_tensor_updates(trainer._disc_opt)  # the saved groups' flags replaced ours
         if "expert_batches" in state:  # checkpoints before this field started the order afresh
             batches.restore(state["expert_batches"])
+        if bc_term is not None and "bc_term_batches" in state:
+            bc_term.batches.restore(state["bc_term_batches"])
         if scaler is not None:
             if "reward_scale" not in state:
                 raise UsageError(f"{checkpoint}: saved without gail.normalize_reward; resume with the run's own config")
@@ -290,7 +307,7 @@ def build_gail(cfg: Config, *, venv: Any, trajs: Sequence[Any], log_dir: Path, c
                                   source=checkpoint / REPLAY_BUFFER_FILE)
         continue_csv_log(trainer.logger, n_rows=int(state["round"]))
     return Gail(trainer=trainer, gen=gen, reward_net=reward_net, vec=vec, batches=batches, scaler=scaler,
-                net_kind=net_kind)
+                net_kind=net_kind, bc_term=bc_term)
 
 
 def _set_aside(progress_csv: Path) -> None:

@@ -123,6 +123,7 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
         write_checkpoint(run_dir / "checkpoints" / f"round_{round_done:06d}", fill,
                          {"round": round_done, "n_env_steps": int(gen.num_timesteps), "wall_s": time.monotonic() - t0,
                           "eval_s": eval_s[0], "expert_batches": learner.batches.state(),
+                          **({"bc_term_batches": learner.bc_term.batches.state()} if learner.bc_term is not None else {}),
                           **({"reward_scale": learner.scaler.state()} if learner.scaler is not None else {})})
 
     def stopped_mid_rollout(start_steps: int) -> Interrupted:
@@ -155,7 +156,7 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
             wall_s = round(time.monotonic() - t0, 3)  # setup included: the clock summary.json reads too
             writer.write({"round": 0, "n_env_steps": 0, "wall_s": wall_s, "train_wall_s": round(wall_s - eval_s[0], 3),
                           **{k: "" for k in DISC_KEYS}, **last_eval})
-        for done in train_rounds(trainer, cfg, start_round=start_round, n_rounds=n_rounds):
+        for done in train_rounds(trainer, cfg, start_round=start_round, n_rounds=n_rounds, bc_term=learner.bc_term):
             r, stats = done.round, done.disc_stats
             row: dict[str, Any] = {"round": r, "n_env_steps": int(gen.num_timesteps), **mean_disc_stats(stats)}
             if r % eval_every_rounds == 0 or r == n_rounds:
@@ -190,6 +191,7 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
         "n_demo_transitions": n_kept,
         "bc_init_epochs": g.bc_init_epochs,
         "value_warmup_rounds": g.value_warmup_rounds,
+        "bc_weight": g.bc_weight,
         "n_rounds": n_rounds,
         "steps_per_round": steps_per_round,
         "n_env_steps": int(gen.num_timesteps),
