@@ -106,7 +106,8 @@ def measure_throughput(config: Path, overrides: Sequence[str], *, repeats: int =
     starts, so the machine is otherwise idle; the figures are medians over `repeats`, and the
     ratio is the median of each repeat's ratio. PPO trains on the true reward, GAIL on its
     learned one; with gail.normalize_obs both see observations through the generator's own
-    VecNormalize (frozen for both where gail.bc_init_epochs clones the generator).
+    VecNormalize (frozen for both where gail.bc_init_epochs clones the generator), and with
+    gail.bc_weight both carry the BC term, so the ratio is the cost of the adversarial part.
     """
     import statistics
     import tempfile
@@ -115,7 +116,8 @@ def measure_throughput(config: Path, overrides: Sequence[str], *, repeats: int =
     from gailctl.rl.policies import build_ppo
     from gailctl.core.runs import resolve_demos_dir
     from gailctl.rl.torch_setup import setup_torch
-    from gailctl.rl.adversarial import build_gail, generator_normalizer, train_rounds
+    from gailctl.rl.adversarial import build_gail, generator_normalizer, install_bc_term, train_rounds
+    from gailctl.rl.subsample import demo_transitions
     from gailctl.rl.demos import load_demos
 
     setup_torch()
@@ -130,7 +132,9 @@ def measure_throughput(config: Path, overrides: Sequence[str], *, repeats: int =
     ppo_times, gen_times, disc_times = [], [], []
     for _ in range(repeats):
         venv = make_venv(cfg.env, seed=cfg.seed)
-        ppo = build_ppo(generator_normalizer(venv, g) if g.normalize_obs else venv, g.ppo, seed=cfg.seed)
+        vec = generator_normalizer(venv, g) if g.normalize_obs else None
+        ppo = build_ppo(vec or venv, g.ppo, seed=cfg.seed)
+        install_bc_term(ppo.policy, demo_transitions(trajs, every=g.subsample_every, seed=cfg.seed), cfg, vec=vec)
         started = time.perf_counter()
         ppo.learn(steps)
         ppo_times.append(time.perf_counter() - started)

@@ -282,13 +282,7 @@ def build_gail(cfg: Config, *, venv: Any, trajs: Sequence[Any], log_dir: Path, c
     trainer = build_trainer(cfg, venv=venv, gen=gen, reward_net=reward_net, trajs=trajs, log_dir=log_dir,
                             batches=batches, scaler=scaler)
     vec = normalize_generator(trainer, g) if g.normalize_obs else None
-    bc_term = None
-    if g.bc_weight > 0:
-        from gailctl.rl.bc_term import BCTerm
-
-        bc_batches = ExpertBatches(demos, batch_size=min(g.ppo.batch_size, len(demos)),
-                                   rng=np.random.default_rng([cfg.seed, BC_TERM_STREAM]))
-        bc_term = BCTerm(gen.policy, bc_batches, weight=g.bc_weight, vec=vec)
+    bc_term = install_bc_term(gen.policy, demos, cfg, vec=vec)
     if checkpoint is not None:
         restore_from_checkpoint(vec, checkpoint, setting="gail.normalize_obs")
         # imitation keeps the discriminator's optimizer private; its state is ours to restore.
@@ -308,6 +302,21 @@ def build_gail(cfg: Config, *, venv: Any, trajs: Sequence[Any], log_dir: Path, c
         continue_csv_log(trainer.logger, n_rows=int(state["round"]))
     return Gail(trainer=trainer, gen=gen, reward_net=reward_net, vec=vec, batches=batches, scaler=scaler,
                 net_kind=net_kind, bc_term=bc_term)
+
+
+def install_bc_term(policy: Any, demos: Any, cfg: Config, *, vec: Optional[Any]) -> Optional[Any]:
+    """The generator's BC term (gail.bc_weight > 0) on `policy`, from the run's kept transitions; else None.
+
+    Also bench's plain PPO gets it, so the throughput ratio compares generators that do the same work.
+    """
+    g = cfg.gail
+    if g.bc_weight <= 0:
+        return None
+    from gailctl.rl.bc_term import BCTerm
+
+    batches = ExpertBatches(demos, batch_size=min(g.ppo.batch_size, len(demos)),
+                            rng=np.random.default_rng([cfg.seed, BC_TERM_STREAM]))
+    return BCTerm(policy, batches, weight=g.bc_weight, vec=vec)
 
 
 def _set_aside(progress_csv: Path) -> None:
