@@ -129,12 +129,13 @@ def measure_throughput(config: Path, overrides: Sequence[str], *, repeats: int =
     trajs = load_demos(resolve_demos_dir(Path(g.demos), flag="gail.demos =").resolve(), n_demos=g.n_demos)
     n_rounds = max(5, THROUGHPUT_STEPS // cfg.gail_steps_per_round)
     steps = n_rounds * cfg.gail_steps_per_round
+    kept = demo_transitions(trajs, every=g.subsample_every, seed=cfg.seed)  # plain PPO's BC term (gail.bc_weight)
     ppo_times, gen_times, disc_times = [], [], []
     for _ in range(repeats):
         venv = make_venv(cfg.env, seed=cfg.seed)
         vec = generator_normalizer(venv, g) if g.normalize_obs else None
         ppo = build_ppo(vec or venv, g.ppo, seed=cfg.seed)
-        install_bc_term(ppo.policy, demo_transitions(trajs, every=g.subsample_every, seed=cfg.seed), cfg, vec=vec)
+        install_bc_term(ppo.policy, kept, cfg, vec=vec)
         started = time.perf_counter()
         ppo.learn(steps)
         ppo_times.append(time.perf_counter() - started)

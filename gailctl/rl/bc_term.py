@@ -65,15 +65,13 @@ class BCTerm:
         obs_t = preprocess_obs(torch.as_tensor(obs, device=policy.device), policy.observation_space,
                                normalize_images=policy.normalize_images)
         acts = torch.as_tensor(batch["acts"], device=policy.device)
-        if isinstance(policy.action_space, spaces.Box):
-            mean = policy.action_net(policy.mlp_extractor.forward_actor(policy.pi_features_extractor(obs_t)))
-            if policy.squash_output:  # gSDE's squashed mode
-                mean = torch.tanh(mean)
-            return (mean - acts.float()).pow(2).flatten(1).sum(1).mean()
-        if isinstance(policy.action_space, spaces.Discrete):
-            logits = policy.action_net(policy.mlp_extractor.forward_actor(policy.pi_features_extractor(obs_t)))
-            return F.cross_entropy(logits, acts.long().flatten())
-        return -policy.get_distribution(obs_t).log_prob(acts).mean()
+        if not isinstance(policy.action_space, (spaces.Box, spaces.Discrete)):
+            return -policy.get_distribution(obs_t).log_prob(acts).mean()
+        head = policy.action_net(policy.mlp_extractor.forward_actor(policy.pi_features_extractor(obs_t)))
+        if isinstance(policy.action_space, spaces.Discrete):  # head = logits
+            return F.cross_entropy(head, acts.long().flatten())
+        mean = torch.tanh(head) if policy.squash_output else head  # gSDE's squashed mode
+        return (mean - acts.float()).pow(2).flatten(1).sum(1).mean()
 
     def _add_gradient(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         import torch
