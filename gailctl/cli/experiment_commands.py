@@ -72,7 +72,7 @@ def bench(
     max_concurrent: Annotated[Optional[int], typer.Option("--max-concurrent", help="Trials at a time (default: one per CPU).", show_default=False)] = None,
     runs_dir: RunsDirOpt = Path("runs"),
     allow_env_mismatch: AllowEnvMismatchOpt = False,
-    resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue this stopped bench in its own folder: its unfinished trials run again (from the start), the finished ones are kept.", show_default=False)] = None,
+    resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue this stopped bench in its own folder: the finished trials are kept, stopped GAIL trials continue from their last checkpoint, the others run again from the start.", show_default=False)] = None,
 ) -> None:
     """Benchmark GAIL (and BC) over configs x seeds x numbers of demonstrations: table, CSV, curves."""
     from gailctl.experiments.bench import QUICK_SEEDS, BenchPlan, parse_n_demos, resume_bench, run_bench, suite_configs

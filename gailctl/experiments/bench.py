@@ -267,8 +267,10 @@ def run_bench(
 
 def resume_bench(bench_dir: Path, *, address: Optional[str] = None,
                  max_concurrent: Optional[int] = None) -> tuple[Path, dict[str, Any]]:
-    """Run again, from the start in new run folders, the trials of `bench_dir` that did not finish
-    (stopped, never started, or failed); keep the finished ones; report them all.
+    """Finish the trials of `bench_dir` that did not finish; keep the finished ones; report them all.
+
+    A stopped GAIL trial continues in its run folder from its last checkpoint; a failed, unstarted
+    or BC trial (or one stopped before its first checkpoint) runs again from the start in a new one.
 
     The trials are the ones the bench saved when it started (its configs as they were then), and
     the throughput table is the first invocation's. `wall_s` adds up every invocation.

@@ -1,8 +1,10 @@
 """A bench's trial list on disk: saved before Ray starts, each result logged as its trial ends.
 
-What `gailctl bench --resume` continues from: the trials that did not finish run again, the
-finished ones (from the list, or from the log when the bench was killed before Ray returned)
-are kept.
+What `gailctl bench --resume` continues from: the finished trials (from the list, or from the
+log when the bench was killed before Ray returned) are kept; a GAIL trial that was stopped (Ctrl-C,
+SIGTERM, or killed with the bench) continues in its own run folder from its last checkpoint, as
+`gailctl gail --resume` would; the others (failed, never started, BC, or stopped before their
+first checkpoint) run again from the start.
 """
 
 from __future__ import annotations
@@ -11,7 +13,11 @@ import json
 from pathlib import Path
 from typing import Any, Optional
 
-from gailctl.core.runs import atomic_write_text
+from gailctl.core.errors import GailctlError
+from gailctl.core.runs import atomic_write_text, is_run_dir, read_summary
+
+RESUMABLE_STAGES = frozenset({"gail"})
+"""Stages whose stopped trials continue from a checkpoint (BC trains in seconds and has none)."""
 
 TRIALS_FILE = "trials.json"
 """The bench's trial list (the Ray payload: configs as plain data), labels, report places, and
@@ -25,7 +31,8 @@ def run_trials(bench_dir: Path, trial_list: dict[str, Any], *, address: Optional
                max_concurrent: Optional[int]) -> list[dict[str, Any]]:
     """The trial list's unfinished trials on Ray, in its order; every trial's result, in the sweeps' order.
 
-    The list is saved before Ray starts and again with the results, so a stopped bench can resume.
+    The list is saved before Ray starts and again with the results, so a stopped bench can resume;
+    on a resume, stopped GAIL trials continue from their checkpoints (`stopped_runs`).
     """
     from gailctl.experiments.sweep import run_payload
 
@@ -37,7 +44,9 @@ def run_trials(bench_dir: Path, trial_list: dict[str, Any], *, address: Optional
     trial_list = {**trial_list, "results": results}
     atomic_write_text(bench_dir / TRIALS_FILE, json.dumps(trial_list, indent=1) + "\n")
     earlier = len(list(bench_dir.glob("tune*")))  # each invocation's Tune files in a folder of their own
-    ran = run_payload({**payload, "trials": [payload["trials"][i] for i in pending]}, [labels[i] for i in pending],
+    stopped = stopped_runs(Path(payload["trials_dir"]), payload["trials"], pending)  # none in a new bench
+    trials = [{**payload["trials"][i], "resume_dir": stopped[i]} if i in stopped else payload["trials"][i] for i in pending]
+    ran = run_payload({**payload, "trials": trials}, [labels[i] for i in pending],
                       what="trial(s) left, longest first" if earlier else "trial(s), longest first",
                       run_dir=bench_dir, address=address, max_concurrent=max_concurrent, info={},
                       name=f"tune-{earlier + 1}" if earlier else "tune", record=(bench_dir / RESULTS_LOG, pending))
@@ -45,6 +54,40 @@ def run_trials(bench_dir: Path, trial_list: dict[str, Any], *, address: Optional
         results[i] = result
     atomic_write_text(bench_dir / TRIALS_FILE, json.dumps(trial_list, indent=1) + "\n")  # its results list, now filled
     return [r for _place, r in sorted(zip(trial_list["places"], results), key=lambda pr: pr[0])]
+
+
+def stopped_runs(trials_dir: Path, trials: list[dict[str, Any]], pending: list[int]) -> dict[int, str]:
+    """The run folder each pending trial can continue from, by trial number.
+
+    A trial's folder is the one in `trials_dir` whose config.yaml is the trial's config (the bench's
+    trials differ in seed or demonstrations, so at most one trial matches a folder), of a stage in
+    RESUMABLE_STAGES, stopped rather than failed or finished (`interrupted`, or `running` when a
+    kill left no time to say so), with a complete checkpoint. Of several (a trial stopped twice
+    and restarted), the one whose last checkpoint is furthest on.
+    """
+    import yaml
+
+    from gailctl.core.checkpoints import latest_checkpoint
+    from gailctl.core.config_load import config_from_dict, config_to_yaml
+
+    wanted: dict[str, int] = {}
+    for i in pending:
+        if trials[i].get("stage") in RESUMABLE_STAGES:
+            cfg = config_from_dict(trials[i]["config"], source=f"trial {i}")
+            wanted[json.dumps(yaml.safe_load(config_to_yaml(cfg)), sort_keys=True)] = i
+    found: dict[int, tuple[str, str]] = {}
+    for run_dir in sorted(Path(trials_dir).iterdir()) if wanted and Path(trials_dir).is_dir() else []:
+        try:
+            if not is_run_dir(run_dir) or read_summary(run_dir).get("status") not in ("interrupted", "running"):
+                continue
+            key = json.dumps(yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")), sort_keys=True)
+        except (GailctlError, OSError, yaml.YAMLError):  # a folder it cannot read is not one to continue
+            continue
+        checkpoint = latest_checkpoint(run_dir)
+        i = wanted.get(key)
+        if checkpoint is not None and i is not None and (i not in found or checkpoint.name > found[i][1]):
+            found[i] = (str(run_dir), checkpoint.name)
+    return {i: run_dir for i, (run_dir, _name) in found.items()}
 
 
 def logged_results(path: Path) -> dict[int, dict[str, Any]]:

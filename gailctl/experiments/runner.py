@@ -74,7 +74,8 @@ def run_trial(payload: dict[str, Any], index: int) -> dict[str, Any]:
     `payload` is plain data (see `gailctl.experiments.plans.trial_payload`): the stage, the
     working directory to run from, the folder for run folders, and per trial its config as a
     dict, its reproducing command, its demonstrations folder and, in a bench that mixes stages,
-    its own stage. A failing trial does not raise:
+    its own stage; a resumed bench adds `resume_dir` to a stopped trial, which then continues in
+    that run folder (`execute(..., resume_dir=...)`, as `--resume` does). A failing trial does not raise:
     its status and one-line error are the result, so the other trials go on and the table says
     what went wrong.
     """
@@ -99,7 +100,13 @@ def run_trial(payload: dict[str, Any], index: int) -> dict[str, Any]:
     result: dict[str, Any] = dict.fromkeys(RESULT_COLUMNS)
     try:
         cfg = config_from_dict(trial["config"], source=f"trial {index}")
-        run_dir, summary = stages.execute(stage, fn, cfg, runs_dir=Path(payload["trials_dir"]), argv=trial["argv"], **kwargs)
+        if trial.get("resume_dir"):  # a stopped trial of a resumed bench: on from its last checkpoint
+            resume_dir = Path(trial["resume_dir"])
+            made["run_dir"] = resume_dir
+            run_dir, summary = stages.execute(stage, fn, cfg, resume_dir=resume_dir,
+                                              argv=["gailctl", stage, "--resume", str(resume_dir)], **kwargs)
+        else:
+            run_dir, summary = stages.execute(stage, fn, cfg, runs_dir=Path(payload["trials_dir"]), argv=trial["argv"], **kwargs)
     except Exception as exc:  # noqa: BLE001 - recorded, not raised: one trial must not end the experiment
         run_dir = made.get("run_dir")
         result.update(status="interrupted" if isinstance(exc, Interrupted) else "failed", error=one_line_error(exc),
