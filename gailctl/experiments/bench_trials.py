@@ -47,7 +47,8 @@ def run_trials(bench_dir: Path, trial_list: dict[str, Any], *, address: Optional
     stopped = stopped_runs(Path(payload["trials_dir"]), payload["trials"], pending)  # none in a new bench
     trials = [{**payload["trials"][i], "resume_dir": stopped[i]} if i in stopped else payload["trials"][i] for i in pending]
     ran = run_payload({**payload, "trials": trials}, [labels[i] for i in pending],
-                      what="trial(s) left, longest first" if earlier else "trial(s), longest first",
+                      what=(f"trial(s) left ({len(stopped)} from their checkpoints), longest first" if stopped
+                            else "trial(s) left, longest first" if earlier else "trial(s), longest first"),
                       run_dir=bench_dir, address=address, max_concurrent=max_concurrent, info={},
                       name=f"tune-{earlier + 1}" if earlier else "tune", record=(bench_dir / RESULTS_LOG, pending))
     for i, result in zip(pending, ran):

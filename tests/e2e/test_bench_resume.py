@@ -23,17 +23,17 @@ STOP_AFTER = 7  # rounds; checkpoints every 5 and at the stop
 
 
 @pytest.fixture
-def in_process(monkeypatch: pytest.MonkeyPatch) -> list[list[dict]]:
-    """Trials run here, one after another; each call's trial payloads are recorded."""
+def in_process(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[dict], str]]:
+    """Trials run here, one after another; each call's trial payloads and announcement are recorded."""
     import gailctl.experiments.sweep as sweep
     from gailctl.experiments.runner import run_trial
 
     monkeypatch.chdir(ROOT)
     monkeypatch.setattr("gailctl.experiments.runner.require_ray", lambda: None)
-    calls: list[list[dict]] = []
+    calls: list[tuple[list[dict], str]] = []
 
-    def run_payload(payload, labels, **_kw):  # noqa: ANN001, ANN003, ANN202
-        calls.append(payload["trials"])
+    def run_payload(payload, labels, *, what, **_kw):  # noqa: ANN001, ANN003, ANN202
+        calls.append((payload["trials"], what))
         return [run_trial(payload, i) for i in range(len(labels))]
 
     monkeypatch.setattr(sweep, "run_payload", run_payload)
@@ -57,7 +57,7 @@ def stop_after_round(monkeypatch: pytest.MonkeyPatch, last: int) -> None:
 
 
 def test_a_killed_benchs_stopped_gail_trial_continues_from_its_checkpoint(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_process: list[list[dict]]) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_process: list[tuple[list[dict], str]]) -> None:
     sets = [a for a in ARGS[2:] if a != "--set" and not a.startswith("gail.n_demos")]
     bench_args = ["bench", "-c", "cartpole", "--seeds", "0", "--n-demos", "2", "--no-bc", "--no-throughput",
                   *[x for s in sets for x in ("--set", s)], "--runs-dir", str(tmp_path)]
@@ -78,7 +78,8 @@ def test_a_killed_benchs_stopped_gail_trial_continues_from_its_checkpoint(
 
     again = CliRunner().invoke(app, ["bench", "--resume", str(bench_dir)])
     assert again.exit_code == 0, again.output
-    assert [t.get("resume_dir") for t in in_process[1]] == [str(run)]
+    trials, what = in_process[1]
+    assert [t.get("resume_dir") for t in trials] == [str(run)] and "1 from their checkpoints" in what
     assert list((bench_dir / "trials").iterdir()) == [run]  # no second folder: the same run went on
     assert [int(r["round"]) for r in rows(run)] == list(range(21))  # each round once, the stopped ones kept
     run_summary = json.loads((run / "summary.json").read_text())
