@@ -60,11 +60,11 @@ def run_trials(bench_dir: Path, trial_list: dict[str, Any], *, address: Optional
 def stopped_runs(trials_dir: Path, trials: list[dict[str, Any]], pending: list[int]) -> dict[int, str]:
     """The run folder each pending trial can continue from, by trial number.
 
-    A trial's folder is the one in `trials_dir` whose config.yaml is the trial's config (the bench's
-    trials differ in seed or demonstrations, so at most one trial matches a folder), of a stage in
-    RESUMABLE_STAGES, stopped rather than failed or finished (`interrupted`, or `running` when a
-    kill left no time to say so), with a complete checkpoint. Of several (a trial stopped twice
-    and restarted), the one whose last checkpoint is furthest on.
+    A trial's folder is the one in `trials_dir` whose config.yaml is the trial's config and whose
+    summary names the trial's stage (a bench's GAIL trials differ in seed or demonstrations, so at
+    most one matches a folder), a stage in RESUMABLE_STAGES, stopped rather than failed or finished
+    (`interrupted`, or `running` when a kill left no time to say so), with a complete checkpoint.
+    Of several (a trial stopped twice and restarted), the one whose last checkpoint is furthest on.
     """
     import yaml
 
@@ -79,14 +79,17 @@ def stopped_runs(trials_dir: Path, trials: list[dict[str, Any]], pending: list[i
     found: dict[int, tuple[str, str]] = {}
     for run_dir in sorted(Path(trials_dir).iterdir()) if wanted and Path(trials_dir).is_dir() else []:
         try:
-            if not is_run_dir(run_dir) or read_summary(run_dir).get("status") not in ("interrupted", "running"):
+            summary = read_summary(run_dir) if is_run_dir(run_dir) else {}
+            if summary.get("status") not in ("interrupted", "running"):
                 continue
             key = json.dumps(yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8")), sort_keys=True)
         except (GailctlError, OSError, yaml.YAMLError):  # a folder it cannot read is not one to continue
             continue
-        checkpoint = latest_checkpoint(run_dir)
         i = wanted.get(key)
-        if checkpoint is not None and i is not None and (i not in found or checkpoint.name > found[i][1]):
+        if i is None or summary.get("stage") != trials[i]["stage"]:  # a bench's BC trial has its GAIL trial's config
+            continue
+        checkpoint = latest_checkpoint(run_dir)
+        if checkpoint is not None and (i not in found or checkpoint.name > found[i][1]):
             found[i] = (str(run_dir), checkpoint.name)
     return {i: run_dir for i, (run_dir, _name) in found.items()}
 

@@ -38,6 +38,8 @@ def test_each_stopped_gail_trial_gets_its_own_furthest_folder(tmp_path: Path) ->
     run_folder(tmp_path, "c-failed", trials[2], status="failed")  # failed: runs again from the start
     run_folder(tmp_path, "d-no-checkpoint", trials[3], status="interrupted", checkpoints=())
     run_folder(tmp_path, "e-bc", trials[4], status="interrupted")  # BC has no resume
+    run_folder(tmp_path, "a0-bc", {**trials[0], "stage": "bc"}, status="interrupted",  # trial 0's BC twin
+               checkpoints=("round_000009",))
     run_folder(tmp_path, "f-finished", trials[0], status="finished", checkpoints=("round_000020",))
     (tmp_path / "g-torn").mkdir()
     (tmp_path / "g-torn" / "config.yaml").write_text("seed: [")
