@@ -21,6 +21,7 @@ from gailctl.core.errors import GailctlError, Interrupted, UsageError
 from gailctl.core.runs import atomic_write_text, create_run, now_iso, read_summary, run_lock, write_run_header, write_summary
 from gailctl.experiments.bench_trials import TRIALS_FILE, run_trials
 from gailctl.experiments.runner import NEVER_STARTED
+from gailctl.experiments.throughput import measure_throughput
 from gailctl.report.tables import markdown_table
 
 SUITES = {
@@ -94,74 +95,6 @@ def parse_n_demos(text: Optional[str]) -> Optional[tuple[int, ...]]:
     if not values or min(values) < 1:
         raise UsageError(f"--n-demos {text}: expected positive whole numbers, e.g. 1,4,10")
     return values
-
-
-THROUGHPUT_STEPS = 20_480  # env steps per measurement (40 CartPole rounds)
-
-
-def measure_throughput(config: Path, overrides: Sequence[str], *, repeats: int = 3) -> dict[str, Any]:
-    """Env steps per second of plain PPO and of GAIL (no evaluation), same generator settings.
-
-    Both run here, alternately (PPO, GAIL, PPO, GAIL, ...), on one torch thread, before any trial
-    starts, so the machine is otherwise idle; the figures are medians over `repeats`, and the
-    ratio is the median of each repeat's ratio. PPO trains on the true reward, GAIL on its
-    learned one; with gail.normalize_obs both see observations through the generator's own
-    VecNormalize (frozen for both where gail.bc_init_epochs clones the generator), and with
-    gail.bc_weight both carry the BC term, so the ratio is the cost of the adversarial part.
-    """
-    import statistics
-    import tempfile
-
-    from gailctl.rl.envs import make_venv
-    from gailctl.rl.policies import build_ppo
-    from gailctl.core.runs import resolve_demos_dir
-    from gailctl.rl.torch_setup import setup_torch
-    from gailctl.rl.adversarial import build_gail, generator_normalizer, install_bc_term, train_rounds
-    from gailctl.rl.subsample import demo_transitions
-    from gailctl.rl.demos import load_demos
-
-    setup_torch()
-    # Steady-state rounds only: a value warm-up's rounds skip the policy's gradients, so they would flatter GAIL.
-    cfg = load_config(config, [*overrides, "gail.value_warmup_rounds=0"])
-    g = cfg.gail
-    if g.demos is None:
-        raise UsageError(f"{config}: gail.demos is not set; the throughput measurement needs demonstrations")
-    trajs = load_demos(resolve_demos_dir(Path(g.demos), flag="gail.demos =").resolve(), n_demos=g.n_demos)
-    n_rounds = max(5, THROUGHPUT_STEPS // cfg.gail_steps_per_round)
-    steps = n_rounds * cfg.gail_steps_per_round
-    kept = demo_transitions(trajs, every=g.subsample_every, seed=cfg.seed)  # plain PPO's BC term (gail.bc_weight)
-    ppo_times, gen_times, disc_times = [], [], []
-    for _ in range(repeats):
-        venv = make_venv(cfg.env, seed=cfg.seed)
-        vec = generator_normalizer(venv, g) if g.normalize_obs else None
-        ppo = build_ppo(vec or venv, g.ppo, seed=cfg.seed)
-        install_bc_term(ppo.policy, kept, cfg, vec=vec)
-        started = time.perf_counter()
-        ppo.learn(steps)
-        ppo_times.append(time.perf_counter() - started)
-
-        venv = make_venv(cfg.env, seed=cfg.seed)
-        with tempfile.TemporaryDirectory() as log_dir:  # the stage's learner and round loop, without evaluation
-            learner = build_gail(cfg, venv=venv, trajs=trajs, log_dir=Path(log_dir))
-            gen_s = disc_s = 0.0
-            for done in train_rounds(learner.trainer, cfg, start_round=0, n_rounds=n_rounds, bc_term=learner.bc_term):
-                gen_s, disc_s = gen_s + done.gen_s, disc_s + done.disc_s
-        gen_times.append(gen_s)
-        disc_times.append(disc_s)
-    gail_times = [a + b for a, b in zip(gen_times, disc_times)]
-    med = statistics.median
-    return {
-        "config": str(config),
-        "env_id": cfg.env.id,
-        "env_steps": steps,
-        "repeats": repeats,
-        "ppo_steps_per_s": steps / med(ppo_times),
-        "gail_steps_per_s": steps / med(gail_times),
-        "ratio": med([p / q for p, q in zip(ppo_times, gail_times)]),
-        "gail_generator_s": med(gen_times),
-        "gail_discriminator_s": med(disc_times),
-        "ppo_s": med(ppo_times),
-    }
 
 
 def bench_payload(sweeps: Sequence[tuple[str, Any]], trials_dir: Path) -> tuple[dict[str, Any], list[str], list[int]]:
@@ -360,7 +293,7 @@ def render_markdown(rows: Sequence[dict[str, Any]], *, speed: Optional[list[dict
 def _throughput_lines(speed: Sequence[dict[str, Any]]) -> list[str]:
     return [
         "Throughput, measured alone before any trial: plain PPO and GAIL with the same generator settings, "
-        "one torch thread, alternately, medians over the repeats (GAIL/PPO: the median of each repeat's ratio).",
+        "one torch thread, a round of each in turn, medians over the repeats (GAIL/PPO: the median of each repeat's ratio).",
         "",
         markdown_table(THROUGHPUT_COLUMNS, [
             [s["env_id"], s["env_steps"], s["repeats"], f"{s['ppo_steps_per_s']:.0f}", f"{s['gail_steps_per_s']:.0f}",

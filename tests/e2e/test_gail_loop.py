@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gailctl.experiments import bench
+from gailctl.experiments import throughput
 from gailctl.core.config_load import load_config
 from gailctl.core.execution import execute
 
@@ -36,8 +36,8 @@ def test_bench_throughput_trains_the_stages_airl_reward_net(tmp_path: Path, monk
     cfg = load_config(CONFIG, TINY)
     execute("gail", gail.run, cfg, runs_dir=tmp_path, argv=["gailctl", "gail"], demos_dir=ROOT / "experts/cartpole/demos")
     who[0] = "bench"
-    monkeypatch.setattr(bench, "THROUGHPUT_STEPS", 64)
-    speed = bench.measure_throughput(CONFIG, TINY, repeats=1)
+    monkeypatch.setattr(throughput, "THROUGHPUT_STEPS", 64)
+    speed = throughput.measure_throughput(CONFIG, TINY, repeats=1)
     assert speed["env_steps"] == 5 * 64 and speed["gail_steps_per_s"] > 0
 
     (stage,), (timed,) = built["stage"], built["bench"]

@@ -7,7 +7,8 @@ Counts, unlike timings, do not depend on the machine's load.
 
     python docs/bench-mujoco/throughput/count_physics_steps.py configs/acrobot.yaml
 
-Same rounds as `gailctl bench --throughput-only` (20,480 env steps, the config's seed).
+The same policies and rounds as `gailctl bench --throughput-only` (its `throughput_pair`: 20,480
+env steps, the config's seed, both sides from the stage's clone where gail.bc_init_epochs is set).
 """
 
 from __future__ import annotations
@@ -16,13 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from gailctl.core.config_load import load_config
-from gailctl.core.runs import resolve_demos_dir
-from gailctl.experiments.bench import THROUGHPUT_STEPS
-from gailctl.rl.adversarial import build_gail, generator_normalizer, train_rounds
-from gailctl.rl.demos import load_demos
-from gailctl.rl.envs import make_venv
-from gailctl.rl.policies import build_ppo
+from gailctl.experiments.throughput import throughput_pair, throughput_setup
+from gailctl.rl.adversarial import train_rounds
 from gailctl.rl.torch_setup import setup_torch
 
 
@@ -43,27 +39,19 @@ def main(config: Path) -> None:
     import seals  # noqa: F401  (registers seals/* ids)
 
     setup_torch()
-    cfg = load_config(config, [])
-    g = cfg.gail
+    setup = throughput_setup(config, [])
+    cfg = setup.cfg
     env_cls = type(gym.make(cfg.env.id).unwrapped)
     counter = count_calls(env_cls)
-    n_rounds = max(5, THROUGHPUT_STEPS // cfg.gail_steps_per_round)
-    steps = n_rounds * cfg.gail_steps_per_round
-
-    venv = make_venv(cfg.env, seed=cfg.seed)
-    ppo = build_ppo(generator_normalizer(venv, g) if g.normalize_obs else venv, g.ppo, seed=cfg.seed)
-    counter[0] = 0
-    ppo.learn(steps)
-    print(f"{cfg.env.id}: PPO  {steps} env steps, {counter[0]} {env_cls.__name__}.step calls")
-
-    trajs = load_demos(resolve_demos_dir(Path(g.demos), flag="gail.demos =").resolve(), n_demos=g.n_demos)
-    venv = make_venv(cfg.env, seed=cfg.seed)
     with tempfile.TemporaryDirectory() as log_dir:
-        learner = build_gail(cfg, venv=venv, trajs=trajs, log_dir=Path(log_dir))
+        ppo, learner = throughput_pair(setup, Path(log_dir))
         counter[0] = 0
-        for _ in train_rounds(learner.trainer, cfg, start_round=0, n_rounds=n_rounds):
+        ppo.learn(setup.steps)
+        print(f"{cfg.env.id}: PPO  {setup.steps} env steps, {counter[0]} {env_cls.__name__}.step calls")
+        counter[0] = 0
+        for _ in train_rounds(learner.trainer, cfg, start_round=0, n_rounds=setup.n_rounds, bc_term=learner.bc_term):
             pass
-    print(f"{cfg.env.id}: GAIL {steps} env steps, {counter[0]} {env_cls.__name__}.step calls")
+        print(f"{cfg.env.id}: GAIL {setup.steps} env steps, {counter[0]} {env_cls.__name__}.step calls")
 
 
 if __name__ == "__main__":
