@@ -28,6 +28,7 @@ from gailctl.experiments.tune_space import objective_of_run
 
 ROOT = Path(__file__).resolve().parents[2]
 CARTPOLE = str(ROOT / "configs/cartpole.yaml")
+OWN = yaml.safe_load(Path(CARTPOLE).read_text())["gail"]  # the baseline trial's values: the config's own
 TINY = ["--set", "gail.total_timesteps=1024", "--set", "gail.eval_every=512", "--set", "gail.final_eval_episodes=2",
         "--set", "gail.eval_episodes=2"]
 SPACE = """\
@@ -73,7 +74,8 @@ def test_study_outputs_are_consistent(study: Path) -> None:
     assert [r["trial"] for r in rows] == ["0", "1"] and {r["state"] for r in rows} == {"complete"}
 
     # trial 0 is the baseline: the config's own values
-    assert float(rows[0]["gail.ppo.learning_rate"]) == 1e-3 and rows[0]["gail.n_disc_updates_per_round"] == "4"
+    assert float(rows[0]["gail.ppo.learning_rate"]) == OWN["ppo"]["learning_rate"]
+    assert rows[0]["gail.n_disc_updates_per_round"] == str(OWN["n_disc_updates_per_round"])
 
     for row in rows:  # the stored objective is what the trial's own metrics.csv gives
         run_dirs = row["run_dirs"].split(";")
@@ -240,7 +242,8 @@ def test_ctrl_c_stops_the_study_and_resume_runs_the_baseline_again(tmp_path: Pat
     assert result.exit_code == 0, (result.stdout, result.stderr)
     rows = read_trials(tune_dir)
     assert [(r["trial"], r["state"]) for r in rows] == [("0", "interrupted"), ("1", "complete")]
-    assert float(rows[1]["gail.ppo.learning_rate"]) == 1e-3 and rows[1]["gail.n_disc_updates_per_round"] == "4"
+    assert float(rows[1]["gail.ppo.learning_rate"]) == OWN["ppo"]["learning_rate"]
+    assert rows[1]["gail.n_disc_updates_per_round"] == str(OWN["n_disc_updates_per_round"])
     best = yaml.safe_load((tune_dir / "best.yaml").read_text())
     assert best["trial"] == 1 and best["baseline"]["trial"] == 1
     summary = json.loads((tune_dir / "summary.json").read_text())
