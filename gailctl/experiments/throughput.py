@@ -73,15 +73,9 @@ def measure_throughput(config: Path, overrides: Sequence[str], *, repeats: int =
     """Env steps per second of plain PPO and of GAIL (no evaluation), same generator settings.
 
     Both run here on one torch thread, before any trial starts, so the machine is otherwise idle,
-    and round by round in turn (a round of PPO, a round of GAIL, ...): this machine's speed drifts
-    by tens of percent within minutes, and a drift then slows both alike. The figures are medians
-    over `repeats`, and the ratio is the median of each repeat's ratio. PPO trains on the true
-    reward, GAIL on its learned one; with gail.normalize_obs both see observations through the
-    generator's own VecNormalize, and with gail.bc_weight both carry the BC term. Where gail.bc_init_epochs
-    clones the generator, both start from that clone, as the gail stage's generator does (and
-    its VecNormalize keeps the clone's statistics), so the two policies do the same work from
-    the start: on a task that absorbs after its goal, a policy that reaches it later steps its
-    physics more often. The ratio is then the cost of the adversarial part.
+    a round of each in turn from `throughput_pair`'s like-for-like start. The figures are medians
+    over `repeats`, and the ratio is the median of each repeat's ratio: the cost of the
+    adversarial part (PPO trains on the true reward, GAIL on its learned one).
     """
     import statistics
     import tempfile
