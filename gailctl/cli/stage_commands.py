@@ -83,7 +83,7 @@ def _run_stage(stage: str, cfg: Config, *, runs_dir: Path, resume: Optional[Path
     import importlib
 
     from gailctl.core import execution
-    from gailctl.rl.envs import check_env_id
+    from gailctl.rl.env.make import check_env_id
 
     check_env_id(cfg.env.id)
     module = importlib.import_module(f"gailctl.stages.{'evaluate' if stage == 'eval' else stage}")
@@ -148,7 +148,7 @@ def record(
             raise UsageError("record: --human records a person, --expert a policy; pass one of them")
         if vecnormalize is not None:
             raise UsageError("record: --vecnormalize applies to an expert's inputs, not to --human")
-        from gailctl.rl.human import check_display, check_keymap
+        from gailctl.rl.env.human import check_display, check_keymap
 
         check_keymap(cfg)  # a bad key map and a missing display are refused before any run folder exists
         check_display()
@@ -277,7 +277,7 @@ def eval_(
         refuse_experiment_folder(target, command="eval")
     policy_zip = None if is_random else resolve_policy_zip(target, flag="eval")
     cfg = _eval_config(target, config, extra, flags)
-    from gailctl.rl.render import check_video_path
+    from gailctl.rl.env.render import check_video_path
 
     if video is not None:
         video = check_video_path(video, overwrite=overwrite)

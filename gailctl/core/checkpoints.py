@@ -21,14 +21,15 @@ from gailctl.core.runs import atomic_path
 STATE_FORMAT = "gailctl.trainer_state/1"
 
 
-def write_checkpoint(folder: Path, fill: Callable[[Path], None], state: dict[str, Any]) -> None:
-    """`fill(tmp_dir)` writes the learner's files; `state.pt` is added; then one atomic rename."""
+def write_checkpoint(folder: Path, fill: Callable[[Path], Optional[dict[str, Any]]], state: dict[str, Any]) -> None:
+    """`fill(tmp_dir)` writes the learner's files and returns its plain state; `state.pt` gets both
+    (and the random states); then one atomic rename."""
     import torch
 
     with atomic_path(folder, is_dir=True) as tmp:
         tmp.mkdir()
-        fill(tmp)
-        torch.save({"format": STATE_FORMAT, **state, "rng": capture_rng()}, tmp / "state.pt")
+        learner_state = fill(tmp) or {}
+        torch.save({"format": STATE_FORMAT, **state, **learner_state, "rng": capture_rng()}, tmp / "state.pt")
 
 
 def latest_checkpoint(run_dir: Path) -> Optional[Path]:

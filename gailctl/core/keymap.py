@@ -2,7 +2,7 @@
 
 Pure data and functions (numpy only inside the ones that do arithmetic), so the config can
 validate key names at once and the tests can check how held keys become actions without a
-window; `gailctl.rl.human` is the window that uses them. Key names are pygame's (`pygame.key.name`).
+window; `gailctl.rl.env.human` is the window that uses them. Key names are pygame's (`pygame.key.name`).
 """
 
 from __future__ import annotations

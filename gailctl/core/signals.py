@@ -1,7 +1,7 @@
 """Graceful stop: the first SIGINT/SIGTERM asks the training loop to stop at a safe point.
 
-The loops poll the flag at their safe points (a round's end, an SB3 step); `stop_mid_rollout`
-also polls it at every env step of a rollout, so a long rollout (many envs, many steps) stops
+The run loop polls the flag at its safe points (the end of a round, rollout or epoch);
+`mid_rollout_stop` also polls it at every env step of a rollout, so a long rollout (many envs, many steps) stops
 within seconds rather than when it ends.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import signal
 import threading
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Iterator, Optional
 
 
 class StopFlag:
@@ -62,29 +62,26 @@ def stop_requested() -> bool:
     return any(flag.requested for flag in _active)
 
 
-def stop_mid_rollout(callback: Any, *, on_stop: Callable[[int], BaseException]) -> Any:
+class StoppedMidUnit(Exception):
+    """A stop request reached a unit of training (a rollout) before it ended; nothing has learned from it."""
+
+
+def mid_rollout_stop(callback: Any = None) -> Any:
     """`callback` (an SB3 callback or None) plus a check of the stop flag at every env step.
 
-    When a stop is requested during a rollout, raises `on_stop(n_env_steps_at_rollout_start)`
-    from inside SB3's `collect_rollouts`: nothing learns from the partial rollout (PPO trains
-    only on a full one, and imitation's `train_gen` stores generator samples only after `learn`
-    returns), so the learner is as it was when the rollout began; `on_stop` may checkpoint it.
-    Returning False instead would let imitation store the partial rollout and the caller go on
-    to train the discriminator on it.
+    When a stop is requested during a rollout, raises `StoppedMidUnit` from inside SB3's
+    `collect_rollouts`: PPO trains only on a full rollout (and imitation's `train_gen` stores
+    generator samples only after `learn` returns), so the learner has learned nothing since the
+    rollout began; the run loop rewinds what the partial rollout touched and checkpoints there.
+    Returning False instead would let imitation store the partial rollout and train the
+    discriminator on it.
     """
     from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
     class StopMidRollout(BaseCallback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.start_steps = 0
-
-        def _on_rollout_start(self) -> None:
-            self.start_steps = int(self.model.num_timesteps)
-
         def _on_step(self) -> bool:
             if stop_requested():
-                raise on_stop(self.start_steps)
+                raise StoppedMidUnit
             return True
 
     return StopMidRollout() if callback is None else CallbackList([callback, StopMidRollout()])

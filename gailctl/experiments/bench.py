@@ -165,7 +165,7 @@ def run_bench(
         sweeps += [(config, stage, plan_sweep(stage=stage, config_path=config, seeds=plan.seeds, overrides=items,
                                               grid=plan.grid(config), allow_env_mismatch=plan.allow_env_mismatch))
                    for stage in stages]
-    from gailctl.rl.envs import check_env_id
+    from gailctl.rl.env.make import check_env_id
     from gailctl.experiments.plans import check_trial_data
 
     for _config, _stage, sweep in sweeps:  # every trial's data, as its stage will check it, before Ray

@@ -305,7 +305,7 @@ def check_trial_data(plan: SweepPlan, *, grid_flag: Optional[str] = None) -> Non
     """
     if plan.stage not in DEMO_STAGES:
         return
-    from gailctl.rl.envs import make_venv
+    from gailctl.rl.env.make import make_venv
     from gailctl.rl.demos import check_demos_fit, load_demos
 
     loaded: dict[str, list[Any]] = {}

@@ -168,7 +168,7 @@ def run_sweep(
         raise UsageError(f"--max-concurrent {max_concurrent}: must be at least 1")
     plan = plan_sweep(stage=stage, config_path=config_path, seeds=seeds, overrides=overrides, grid=grid, demos=demos,
                       allow_env_mismatch=allow_env_mismatch)
-    from gailctl.rl.envs import check_env_id
+    from gailctl.rl.env.make import check_env_id
 
     for env_id in dict.fromkeys(c.env.id for c in plan.configs):
         check_env_id(env_id)

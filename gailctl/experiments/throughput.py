@@ -53,20 +53,16 @@ def throughput_setup(config: Path, overrides: Sequence[str]) -> ThroughputSetup:
 def throughput_pair(setup: ThroughputSetup, log_dir: Path) -> tuple[Any, Any]:
     """(plain PPO, GAIL learner) ready to train, as one repeat of `measure_throughput` trains them.
 
-    The learner is the gail stage's (`adversarial.build_gail`), cloned as the stage clones it
-    where gail.bc_init_epochs is set; PPO has the generator's settings, VecNormalize and BC term,
-    and starts from the same clone.
+    The learner is the gail stage's (`GailLearner.build`, cloned where gail.bc_init_epochs is set);
+    PPO has the generator's settings, VecNormalize and BC term, and starts from the same clone.
     """
-    from gailctl.rl.adversarial import build_gail
-    from gailctl.rl.cloning import clone_into_generator
-    from gailctl.rl.envs import make_venv
+    from gailctl.rl.env.make import make_venv
+    from gailctl.rl.gail.learner import GailLearner
 
-    cfg, g = setup.cfg, setup.cfg.gail
-    learner = build_gail(cfg, venv=make_venv(cfg.env, seed=cfg.seed), trajs=setup.trajs, log_dir=log_dir)
-    if g.bc_init_epochs:
-        clone_into_generator(learner.gen, setup.kept, vec=learner.vec, bc=cfg.bc, epochs=g.bc_init_epochs,
-                             seed=cfg.seed, log_dir=log_dir / "bc_init")
-    return _plain_ppo(cfg, setup.kept, like=learner if g.bc_init_epochs else None), learner
+    cfg = setup.cfg
+    learner = GailLearner.build(cfg.gail, env=cfg.env, bc=cfg.bc, seed=cfg.seed, venv=make_venv(cfg.env, seed=cfg.seed),
+                                demos=setup.kept, log_dir=log_dir)
+    return _plain_ppo(cfg, setup.kept, like=learner if cfg.gail.bc_init_epochs else None), learner
 
 
 def measure_throughput(config: Path, overrides: Sequence[str], *, repeats: int = 3) -> dict[str, Any]:
@@ -80,7 +76,6 @@ def measure_throughput(config: Path, overrides: Sequence[str], *, repeats: int =
     import statistics
     import tempfile
 
-    from gailctl.rl.adversarial import train_rounds
     from gailctl.rl.torch_setup import setup_torch
 
     setup_torch()
@@ -90,16 +85,13 @@ def measure_throughput(config: Path, overrides: Sequence[str], *, repeats: int =
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as log_dir:  # the stage's learner and round loop, without evaluation
             ppo, learner = throughput_pair(setup, Path(log_dir))
-            gail_rounds = train_rounds(learner.trainer, cfg, start_round=0, n_rounds=setup.n_rounds,
-                                       bc_term=learner.bc_term)
             ppo_s = gen_s = disc_s = 0.0
             for _ in range(setup.n_rounds):  # a round of each in turn, as imitation calls PPO: one learn() a round
                 started = time.perf_counter()
                 ppo.learn(cfg.gail_steps_per_round, reset_num_timesteps=False)
                 ppo_s += time.perf_counter() - started
-                done = next(gail_rounds)
+                done = learner.train_round(setup.n_rounds)
                 gen_s, disc_s = gen_s + done.gen_s, disc_s + done.disc_s
-            gail_rounds.close()
         ppo_times.append(ppo_s)
         gen_times.append(gen_s)
         disc_times.append(disc_s)
@@ -122,13 +114,14 @@ def measure_throughput(config: Path, overrides: Sequence[str], *, repeats: int =
 def _plain_ppo(cfg: Config, kept: Any, *, like: Optional[Any]) -> Any:
     """Plain PPO with GAIL's generator settings (its VecNormalize and BC term); from `like`'s clone if given.
 
-    `like`: a cloned learner (`adversarial.Gail`) whose generator weights and observation
+    `like`: a cloned learner (`GailLearner`) whose generator weights and observation
     statistics PPO starts from, so both sides begin with the same policy.
     """
     import copy
 
-    from gailctl.rl.adversarial import generator_normalizer, install_bc_term
-    from gailctl.rl.envs import make_venv
+    from gailctl.rl.gail.bc_term import install_bc_term
+    from gailctl.rl.gail.trainer import generator_normalizer
+    from gailctl.rl.env.make import make_venv
     from gailctl.rl.policies import build_ppo
 
     g = cfg.gail
@@ -139,5 +132,5 @@ def _plain_ppo(cfg: Config, kept: Any, *, like: Optional[Any]) -> Any:
         ppo.policy.load_state_dict(like.gen.policy.state_dict())
         if vec is not None:
             vec.obs_rms = copy.deepcopy(like.vec.obs_rms)
-    install_bc_term(ppo.policy, kept, cfg, vec=vec)
+    install_bc_term(ppo.policy, kept, g, seed=cfg.seed, vec=vec)
     return ppo

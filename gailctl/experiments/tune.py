@@ -217,7 +217,7 @@ def run_tune(
             sampler_seed=DEFAULT_SAMPLER_SEED if sampler_seed is None else sampler_seed,
             n_trials=DEFAULT_TRIALS if n_trials is None else n_trials, cwd=str(Path.cwd()))
     plan = plan_tune(options, space=space, space_source=space_source, workers=workers, address=address)
-    from gailctl.rl.envs import check_env_id
+    from gailctl.rl.env.make import check_env_id
 
     check_env_id(plan.base_config.env.id)
     check_trial_data(plan.base)  # the demonstrations every trial will load, checked before any runs

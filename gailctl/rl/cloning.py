@@ -118,3 +118,34 @@ def clone_into_generator(gen: Any, demos: Any, *, vec: Optional[Any], bc: Any, e
         trainer.train(n_epochs=epochs, on_epoch_end=lambda: losses.append(epoch_loss.take()),
                       progress_bar=False, log_interval=10**9)
     return losses[-1]
+
+
+class BCEpochs:
+    """imitation's BC on an SB3 policy, trained an epoch at a time for the run loop (no checkpoints: epochs are short)."""
+
+    n_env_steps = 0
+
+    def __init__(self, trainer: Any):
+        self.trainer = trainer
+        self.units_done = 0
+        self._epoch_loss = EpochLoss(trainer.loss_calculator)
+        trainer.loss_calculator = self._epoch_loss
+
+    def learn(self, n_epochs: int, callback: Callable[[int, int, dict[str, Any]], None]) -> None:
+        """Train `n_epochs` epochs, calling `callback(epoch, 0, {"bc_loss": mean loss})` after each."""
+
+        def epoch_done() -> None:
+            self.units_done += 1
+            callback(self.units_done, 0, {"bc_loss": self._epoch_loss.take()})
+
+        with quiet_bc_logger():
+            self.trainer.train(n_epochs=n_epochs, on_epoch_end=epoch_done, progress_bar=False, log_interval=10**9)
+
+    def save(self, folder: Path) -> dict[str, Any]:
+        raise NotImplementedError("bc runs do not checkpoint")
+
+    def snapshot(self) -> None:
+        return None
+
+    def rewind(self, snapshot: None) -> None:
+        return None

@@ -13,7 +13,7 @@ import numpy as np
 
 from gailctl.core.config import Config
 from gailctl.core.errors import UsageError
-from gailctl.rl.envs import describe_space
+from gailctl.rl.env.make import describe_space
 
 
 def load_demos(demos_dir: Path, *, n_demos: int | None) -> list[Any]:

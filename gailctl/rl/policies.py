@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from gailctl.core.config import NetArch, PPOConfig, RewardNetConfig
 from gailctl.core.errors import UsageError
 from gailctl.core.torch_files import read_torch_payload, torch_load_bytes
-from gailctl.rl.envs import describe_space
+from gailctl.rl.env.make import describe_space
 from gailctl.rl.torch_setup import multi_tensor_updates
 
 if TYPE_CHECKING:
@@ -326,6 +326,6 @@ def save_zip(model: Any, path: Path, *, raw_obs: bool = False) -> None:
     with atomic_path(path) as tmp:
         model.save(tmp)
         if raw_obs:
-            from gailctl.rl.vecnorm_stats import mark_folded
+            from gailctl.rl.env.vecnorm_stats import mark_folded
 
             mark_folded(tmp)

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 from gailctl.core.config import Config, PPOConfig
-from gailctl.core.metrics import MetricsWriter
-from gailctl.core.ui import progress_bar
-from gailctl.rl.cloning import EpochLoss, bc_trainer, demo_normalizer, normalized_demos, quiet_bc_logger
+from gailctl.core.run_loop import EVAL_KEYS, LoopPlan, Never, RunLoop
+from gailctl.rl.cloning import BCEpochs, bc_trainer, demo_normalizer, normalized_demos
 from gailctl.rl.demos import check_demos_fit, load_demos
-from gailctl.rl.envs import EVAL_SEED_OFFSET, make_venv
+from gailctl.rl.env.make import EVAL_SEED_OFFSET, make_venv
+from gailctl.rl.env.normalize import raw_obs_weights
 from gailctl.rl.evaluation import evaluate
-from gailctl.rl.normalize import raw_obs_weights
 from gailctl.rl.policies import build_ppo, save_zip
 from gailctl.rl.subsample import demo_transitions
 from gailctl.rl.torch_setup import setup_torch
 
-COLUMNS = ["epoch", "n_env_steps", "wall_s", "bc_loss", "return_mean", "return_std", "return_min", "episode_len_mean", "normalized_score"]
-NO_EVAL = {k: float("nan") for k in COLUMNS[4:]}
-"""The evaluation columns of the epochs that end without one (only the last epoch is evaluated)."""
+COLUMNS = ("epoch", "n_env_steps", "wall_s", "bc_loss", *EVAL_KEYS)
 
 
 def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> dict[str, Any]:
@@ -28,6 +24,7 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> dict[str, Any]:
 
     With bc.normalize_obs the policy learns on demonstrations normalised by their own statistics;
     it is evaluated and saved with those folded into its first layers, so it takes raw observations.
+    Only the last epoch is evaluated.
     """
     setup_torch()
     b = cfg.bc
@@ -41,30 +38,16 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> dict[str, Any]:
     # A PPO shell gives the policy SB3's MlpPolicy layout and, later, a zip eval can load.
     model = build_ppo(venv, PPOConfig(net_arch=b.net_arch), seed=cfg.seed)
     vec = demo_normalizer(venv) if b.normalize_obs else None
-    trainer = bc_trainer(model.policy, normalized_demos(demos, vec), b, seed=cfg.seed, log_dir=run_dir / "imitation")
-    epoch_loss = EpochLoss(trainer.loss_calculator)
-    trainer.loss_calculator = epoch_loss
-    t0 = time.monotonic()
-    with MetricsWriter(run_dir, columns=COLUMNS, step_key="epoch") as writer, progress_bar("bc epochs", b.n_epochs) as bar:
-        epoch = [0]
-        last_loss = [float("nan")]
+    learner = BCEpochs(bc_trainer(model.policy, normalized_demos(demos, vec), b, seed=cfg.seed, log_dir=run_dir / "imitation"))
 
-        def on_epoch_end() -> None:
-            epoch[0] += 1
-            last_loss[0] = epoch_loss.take()
-            if epoch[0] < b.n_epochs:  # the last epoch's row waits for its evaluation
-                writer.write({"epoch": epoch[0], "n_env_steps": 0, "wall_s": round(time.monotonic() - t0, 3),
-                              "bc_loss": last_loss[0], **NO_EVAL})
-            bar.update(epoch[0], latest=f"loss {last_loss[0]:.3f}")
-
-        with quiet_bc_logger():
-            trainer.train(n_epochs=b.n_epochs, on_epoch_end=on_epoch_end, progress_bar=False, log_interval=10**9)
+    def score() -> dict[str, Any]:
         with raw_obs_weights(model, vec):
-            score = evaluate(model, eval_venv, n_episodes=b.eval_episodes, deterministic=b.eval_deterministic)
-        row = {"epoch": b.n_epochs, "n_env_steps": 0, "wall_s": round(time.monotonic() - t0, 3),
-               "bc_loss": last_loss[0], **score.as_row(cfg.references)}
-        writer.write(row)
-        bar.update(b.n_epochs, latest=f"return {score.return_mean:.1f}")
+            return evaluate(model, eval_venv, n_episodes=b.eval_episodes, deterministic=b.eval_deterministic).as_row(cfg.references)
+
+    plan = LoopPlan(stage="bc", unit="epoch", n_units=b.n_epochs, columns=COLUMNS, unit_column="epoch",
+                    eval_every=Never(), checkpoint_every=None, eval_at_start=False, bar_label="bc epochs")
+    with RunLoop(run_dir, plan, learner, evaluate=score, describe=lambda stats: f"loss {stats['bc_loss']:.3f}") as loop:
+        loop.run(lambda: learner.learn(b.n_epochs, loop.unit_done))
     with raw_obs_weights(model, vec):  # built on the raw env, so SB3's data needs no "folded" marker
         save_zip(model, run_dir / "policy.zip")
     return {
@@ -74,8 +57,8 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> dict[str, Any]:
         "n_demo_transitions": len(demos),
         "normalize_obs": b.normalize_obs,
         "n_env_steps": 0,
-        "final": {k: row[k] for k in ("return_mean", "return_std", "return_min", "normalized_score")},
-        "bc_loss": row["bc_loss"],
+        "final": {k: loop.last_eval[k] for k in ("return_mean", "return_std", "return_min", "normalized_score")},
+        "bc_loss": loop.last_stats["bc_loss"],
         "eval_episodes": b.eval_episodes,
         "eval_deterministic": b.eval_deterministic,
         "artifacts": {"policy": "policy.zip"},

@@ -9,11 +9,11 @@ from gailctl.core.config import Config
 from gailctl.core.errors import UsageError
 from gailctl.core.metrics import MetricsWriter
 from gailctl.core.ui import console, progress_bar
-from gailctl.rl.envs import EVAL_SEED_OFFSET, make_venv
+from gailctl.rl.env.make import EVAL_SEED_OFFSET, make_venv
 from gailctl.rl.evaluation import RandomPolicy, evaluate
-from gailctl.rl.normalize import unfolded_checkpoint_zip
+from gailctl.rl.env.normalize import unfolded_checkpoint_zip
 from gailctl.rl.policies import load_ppo
-from gailctl.rl.render import has_display, play, write_video
+from gailctl.rl.env.render import has_display, play, write_video
 from gailctl.rl.torch_setup import setup_torch
 
 COLUMNS = ["episode", "n_env_steps", "return", "length", "normalized_score"]

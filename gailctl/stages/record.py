@@ -14,11 +14,11 @@ from gailctl.core.errors import UsageError
 from gailctl.core.metrics import MetricsWriter
 from gailctl.core.runs import atomic_path
 from gailctl.core.ui import console, progress_bar
-from gailctl.rl.envs import describe_space, make_venv
+from gailctl.rl.env.make import describe_space, make_venv
 from gailctl.rl.evaluation import SDENoise
 from gailctl.rl.policies import load_ppo
 from gailctl.rl.torch_setup import setup_torch
-from gailctl.rl.vecnorm_stats import obs_normalization_for
+from gailctl.rl.env.vecnorm_stats import obs_normalization_for
 
 COLUMNS = ["episode", "n_env_steps", "return", "length", "normalized_score"]
 
@@ -63,7 +63,7 @@ def save_demos(cfg: Config, run_dir: Path, trajs: list[Any]) -> None:
 
 def run(cfg: Config, run_dir: Path, *, expert_zip: Optional[Path] = None, stats_file: Optional[Path] = None,
         human: bool = False) -> dict[str, Any]:
-    """Record `record.n_episodes` episodes: a person's (`human`, gailctl.rl.human) or an expert's.
+    """Record `record.n_episodes` episodes: a person's (`human`, gailctl.rl.env.human) or an expert's.
 
     `stats_file`: VecNormalize statistics the expert's inputs need. With statistics, the policy
     acts on normalised observations (as VecNormalize gave them in training) while the
@@ -124,13 +124,13 @@ HUMAN_STEPS_FILE = "human_steps.csv"
 
 
 def run_human(cfg: Config, run_dir: Path) -> dict[str, Any]:
-    """A person plays `record.n_episodes` episodes in a window (gailctl.rl.human); same outputs as an expert's."""
+    """A person plays `record.n_episodes` episodes in a window (gailctl.rl.env.human); same outputs as an expert's."""
     import csv
     import dataclasses
     import io
 
     from gailctl.core.errors import GailctlError
-    from gailctl.rl.human import check_keymap, play, prefer_x11
+    from gailctl.rl.env.human import check_keymap, play, prefer_x11
     from gailctl.core.runs import atomic_write_text
     from gailctl.core.signals import graceful_stop
     from gailctl.core.ui import console

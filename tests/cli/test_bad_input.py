@@ -147,8 +147,15 @@ def test_disk_full_while_checkpointing_keeps_the_previous_checkpoint(tmp_path: P
 
     from gailctl.core import checkpoints
 
+    def model_zip(data: bytes):  # a learner's `save`: its files, then its plain state
+        def save(folder: Path) -> dict:
+            (folder / "model.zip").write_bytes(data)
+            return {}
+
+        return save
+
     folder = tmp_path / "checkpoints" / "step_000000001"
-    checkpoints.write_checkpoint(folder, lambda d: (d / "model.zip").write_bytes(b"v1"), {"n_env_steps": 1})
+    checkpoints.write_checkpoint(folder, model_zip(b"v1"), {"n_env_steps": 1})
     real_save = torch.save
 
     def full_disk(obj, f, *a, **k):
@@ -156,7 +163,7 @@ def test_disk_full_while_checkpointing_keeps_the_previous_checkpoint(tmp_path: P
 
     monkeypatch.setattr(torch, "save", full_disk)
     with pytest.raises(OSError):
-        checkpoints.write_checkpoint(folder, lambda d: (d / "model.zip").write_bytes(b"v2"), {"n_env_steps": 2})
+        checkpoints.write_checkpoint(folder, model_zip(b"v2"), {"n_env_steps": 2})
     monkeypatch.setattr(torch, "save", real_save)
     assert (folder / "model.zip").read_bytes() == b"v1"
     assert checkpoints.read_state(folder)["n_env_steps"] == 1

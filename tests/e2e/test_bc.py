@@ -62,7 +62,7 @@ def test_normalized_bc_learns_mountaincar_and_its_zip_takes_raw_observations(tmp
     scores what the run reported: the statistics are folded into its weights."""
     from stable_baselines3 import PPO
 
-    from gailctl.rl.envs import EVAL_SEED_OFFSET, make_venv
+    from gailctl.rl.env.make import EVAL_SEED_OFFSET, make_venv
     from gailctl.rl.evaluation import evaluate
 
     common = ("bc.n_epochs=20", "bc.eval_episodes=4", "gail.n_demos=4")

@@ -42,18 +42,18 @@ def in_process(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[dict], str]]:
 
 def stop_after_round(monkeypatch: pytest.MonkeyPatch, last: int) -> None:
     """The gail stage's round loop asks for a graceful stop (as a first Ctrl-C does) after round `last`."""
-    import gailctl.stages.gail as gail_stage
     from gailctl.core import signals
+    from gailctl.rl.gail.learner import GailLearner
 
-    real = gail_stage.train_rounds
+    real = GailLearner.train_round
 
-    def rounds(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        for done in real(*args, **kwargs):
-            if done.round == last:
-                signals._active[-1].signal_name = "SIGINT"
-            yield done
+    def train_round(self, n_rounds):  # noqa: ANN001, ANN202
+        done = real(self, n_rounds)
+        if done.round == last:
+            signals._active[-1].signal_name = "SIGINT"
+        return done
 
-    monkeypatch.setattr(gail_stage, "train_rounds", rounds)
+    monkeypatch.setattr(GailLearner, "train_round", train_round)
 
 
 def test_a_killed_benchs_stopped_gail_trial_continues_from_its_checkpoint(

@@ -61,10 +61,10 @@ def test_eval_of_a_checkpoint_zip_plays_the_trained_policy_behind_its_statistics
     """`gailctl eval checkpoints/step_N/model.zip` scores what the run trained, on raw observations."""
     from stable_baselines3.common.vec_env import VecNormalize
 
-    from gailctl.rl.envs import EVAL_SEED_OFFSET, make_venv
+    from gailctl.rl.env.make import EVAL_SEED_OFFSET, make_venv
     from gailctl.core.errors import UsageError
     from gailctl.rl.evaluation import evaluate
-    from gailctl.rl.normalize import restore_trained_policy
+    from gailctl.rl.env.normalize import restore_trained_policy
     from gailctl.rl.policies import load_ppo
     from gailctl.stages import evaluate as eval_stage
     from gailctl.stages import expert

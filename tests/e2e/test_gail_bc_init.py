@@ -71,16 +71,14 @@ def test_bc_batch_larger_than_the_kept_demonstrations_is_refused_only_when_cloni
     assert summary["n_demo_transitions"] == 40
 
 
-def test_value_warmup_rounds_train_the_value_function_alone(tmp_path):
+def test_value_warmup_rounds_train_the_value_function_alone(tmp_path, gail_learner):
     """gail.value_warmup_rounds = 1: round 1 moves only the value function; round 2 moves the policy too."""
     import torch
 
-    from gailctl.rl.adversarial import build_gail, train_rounds
     from gailctl.rl.demos import load_demos
-    from gailctl.rl.envs import make_venv
 
     cfg = load_config(ROOT / "configs/mountaincar.yaml", [*TINY, "gail.value_warmup_rounds=1", "gail.total_timesteps=256"])
-    learner = build_gail(cfg, venv=make_venv(cfg.env, seed=0), trajs=load_demos(DEMOS, n_demos=4), log_dir=tmp_path)
+    learner = gail_learner(cfg, load_demos(DEMOS, n_demos=4), tmp_path)
     policy = learner.gen.policy
     value_names = ("value_net.", "mlp_extractor.value_net.")
 
@@ -90,12 +88,11 @@ def test_value_warmup_rounds_train_the_value_function_alone(tmp_path):
     def moved(before: dict[str, torch.Tensor]) -> set[str]:
         return {name for name, p in policy.named_parameters() if not torch.equal(p, before[name])}
 
-    rounds = train_rounds(learner.trainer, cfg, start_round=0, n_rounds=2)
     start = weights()
-    next(rounds)
+    learner.train_round(2)
     after_warmup = weights()
     assert moved(start) and all(name.startswith(value_names) for name in moved(start))
-    next(rounds)
+    learner.learn(2)  # the rest of the run: round 2
     assert any(not name.startswith(value_names) for name in moved(after_warmup))  # the action head learns again
-    assert next(rounds, None) is None
+    assert learner.rounds_done == 2
     assert all(p.requires_grad for p in policy.parameters())

@@ -16,19 +16,22 @@ from tests.e2e.test_gail_bc_init import DEMOS, ROOT, TINY, run_gail
 pytestmark = pytest.mark.e2e
 
 
-def learner_for(tmp_path: Path, overrides: list[str]):
-    from gailctl.rl.adversarial import build_gail
-    from gailctl.rl.demos import load_demos
-    from gailctl.rl.envs import make_venv
+@pytest.fixture
+def learner_for(gail_learner):
+    def make(tmp_path: Path, overrides: list[str]):
+        from gailctl.rl.demos import load_demos
 
-    cfg = load_config(ROOT / "configs/mountaincar.yaml", [*TINY, *overrides])
-    return cfg, build_gail(cfg, venv=make_venv(cfg.env, seed=0), trajs=load_demos(DEMOS, n_demos=4), log_dir=tmp_path)
+        cfg = load_config(ROOT / "configs/mountaincar.yaml", [*TINY, *overrides])
+        return cfg, gail_learner(cfg, load_demos(DEMOS, n_demos=4), tmp_path)
+
+    return make
 
 
-def test_each_step_adds_weight_times_the_gradient_of_the_demonstrations_nll(tmp_path):
+def test_each_step_adds_weight_times_the_gradient_of_the_demonstrations_nll(tmp_path, learner_for):
     import torch
 
-    from gailctl.rl.adversarial import BC_TERM_STREAM, ExpertBatches
+    from gailctl.rl.gail.batches import ExpertBatches
+    from gailctl.rl.gail.bc_term import BC_TERM_STREAM
     from gailctl.rl.subsample import demo_transitions
     from gailctl.rl.demos import load_demos
 
@@ -60,7 +63,7 @@ def test_each_step_adds_weight_times_the_gradient_of_the_demonstrations_nll(tmp_
     assert math.isnan(term.take_mean_loss())  # counted afresh after each take
 
 
-def test_no_term_while_the_value_warmup_freezes_the_policy(tmp_path):
+def test_no_term_while_the_value_warmup_freezes_the_policy(tmp_path, learner_for):
     from gailctl.rl.policies import train_value_only
 
     _, learner = learner_for(tmp_path, ["gail.bc_weight=1.0"])
@@ -72,16 +75,18 @@ def test_no_term_while_the_value_warmup_freezes_the_policy(tmp_path):
     assert math.isnan(learner.bc_term.take_mean_loss())
 
 
-def test_zero_weight_is_plain_gail(tmp_path):
+def test_zero_weight_is_plain_gail(tmp_path, learner_for):
     _, learner = learner_for(tmp_path, [])
     assert learner.bc_term is None and not learner.gen.policy.optimizer._optimizer_step_pre_hooks
 
 
 def test_runs_logs_the_term_and_resumes_its_batch_order(tmp_path):
     from gailctl.core.checkpoints import read_state
-    from gailctl.rl.adversarial import BC_TERM_STREAM, ExpertBatches, build_gail
     from gailctl.rl.demos import load_demos
-    from gailctl.rl.envs import make_venv
+    from gailctl.rl.gail.batches import ExpertBatches
+    from gailctl.rl.gail.bc_term import BC_TERM_STREAM
+    from gailctl.rl.gail.learner import GailLearner
+    from gailctl.rl.env.make import make_venv
     from gailctl.rl.subsample import demo_transitions
 
     overrides = ["gail.bc_weight=0.3", "gail.total_timesteps=256"]
@@ -94,12 +99,13 @@ def test_runs_logs_the_term_and_resumes_its_batch_order(tmp_path):
     state = read_state(checkpoint)
 
     cfg = load_config(ROOT / "configs/mountaincar.yaml", [*TINY, *overrides])
-    resumed = build_gail(cfg, venv=make_venv(cfg.env, seed=0), trajs=load_demos(DEMOS, n_demos=4),
-                         log_dir=tmp_path / "log", checkpoint=checkpoint, state=state)
+    kept = demo_transitions(load_demos(DEMOS, n_demos=4), every=1, seed=cfg.seed)
+    resumed = GailLearner.load(checkpoint, state, cfg.gail, env=cfg.env, seed=cfg.seed, venv=make_venv(cfg.env, seed=0),
+                               demos=kept, log_dir=tmp_path / "log")
     # The resumed term draws the batch an uninterrupted run would: the 9th of its order (2 rounds
     # of 2 epochs x 2 minibatches each drew 8).
     assert state["bc_term_batches"]["position"] == 8
-    order = iter(ExpertBatches(demo_transitions(load_demos(DEMOS, n_demos=4), every=1, seed=cfg.seed), batch_size=64,
+    order = iter(ExpertBatches(kept, batch_size=64,
                                rng=np.random.default_rng([cfg.seed, BC_TERM_STREAM])))
     ninth = [next(order) for _ in range(9)][-1]
     drawn = resumed.bc_term._next_batch()
@@ -117,7 +123,7 @@ def test_continuous_actions_pull_the_mean_and_leave_the_spread_to_ppo():
     import torch
     from stable_baselines3 import PPO
 
-    from gailctl.rl.bc_term import BCTerm
+    from gailctl.rl.gail.bc_term import BCTerm
 
     policy = PPO("MlpPolicy", gym.make("Pendulum-v1"), policy_kwargs={"net_arch": [8]}, seed=0, device="cpu").policy
     rng = np.random.default_rng(0)

@@ -20,19 +20,19 @@ TINY = ["gail.algorithm=airl", "env.n_envs=2", "gail.total_timesteps=320", "gail
 
 
 def test_bench_throughput_trains_the_stages_airl_reward_net(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from gailctl.rl import adversarial
+    from gailctl.rl.gail import learner
     from gailctl.stages import gail
 
     built: dict[str, list] = {"stage": [], "bench": []}
     who = ["stage"]
-    original = adversarial.build_trainer
+    original = learner.build_trainer
 
-    def spy(cfg, **kwargs):
-        trainer = original(cfg, **kwargs)
+    def spy(g, **kwargs):
+        trainer = original(g, **kwargs)
         built[who[0]].append(trainer)
         return trainer
 
-    monkeypatch.setattr(adversarial, "build_trainer", spy)  # what build_gail calls, for the stage and bench alike
+    monkeypatch.setattr(learner, "build_trainer", spy)  # what GailLearner calls, for the stage and bench alike
     cfg = load_config(CONFIG, TINY)
     execute("gail", gail.run, cfg, runs_dir=tmp_path, argv=["gailctl", "gail"], demos_dir=ROOT / "experts/cartpole/demos")
     who[0] = "bench"

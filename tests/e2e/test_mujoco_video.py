@@ -33,7 +33,7 @@ def headless_env() -> dict[str, str]:
 def untrained_hopper_zip(tmp_path_factory) -> Path:
     """An untrained PPO for seals/Hopper-v1, built as gailctl builds its MuJoCo policies."""
     from gailctl.core.config import EnvConfig, PPOConfig
-    from gailctl.rl.envs import make_venv
+    from gailctl.rl.env.make import make_venv
     from gailctl.rl.policies import build_ppo
 
     venv = make_venv(EnvConfig(id="seals/Hopper-v1", n_envs=1), seed=0)

@@ -137,7 +137,7 @@ def run_pipeline(config: str, tmp_path: Path) -> None:
     PPO.load(gail_run / "policy.zip", device="cpu")
     import torch
 
-    from gailctl.rl.envs import make_venv
+    from gailctl.rl.env.make import make_venv
     from gailctl.core.config_load import load_config
     from gailctl.rl.policies import load_reward_net
 

@@ -17,10 +17,10 @@ SMALL = ["env.n_envs=2", "gail.ppo.n_steps=128", "gail.ppo.batch_size=64", "gail
 
 
 def trainer_after_one_rollout(tmp_path: Path, penalty: float) -> Any:
-    from gailctl.rl.envs import make_venv
+    from gailctl.rl.env.make import make_venv
     from gailctl.rl.policies import build_ppo, build_reward_net
     from gailctl.rl.torch_setup import setup_torch
-    from gailctl.rl.adversarial import build_trainer
+    from tests.gail_parts import build_trainer_for
     from gailctl.rl.demos import load_demos
 
     setup_torch()
@@ -28,7 +28,7 @@ def trainer_after_one_rollout(tmp_path: Path, penalty: float) -> Any:
     torch.manual_seed(0)
     venv = make_venv(cfg.env, seed=0)
     gen = build_ppo(venv, cfg.gail.ppo, seed=0)
-    trainer = build_trainer(cfg, venv=venv, gen=gen, reward_net=build_reward_net(venv, cfg.gail.reward_net),
+    trainer = build_trainer_for(cfg, venv=venv, gen=gen, reward_net=build_reward_net(venv, cfg.gail.reward_net),
                             trajs=load_demos(ROOT / "experts/cartpole/demos", n_demos=2), log_dir=tmp_path / str(penalty))
     trainer.train_gen(cfg.gail_steps_per_round)
     return trainer
@@ -68,7 +68,7 @@ def test_penalty_keeps_the_discriminator_smoother_on_the_same_data(tmp_path: Pat
 
 
 def test_gail_skips_the_policy_log_probabilities_airl_needs(tmp_path: Path) -> None:
-    from gailctl.rl.discriminator import penalized_trainer_class
+    from gailctl.rl.gail.discriminator import penalized_trainer_class
 
     gail_cls, airl_cls = penalized_trainer_class("gail"), penalized_trainer_class("airl")
     obs = torch.zeros((3, 4))
@@ -85,10 +85,10 @@ def test_gail_skips_the_policy_log_probabilities_airl_needs(tmp_path: Path) -> N
 
 def fresh_trainer(tmp_path: Path, penalty: float, *overrides: str) -> Any:
     """A penalised trainer with a fixed initial net (no rollout: its batches are given)."""
-    from gailctl.rl.envs import make_venv
+    from gailctl.rl.env.make import make_venv
     from gailctl.rl.policies import build_ppo, build_reward_net
     from gailctl.rl.torch_setup import setup_torch
-    from gailctl.rl.adversarial import build_trainer
+    from tests.gail_parts import build_trainer_for
     from gailctl.rl.demos import load_demos
 
     setup_torch()
@@ -97,7 +97,7 @@ def fresh_trainer(tmp_path: Path, penalty: float, *overrides: str) -> Any:
     venv = make_venv(cfg.env, seed=0)
     gen = build_ppo(venv, cfg.gail.ppo, seed=0)
     net = build_reward_net(venv, cfg.gail.reward_net, algorithm=cfg.gail.algorithm, discount_factor=cfg.gail.ppo.gamma)
-    return build_trainer(cfg, venv=venv, gen=gen, reward_net=net,
+    return build_trainer_for(cfg, venv=venv, gen=gen, reward_net=net,
                          trajs=load_demos(ROOT / "experts/cartpole/demos", n_demos=2), log_dir=tmp_path / "imitation")
 
 
@@ -161,7 +161,7 @@ def test_next_state_is_penalised_when_the_net_uses_it(tmp_path: Path) -> None:
 
 def test_penalty_is_the_gradient_wrt_the_whole_normalised_input(tmp_path: Path) -> None:
     """Reference: ||d logits / d z||^2 with z = RunningNorm([s, onehot(a), s', done]), by hand."""
-    from gailctl.rl.discriminator import penalized_logits
+    from gailctl.rl.gail.discriminator import penalized_logits
 
     expert, gen = cartpole_batches(64)
     trainer = fresh_trainer(tmp_path, 1.0, "gail.reward_net.use_next_state=true", "gail.reward_net.use_done=true")
@@ -191,7 +191,7 @@ def test_penalty_on_raw_inputs_without_normalisation(tmp_path: Path) -> None:
 
 def test_airl_penalises_its_shaping_potential_too(tmp_path: Path) -> None:
     """AIRL's logits read state and next_state through the potential's own normalisation: both count."""
-    from gailctl.rl.discriminator import _normalised_inputs, penalized_logits
+    from gailctl.rl.gail.discriminator import _normalised_inputs, penalized_logits
 
     trainer = fresh_trainer(tmp_path, 1.0, "gail.algorithm=airl")
     trainer.train_gen(trainer.gen_train_timesteps)  # AIRL's batches need the generator's log-probabilities

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gailctl.rl import render
-from gailctl.rl.render import choose_gl_backend
+from gailctl.rl.env import render
+from gailctl.rl.env.render import choose_gl_backend
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def test_with_a_display_mujoco_keeps_its_default(headless):
 
 def test_make_venv_chooses_before_building_envs(headless):
     from gailctl.core.config import EnvConfig
-    from gailctl.rl.envs import make_venv
+    from gailctl.rl.env.make import make_venv
 
     venv = make_venv(EnvConfig(id="CartPole-v1", n_envs=1), seed=0)
     venv.close()
@@ -50,7 +50,7 @@ def test_human_mode_without_display_films_instead(headless):
     from gailctl.rl.evaluation import RandomPolicy
 
 
-    from gailctl.rl.envs import make_venv
+    from gailctl.rl.env.make import make_venv
 
     env_cfg = EnvConfig(id="CartPole-v1", n_envs=1, max_episode_steps=5)
     venv = make_venv(env_cfg, seed=0)

@@ -73,7 +73,7 @@ MUJOCO_ROBOTS = {"Hopper", "HalfCheetah", "Walker2d", "Swimmer", "Ant", "Humanoi
 def test_every_shipped_config_has_a_default_key_map_that_fits_its_actions(path: Path) -> None:
     import gymnasium as gym
 
-    from gailctl.rl.envs import check_env_id
+    from gailctl.rl.env.make import check_env_id
 
     cfg = load_config(path)
     if "LunarLander" in cfg.env.id:
@@ -184,7 +184,7 @@ def test_continuous_held_keys_add_up_and_are_clipped() -> None:
 def test_missing_box2d_names_the_extra_that_installs() -> None:
     import gymnasium as gym
 
-    from gailctl.rl.envs import missing_dependency
+    from gailctl.rl.env.make import missing_dependency
 
     exc = gym.error.DependencyNotInstalled("box2D is not installed, run `pip install gymnasium[box2d]`")
     message = str(missing_dependency("LunarLander-v2", exc))

@@ -50,7 +50,7 @@ def _gailctl_imports(path: Path) -> set[str]:
 
 
 def _part(module: str) -> str:
-    """`gailctl.rl.envs` -> `rl`; the top-level modules (`gailctl.__main__`) are the command line."""
+    """`gailctl.rl.env.make` -> `rl`; the top-level modules (`gailctl.__main__`) are the command line."""
     parts = module.split(".")
     return parts[1] if len(parts) > 2 or (len(parts) == 2 and (PACKAGE / parts[1]).is_dir()) else "cli"
 

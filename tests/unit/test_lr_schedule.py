@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from gailctl.core.config_load import load_config
-from gailctl.rl.adversarial import lr_factor, set_learning_rates
+from gailctl.rl.gail.trainer import lr_factor, set_learning_rates
 
 
 def fake_trainer():

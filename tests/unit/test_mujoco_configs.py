@@ -39,7 +39,7 @@ def test_shipped_expert_loads_through_the_safe_loader_and_its_demos_fit(task: st
     pytest.importorskip("mujoco")
     from imitation.data import serialize
 
-    from gailctl.rl.envs import make_venv
+    from gailctl.rl.env.make import make_venv
     from gailctl.rl.policies import load_ppo
 
     cfg = load_config(ROOT / f"configs/{task}.yaml")

@@ -1,4 +1,4 @@
-"""gailctl.rl.normalize: a folded policy on raw observations acts as the trained one on normalised ones.
+"""gailctl.rl.env.normalize: a folded policy on raw observations acts as the trained one on normalised ones.
 
 Tiny policies only (ActorCriticPolicy built from spaces, no env, no training).
 """
@@ -16,7 +16,7 @@ from gymnasium import spaces  # noqa: E402
 from stable_baselines3.common.policies import ActorCriticPolicy  # noqa: E402
 from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize  # noqa: E402
 
-from gailctl.rl.normalize import (  # noqa: E402
+from gailctl.rl.env.normalize import (  # noqa: E402
     VECNORMALIZE_FORMAT,
     first_layers,
     fold_obs_normalization,

@@ -23,7 +23,7 @@ sb3 = pytest.importorskip("stable_baselines3")
 from stable_baselines3 import PPO  # noqa: E402
 
 from gailctl.core.config import EnvConfig, RewardNetConfig  # noqa: E402
-from gailctl.rl.envs import make_venv  # noqa: E402
+from gailctl.rl.env.make import make_venv  # noqa: E402
 from gailctl.core.errors import UsageError  # noqa: E402
 from gailctl.rl.policies import (  # noqa: E402
     REWARD_NET_FORMAT,

@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 from stable_baselines3 import PPO  # noqa: E402
 
 from gailctl.core.config import EnvConfig  # noqa: E402
-from gailctl.rl.envs import make_venv  # noqa: E402
+from gailctl.rl.env.make import make_venv  # noqa: E402
 from gailctl.rl.policies import build_ppo, load_ppo  # noqa: E402
 
 # rl-zoo's hyperparams/ppo.yml for the MuJoCo tasks, in gailctl's keys (tiny layers).
@@ -107,19 +107,18 @@ def test_zip_round_trip_safe_load_and_plain_load_act_identically(tmp_path, pendu
     assert layers(plain) == ([8, 6], [5], {"ReLU"})
 
 
-def test_gail_generator_and_its_checkpoint_follow_gail_ppo(tmp_path):
+def test_gail_generator_and_its_checkpoint_follow_gail_ppo(tmp_path, gail_learner):
     """The generator is built from gail.ppo's keys, and a resume rebuilds it from its checkpoint zip exactly."""
     from pathlib import Path
 
     from gailctl.core.config_load import load_config
-    from gailctl.rl.adversarial import build_gail
     from gailctl.rl.demos import load_demos
 
     root = Path(__file__).resolve().parents[2]
     cfg = load_config(root / "configs/cartpole.yaml", ["gail.ppo.activation_fn=relu", "gail.ppo.ortho_init=false",
                                                        "gail.ppo.net_arch={pi: [16], vf: [8, 8]}"])
     venv = make_venv(cfg.env, seed=0)
-    learner = build_gail(cfg, venv=venv, trajs=load_demos(root / "experts/cartpole/demos", n_demos=1), log_dir=tmp_path)
+    learner = gail_learner(cfg, load_demos(root / "experts/cartpole/demos", n_demos=1), tmp_path, venv=venv)
     assert layers(learner.gen) == ([16], [8, 8], {"ReLU"}) and learner.gen.policy.ortho_init is False
     learner.gen.save(tmp_path / "policy.zip")
     again = load_ppo(tmp_path / "policy.zip", venv, env_id=cfg.env.id, ppo=cfg.gail.ppo)

@@ -10,8 +10,8 @@ import pytest
 
 from gailctl.core.config import EnvConfig
 from gailctl.core.config_load import load_config
-from gailctl.rl.envs import make_venv
-from gailctl.rl.relabel import ReturnScaler, RolloutRecorder, episode_returns, install_batched_rewards, label_rollout
+from gailctl.rl.env.make import make_venv
+from gailctl.rl.gail.relabel import ReturnScaler, RolloutRecorder, episode_returns, install_batched_rewards, label_rollout
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,7 +25,7 @@ def trainer_and_snapshots(tmp_path: Path, overrides: list[str], *, batched: bool
     """
     from gailctl.rl.policies import build_ppo, build_reward_net
     from gailctl.rl.torch_setup import setup_torch
-    from gailctl.rl.adversarial import build_trainer
+    from tests.gail_parts import build_trainer_for
     from gailctl.rl.demos import load_demos
 
     setup_torch()
@@ -35,7 +35,7 @@ def trainer_and_snapshots(tmp_path: Path, overrides: list[str], *, batched: bool
     gen = build_ppo(venv, cfg.gail.ppo, seed=cfg.seed)
     reward_net = build_reward_net(venv, cfg.gail.reward_net, algorithm=cfg.gail.algorithm, discount_factor=cfg.gail.ppo.gamma)
     trajs = load_demos(ROOT / "experts/cartpole/demos", n_demos=cfg.gail.n_demos)
-    trainer = build_trainer(cfg, venv=venv, gen=gen, reward_net=reward_net, trajs=trajs, log_dir=tmp_path / str(batched))
+    trainer = build_trainer_for(cfg, venv=venv, gen=gen, reward_net=reward_net, trajs=trajs, log_dir=tmp_path / str(batched))
     if batched:  # installed here, not through the config, so the comparison cannot be per-step twice
         scaler = ReturnScaler(venv.num_envs, gamma=cfg.gail.ppo.gamma) if normalize_reward else None
         install_batched_rewards(trainer, scaler=scaler)

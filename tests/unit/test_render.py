@@ -1,4 +1,4 @@
-"""gailctl.rl.render: video-path rules, display detection, MP4/GIF writing."""
+"""gailctl.rl.env.render: video-path rules, display detection, MP4/GIF writing."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from gailctl.rl import render
+from gailctl.rl.env import render
 from gailctl.core.errors import UsageError
-from gailctl.rl.render import check_video_path, has_display, write_video
+from gailctl.rl.env.render import check_video_path, has_display, write_video
 
 
 # --- check_video_path ------------------------------------------------------------------
@@ -148,7 +148,7 @@ def test_frames_survive_a_body_far_off_screen():
     import gymnasium as gym
     import seals  # noqa: F401
 
-    from gailctl.rl.render import FrameGrabber
+    from gailctl.rl.env.render import FrameGrabber
 
     env = gym.make("seals/CartPole-v0", render_mode="rgb_array")
     env.reset(seed=0)

@@ -16,11 +16,11 @@ from stable_baselines3 import PPO  # noqa: E402
 from stable_baselines3.common.vec_env import VecNormalize  # noqa: E402
 
 from gailctl.core.config import EnvConfig, PPOConfig  # noqa: E402
-from gailctl.rl.envs import make_venv  # noqa: E402
+from gailctl.rl.env.make import make_venv  # noqa: E402
 from gailctl.core.errors import UsageError  # noqa: E402
 from gailctl.rl.evaluation import SDENoise, evaluate  # noqa: E402
 from gailctl.rl.policies import build_ppo, load_ppo  # noqa: E402
-from gailctl.rl.normalize import raw_obs_weights  # noqa: E402
+from gailctl.rl.env.normalize import raw_obs_weights  # noqa: E402
 from gailctl.rl.policies import save_zip  # noqa: E402
 
 PENDULUM = "Pendulum-v1"

@@ -48,7 +48,7 @@ DEMOS = Path("/data/demos")
 
 @pytest.fixture(scope="module")
 def venv():
-    from gailctl.rl.envs import make_venv
+    from gailctl.rl.env.make import make_venv
 
     v = make_venv(EnvConfig(id="CartPole-v1", n_envs=1), seed=0)
     yield v

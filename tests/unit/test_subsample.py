@@ -97,15 +97,14 @@ def expected_obs(trajs, *, every: int, seed: int) -> np.ndarray:
     return np.concatenate([np.asarray(t.obs)[o : len(t.acts) : every] for t, o in zip(trajs, offsets)])
 
 
-def test_gail_learner_batches_hold_only_the_kept_transitions(tmp_path):
-    from gailctl.rl.envs import make_venv
-    from gailctl.rl.adversarial import build_gail
+def test_gail_learner_batches_hold_only_the_kept_transitions(tmp_path, gail_learner):
+    from gailctl.rl.env.make import make_venv
     from gailctl.rl.demos import load_demos
 
     cfg = cartpole_cfg(subsample_every=20, n_demos=4, demo_batch_size=25)
     trajs = load_demos(CARTPOLE_DEMOS, n_demos=4)
     venv = make_venv(cfg.env, seed=0)
-    learner = build_gail(cfg, venv=venv, trajs=trajs, log_dir=tmp_path)
+    learner = gail_learner(cfg, trajs, tmp_path, venv=venv)
     want = expected_obs(trajs, every=20, seed=cfg.seed)
     assert len(want) == 100  # 4 x 500 steps, 1 in 20
     np.testing.assert_array_equal(learner.batches.arrays["obs"], want)
@@ -116,7 +115,7 @@ def test_gail_learner_batches_hold_only_the_kept_transitions(tmp_path):
 
 
 def test_gail_refuses_a_batch_larger_than_the_kept_transitions(tmp_path):
-    from gailctl.rl.envs import make_venv
+    from gailctl.rl.env.make import make_venv
     from gailctl.rl.demos import check_demos_fit, load_demos
 
     cfg = cartpole_cfg(subsample_every=20, n_demos=4)  # demo_batch_size 500 > 100 kept

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from gailctl.core.config_load import load_config
-from gailctl.rl.adversarial import generator_normalizer
-from gailctl.rl.envs import make_venv
+from gailctl.rl.gail.trainer import generator_normalizer
+from gailctl.rl.env.make import make_venv
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,10 +78,10 @@ def test_a_cloned_generator_is_measured_from_the_same_clone_on_both_sides(monkey
 def test_ppo_and_gail_rounds_take_turns(monkeypatch: pytest.MonkeyPatch) -> None:
     """Round by round, so a drift in the machine's speed slows both sides alike; one learn() per PPO round."""
     from gailctl.experiments import throughput
-    from gailctl.rl import adversarial
+    from gailctl.rl.gail.learner import GailLearner
 
     order: list[str] = []
-    plain, rounds = throughput._plain_ppo, adversarial.train_rounds
+    plain, train_round = throughput._plain_ppo, GailLearner.train_round
 
     def plain_ppo(cfg, kept, *, like):  # noqa: ANN001, ANN202
         ppo = plain(cfg, kept, like=like)
@@ -94,13 +94,12 @@ def test_ppo_and_gail_rounds_take_turns(monkeypatch: pytest.MonkeyPatch) -> None
         ppo.learn = one_round
         return ppo
 
-    def train_rounds(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        for done in rounds(*args, **kwargs):
-            order.append("gail")
-            yield done
+    def one_gail_round(self, n_rounds):  # noqa: ANN001, ANN202
+        order.append("gail")
+        return train_round(self, n_rounds)
 
     monkeypatch.setattr(throughput, "_plain_ppo", plain_ppo)
-    monkeypatch.setattr(adversarial, "train_rounds", train_rounds)
+    monkeypatch.setattr(GailLearner, "train_round", one_gail_round)
     monkeypatch.setattr(throughput, "THROUGHPUT_STEPS", 1)
     result = throughput.measure_throughput(ROOT / "configs/cartpole.yaml",
                                       ["env.n_envs=2", "gail.ppo.n_steps=16", "gail.ppo.batch_size=16"], repeats=2)

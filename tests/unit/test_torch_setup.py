@@ -49,11 +49,12 @@ def _updates_per_op(optimizer) -> bool:
 def test_every_optimizer_gailctl_builds_or_loads_updates_per_op(tmp_path: Path) -> None:
     from stable_baselines3 import PPO
 
-    from gailctl.rl.adversarial import build_trainer
+    from gailctl.rl.compat import disc_optimizer
+    from gailctl.rl.gail.learner import GailLearner
     from gailctl.rl.cloning import bc_trainer
-    from gailctl.rl.envs import make_venv
-    from gailctl.rl.policies import build_ppo, build_reward_net, load_ppo
-    from tests.unit.test_trainer_state import trajs
+    from gailctl.rl.env.make import make_venv
+    from gailctl.rl.policies import build_ppo, load_ppo
+    from tests.unit.test_gail_state import trajs
 
     cfg = Config(env=EnvConfig(id="seals/CartPole-v0", n_envs=2),
                  gail=GailConfig(demo_batch_size=8, ppo=PPOConfig(n_steps=16, batch_size=16, net_arch=(8,))))
@@ -66,11 +67,11 @@ def test_every_optimizer_gailctl_builds_or_loads_updates_per_op(tmp_path: Path) 
     plain.save(tmp_path / "plain.zip")
     assert _updates_per_op(load_ppo(tmp_path / "plain.zip", venv, env_id=cfg.env.id).policy.optimizer)
 
-    trainer = build_trainer(cfg, venv=venv, gen=gen, reward_net=build_reward_net(venv, cfg.gail.reward_net),
-                            trajs=trajs(), log_dir=tmp_path / "gail")
-    assert _updates_per_op(trainer._disc_opt)
-
     from imitation.data.rollout import flatten_trajectories
+
+    learner = GailLearner.build(cfg.gail, env=cfg.env, bc=cfg.bc, seed=0, venv=venv, demos=flatten_trajectories(trajs()),
+                                log_dir=tmp_path / "gail")
+    assert _updates_per_op(disc_optimizer(learner.trainer))
 
     bc = bc_trainer(gen.policy, flatten_trajectories(trajs()), BCConfig(batch_size=8), seed=0, log_dir=tmp_path / "bc")
     assert _updates_per_op(bc.optimizer)

@@ -30,7 +30,7 @@ def normalised_expert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, P
     from stable_baselines3 import PPO
     from stable_baselines3.common.vec_env import VecNormalize
 
-    from gailctl.rl.envs import make_venv
+    from gailctl.rl.env.make import make_venv
 
     folder = tmp_path_factory.mktemp("zoo")
     cfg = load_config(MOUNTAINCAR, ["env.n_envs=2"])
@@ -54,7 +54,7 @@ def record(args: list[str], tmp_path: Path) -> Any:
 def test_reads_the_statistics_sb3_saved(normalised_expert: tuple[Path, Path]) -> None:
     from stable_baselines3.common.vec_env import VecNormalize
 
-    from gailctl.rl.vecnorm_stats import read_stats_file
+    from gailctl.rl.env.vecnorm_stats import read_stats_file
 
     _, pkl = normalised_expert
     with open(pkl, "rb") as fh:
@@ -79,7 +79,7 @@ class _Pwn:
 
 def test_a_crafted_pickle_is_refused_without_running_it(tmp_path: Path) -> None:
     from gailctl.core.errors import UsageError
-    from gailctl.rl.vecnorm_stats import read_stats_file
+    from gailctl.rl.env.vecnorm_stats import read_stats_file
 
     target = tmp_path / "pwned"
     crafted = tmp_path / "vecnormalize.pkl"
@@ -94,7 +94,7 @@ def test_a_crafted_pickle_is_refused_without_running_it(tmp_path: Path) -> None:
 
 def test_a_payload_hidden_inside_real_statistics_is_refused(tmp_path: Path, normalised_expert: tuple[Path, Path]) -> None:
     from gailctl.core.errors import UsageError
-    from gailctl.rl.vecnorm_stats import read_stats_file
+    from gailctl.rl.env.vecnorm_stats import read_stats_file
 
     with open(normalised_expert[1], "rb") as fh:
         vec = pickle.load(fh)
@@ -118,7 +118,7 @@ def test_record_refuses_a_normalised_zip_without_statistics(tmp_path: Path, norm
 
 
 def test_record_names_the_statistics_it_finds_beside_the_zip(tmp_path: Path, normalised_expert: tuple[Path, Path]) -> None:
-    from gailctl.rl.vecnorm_stats import stats_beside
+    from gailctl.rl.env.vecnorm_stats import stats_beside
 
     zip_path, pkl = normalised_expert
     zoo = tmp_path / "zoo"
@@ -157,7 +157,7 @@ def test_record_applies_the_statistics(tmp_path: Path, normalised_expert: tuple[
 
 def test_gailctl_policies_with_folded_statistics_need_none() -> None:
     from gailctl.core.errors import UsageError
-    from gailctl.rl.vecnorm_stats import obs_normalization_for, zip_normalization
+    from gailctl.rl.env.vecnorm_stats import obs_normalization_for, zip_normalization
 
     for task in ("acrobot", "mountaincar"):  # trained behind VecNormalize, statistics folded into model.zip
         said = zip_normalization(ROOT / f"experts/{task}/model.zip")
@@ -171,9 +171,9 @@ def test_gailctl_policies_with_folded_statistics_need_none() -> None:
 def test_save_zip_marks_raw_observation_weights_and_sb3_still_loads_it(tmp_path: Path) -> None:
     from stable_baselines3 import PPO
 
-    from gailctl.rl.envs import make_venv
+    from gailctl.rl.env.make import make_venv
     from gailctl.rl.policies import save_zip
-    from gailctl.rl.vecnorm_stats import FOLDED_MARKER, zip_normalization
+    from gailctl.rl.env.vecnorm_stats import FOLDED_MARKER, zip_normalization
 
     cfg = load_config(MOUNTAINCAR, ["env.n_envs=2"])
     model = PPO("MlpPolicy", make_venv(cfg.env, seed=0), n_steps=16, batch_size=16, device="cpu", policy_kwargs={"net_arch": [8]})

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gailctl.core.config import EnvConfig
-from gailctl.rl.envs import make_venv
+from gailctl.rl.env.make import make_venv
 
 
 @pytest.mark.parametrize("env_cfg", [EnvConfig(id="seals/CartPole-v0", n_envs=4),

@@ -28,12 +28,12 @@ from pathlib import Path
 
 from gailctl.core.config_load import load_config
 from gailctl.core.runs import resolve_demos_dir
-from gailctl.rl.adversarial import build_gail, train_rounds
+from gailctl.rl.gail.learner import build_gail, train_rounds
 from gailctl.rl.cloning import clone_into_generator
 from gailctl.rl.demos import load_demos
-from gailctl.rl.envs import EVAL_SEED_OFFSET, make_venv
+from gailctl.rl.env.make import EVAL_SEED_OFFSET, make_venv
 from gailctl.rl.evaluation import evaluate
-from gailctl.rl.normalize import raw_obs_weights
+from gailctl.rl.env.normalize import raw_obs_weights
 from gailctl.rl.subsample import demo_transitions
 from gailctl.rl.torch_setup import setup_torch
 

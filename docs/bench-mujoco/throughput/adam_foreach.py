@@ -17,7 +17,7 @@ import time
 import torch
 
 from gailctl.core.config import EnvConfig, PPOConfig
-from gailctl.rl.envs import make_venv
+from gailctl.rl.env.make import make_venv
 from gailctl.rl.policies import build_ppo
 from gailctl.rl.torch_setup import multi_tensor_updates, setup_torch
 

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from gailctl.experiments.throughput import throughput_pair, throughput_setup
-from gailctl.rl.adversarial import train_rounds
+from gailctl.rl.gail.learner import train_rounds
 from gailctl.rl.torch_setup import setup_torch
 
 

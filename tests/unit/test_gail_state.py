@@ -1,5 +1,5 @@
-"""What a GAIL checkpoint carries beyond the nets: expert-batch order, the generator replay buffer,
-imitation's progress.csv. Each restore must give back exactly what an uninterrupted run would see."""
+"""What a GAIL checkpoint carries beyond the nets: expert-batch order, the generator replay buffer
+(`gailctl.rl.compat`), imitation's progress.csv (`ContinuedCSV`). Each restore must give back exactly what an uninterrupted run would see."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from gailctl.core.config import Config, EnvConfig, GailConfig, PPOConfig
-from gailctl.rl.adversarial import ExpertBatches, _set_aside, build_trainer
-from gailctl.rl.trainer_state import continue_csv_log, replay_buffer_payload, restore_replay_buffer
+from gailctl.rl.compat import replay_buffer_payload, restore_replay_buffer
+from gailctl.rl.gail.batches import ExpertBatches
+from gailctl.rl.gail.trainer import ContinuedCSV, build_trainer, imitation_logger
 
 
 def trajs(n: int = 3, length: int = 10):
@@ -60,12 +61,15 @@ def cfg() -> Config:
 
 
 def trainer(cfg: Config, tmp: Path):
-    from gailctl.rl.envs import make_venv
+    from gailctl.rl.env.make import make_venv
     from gailctl.rl.policies import build_ppo, build_reward_net
 
+    from imitation.data.rollout import flatten_trajectories
+
     venv = make_venv(cfg.env, seed=0)
-    return build_trainer(cfg, venv=venv, gen=build_ppo(venv, cfg.gail.ppo, seed=0),
-                         reward_net=build_reward_net(venv, cfg.gail.reward_net), trajs=trajs(), log_dir=tmp)
+    batches = ExpertBatches(flatten_trajectories(trajs()), batch_size=cfg.gail.demo_batch_size, rng=np.random.default_rng(0))
+    return build_trainer(cfg.gail, allow_variable_horizon=False, venv=venv, gen=build_ppo(venv, cfg.gail.ppo, seed=0),
+                         reward_net=build_reward_net(venv, cfg.gail.reward_net), batches=batches, log_dir=tmp)
 
 
 def test_replay_buffer_round_trip_samples_the_same(cfg: Config, tmp_path: Path) -> None:
@@ -97,21 +101,24 @@ def test_replay_buffer_round_trip_samples_the_same(cfg: Config, tmp_path: Path) 
     b._gen_replay_buffer.store(sb)
 
 
-def test_imitation_progress_csv_continues_after_resume(cfg: Config, tmp_path: Path) -> None:
-    from imitation.util import logger as imit_logger
-
-    log = imit_logger.configure(tmp_path, ["csv"])
+def test_imitation_progress_csv_continues_after_resume(tmp_path: Path) -> None:
+    log = imitation_logger(tmp_path)
     for r in range(1, 4):
         log.record("a", r)
         log.dump(r)
     log.close()
-    _set_aside(tmp_path / "progress.csv")  # resume from round 2: row 3 came after the checkpoint
-    log = imit_logger.configure(tmp_path, ["csv"])
-    assert continue_csv_log(log, n_rows=2) == 2
+    log = imitation_logger(tmp_path, keep_rows=2)  # resume from round 2: row 3 came after the checkpoint
     log.record("a", 30)
     log.record("b", 1)  # a new column later on: earlier rows are padded, as SB3 does
     log.dump(3)
     log.close()
     lines = (tmp_path / "progress.csv").read_text().splitlines()
     assert lines == ["a,b", "1,", "2,", "30,1"]
-    assert not (tmp_path / "progress.csv.previous").exists()
+
+
+def test_a_fresh_imitation_log_starts_empty_even_if_a_file_is_there(tmp_path: Path) -> None:
+    (tmp_path / "progress.csv").write_text("a\n1\n")
+    writer = ContinuedCSV(tmp_path / "progress.csv")
+    writer.write({"b": 2}, {})
+    writer.close()
+    assert (tmp_path / "progress.csv").read_text().splitlines() == ["b", "2"]

@@ -70,7 +70,7 @@ def make_venv(
     from imitation.data.wrappers import RolloutInfoWrapper
     from imitation.util.util import make_vec_env
 
-    from gailctl.rl.render import choose_gl_backend
+    from gailctl.rl.env.render import choose_gl_backend
 
     choose_gl_backend()  # before gym.make first imports mujoco
     check_env_id(env_cfg.id)
@@ -95,36 +95,10 @@ def make_venv(
         )
     except gym.error.DependencyNotInstalled as exc:
         raise missing_dependency(env_cfg.id, exc) from None
-    # imitation's envs (its seeds, Monitor and wrappers), stepped by our VecEnv.
+    # imitation's envs (its seeds, Monitor and wrappers), stepped by a DummyVecEnv that copies infos shallowly.
+    from gailctl.rl.compat import shallow_info_vec_env
+
     return shallow_info_vec_env()([functools.partial(lambda env: env, env) for env in made.envs])
-
-
-@functools.cache
-def shallow_info_vec_env() -> type:
-    """SB3's DummyVecEnv, minus a deepcopy of every step's info dicts.
-
-    SB3 2.2's `step_wait` returns `deepcopy(self.buf_infos)`: 25 us of the 575 us a step of 8
-    Hopper envs takes here (4%). Every env returns a fresh info dict each step (and imitation's
-    RolloutInfoWrapper fresh arrays), so a copy of each dict and of the list is enough for no
-    caller to see another step's infos; numbers are unchanged (tested against imitation's).
-    """
-    import numpy as np
-    from stable_baselines3.common.vec_env import DummyVecEnv
-
-    class ShallowInfoVecEnv(DummyVecEnv):
-        def step_wait(self) -> Any:  # SB3 2.2.1's, but for the last line
-            for i in range(self.num_envs):
-                obs, self.buf_rews[i], terminated, truncated, self.buf_infos[i] = self.envs[i].step(self.actions[i])
-                self.buf_dones[i] = terminated or truncated
-                self.buf_infos[i]["TimeLimit.truncated"] = truncated and not terminated
-                if self.buf_dones[i]:
-                    self.buf_infos[i]["terminal_observation"] = obs
-                    obs, self.reset_infos[i] = self.envs[i].reset()
-                self._save_obs(i, obs)
-            return (self._obs_from_buf(), np.copy(self.buf_rews), np.copy(self.buf_dones),
-                    [dict(info) for info in self.buf_infos])
-
-    return ShallowInfoVecEnv
 
 
 def describe_space(space: Any) -> str:

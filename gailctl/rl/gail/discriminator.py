@@ -17,8 +17,11 @@ Every input the net reads counts: state, action, and next_state and done when th
 its normalised inputs counts separately). Without input normalisation it falls back to the raw
 inputs the net uses.
 
-`train_disc` follows imitation 1.0.1's `AdversarialTrainer.train_disc` (same batches, loss
-scaling, statistics and logging); with a penalty of 0 it calls imitation's own.
+`train_disc` is imitation 1.0.1's `AdversarialTrainer.train_disc` with the penalty added to the
+loss, which imitation offers no hook for (same batches, loss scaling, statistics, log keys and
+TensorBoard histograms); with a penalty of 0 it calls imitation's own. It reads the trainer's
+private parts (`_disc_opt`, `_reward_net`, `_disc_step`, `_make_disc_train_batches`), which
+`gailctl.rl.compat.check_versions` pins to that release.
 
 For GAIL, the policy's log-probabilities of the discriminator's batch are not computed:
 imitation evaluates the generator on every batch (AIRL's discriminator needs it), GAIL's
@@ -103,6 +106,7 @@ def penalized_trainer_class(algorithm: str) -> type:
             if self.grad_penalty <= 0.0:
                 return super().train_disc(expert_samples=expert_samples, gen_samples=gen_samples)
             with self.logger.accumulate_means("disc"):
+                write_summaries = self._init_tensorboard and self._global_step % 20 == 0
                 self._disc_opt.zero_grad()
                 for batch in self._make_disc_train_batches(gen_samples=gen_samples, expert_samples=expert_samples):
                     logits, penalty = penalized_logits(
@@ -121,6 +125,8 @@ def penalized_trainer_class(algorithm: str) -> type:
                 for key, value in stats.items():
                     self.logger.record(key, value)
                 self.logger.dump(self._disc_step)
+                if write_summaries:
+                    self._summary_writer.add_histogram("disc_logits", logits.detach())
             return stats
 
         if base is GAIL:

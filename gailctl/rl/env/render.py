@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from gailctl.core.config import EnvConfig
-from gailctl.rl.envs import make_venv
+from gailctl.rl.env.make import make_venv
 from gailctl.rl.evaluation import SDENoise
 
 VIDEO_SUFFIXES = (".mp4", ".gif")

@@ -181,7 +181,7 @@ def save_policy_checkpoint(model: Any, vec: Optional["VecNormalize"], folder: Pa
         model.save(folder / zip_name)
     if vec is None:
         return
-    from gailctl.rl.vecnorm_stats import mark_folded
+    from gailctl.rl.env.vecnorm_stats import mark_folded
 
     mark_folded(folder / zip_name)  # SB3's data says "trained behind VecNormalize"; these weights take raw observations
     import torch

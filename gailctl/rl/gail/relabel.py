@@ -31,6 +31,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.vec_env import VecEnv, VecEnvWrapper
 
 from gailctl.core.errors import UsageError
+from gailctl.rl import compat
 
 RewardFn = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
@@ -58,7 +59,7 @@ class RolloutRecorder(VecEnvWrapper):
         self.next_obs: list[np.ndarray] = []
         self.dones: list[np.ndarray] = []
         self.infos: list[list[dict]] = []
-        self._last_obs: Any = None
+        self.last_obs: Any = None
         self._actions: Any = None
         self.rollout_start = 0
         self._popped = 0  # leading steps already handed out as trajectories, dropped at the next start
@@ -69,12 +70,12 @@ class RolloutRecorder(VecEnvWrapper):
         for steps in (self.obs, self.acts, self.rews, self.next_obs, self.dones, self.infos):
             del steps[: self._popped]
         self._popped, self.rollout_start = 0, len(self.dones)
-        self._last_obs = last_obs
+        self.last_obs = last_obs
 
     def reset(self) -> Any:
-        self._last_obs = self.venv.reset()
+        self.last_obs = self.venv.reset()
         self._ep_steps[:] = 0
-        return self._last_obs
+        return self.last_obs
 
     def step_async(self, actions: np.ndarray) -> None:
         self._actions = actions
@@ -87,13 +88,13 @@ class RolloutRecorder(VecEnvWrapper):
             next_obs = obs.copy()
             for i in np.flatnonzero(dones):
                 next_obs[i] = infos[i]["terminal_observation"]
-        self.obs.append(self._last_obs)
+        self.obs.append(self.last_obs)
         self.acts.append(self._actions)
         self.rews.append(rews)
         self.next_obs.append(next_obs)
         self.dones.append(np.asarray(dones, dtype=bool))
         self.infos.append(infos)
-        self._last_obs = obs
+        self.last_obs = obs
         for info, rew in zip(infos, rews):
             info["original_env_rew"] = rew  # as imitation's wrapper leaves it
         return obs, np.zeros(len(dones), dtype=np.float32), dones, infos
@@ -199,8 +200,7 @@ class BatchedRewardCallback(BaseCallback):
     Called by SB3 after `collect_rollouts` computed returns and advantages from the zero
     rewards: the labels are ADDED (the buffer already holds gamma * V(terminal obs) where an
     episode was truncated), then returns and advantages are recomputed with the same last
-    values and dones SB3 used (`_last_obs` and `_last_episode_starts` are its `new_obs` and
-    `dones` at the end of the rollout).
+    values and dones SB3 used (`compat.rollout_end`: its `new_obs` and `dones` at the end of the rollout).
     """
 
     def __init__(self, recorder: RolloutRecorder, reward_fn: RewardFn, *, scaler: Optional[ReturnScaler] = None,
@@ -213,8 +213,8 @@ class BatchedRewardCallback(BaseCallback):
     def _on_rollout_start(self) -> None:
         # The recorder's own last observation is the raw one (PPO's may be normalized by a
         # VecNormalize above it, gail.normalize_obs); before its first step it has none yet.
-        own = self.recorder._last_obs
-        self.recorder.start(own if own is not None else self.model._last_obs)
+        own = self.recorder.last_obs
+        self.recorder.start(own if own is not None else compat.rollout_end(self.model)[0])
 
     def _on_step(self) -> bool:
         return True
@@ -231,9 +231,10 @@ class BatchedRewardCallback(BaseCallback):
         rews = label_rollout(self.reward_fn, self.recorder)
         dones = np.stack(self.recorder.dones[self.recorder.rollout_start :])
         buffer.rewards += rews if self.scaler is None else self.scaler(rews, dones)
+        last_obs, episode_starts = compat.rollout_end(model)
         with th.no_grad():
-            last_values = model.policy.predict_values(obs_as_tensor(model._last_obs, model.device))
-        buffer.compute_returns_and_advantage(last_values=last_values, dones=model._last_episode_starts)
+            last_values = model.policy.predict_values(obs_as_tensor(last_obs, model.device))
+        buffer.compute_returns_and_advantage(last_values=last_values, dones=episode_starts)
         # imitation logs this at the next rollout's start; here it includes this rollout.
         # The learned reward's returns, before any scaling (what imitation logs).
         self.episode_rewards.extend(episode_returns(rews, dones, self._running))

@@ -68,7 +68,7 @@ class HumanRecording:
 
 def check_display() -> None:
     """A one-line UsageError where no window can open (before any run folder is made)."""
-    from gailctl.rl.render import has_display
+    from gailctl.rl.env.render import has_display
 
     if not has_display():
         raise UsageError("record --human: no display (DISPLAY is not set): a person needs a window to play in; "
@@ -82,7 +82,7 @@ def check_keymap(cfg: Any) -> KeyMap:
     """
     import gymnasium as gym
 
-    from gailctl.rl.envs import check_env_id, missing_dependency
+    from gailctl.rl.env.make import check_env_id, missing_dependency
     from gailctl.core.keymap import check_against_space, resolve_keymap
 
     keymap = resolve_keymap(cfg.env.id, keys=cfg.record.human.keys, noop=cfg.record.human.noop)

@@ -26,11 +26,16 @@ from typing import Any, Optional
 
 import numpy as np
 
+from gailctl.core.config import GailConfig
+
+BC_TERM_STREAM = 0xBC
+"""Second seed word of the BC term's batch order, so it is not the discriminator's (seeded by `seed` alone)."""
+
 
 class BCTerm:
     """The term on one generator's optimizer: its weight, demonstration batches and mean loss since last asked.
 
-    `batches` (an `adversarial.ExpertBatches`, resumable) hand out raw demonstration minibatches;
+    `batches` (a `batches.ExpertBatches`, resumable) hand out raw demonstration minibatches;
     with `vec` (the generator's VecNormalize) their observations are normalised by its current
     statistics at every step, as PPO's own observations are.
     """
@@ -89,3 +94,17 @@ class BCTerm:
         mean = self._sum / self._n if self._n else float("nan")
         self._sum, self._n = 0.0, 0
         return mean
+
+
+def install_bc_term(policy: Any, demos: Any, g: GailConfig, *, seed: int, vec: Optional[Any]) -> Optional[BCTerm]:
+    """The generator's BC term (gail.bc_weight > 0) on `policy`, from the run's kept transitions; else None.
+
+    Also bench's plain PPO gets it, so the throughput ratio compares generators that do the same work.
+    """
+    if g.bc_weight <= 0:
+        return None
+    from gailctl.rl.gail.batches import ExpertBatches
+
+    batches = ExpertBatches(demos, batch_size=min(g.ppo.batch_size, len(demos)),
+                            rng=np.random.default_rng([seed, BC_TERM_STREAM]))
+    return BCTerm(policy, batches, weight=g.bc_weight, vec=vec)

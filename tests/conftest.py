@@ -1,0 +1,28 @@
+"""Fixtures shared by the test files: the repository's paths and a GAIL learner built as the gail stage builds it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def gail_learner() -> Callable[..., Any]:
+    """`make(cfg, trajs, log_dir, venv=None)`: a fresh `GailLearner` from `cfg`, its demonstrations kept as
+    gail.subsample_every says (what `gailctl gail` trains)."""
+
+    def make(cfg: Any, trajs: Any, log_dir: Path, venv: Optional[Any] = None) -> Any:
+        from gailctl.rl.env.make import make_venv
+        from gailctl.rl.gail.learner import GailLearner
+        from gailctl.rl.subsample import demo_transitions
+
+        demos = demo_transitions(trajs, every=cfg.gail.subsample_every, seed=cfg.seed)
+        return GailLearner.build(cfg.gail, env=cfg.env, bc=cfg.bc, seed=cfg.seed,
+                                 venv=venv if venv is not None else make_venv(cfg.env, seed=cfg.seed), demos=demos,
+                                 log_dir=log_dir)
+
+    return make
