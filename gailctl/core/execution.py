@@ -1,5 +1,6 @@
 """Running one stage in its run folder: `execute(stage, fn, cfg, ...)`, the one way every command
-and every trial runs a stage function `fn(cfg, run_dir, ...) -> dict` of summary fields.
+and every trial runs a stage function `fn(cfg, run_dir, ...)` returning its result model
+(`gailctl.core.summaries`).
 
 `execute` owns the run folder's life: it creates the folder (or reopens one to resume),
 writes what reproduces the run, holds the run's lock, and leaves a `summary.json` whose
@@ -28,8 +29,9 @@ from gailctl.core.runs import (
     write_run_header,
     write_summary,
 )
+from gailctl.core.summaries import SCHEMA
 
-StageFn = Callable[..., dict[str, Any]]
+StageFn = Callable[..., Any]
 
 
 def folder_prefix(stage: str, cfg: Config) -> str:
@@ -57,12 +59,13 @@ def execute(
         assert runs_dir is not None
         run_dir = create_run(runs_dir, stage=folder_prefix(stage, cfg), env_id=cfg.env.id, seed=cfg.seed)
         write_run_header(run_dir, config_yaml=config_to_yaml(cfg), argv=argv)
-        base = {"stage": stage, "env_id": cfg.env.id, "seed": cfg.seed, "run_dir": str(run_dir), "started": now_iso()}
+        base = {"schema": SCHEMA, "stage": stage, "env_id": cfg.env.id, "seed": cfg.seed, "run_dir": str(run_dir),
+                "started": now_iso()}
         before = 0.0
     else:
         run_dir = Path(resume_dir)
         previous = open_for_resume(run_dir, stage=stage)
-        base = {k: previous[k] for k in ("stage", "env_id", "seed", "run_dir", "started") if k in previous}
+        base = {"schema": SCHEMA, **{k: previous[k] for k in ("stage", "env_id", "seed", "run_dir", "started") if k in previous}}
         base["resumed"] = [*previous.get("resumed", []), now_iso()]
         before = elapsed_before(run_dir, previous)
         prev_status = previous.get("status", "interrupted")
@@ -98,9 +101,16 @@ def execute(
             raise
         finally:
             _CLOCK_START.reset(clock)
-        summary = {**base, "status": "finished", "wall_s": wall_s(), **result}
+        summary = {**base, "status": "finished", "wall_s": wall_s(), **result_fields(result)}
         write_summary(run_dir, summary)
     return run_dir, summary
+
+
+def result_fields(result: Any) -> dict[str, Any]:
+    """A stage's result model as summary.json fields (what it set, so optional fields it left out stay out)."""
+    from pydantic import BaseModel
+
+    return result.model_dump(mode="json", exclude_unset=True) if isinstance(result, BaseModel) else dict(result)
 
 
 _CLOCK_START: ContextVar[Optional[float]] = ContextVar("gailctl_run_clock_start", default=None)

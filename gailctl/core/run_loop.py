@@ -18,7 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Protocol
 
-from gailctl.core.checkpoints import capture_rng, restore_rng, truncate_metrics_after, write_checkpoint
+from gailctl.core.checkpoints import (
+    capture_rng,
+    restore_rng,
+    truncate_metrics_after,
+    write_checkpoint,
+)
 from gailctl.core.errors import Interrupted
 from gailctl.core.execution import resume_hint, run_clock_start
 from gailctl.core.metrics import MetricsWriter, read_metrics

@@ -16,6 +16,8 @@ from typing import Any, Optional, Sequence
 
 import yaml
 
+from gailctl.core.summaries import parse_summary
+
 from gailctl.report.plots import draw_curves, new_figure, reference_line, save_png
 from gailctl.report.tables import columns_of, markdown_table, write_csv
 
@@ -61,34 +63,32 @@ def load_curve(run_dir: Path) -> Curve:
     """Read a finished gail/bc run folder into a Curve (evaluation rows only)."""
     run_dir = Path(run_dir)
     cfg = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
-    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-    stage = summary.get("stage", "gail")
+    summary = parse_summary(json.loads((run_dir / "summary.json").read_text(encoding="utf-8")))
+    stage = summary.stage
     method = "bc" if stage == "bc" else cfg.get("gail", {}).get("algorithm", "gail")
     with open(run_dir / "metrics.csv", newline="", encoding="utf-8") as fh:
         rows = [r for r in csv.DictReader(fh) if _float(r.get("normalized_score")) is not None]
-    final = summary.get("final_eval", {})
-    det = (final.get("deterministic") or {}).get("normalized_score")
-    sto = (final.get("stochastic") or {}).get("normalized_score")
-    if stage == "bc":  # bc scores once, with its own determinism setting
-        key = "final_deterministic" if cfg.get("bc", {}).get("eval_deterministic", True) else "final_stochastic"
-        values = {"final_deterministic": None, "final_stochastic": None, key: (summary.get("final") or {}).get("normalized_score")}
-        det, sto = values["final_deterministic"], values["final_stochastic"]
+    scores = summary.scores()
+    argmax = scores.deterministic is not False  # bc and expert evaluate one way, argmax unless they say otherwise
+    det = scores.final.normalized_score if scores.final and argmax else None
+    sto = scores.sampled.normalized_score if scores.sampled else (
+        scores.final.normalized_score if scores.final and not argmax else None)
     return Curve(
         run_dir=run_dir,
-        env_id=summary.get("env_id", cfg["env"]["id"]),
+        env_id=summary.env_id,
         method=method,
-        n_demos=int(summary.get("n_demo_trajectories", 0)),
-        seed=int(summary.get("seed", cfg.get("seed", 0))),
-        status=summary.get("status", "unknown"),
+        n_demos=int(getattr(summary, "n_demo_trajectories", None) or 0),
+        seed=summary.seed,
+        status=summary.status,
         steps=tuple(int(float(r["n_env_steps"])) for r in rows),
         wall_s=tuple(float(r["wall_s"]) for r in rows),
         train_wall_s=tuple(float(r.get("train_wall_s") or r["wall_s"]) for r in rows),
         score=tuple(float(r["normalized_score"]) for r in rows),
         final_deterministic=_float(det),
         final_stochastic=_float(sto),
-        eval_episodes=int(summary.get("eval_episodes", 0)),
-        final_episodes=int(final.get("episodes", summary.get("eval_episodes", 0))),
-        eval_deterministic=bool(summary.get("eval_deterministic", True)),
+        eval_episodes=int(getattr(summary, "eval_episodes", None) or 0),
+        final_episodes=int(scores.episodes or 0),
+        eval_deterministic=bool(getattr(summary, "eval_deterministic", True)),
         subsample_every=int((cfg.get("gail") or {}).get("subsample_every", 1)),
     )
 

@@ -4,7 +4,7 @@ A GAIL run evaluates twice over: every few rounds on `gail.eval_episodes` episod
 learning curve), and once at the end on `gail.final_eval_episodes` episodes with argmax and
 with sampled actions (`final_eval`). The run's score is the latter; the last per-round value
 is kept under its own name (`last_round_*`), so a listing never passes a 5-episode figure off
-as the final one. Stdlib only: `gailctl runs` must answer at once.
+as the final one. Summaries are read through `gailctl.core.summaries` (pydantic, no torch).
 """
 
 from __future__ import annotations
@@ -68,57 +68,34 @@ def plural(n: Optional[int], word: str) -> str:
 
 
 def final_scores(stage: Optional[str], summary: dict[str, Any]) -> FinalScores:
-    """Where each stage's summary keeps its final evaluation.
+    """A run's final evaluation, read through its stage's summary model (`core.summaries`).
 
-    gail: `final_eval` (argmax and sampled, `final_eval.episodes`), with `final` as the last
-    per-round evaluation; expert and bc: `final` (their last evaluation, `eval_episodes`);
-    eval: the top level; record: `demos` (the recorded episodes themselves).
+    gail: `final_eval` (argmax and sampled), with `final` as the last per-round evaluation; expert
+    and bc: `final`; eval: the top level; record: `demos` (the recorded episodes themselves). A
+    summary that does not have its stage's shape (damaged, or not finished) has no final score.
     """
+    from pydantic import ValidationError
+
+    from gailctl.core.summaries import parse_summary
+
     s = _dict(summary)
-    if stage == "record" or (stage is None and isinstance(s.get("demos"), dict)):
-        demos = _dict(s.get("demos"))
-        return FinalScores(
-            episodes=_int(demos.get("n_traj")),
-            deterministic=s.get("deterministic") if isinstance(s.get("deterministic"), bool) else None,
-            return_mean=number(demos.get("return_mean")),
-            return_std=number(demos.get("return_std")),
-            normalized_score=number(demos.get("normalized_return_mean", demos.get("normalized_score"))),
-        )
-    if stage == "eval" or (stage is None and "return_mean" in s):
-        return FinalScores(
-            episodes=_int(s.get("episodes")),
-            deterministic=s.get("deterministic") if isinstance(s.get("deterministic"), bool) else None,
-            return_mean=number(s.get("return_mean")),
-            return_std=number(s.get("return_std")),
-            normalized_score=number(s.get("normalized_score")),
-        )
-    last = _dict(s.get("final"))
-    final_eval = _dict(s.get("final_eval"))
-    det, sto = _dict(final_eval.get("deterministic")), _dict(final_eval.get("stochastic"))
-    if det or sto:
-        main = det or sto
-        return FinalScores(
-            episodes=_int(final_eval.get("episodes")),
-            deterministic=bool(det),
-            return_mean=number(main.get("return_mean")),
-            return_std=number(main.get("return_std")),
-            normalized_score=number(main.get("normalized_score")),
-            sampled_return_mean=number(sto.get("return_mean")) if det else None,
-            sampled_return_std=number(sto.get("return_std")) if det else None,
-            sampled_normalized_score=number(sto.get("normalized_score")) if det else None,
-            last_round_return_mean=number(last.get("return_mean")),
-            last_round_normalized_score=number(last.get("normalized_score")),
-            last_round_episodes=_int(s.get("eval_episodes")),
-        )
-    if stage in ALGORITHMS and last:
-        # A gail run without final_eval (one from before it existed): only a per-round value.
-        return FinalScores(last_round_return_mean=number(last.get("return_mean")),
-                           last_round_normalized_score=number(last.get("normalized_score")),
-                           last_round_episodes=_int(s.get("eval_episodes")))
+    if stage is not None and "stage" not in s:
+        s = {**s, "stage": stage, "status": s.get("status", "finished")}
+    try:
+        scores = parse_summary(s).scores()
+    except ValidationError:
+        return FinalScores()
+    final, sampled, last = scores.final, scores.sampled, scores.last_round
     return FinalScores(
-        episodes=_int(s.get("eval_episodes")),
-        deterministic=s.get("eval_deterministic") if isinstance(s.get("eval_deterministic"), bool) else None,
-        return_mean=number(last.get("return_mean")),
-        return_std=number(last.get("return_std")),
-        normalized_score=number(last.get("normalized_score")),
+        episodes=scores.episodes,
+        deterministic=scores.deterministic,
+        return_mean=number(final.return_mean) if final else None,
+        return_std=number(final.return_std) if final else None,
+        normalized_score=number(final.normalized_score) if final else None,
+        sampled_return_mean=number(sampled.return_mean) if sampled else None,
+        sampled_return_std=number(sampled.return_std) if sampled else None,
+        sampled_normalized_score=number(sampled.normalized_score) if sampled else None,
+        last_round_return_mean=number(last.return_mean) if last else None,
+        last_round_normalized_score=number(last.normalized_score) if last else None,
+        last_round_episodes=scores.last_round_episodes,
     )

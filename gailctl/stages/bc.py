@@ -7,6 +7,7 @@ from typing import Any
 
 from gailctl.core.config import Config, PPOConfig
 from gailctl.core.run_loop import EVAL_KEYS, LoopPlan, Never, RunLoop
+from gailctl.core.summaries import BCResult, Scores
 from gailctl.rl.cloning import BCEpochs, bc_trainer, demo_normalizer, normalized_demos
 from gailctl.rl.demos import check_demos_fit, load_demos
 from gailctl.rl.env.make import EVAL_SEED_OFFSET, make_venv
@@ -19,7 +20,7 @@ from gailctl.rl.torch_setup import setup_torch
 COLUMNS = ("epoch", "n_env_steps", "wall_s", "bc_loss", *EVAL_KEYS)
 
 
-def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> dict[str, Any]:
+def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> BCResult:
     """Train imitation's BC on a fresh PPO MlpPolicy, so the result is an ordinary SB3 zip.
 
     With bc.normalize_obs the policy learns on demonstrations normalised by their own statistics;
@@ -50,16 +51,10 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> dict[str, Any]:
         loop.run(lambda: learner.learn(b.n_epochs, loop.unit_done))
     with raw_obs_weights(model, vec):  # built on the raw env, so SB3's data needs no "folded" marker
         save_zip(model, run_dir / "policy.zip")
-    return {
-        "demos": str(demos_dir),
-        "n_demo_trajectories": len(trajs),
-        "subsample_every": cfg.gail.subsample_every,
-        "n_demo_transitions": len(demos),
-        "normalize_obs": b.normalize_obs,
-        "n_env_steps": 0,
-        "final": {k: loop.last_eval[k] for k in ("return_mean", "return_std", "return_min", "normalized_score")},
-        "bc_loss": loop.last_stats["bc_loss"],
-        "eval_episodes": b.eval_episodes,
-        "eval_deterministic": b.eval_deterministic,
-        "artifacts": {"policy": "policy.zip"},
-    }
+    return BCResult(
+        demos=str(demos_dir), n_demo_trajectories=len(trajs), subsample_every=cfg.gail.subsample_every,
+        n_demo_transitions=len(demos), normalize_obs=b.normalize_obs, n_env_steps=0,
+        final=Scores(**{k: loop.last_eval[k] for k in ("return_mean", "return_std", "return_min", "normalized_score")}),
+        bc_loss=loop.last_stats["bc_loss"], eval_episodes=b.eval_episodes, eval_deterministic=b.eval_deterministic,
+        artifacts={"policy": "policy.zip"},
+    )

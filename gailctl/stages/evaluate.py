@@ -8,12 +8,13 @@ from typing import Any, Optional
 from gailctl.core.config import Config
 from gailctl.core.errors import UsageError
 from gailctl.core.metrics import MetricsWriter
+from gailctl.core.summaries import EvalResult
 from gailctl.core.ui import console, progress_bar
 from gailctl.rl.env.make import EVAL_SEED_OFFSET, make_venv
-from gailctl.rl.evaluation import RandomPolicy, evaluate
 from gailctl.rl.env.normalize import unfolded_checkpoint_zip
-from gailctl.rl.policies import load_ppo
 from gailctl.rl.env.render import has_display, play, write_video
+from gailctl.rl.evaluation import RandomPolicy, evaluate
+from gailctl.rl.policies import load_ppo
 from gailctl.rl.torch_setup import setup_torch
 
 COLUMNS = ["episode", "n_env_steps", "return", "length", "normalized_score"]
@@ -26,7 +27,7 @@ def run(
     policy_zip: Optional[Path],
     render: bool = False,
     video: Optional[Path] = None,
-) -> dict[str, Any]:
+) -> EvalResult:
     setup_torch()
     e = cfg.eval
     venv = make_venv(cfg.env, seed=cfg.seed + EVAL_SEED_OFFSET, n_envs=min(e.episodes, cfg.env.n_envs))
@@ -53,28 +54,21 @@ def run(
             norm = cfg.references.normalize(float(ret))
             writer.write({"episode": i, "n_env_steps": steps, "return": float(ret), "length": int(length),
                           "normalized_score": float("nan") if norm is None else norm})
-    result: dict[str, Any] = {
-        "policy": "random" if policy_zip is None else str(policy_zip),
-        "episodes": e.episodes,
-        "deterministic": e.deterministic,
-        "return_mean": score.return_mean,
-        "return_std": score.return_std,
-        "return_min": float(score.returns.min()),
-        "return_max": float(score.returns.max()),
-        "episode_len_mean": float(score.lengths.mean()),
-        "normalized_score": cfg.references.normalize(score.return_mean),
-        "references": cfg.references.model_dump(),
-    }
+    fields: dict[str, Any] = {"references": cfg.references.model_dump()}
     show_window = render and video is None and has_display()
     if show_window:
         console.print(f"showing {e.video_episodes} episode(s) in a window")
         returns, _ = play(model, cfg.env, n_episodes=e.video_episodes, seed=cfg.seed, deterministic=e.deterministic, render_mode="human")
-        result["rendered"] = {"mode": "window", "returns": returns}
+        fields["rendered"] = {"mode": "window", "returns": returns}
     elif render or video is not None:
         if render and video is None:
             console.print("no display found: writing a video instead of opening a window")
         target = video if video is not None else run_dir / "video.mp4"
         returns, frames = play(model, cfg.env, n_episodes=e.video_episodes, seed=cfg.seed, deterministic=e.deterministic, render_mode="rgb_array")
         write_video(target, frames, fps=e.video_fps)
-        result["rendered"] = {"mode": "video", "video": str(target), "returns": returns, "frames": len(frames)}
-    return result
+        fields["rendered"] = {"mode": "video", "video": str(target), "returns": returns, "frames": len(frames)}
+    return EvalResult(policy="random" if policy_zip is None else str(policy_zip), episodes=e.episodes,
+                      deterministic=e.deterministic, return_mean=score.return_mean, return_std=score.return_std,
+                      return_min=float(score.returns.min()), return_max=float(score.returns.max()),
+                      episode_len_mean=float(score.lengths.mean()),
+                      normalized_score=cfg.references.normalize(score.return_mean), **fields)

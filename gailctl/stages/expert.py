@@ -13,6 +13,7 @@ from typing import Any, Optional
 from gailctl.core.checkpoints import latest_checkpoint, read_state
 from gailctl.core.config import Config
 from gailctl.core.run_loop import EVAL_KEYS, EverySteps, LoopPlan, Resumed, RunLoop
+from gailctl.core.summaries import Best, ExpertResult, Scores
 from gailctl.core.ui import console
 from gailctl.rl.env.make import EVAL_SEED_OFFSET, make_venv
 from gailctl.rl.evaluation import evaluate
@@ -56,7 +57,7 @@ def best_note(n_env_steps: int) -> Optional[str]:
     return None
 
 
-def run(cfg: Config, run_dir: Path, *, resume: bool = False) -> dict[str, Any]:
+def run(cfg: Config, run_dir: Path, *, resume: bool = False) -> ExpertResult:
     setup_torch()
     ecfg = cfg.expert
     checkpoint = latest_checkpoint(run_dir) if resume else None  # execute refused a resume without one
@@ -81,21 +82,13 @@ def run(cfg: Config, run_dir: Path, *, resume: bool = False) -> dict[str, Any]:
     with RunLoop(run_dir, plan, learner, resumed=resumed, evaluate=score, keep_best=learner.save_policy) as loop:
         loop.run(lambda: learner.learn(plan.n_units, callback=lambda unit, n: loop.unit_done(unit, n)))
     learner.save_policy(run_dir / MODEL_FILE)
-    best: dict[str, Any] = dict(loop.best)
-    if best_note(best["n_env_steps"]):
-        best["note"] = best_note(best["n_env_steps"])
-    summary: dict[str, Any] = {
-        "n_env_steps": learner.n_env_steps,
-        "n_rollouts": learner.units_done,
-        "steps_per_rollout": learner.rollout_steps,
-        "n_updates": learner.n_updates,
-        "final": {k: float(loop.last_eval[k]) for k in EVAL_KEYS},
-        "best": best,
-        "eval_episodes": ecfg.eval_episodes,
-        "eval_deterministic": ecfg.eval_deterministic,
-        "artifacts": {"model": MODEL_FILE, "best_model": "best_model.zip"},
-    }
-    if learner.vec is not None:
-        summary["normalization"] = {"obs": ecfg.normalize_obs, "reward": ecfg.normalize_reward,
-                                    "note": normalization_note(obs=ecfg.normalize_obs, reward=ecfg.normalize_reward)}
-    return summary
+    return ExpertResult(
+        n_env_steps=learner.n_env_steps, n_rollouts=learner.units_done, steps_per_rollout=learner.rollout_steps,
+        n_updates=learner.n_updates, final=Scores(**{k: float(loop.last_eval[k]) for k in EVAL_KEYS}),
+        best=Best(**loop.best, **({"note": note} if (note := best_note(loop.best["n_env_steps"])) else {})),
+        eval_episodes=ecfg.eval_episodes, eval_deterministic=ecfg.eval_deterministic,
+        artifacts={"model": MODEL_FILE, "best_model": "best_model.zip"},
+        **({"normalization": {"obs": ecfg.normalize_obs, "reward": ecfg.normalize_reward,
+                              "note": normalization_note(obs=ecfg.normalize_obs, reward=ecfg.normalize_reward)}}
+           if learner.vec is not None else {}),
+    )

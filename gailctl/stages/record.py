@@ -13,12 +13,13 @@ from gailctl.core.config import Config
 from gailctl.core.errors import UsageError
 from gailctl.core.metrics import MetricsWriter
 from gailctl.core.runs import atomic_path
+from gailctl.core.summaries import DemoStats, RecordResult
 from gailctl.core.ui import console, progress_bar
 from gailctl.rl.env.make import describe_space, make_venv
+from gailctl.rl.env.vecnorm_stats import obs_normalization_for
 from gailctl.rl.evaluation import SDENoise
 from gailctl.rl.policies import load_ppo
 from gailctl.rl.torch_setup import setup_torch
-from gailctl.rl.env.vecnorm_stats import obs_normalization_for
 
 COLUMNS = ["episode", "n_env_steps", "return", "length", "normalized_score"]
 
@@ -62,7 +63,7 @@ def save_demos(cfg: Config, run_dir: Path, trajs: list[Any]) -> None:
 
 
 def run(cfg: Config, run_dir: Path, *, expert_zip: Optional[Path] = None, stats_file: Optional[Path] = None,
-        human: bool = False) -> dict[str, Any]:
+        human: bool = False) -> RecordResult:
     """Record `record.n_episodes` episodes: a person's (`human`, gailctl.rl.env.human) or an expert's.
 
     `stats_file`: VecNormalize statistics the expert's inputs need. With statistics, the policy
@@ -108,32 +109,27 @@ def run(cfg: Config, run_dir: Path, *, expert_zip: Optional[Path] = None, stats_
         bar.update(len(trajs), latest=f"return {np.mean([t.rews.sum() for t in trajs]):.1f}")
     save_demos(cfg, run_dir, trajs)
     stats = demo_stats(trajs, cfg.references)
-    return {
-        "source": "expert",
-        "expert": str(expert_zip),
-        "deterministic": rcfg.deterministic,
-        "vecnormalize": None if obs_norm is None else obs_norm.source,
-        "record_wall_s": round(time.monotonic() - t0, 3),
-        "demos": stats,
-        "artifacts": {"demos": "demos"},
-    }
+    return RecordResult(source="expert", expert=str(expert_zip), deterministic=rcfg.deterministic,
+                        vecnormalize=None if obs_norm is None else obs_norm.source,
+                        record_wall_s=round(time.monotonic() - t0, 3), demos=DemoStats(**stats),
+                        artifacts={"demos": "demos"})
 
 
 HUMAN_STEPS_FILE = "human_steps.csv"
 """Every step a person played: attempt, step, keys, action, reward, outcome (kept/discarded/unfinished)."""
 
 
-def run_human(cfg: Config, run_dir: Path) -> dict[str, Any]:
+def run_human(cfg: Config, run_dir: Path) -> RecordResult:
     """A person plays `record.n_episodes` episodes in a window (gailctl.rl.env.human); same outputs as an expert's."""
     import csv
     import dataclasses
     import io
 
     from gailctl.core.errors import GailctlError
-    from gailctl.rl.env.human import check_keymap, play, prefer_x11
     from gailctl.core.runs import atomic_write_text
     from gailctl.core.signals import graceful_stop
     from gailctl.core.ui import console
+    from gailctl.rl.env.human import check_keymap, play, prefer_x11
 
     rcfg = cfg.record
     keymap = check_keymap(cfg)
@@ -160,14 +156,8 @@ def run_human(cfg: Config, run_dir: Path) -> dict[str, Any]:
         raise GailctlError(f"record --human: stopped ({rec.stopped_by}) before any episode finished; nothing saved "
                            f"(the steps played are in {run_dir / HUMAN_STEPS_FILE})")
     save_demos(cfg, run_dir, rec.trajectories)
-    return {
-        "source": "human",
-        "keymap": keymap.to_json(),
-        "fps": rcfg.human.fps,
-        "n_episodes_requested": rcfg.n_episodes,
-        "n_discarded": rec.n_discarded,
-        "stopped_by": rec.stopped_by,
-        "record_wall_s": round(time.monotonic() - t0, 3),
-        "demos": demo_stats(rec.trajectories, cfg.references),
-        "artifacts": {"demos": "demos", "steps": HUMAN_STEPS_FILE},
-    }
+    return RecordResult(source="human", keymap=keymap.to_json(), fps=rcfg.human.fps, n_episodes_requested=rcfg.n_episodes,
+                        n_discarded=rec.n_discarded, stopped_by=rec.stopped_by,
+                        record_wall_s=round(time.monotonic() - t0, 3),
+                        demos=DemoStats(**demo_stats(rec.trajectories, cfg.references)),
+                        artifacts={"demos": "demos", "steps": HUMAN_STEPS_FILE})

@@ -22,10 +22,12 @@ def make_run(root: Path, name: str, scores: list[float], *, seed: int = 0, metho
     rows += [f"{i},{i * every},{i * 2.0},{i * 1.5},{s}" for i, s in enumerate(scores)]
     rows.insert(2, f"99,{every // 2},0.5,0.4,")  # a round without evaluation is skipped
     (run / "metrics.csv").write_text("\n".join(rows) + "\n")
-    summary = {"stage": stage, "env_id": "seals/CartPole-v0", "seed": seed, "status": "finished", "n_demo_trajectories": n_demos,
-               "eval_episodes": 5, "final": {"normalized_score": final[0]},
-               "final_eval": {"episodes": 50, "deterministic": {"normalized_score": final[0]},
-                              "stochastic": {"normalized_score": final[1]}}}
+    def scores(normalized: float) -> dict:
+        return {"return_mean": 500.0 * (normalized or 0.0), "normalized_score": normalized}
+
+    summary = {"stage": stage, "env_id": "seals/CartPole-v0", "seed": seed, "run_dir": str(run), "status": "finished",
+               "n_demo_trajectories": n_demos, "eval_episodes": 5, "final": scores(final[0]),
+               "final_eval": {"episodes": 50, "deterministic": scores(final[0]), "stochastic": scores(final[1])}}
     (run / "summary.json").write_text(json.dumps(summary))
     return run
 

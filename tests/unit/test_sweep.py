@@ -252,7 +252,8 @@ class FakeExecute:
         run_dir = Path(runs_dir) / f"{stage}__s{cfg.seed}__{len(self.calls)}"
         run_dir.mkdir(parents=True)
         final = {"return_mean": 100.0 + cfg.seed, "return_std": 1.0, "normalized_score": 0.2 + cfg.seed / 100}
-        summary = {"status": "finished", "n_env_steps": 640, "wall_s": 1.5, "final": final}
+        summary = {"stage": stage, "env_id": cfg.env.id, "seed": cfg.seed, "run_dir": str(run_dir), "status": "finished",
+                   "n_env_steps": 640, "wall_s": 1.5, "final": final}
         if stage == "gail":  # as the gail stage writes it: `final` is the last round, `final_eval` the run's score
             summary.update(eval_episodes=5, final_eval={
                 "episodes": 10,

@@ -82,8 +82,8 @@ def check_keymap(cfg: Any) -> KeyMap:
     """
     import gymnasium as gym
 
-    from gailctl.rl.env.make import check_env_id, missing_dependency
     from gailctl.core.keymap import check_against_space, resolve_keymap
+    from gailctl.rl.env.make import check_env_id, missing_dependency
 
     keymap = resolve_keymap(cfg.env.id, keys=cfg.record.human.keys, noop=cfg.record.human.noop)
     check_env_id(cfg.env.id)

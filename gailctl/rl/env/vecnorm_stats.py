@@ -180,8 +180,8 @@ def read_vecnormalize_pickle(path: Path) -> Optional[ObsNormalization]:
 
 def read_gailctl_payload(path: Path) -> Optional[ObsNormalization]:
     """Statistics from gailctl's own `vecnormalize.pt` (a checkpoint's, tensors-only)."""
-    from gailctl.rl.env.normalize import VECNORMALIZE_FORMAT
     from gailctl.core.torch_files import read_torch_payload
+    from gailctl.rl.env.normalize import VECNORMALIZE_FORMAT
 
     payload = read_torch_payload(path)
     if payload.get("format") != VECNORMALIZE_FORMAT:

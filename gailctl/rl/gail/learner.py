@@ -22,10 +22,20 @@ from gailctl.core.config import BCConfig, EnvConfig, GailConfig
 from gailctl.core.errors import GailctlError, UsageError
 from gailctl.core.torch_files import read_torch_payload, torch_save
 from gailctl.rl import compat
-from gailctl.rl.env.normalize import VECNORMALIZE_FILE, raw_obs_weights, restore_from_checkpoint, vecnormalize_payload
+from gailctl.rl.env.normalize import (
+    VECNORMALIZE_FILE,
+    raw_obs_weights,
+    restore_from_checkpoint,
+    vecnormalize_payload,
+)
 from gailctl.rl.gail.batches import ExpertBatches
 from gailctl.rl.gail.bc_term import install_bc_term
-from gailctl.rl.gail.trainer import build_trainer, normalize_generator, set_learning_rates, train_discriminator
+from gailctl.rl.gail.trainer import (
+    build_trainer,
+    normalize_generator,
+    set_learning_rates,
+    train_discriminator,
+)
 from gailctl.rl.policies import (
     build_ppo,
     build_reward_net,

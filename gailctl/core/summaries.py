@@ -1,0 +1,261 @@
+"""What a run's summary.json says, as one typed model per stage: written by `execute`, read by every listing.
+
+A summary is the run's header (stage, env, seed, status, clock, versions; `RunHeader`) and, once
+the run finished, its stage's result (`ExpertResult`, `GailResult`, `BCResult`, `RecordResult`,
+`EvalResult`), side by side at the top level of the JSON. Stages return their result model;
+`runs`, `compare`, the bench report and the experiment runner read summaries back through
+`parse_summary`, which first upgrades older layouts (`upgrade`), so no reader guesses keys.
+`SummaryScores` is the one place that says where each stage keeps its final score.
+
+Models allow keys they do not name (a newer gailctl's), so reading never loses data, and leave
+every field but the scores optional, so a summary of an older gailctl that lacks one still lists.
+Only pydantic is imported: `gailctl runs` reads hundreds of summaries without torch.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Optional, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+SCHEMA = "gailctl.summary/2"
+"""The layout `execute` writes; summaries without a `schema` key are the first layout (see `upgrade`)."""
+
+STATUSES = ("running", "finished", "interrupted", "failed")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+
+
+def _finite_or_none(value: Any) -> Any:
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+Normalized = Annotated[Optional[float], BeforeValidator(_finite_or_none)]
+"""A normalized score: None without references (NaN in memory, null in JSON)."""
+
+
+class Scores(_Model):
+    """One evaluation: returns over its episodes, and the normalized score (None without references)."""
+
+    return_mean: float
+    return_std: Optional[float] = None
+    return_min: Optional[float] = None
+    episode_len_mean: Optional[float] = None
+    normalized_score: Normalized = None
+
+
+class FinalEval(_Model):
+    """gail's final score: `episodes` episodes with argmax actions and as many with sampled ones."""
+
+    episodes: int
+    deterministic: Scores
+    stochastic: Scores
+
+
+class Best(_Model):
+    """The expert's best evaluation (best_model.zip) and a note when it is the untrained policy."""
+
+    return_mean: float
+    n_env_steps: int
+    note: Optional[str] = None
+
+
+class RunHeader(_Model):
+    """What every summary holds, from the moment the run folder exists."""
+
+    schema_: str = Field(default=SCHEMA, alias="schema")
+    stage: str
+    env_id: str
+    seed: int
+    run_dir: str
+    started: Optional[str] = None
+    resumed: list[str] = []
+    status: str
+    wall_s: Optional[float] = None
+    error: Optional[str] = None
+    versions: dict[str, str] = {}
+
+    def scores(self) -> "SummaryScores":
+        """A run that has not finished has no final score."""
+        return SummaryScores()
+
+
+class ExpertResult(_Model):
+    n_env_steps: Optional[int] = None
+    n_rollouts: Optional[int] = None
+    steps_per_rollout: Optional[int] = None
+    n_updates: Optional[int] = None
+    final: Scores
+    best: Optional[Best] = None
+    eval_episodes: Optional[int] = None
+    eval_deterministic: Optional[bool] = None
+    artifacts: Optional[dict[str, Optional[str]]] = None
+    normalization: Optional[dict[str, Any]] = None
+
+
+class GailResult(_Model):
+    algorithm: Optional[str] = None
+    demos: Optional[str] = None
+    n_demo_trajectories: Optional[int] = None
+    subsample_every: Optional[int] = None
+    n_demo_transitions: Optional[int] = None
+    bc_init_epochs: int = 0
+    value_warmup_rounds: int = 0
+    bc_weight: float = 0.0
+    n_rounds: Optional[int] = None
+    steps_per_round: Optional[int] = None
+    n_env_steps: Optional[int] = None
+    final: Scores
+    """The last per-round evaluation (`eval_episodes` episodes): the learning curve's end, not the final score."""
+    eval_episodes: Optional[int] = None
+    eval_deterministic: Optional[bool] = None
+    final_eval: Optional[FinalEval] = None
+    """The final score; None only in summaries of runs made before gail measured one."""
+    artifacts: Optional[dict[str, Optional[str]]] = None
+
+
+class BCResult(_Model):
+    demos: Optional[str] = None
+    n_demo_trajectories: Optional[int] = None
+    subsample_every: int = 1
+    n_demo_transitions: Optional[int] = None
+    normalize_obs: bool = False
+    n_env_steps: int = 0
+    final: Scores
+    bc_loss: Optional[float] = None
+    eval_episodes: Optional[int] = None
+    eval_deterministic: Optional[bool] = None
+    artifacts: Optional[dict[str, Optional[str]]] = None
+
+
+class DemoStats(_Model):
+    """imitation's `rollout_stats` of the recorded episodes, plus their count and normalized mean return."""
+
+    n_traj: Optional[int] = None
+    n_transitions: Optional[int] = None
+    return_mean: float
+    return_std: Optional[float] = None
+    return_min: Optional[float] = None
+    return_max: Optional[float] = None
+    len_mean: Optional[float] = None
+    len_min: Optional[float] = None
+    len_max: Optional[float] = None
+    normalized_return_mean: Normalized = None
+
+
+class RecordResult(_Model):
+    source: Optional[str] = None
+    """`expert` or `human`."""
+    deterministic: Optional[bool] = None
+    demos: DemoStats
+    artifacts: Optional[dict[str, Optional[str]]] = None
+
+
+class EvalResult(_Model):
+    policy: Optional[str] = None
+    episodes: Optional[int] = None
+    deterministic: Optional[bool] = None
+    return_mean: float
+    return_std: Optional[float] = None
+    return_min: Optional[float] = None
+    return_max: Optional[float] = None
+    episode_len_mean: Optional[float] = None
+    normalized_score: Normalized = None
+
+
+StageResult = Union[ExpertResult, GailResult, BCResult, RecordResult, EvalResult]
+
+
+class ExpertSummary(ExpertResult, RunHeader):
+    def scores(self) -> "SummaryScores":
+        return SummaryScores(episodes=self.eval_episodes, deterministic=self.eval_deterministic, final=self.final)
+
+
+class GailSummary(GailResult, RunHeader):
+    def scores(self) -> "SummaryScores":
+        if self.final_eval is None:  # only a per-round value
+            return SummaryScores(last_round=self.final, last_round_episodes=self.eval_episodes)
+        return SummaryScores(episodes=self.final_eval.episodes, deterministic=True, final=self.final_eval.deterministic,
+                             sampled=self.final_eval.stochastic, last_round=self.final,
+                             last_round_episodes=self.eval_episodes)
+
+
+class BCSummary(BCResult, RunHeader):
+    def scores(self) -> "SummaryScores":
+        return SummaryScores(episodes=self.eval_episodes, deterministic=self.eval_deterministic, final=self.final)
+
+
+class RecordSummary(RecordResult, RunHeader):
+    def scores(self) -> "SummaryScores":
+        d = self.demos
+        return SummaryScores(episodes=d.n_traj, deterministic=self.deterministic,
+                             final=Scores(return_mean=d.return_mean, return_std=d.return_std,
+                                          normalized_score=d.normalized_return_mean))
+
+
+class EvalSummary(EvalResult, RunHeader):
+    def scores(self) -> "SummaryScores":
+        return SummaryScores(episodes=self.episodes, deterministic=self.deterministic,
+                             final=Scores(return_mean=self.return_mean, return_std=self.return_std,
+                                          normalized_score=self.normalized_score))
+
+
+FINISHED_MODELS: dict[str, type[RunHeader]] = {
+    "expert": ExpertSummary, "gail": GailSummary, "bc": BCSummary, "record": RecordSummary, "eval": EvalSummary,
+}
+"""The model of a finished run's summary, by stage."""
+
+
+class SummaryScores(_Model):
+    """Where a run's final score is, whatever its stage; None where the run does not say (or never got there).
+
+    `final` is the final evaluation (argmax when the run evaluated both ways, `deterministic`), over
+    `episodes` episodes; `sampled` the same count with sampled actions (gail); `last_round` gail's
+    last per-round evaluation (`last_round_episodes` episodes), shown only under that name.
+    """
+
+    episodes: Optional[int] = None
+    deterministic: Optional[bool] = None
+    final: Optional[Scores] = None
+    sampled: Optional[Scores] = None
+    last_round: Optional[Scores] = None
+    last_round_episodes: Optional[int] = None
+
+
+def upgrade(raw: dict[str, Any]) -> dict[str, Any]:
+    """A summary of any earlier layout in the current one (the one place older layouts are known).
+
+    The first layout had no `schema` key; summaries whose `stage` was missing are recognised by
+    their fields (a record run's `demos` statistics, an eval's top-level `return_mean`).
+    """
+    data = dict(raw)
+    if "schema" not in data:
+        data["schema"] = SCHEMA
+        if "stage" not in data:
+            if isinstance(data.get("demos"), dict):
+                data["stage"] = "record"
+            elif "return_mean" in data:
+                data["stage"] = "eval"
+    return data
+
+
+def parse_summary(raw: dict[str, Any]) -> RunHeader:
+    """The typed summary: the stage's model for a finished run, else the header alone.
+
+    Raises:
+        pydantic.ValidationError: the summary does not have the shape its stage writes.
+    """
+    data = upgrade(raw)
+    model = FINISHED_MODELS.get(data.get("stage", "")) if data.get("status") == "finished" else None
+    return (model or RunHeader).model_validate(data)
+
+
+def summary_json(header: dict[str, Any], result: Optional[StageResult] = None) -> dict[str, Any]:
+    """The JSON object summary.json holds: the header's fields, then the result's, at the top level."""
+    out = {"schema": SCHEMA, **header}
+    if result is not None:
+        out.update(result.model_dump(mode="json", by_alias=True))
+    return out
