@@ -80,16 +80,14 @@ def _check_demos_env(demos_dir: Path, cfg: Config, *, given: Optional[Path], key
 
 def _run_stage(stage: str, cfg: Config, *, runs_dir: Path, resume: Optional[Path] = None, **kwargs: Any) -> tuple[Path, dict[str, Any]]:
     """Import the stage (torch and friends load here, after the config validated) and execute it."""
-    import importlib
-
     from gailctl.core import execution
     from gailctl.rl.env.make import check_env_id
+    from gailctl.stages import stage_run
 
     check_env_id(cfg.env.id)
-    module = importlib.import_module(f"gailctl.stages.{'evaluate' if stage == 'eval' else stage}")
     if resume is not None:
         kwargs["resume_dir"] = resume
-    return execution.execute(stage, module.run, cfg, runs_dir=runs_dir, **kwargs)
+    return execution.execute(stage, stage_run(stage), cfg, runs_dir=runs_dir, **kwargs)
 
 
 def _with_path(cfg: Config, section: str, key: str, value: Path) -> Config:

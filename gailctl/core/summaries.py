@@ -204,9 +204,12 @@ class EvalSummary(EvalResult, RunHeader):
 
 
 FINISHED_MODELS: dict[str, type[RunHeader]] = {
-    "expert": ExpertSummary, "gail": GailSummary, "bc": BCSummary, "record": RecordSummary, "eval": EvalSummary,
+    "expert": ExpertSummary, "record": RecordSummary, "gail": GailSummary, "bc": BCSummary, "eval": EvalSummary,
 }
 """The model of a finished run's summary, by stage."""
+
+STAGES = tuple(FINISHED_MODELS)
+"""The stages, by the name their run folders and summaries carry (`gailctl.stages.stage_run` runs each)."""
 
 
 class SummaryScores(_Model):

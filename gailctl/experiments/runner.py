@@ -79,20 +79,19 @@ def run_trial(payload: dict[str, Any], index: int) -> dict[str, Any]:
     its status and one-line error are the result, so the other trials go on and the table says
     what went wrong.
     """
-    import importlib
-
     from gailctl.core import execution as stages
+    from gailctl.stages import stage_run
 
     trial = payload["trials"][index]
     stage = trial.get("stage") or payload["stage"]
     if Path(payload["cwd"]).is_dir():  # so that command.txt's `cd` is where the experiment was started
         os.chdir(payload["cwd"])
-    module = importlib.import_module(f"gailctl.stages.{stage}")
+    run_stage = stage_run(stage)
     made: dict[str, Path] = {}
 
-    def fn(cfg: Config, run_dir: Path, **kwargs: Any) -> dict[str, Any]:
+    def fn(cfg: Config, run_dir: Path, **kwargs: Any) -> Any:
         made["run_dir"] = run_dir
-        return module.run(cfg, run_dir, **kwargs)
+        return run_stage(cfg, run_dir, **kwargs)
 
     kwargs: dict[str, Any] = {}
     if trial["demos_dir"] is not None:

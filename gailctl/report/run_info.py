@@ -18,13 +18,14 @@ from typing import Any, Optional, Sequence
 
 import yaml
 
+from gailctl.core import summaries
 from gailctl.core.errors import UsageError
 from gailctl.core.runs import is_run_dir, read_summary, stage_from_folder_name
 from gailctl.report.run_scores import ALGORITHMS, FinalScores, final_scores, number
 
 log = logging.getLogger(__name__)
 
-STAGES = ("expert", "record", "gail", "bc", "eval", "sweep", "bench", "tune")
+STAGES = (*summaries.STAGES, "sweep", "bench", "tune")
 """Every `stage` a run folder's summary.json can name; `runs --stage` takes each of them."""
 STATUSES = ("running", "finished", "interrupted", "failed", "stale", "unknown")
 """`summary.json` statuses, plus `stale` (says running, but its run.lock is free: the process
