@@ -10,6 +10,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(scope="module")
+def pendulum_venv() -> Any:
+    """Two Pendulum-v1 envs (continuous actions), shared by a test module."""
+    from gailctl.core.config import EnvConfig
+    from gailctl.rl.env.make import make_venv
+
+    venv = make_venv(EnvConfig(id="Pendulum-v1", n_envs=2), seed=0)
+    yield venv
+    venv.close()
+
+
 @pytest.fixture
 def gail_learner() -> Callable[..., Any]:
     """`make(cfg, trajs, log_dir, venv=None)`: a fresh `GailLearner` from `cfg`, its demonstrations kept as

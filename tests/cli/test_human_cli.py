@@ -50,6 +50,7 @@ def test_human_and_expert_together_are_refused(tmp_path: Path) -> None:
     assert proc.stderr == "error: record: --human records a person, --expert a policy; pass one of them\n"
 
 
+@pytest.mark.slow  # tries to open a window on a display that is not there
 def test_a_display_that_cannot_be_opened_is_one_line_exit_2(tmp_path: Path) -> None:
     proc = record_human(tmp_path, "-c", "configs/cartpole.yaml", display=":4242")
     assert proc.returncode == 2, proc.stderr

@@ -3,6 +3,8 @@ rollout, leaves a checkpoint of the last finished round, and `--resume` continue
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import os
 import signal
@@ -10,6 +12,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+pytestmark = pytest.mark.slow  # subprocesses and Ray studies: minutes
 
 ROOT = Path(__file__).resolve().parents[2]
 CARTPOLE = str(ROOT / "configs/cartpole.yaml")

@@ -26,6 +26,8 @@ from typer.testing import CliRunner
 from gailctl.cli import app
 from gailctl.experiments.tune_space import objective_of_run
 
+pytestmark = pytest.mark.slow  # subprocesses and Ray studies: minutes
+
 ROOT = Path(__file__).resolve().parents[2]
 CARTPOLE = str(ROOT / "configs/cartpole.yaml")
 OWN = yaml.safe_load(Path(CARTPOLE).read_text())["gail"]  # the baseline trial's values: the config's own

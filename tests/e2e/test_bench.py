@@ -9,7 +9,7 @@ import pytest
 
 from tests.e2e.test_pipeline import gailctl, last_line
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 pytest.importorskip("ray")
 
 TINY = ["--set", "env.n_envs=2", "--set", "gail.total_timesteps=512", "--set", "gail.ppo.n_steps=32",

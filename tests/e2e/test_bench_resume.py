@@ -17,7 +17,7 @@ from tests.e2e.test_gail_resume import ARGS
 from tests.e2e.test_pipeline import ROOT
 from tests.e2e.test_reliability import rows
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 STOP_AFTER = 7  # rounds; checkpoints every 5 and at the stop
 

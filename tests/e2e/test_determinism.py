@@ -14,7 +14,7 @@ from gailctl.core.config_load import load_config
 from gailctl.core.execution import execute
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 TINY = [
     "env.n_envs=2", "expert.total_timesteps=2048", "expert.eval_every=1024", "expert.eval_episodes=2",

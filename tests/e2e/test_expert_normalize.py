@@ -32,7 +32,7 @@ def test_expert_with_normalization_saves_folded_zips_and_resumes(tmp_path: Path)
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     summary = expert.run(cfg, run_dir)
-    assert summary["normalization"]["obs"] and "folded" in summary["normalization"]["note"]
+    assert summary.normalization["obs"] and "folded" in summary.normalization["note"]
 
     ckpt = run_dir / "checkpoints" / "step_000000512"
     stats = read_torch_payload(ckpt / "vecnormalize.pt")  # tensors only, weights_only=True
@@ -50,8 +50,8 @@ def test_expert_with_normalization_saves_folded_zips_and_resumes(tmp_path: Path)
 
     resumed = expert.run(cfg.model_copy(update={"expert": cfg.expert.model_copy(update={"total_timesteps": 1024})}),
                          run_dir, resume=True)
-    assert resumed["n_env_steps"] >= 1024
-    after = read_torch_payload(run_dir / "checkpoints" / f"step_{resumed['n_env_steps']:09d}" / "vecnormalize.pt")
+    assert resumed.n_env_steps >= 1024
+    after = read_torch_payload(run_dir / "checkpoints" / f"step_{resumed.n_env_steps:09d}" / "vecnormalize.pt")
     # The statistics went on from the checkpoint's: their count holds both halves of the run.
     assert after["obs_rms"]["count"] > obs_rms["count"] + 500
     assert not np.allclose(after["obs_rms"]["mean"].numpy(), 0.0)
@@ -109,7 +109,7 @@ def test_eval_of_a_checkpoint_zip_plays_the_trained_policy_behind_its_statistics
     eval_venv = make_venv(cfg.env, seed=cfg.seed + EVAL_SEED_OFFSET, n_envs=min(cfg.eval.episodes, cfg.env.n_envs))
     load_ppo(ckpt / "model.zip", eval_venv, env_id=cfg.env.id, seed=cfg.seed)  # as the eval stage does (SB3 seeds the env)
     score = evaluate(trained, behind_statistics(eval_venv), n_episodes=cfg.eval.episodes, deterministic=cfg.eval.deterministic)
-    assert result["return_mean"] == score.return_mean
+    assert result.return_mean == score.return_mean
 
     # A checkpoint written the old way (trained weights in the zip, no policy_trained.pt) is refused, not played.
     (ckpt / "policy_trained.pt").unlink()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import csv
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -41,19 +40,31 @@ def test_expert_n_envs_sets_the_experts_rollout_only(tmp_path: Path, capsys) -> 
     run_dir.mkdir()
     summary = expert.run(cfg, run_dir)
     assert "expert: 256 env steps = 4 rollouts of 64 (1 envs x 64 steps)" in " ".join(capsys.readouterr().err.split())
-    assert summary["n_env_steps"] == 256 and summary["n_rollouts"] == 4
+    assert summary.n_env_steps == 256 and summary.n_rollouts == 4
 
 
-class StopAfterPolls:
-    """A stop flag that turns on at its n-th poll, as a SIGINT at that step would (deterministic)."""
+class StopAtStep:
+    """A stop flag that turns on at the n-th env step of training, as a SIGINT at that step would (deterministic)."""
 
     def __init__(self, n: int):
-        self.n, self.polls = n, 0
+        self.n, self.steps = n, 0
+
+    def step_poll(self) -> bool:  # what the rollout's per-step check calls
+        self.steps += 1
+        return self.requested
 
     @property
     def requested(self) -> bool:
-        self.polls += 1
-        return self.polls >= self.n
+        return self.steps >= self.n
+
+
+def stop_at_step(monkeypatch: pytest.MonkeyPatch, n: int) -> None:
+    """The run loop's stop flag and the rollout's per-step check both see a stop from the n-th step on."""
+    from gailctl.core import run_loop, signals
+
+    flag = StopAtStep(n)
+    monkeypatch.setattr(run_loop, "graceful_stop", lambda: contextlib.nullcontext(flag))
+    monkeypatch.setattr(signals, "stop_requested", flag.step_poll)
 
 
 def test_budget_is_stated_in_whole_rollouts_and_never_exceeded(tmp_path: Path, capsys) -> None:
@@ -66,11 +77,11 @@ def test_budget_is_stated_in_whole_rollouts_and_never_exceeded(tmp_path: Path, c
     err = " ".join(capsys.readouterr().err.split())
     assert "expert: 1,024 env steps = 8 rollouts of 128 (2 envs x 64 steps)" in err
     assert "warning: expert.total_timesteps = 1000 is not a whole number of rollouts of 128: rounded up to 1,024" in err
-    assert summary["n_env_steps"] == 1024 and summary["n_rollouts"] == 8
+    assert summary.n_env_steps == 1024 and summary.n_rollouts == 8
     assert [int(r["n_env_steps"]) for r in rows(run_dir)] == [0, 256, 512, 768, 1024]
     assert checkpoints(run_dir) == ["step_000000256", "step_000000512", "step_000000768", "step_000001024"]
     # On this env and seed the untrained policy already scores the maximum: say so.
-    assert summary["best"]["n_env_steps"] == 0 and "untrained" in summary["best"]["note"]
+    assert summary.best.n_env_steps == 0 and "untrained" in summary.best.note
 
 
 def test_a_whole_budget_gets_no_warning(tmp_path: Path, capsys) -> None:
@@ -79,7 +90,7 @@ def test_a_whole_budget_gets_no_warning(tmp_path: Path, capsys) -> None:
     cfg = load_config(ROOT / "configs/cartpole.yaml", [*TINY, "expert.total_timesteps=256"])
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    assert expert.run(cfg, run_dir)["n_env_steps"] == 256
+    assert expert.run(cfg, run_dir).n_env_steps == 256
     err = capsys.readouterr().err
     assert "expert: 256 env steps = 2 rollouts of 128" in err and "warning" not in err
 
@@ -94,14 +105,8 @@ def test_stop_and_resume_make_the_same_updates_and_rows_as_one_run(tmp_path: Pat
     cut_dir.mkdir()
     full = expert.run(cfg, full_dir)
 
-    flag = StopAfterPolls(polls)
-
-    @contextlib.contextmanager
-    def stop_at_poll() -> Iterator[StopAfterPolls]:
-        yield flag
-
     with monkeypatch.context() as m:
-        m.setattr(expert, "graceful_stop", stop_at_poll)
+        stop_at_step(m, polls)
         with pytest.raises(Interrupted, match=r"stopped at (\d+) env steps") as stopped:
             expert.run(cfg, cut_dir)
     boundary = (polls - 1) // 64 * 128  # the rollout boundary before the stop: its partial rollout is dropped
@@ -111,8 +116,8 @@ def test_stop_and_resume_make_the_same_updates_and_rows_as_one_run(tmp_path: Pat
     assert rows(cut_dir) == [r for r in rows(full_dir) if int(r["n_env_steps"]) <= boundary]
 
     resumed = expert.run(cfg, cut_dir, resume=True)
-    assert resumed["n_updates"] == full["n_updates"] == 8 * 2  # SB3 counts n_epochs per update: 8 rollouts x 2
-    assert resumed["n_env_steps"] == full["n_env_steps"] == 1024
+    assert resumed.n_updates == full.n_updates == 8 * 2  # SB3 counts n_epochs per update: 8 rollouts x 2
+    assert resumed.n_env_steps == full.n_env_steps == 1024
     assert [r["n_env_steps"] for r in rows(cut_dir)] == [r["n_env_steps"] for r in rows(full_dir)]
     assert checkpoints(cut_dir) == sorted({*checkpoints(full_dir), f"step_{boundary:09d}"})  # + the stop's own
 
@@ -142,18 +147,13 @@ def test_a_stop_checkpoints_exactly_what_the_uninterrupted_run_had_at_that_bound
     cut_dir.mkdir()
     expert.run(every_rollout, full_dir)
 
-    flag = StopAfterPolls(64 * 5 + 20)  # mid-rollout, 20 steps after the boundary at 640 (no periodic checkpoint there)
-
-    @contextlib.contextmanager
-    def stop_at_poll() -> Iterator[StopAfterPolls]:
-        yield flag
-
-    monkeypatch.setattr(expert, "graceful_stop", stop_at_poll)
+    stop_at_step(monkeypatch, 64 * 5 + 20)  # mid-rollout, 20 steps after the boundary at 640 (no periodic checkpoint there)
     with pytest.raises(Interrupted, match="stopped at 640 env steps"):
         expert.run(load_config(ROOT / "configs/cartpole.yaml", norm), cut_dir)
     ours, theirs = cut_dir / "checkpoints/step_000000640", full_dir / "checkpoints/step_000000640"
     for name in ("vecnormalize.pt", "policy_trained.pt"):
         assert same_tensors(read_torch_payload(ours / name), read_torch_payload(theirs / name)), name
     a, b = read_torch_payload(ours / "state.pt"), read_torch_payload(theirs / "state.pt")
-    assert same_tensors({k: v for k, v in a.items() if k != "wall_s"}, {k: v for k, v in b.items() if k != "wall_s"})
+    clocks = ("wall_s", "eval_s")
+    assert same_tensors({k: v for k, v in a.items() if k not in clocks}, {k: v for k, v in b.items() if k not in clocks})
     assert same_tensors(read_zip_weights(ours / "model.zip")[:2], read_zip_weights(theirs / "model.zip")[:2])

@@ -45,7 +45,7 @@ def test_cloned_generator_starts_where_bc_does_and_is_not_cloned_again_on_resume
     plain, _ = run_gail(tmp_path, "plain", [])
     cloned, summary = run_gail(tmp_path, "cloned", ["gail.bc_init_epochs=20", "gail.normalize_obs=true"])
     assert round0_score(plain) < 0.1 < 0.8 < round0_score(cloned)
-    assert summary["bc_init_epochs"] == 20
+    assert summary.bc_init_epochs == 20
     # The generator's observation statistics are the 4 x 200 demonstration states', fixed: the
     # round's env steps did not move them.
     stats = read_torch_payload(cloned / "checkpoints" / "round_000001" / "vecnormalize.pt")
@@ -54,10 +54,10 @@ def test_cloned_generator_starts_where_bc_does_and_is_not_cloned_again_on_resume
     def refuse(*args, **kwargs):
         raise AssertionError("a resumed run must not clone its generator again")
 
-    monkeypatch.setattr("gailctl.stages.gail.clone_into_generator", refuse)
+    monkeypatch.setattr("gailctl.rl.cloning.clone_into_generator", refuse)
     _, resumed = run_gail(tmp_path, "cloned", ["gail.bc_init_epochs=20", "gail.normalize_obs=true",
                                                "gail.total_timesteps=256"], resume=True)
-    assert resumed["n_env_steps"] == 256 and np.isfinite(resumed["final_eval"]["deterministic"]["return_mean"])
+    assert resumed.n_env_steps == 256 and np.isfinite(resumed.final_eval.deterministic.return_mean)
     after = read_torch_payload(cloned / "checkpoints" / "round_000002" / "vecnormalize.pt")
     assert after["obs_rms"]["count"] == pytest.approx(800, abs=1e-3)  # still fixed after --resume
 
@@ -68,7 +68,7 @@ def test_bc_batch_larger_than_the_kept_demonstrations_is_refused_only_when_cloni
     with pytest.raises(UsageError, match=r"^bc\.batch_size = 64: larger than the 40 expert transitions"):
         run_gail(tmp_path, "refused", [*sparse, "gail.bc_init_epochs=5"])
     _, summary = run_gail(tmp_path, "fine", sparse)  # without the warm start the bc section is not used
-    assert summary["n_demo_transitions"] == 40
+    assert summary.n_demo_transitions == 40
 
 
 def test_value_warmup_rounds_train_the_value_function_alone(tmp_path, gail_learner):

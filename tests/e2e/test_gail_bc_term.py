@@ -91,7 +91,7 @@ def test_runs_logs_the_term_and_resumes_its_batch_order(tmp_path):
 
     overrides = ["gail.bc_weight=0.3", "gail.total_timesteps=256"]
     run_dir, summary = run_gail(tmp_path, "run", overrides)
-    assert summary["bc_weight"] == 0.3
+    assert summary.bc_weight == 0.3
     with open(run_dir / "imitation" / "progress.csv") as f:
         losses = [float(row["gen/bc_loss"]) for row in csv.DictReader(f)]
     assert len(losses) == 2 and all(np.isfinite(losses))
@@ -113,7 +113,7 @@ def test_runs_logs_the_term_and_resumes_its_batch_order(tmp_path):
     assert read_torch_payload(checkpoint / "reward_net.pt")  # the rest of the checkpoint as before
 
     _, more = run_gail(tmp_path, "run", ["gail.bc_weight=0.3", "gail.total_timesteps=384"], resume=True)
-    assert more["n_env_steps"] == 384
+    assert more.n_env_steps == 384
 
 
 def test_continuous_actions_pull_the_mean_and_leave_the_spread_to_ppo():

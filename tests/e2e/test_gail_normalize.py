@@ -47,10 +47,10 @@ def test_gail_normalize_obs_folds_policy_and_resumes(tmp_path: Path) -> None:
 
     cfg2 = cfg.model_copy(update={"gail": cfg.gail.model_copy(update={"total_timesteps": 512})})
     resumed = gail.run(cfg2, run_dir, demos_dir=demos, resume=True)
-    assert resumed["n_env_steps"] == 512
+    assert resumed.n_env_steps == 512
     after = read_torch_payload(run_dir / "checkpoints" / "round_000004" / "vecnormalize.pt")
     assert after["obs_rms"]["count"] > stats["obs_rms"]["count"] + 200  # went on from the checkpoint's
-    assert np.isfinite(resumed["final_eval"]["deterministic"]["return_mean"])
+    assert np.isfinite(resumed.final_eval.deterministic.return_mean)
 
 
 def test_normalize_obs_is_refused_with_airl() -> None:

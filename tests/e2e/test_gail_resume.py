@@ -19,7 +19,7 @@ import pytest
 from tests.e2e.test_pipeline import ROOT, gailctl, last_line
 from tests.e2e.test_reliability import rows, start, wait_for
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 # 20 rounds of 64 env steps (2 envs x 32), a checkpoint every 5 rounds.
 ARGS = ["-c", "configs/cartpole.yaml", "--set", "env.n_envs=2", "--set", "gail.total_timesteps=1280",

@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = [
     pytest.mark.e2e,
+    pytest.mark.slow,
     pytest.mark.skipif(shutil.which("Xvfb") is None or shutil.which("xdotool") is None,
                        reason="needs Debian's xvfb and xdotool for a virtual display and real key events"),
 ]

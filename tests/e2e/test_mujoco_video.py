@@ -17,7 +17,7 @@ import pytest
 pytest.importorskip("mujoco")
 imageio = pytest.importorskip("imageio.v2")
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 N_STEPS = 12

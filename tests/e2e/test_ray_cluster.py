@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DRIVER = Path(__file__).with_name("ray_cluster_driver.sh")
 PORT = 6379  # free by construction: the namespace has its own network stack
 pytest.importorskip("ray", reason="gailctl sweep needs the [ray] extra")
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 DEMOS = ["--demos", "experts/cartpole/demos"]
 COMMANDS = {

@@ -14,7 +14,7 @@ import pytest
 
 from tests.e2e.test_pipeline import ROOT, gailctl, last_line
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def rows(run: Path) -> list[dict]:

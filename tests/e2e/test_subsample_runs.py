@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 TINY = [
     "--set", "env.n_envs=2", "--set", "gail.n_demos=2", "--set", "gail.subsample_every=20",

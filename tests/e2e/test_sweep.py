@@ -18,7 +18,7 @@ from gailctl.core.config import GailConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 pytest.importorskip("ray", reason="gailctl sweep needs the [ray] extra")
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 TINY_ENV = ["--set", "env.n_envs=2"]
 TINY_EXPERT = [

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SOURCES = ("pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "gailctl", "configs", "experts")
 

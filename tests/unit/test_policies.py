@@ -55,13 +55,6 @@ def cartpole_venv():
     venv.close()
 
 
-@pytest.fixture(scope="module")
-def pendulum_venv():
-    venv = make_venv(EnvConfig(id="Pendulum-v1", n_envs=1), seed=0)
-    yield venv
-    venv.close()
-
-
 def tiny_ppo(venv, **policy_kwargs) -> PPO:
     policy_kwargs.setdefault("net_arch", [8])
     return PPO("MlpPolicy", venv, n_steps=16, batch_size=16, policy_kwargs=policy_kwargs, device="cpu", seed=1, verbose=0)

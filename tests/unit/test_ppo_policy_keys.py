@@ -21,13 +21,6 @@ MUJOCO_STYLE = {"n_steps": 16, "batch_size": 16, "activation_fn": "relu", "log_s
                 "net_arch": {"pi": [8, 6], "vf": [5]}}
 
 
-@pytest.fixture(scope="module")
-def pendulum_venv():
-    venv = make_venv(EnvConfig(id="Pendulum-v1", n_envs=1), seed=0)
-    yield venv
-    venv.close()
-
-
 def layers(model: PPO) -> tuple[list[int], list[int], set[str]]:
     ext = model.policy.mlp_extractor
     pi = [m.out_features for m in ext.policy_net if isinstance(m, torch.nn.Linear)]

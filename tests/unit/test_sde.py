@@ -26,13 +26,6 @@ from gailctl.rl.policies import save_zip  # noqa: E402
 PENDULUM = "Pendulum-v1"
 
 
-@pytest.fixture(scope="module")
-def pendulum_venv():
-    venv = make_venv(EnvConfig(id=PENDULUM, n_envs=2), seed=0)
-    yield venv
-    venv.close()
-
-
 def tiny_sde_ppo(venv, **policy_kwargs) -> PPO:
     policy_kwargs.setdefault("net_arch", [8])
     return PPO("MlpPolicy", venv, use_sde=True, sde_sample_freq=4, n_steps=64, batch_size=64, n_epochs=2,
