@@ -96,7 +96,7 @@ def normalized_demos(demos: Any, vec: Optional[Any]) -> Any:
 
     With gail.normalize_obs the policy reads VecNormalize'd observations, whose statistics are
     still empty before the first rollout. A clone's come from the expert's states and stay fixed
-    (`build_gail` stops their updates): on Walker2d a clone scoring 0.85 fell to -0.17 after one
+    (`trainer.generator_normalizer` stops their updates): on Walker2d a clone scoring 0.85 fell to -0.17 after one
     round in which only the running statistics moved (PPO's learning rate 1e-9), as the
     generator's early-episode states pulled them away from the frame it was cloned in.
     `gailctl bc` with bc.normalize_obs uses it the same way, on a `demo_normalizer`.

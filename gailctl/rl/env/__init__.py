@@ -1,0 +1,1 @@
+"""The environment side: vectorised envs from the config, rendering, observation statistics, human play."""
