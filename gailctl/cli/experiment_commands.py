@@ -33,7 +33,7 @@ def sweep(
     set_: SetOpt = None,
     grid: Annotated[
         Optional[list[str]],
-        typer.Option("--grid", help="Values to sweep: KEY=V1,V2,... (YAML values, e.g. gail.disc_lr=0.001,0.0003). "
+        typer.Option("--grid", metavar="KEY=V1,V2,...", help="Values to sweep: KEY=V1,V2,... (YAML values, e.g. gail.disc_lr=0.001,0.0003). "
                      "Repeatable; every combination runs with every seed.", show_default=False),
     ] = None,
     demos: Annotated[Optional[Path], typer.Option("--demos", help="(gail, bc) Record run folder or demonstrations folder (default: gail.demos in the config).", show_default=False)] = None,
@@ -59,7 +59,7 @@ def sweep(
 @app.command()
 @boundary
 def bench(
-    configs: Annotated[Optional[list[Path]], typer.Option("--config", "-c", help="A config file or shipped config name to benchmark (repeatable; default: --suite classic).", show_default=False, callback=named_configs, autocompletion=complete_config)] = None,
+    configs: Annotated[Optional[list[Path]], typer.Option("--config", "-c", metavar="<path>", help="A config file or shipped config name to benchmark (repeatable; default: --suite classic).", show_default=False, callback=named_configs, autocompletion=complete_config)] = None,
     suite: Annotated[Optional[str], typer.Option("--suite", help="A named list of shipped configs: classic (cartpole, acrobot, mountaincar, pendulum) or mujoco (hopper, halfcheetah, walker2d, swimmer, ant).", show_default=False)] = None,
     seeds: Annotated[str, typer.Option("--seeds", help="Seeds, e.g. 0-4 or 0,2,5.")] = "0-4",
     n_demos: Annotated[Optional[str], typer.Option("--n-demos", help="Numbers of demonstration trajectories, e.g. 1,4,10 (default: each config's gail.n_demos).", show_default=False)] = None,

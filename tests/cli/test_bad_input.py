@@ -113,6 +113,17 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
     ("runs dir not writable", lambda t: ["eval", EXPERT, "-c", CARTPOLE, "--runs-dir", not_writable_runs_dir(t)], 2, "--runs-dir"),
     ("video that exists", lambda t: ["eval", EXPERT, "-c", CARTPOLE, "--video", write(t / "v.mp4", "")], 2, "already exists"),
     ("eval without config", lambda t: ["eval", EXPERT], 2, "pass -c CONFIG"),
+    # Click's own usage errors, in the same one-line form
+    ("seed not a number", lambda t: ["expert", "-c", CARTPOLE, "--seed", "abc"], 2, "error: --seed abc: expected a whole number"),
+    ("episodes not whole", lambda t: ["eval", EXPERT, "-c", CARTPOLE, "--episodes", "2.5"], 2,
+     "error: --episodes 2.5: expected a whole number"),
+    ("short option with its value glued", lambda t: ["record", "-c", CARTPOLE, "-n2.5"], 2, "error: -n 2.5: expected a whole number"),
+    ("option=value", lambda t: ["sweep", "--max-concurrent=two"], 2, "error: --max-concurrent two: expected a whole number"),
+    ("unknown option", lambda t: ["gail", "--bogus"], 2, "error: gail: no such option: --bogus (see gailctl gail --help)"),
+    ("missing argument", lambda t: ["eval"], 2, "error: eval: missing argument 'RUN_OR_ZIP'"),
+    ("option without its value", lambda t: ["gail", "--runs-dir", str(t / "runs"), "--seed"], 2,
+     "error: gail: option '--seed' requires an argument"),
+    ("unknown command", lambda t: ["evl"], 2, "error: no such command 'evl'. Did you mean 'eval'?"),
 ]
 
 

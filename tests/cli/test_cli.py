@@ -163,6 +163,12 @@ def test_each_command_has_help(command):
     assert "--set" in result.stdout and "--runs-dir" in result.stdout
 
 
+@pytest.mark.parametrize("command", ["expert", "record", "gail", "bc", "eval", "sweep", "bench", "tune"])
+def test_help_shows_set_as_key_value(command):
+    result = invoke(command, "-h")
+    assert "--set KEY=VALUE" in result.stdout and "list[str]" not in result.stdout, result.stdout
+
+
 def test_startup_does_not_import_heavy_libraries():
     code = "import gailctl.cli, sys; print('torch' in sys.modules, 'stable_baselines3' in sys.modules, 'imitation' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60, check=True)
