@@ -9,18 +9,19 @@ first, alone on the machine, in this process.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 from gailctl.report import bench_report
 from gailctl.core.config_load import load_config
 from gailctl.core.errors import GailctlError, Interrupted, UsageError
 from gailctl.core.runs import atomic_write_text, create_run, now_iso, read_summary, run_lock, write_run_header, write_summary
 from gailctl.experiments.bench_trials import TRIALS_FILE, run_trials
-from gailctl.experiments.runner import NEVER_STARTED
+from gailctl.experiments.runner import NEVER_STARTED, one_line_error
 from gailctl.experiments.throughput import measure_throughput
 from gailctl.report.tables import markdown_table
 
@@ -139,6 +140,20 @@ def bench_outcome_error(summary: dict[str, Any], bench_dir: Path) -> Optional[Ga
     return None
 
 
+@contextlib.contextmanager
+def _ends_in_summary(bench_dir: Path, base: dict[str, Any], wall_s: Callable[[], float]) -> Iterator[None]:
+    """A bench stopped by an exception says so in its summary.json: `interrupted` on Ctrl-C, else
+    `failed` with the error, never `running` (which `gailctl runs` would list as stale)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        write_summary(bench_dir, {**base, "status": "interrupted", "wall_s": round(wall_s(), 1)})
+        raise
+    except BaseException as exc:
+        write_summary(bench_dir, {**base, "status": "failed", "error": one_line_error(exc), "wall_s": round(wall_s(), 1)})
+        raise
+
+
 def _trial_dirs(results: Sequence[dict[str, Any]]) -> list[Path]:
     return [Path(r["run_dir"]) for r in results if r.get("status") == "finished" and r.get("run_dir")]
 
@@ -174,7 +189,7 @@ def run_bench(
         check_trial_data(sweep, grid_flag="--n-demos" if plan.n_demos else None)
     first = sweeps[0][2]
     bench_dir = create_run(runs_dir, stage="bench", env_id=first.base_config.env.id if len(plan.configs) == 1 else f"{plan.suite or 'multi'}-suite",
-                           seeds=first.seeds)
+                           seeds=first.seeds).absolute()
     from gailctl.core.config_load import config_to_yaml
 
     write_run_header(bench_dir, config_yaml=config_to_yaml(first.base_config))
@@ -184,9 +199,9 @@ def run_bench(
     atomic_write_text(bench_dir / "bench.json", json.dumps(describe, indent=2) + "\n")
     base = {"stage": "bench", "env_id": first.base_config.env.id, "seed": first.seeds[0], "run_dir": str(bench_dir),
             "started": now_iso()}
-    with run_lock(bench_dir):
+    t0 = time.monotonic()
+    with run_lock(bench_dir), _ends_in_summary(bench_dir, base, lambda: time.monotonic() - t0):
         write_summary(bench_dir, {**base, "status": "running"})
-        t0 = time.monotonic()
         repeats = 1 if plan.quick else 3
         speed = [measure_throughput(c, plan.budget_overrides(c), repeats=repeats) for c in plan.configs] if throughput else None
         results: list[dict[str, Any]] = []
@@ -224,9 +239,10 @@ def resume_bench(bench_dir: Path, *, address: Optional[str] = None,
         earlier_s = float(summary.get("wall_s") or 0.0)
         write_summary(bench_dir, {**summary, "status": "running"})
         t0 = time.monotonic()
-        results = run_trials(bench_dir, trial_list, address=address, max_concurrent=max_concurrent)
-        summary = _report(bench_dir, describe, base, results, speed=summary.get("throughput"),
-                          wall_s=earlier_s + time.monotonic() - t0)
+        with _ends_in_summary(bench_dir, summary, lambda: earlier_s + time.monotonic() - t0):
+            results = run_trials(bench_dir, trial_list, address=address, max_concurrent=max_concurrent)
+            summary = _report(bench_dir, describe, base, results, speed=summary.get("throughput"),
+                              wall_s=earlier_s + time.monotonic() - t0)
     return bench_dir, summary
 
 

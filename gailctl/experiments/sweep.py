@@ -29,6 +29,7 @@ from gailctl.experiments.runner import (
     one_line_error,
     payload_trainable,
     require_ray,
+    tensorboard_hint,
 )
 from gailctl.experiments.runner import run_on_ray as run_trials_on_ray
 from gailctl.experiments.sweep_outputs import SweepOutcome, aggregate, fmt
@@ -130,6 +131,7 @@ def run_payload(payload: dict[str, Any], labels: Sequence[str], *, what: str, ru
 
         console.print(f"sweep: {n} {what} on Ray ({info['address']}, {info['num_cpus']} CPU(s), "
                       f"{info['max_concurrent']} at a time); run folders in {escape(payload['trials_dir'])}", highlight=False)
+        console.print(escape(tensorboard_hint(Path(payload["trials_dir"]))), highlight=False, soft_wrap=True)
 
     outcomes = run_trials_on_ray(ray_tune.with_parameters(payload_trainable, payload=payload), run_dir=run_dir,
                                  address=address, max_concurrent=max_concurrent, info=info, n_trials=n,
