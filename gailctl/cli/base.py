@@ -151,7 +151,7 @@ def boundary(fn: F) -> F:
         except GailctlError as exc:
             _fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
-            _fail("interrupted; the run folder's summary.json says status: interrupted", 130)
+            _fail("interrupted (Ctrl-C)", 130)  # a run folder's own stop says more: core.execution.stopped_message
         except OSError as exc:
             where = f" ({exc.filename})" if exc.filename else ""
             if exc.errno == errno.ENOSPC:

@@ -65,7 +65,7 @@ def bench(
     n_demos: Annotated[Optional[str], typer.Option("--n-demos", help="Numbers of demonstration trajectories, e.g. 1,4,10 (default: each config's gail.n_demos).", show_default=False)] = None,
     quick: Annotated[bool, typer.Option("--quick", help="A first look: seeds 0-1, each config's smallest demonstration count (unless --n-demos), each config's bench.quick_budget of its GAIL budget (a third unless it says), 10 final evaluation episodes.")] = False,
     with_bc: Annotated[bool, typer.Option("--bc/--no-bc", help="Behavioural cloning on the same demonstrations, as the GAIL paper's baseline.")] = True,
-    throughput: Annotated[bool, typer.Option("--throughput/--no-throughput", help="First measure GAIL's env steps/s against plain PPO's, alone on the machine.")] = True,
+    throughput: Annotated[bool, typer.Option("--throughput/--no-throughput", help="First measure GAIL's env steps/s against plain PPO's, before any trial; the report states other processes' load meanwhile.")] = True,
     throughput_only: Annotated[bool, typer.Option("--throughput-only", help="Only that measurement, no trials (--quick: one repeat instead of three).")] = False,
     set_: SetOpt = None,
     address: Annotated[Optional[str], typer.Option("--address", help="Join this Ray cluster instead of starting one.", show_default=False)] = None,

@@ -169,7 +169,7 @@ def record(
         source = f"{'deterministic' if summary['deterministic'] else 'stochastic'} expert"
     d = summary["demos"]
     finish(run_dir, [
-        f"recorded {d['n_traj']} episodes, {d['n_transitions']} transitions ({source})",
+        f"recorded {plural(d['n_traj'], 'episode')}, {d['n_transitions']} transitions ({source})",
         f"return mean {d['return_mean']:.1f} std {d['return_std']:.1f} min {d['return_min']:.1f} max {d['return_max']:.1f}; "
         f"length mean {d['len_mean']:.1f} min {d['len_min']:.0f} max {d['len_max']:.0f}"
         + (f"; {normalized(d['normalized_return_mean'])}" if known(d["normalized_return_mean"]) else ""),

@@ -86,12 +86,10 @@ def execute(
             else:  # the run is as it was: say so again
                 write_summary(run_dir, {**previous, "status": prev_status})
             raise
-        except Interrupted as exc:
-            write_summary(run_dir, {**base, "status": "interrupted", "error": str(exc), "wall_s": wall_s()})
-            raise
-        except KeyboardInterrupt:
-            write_summary(run_dir, {**base, "status": "interrupted", "wall_s": wall_s()})
-            raise
+        except (Interrupted, KeyboardInterrupt) as exc:
+            said = stopped_message(stage, run_dir, str(exc) if isinstance(exc, Interrupted) else "interrupted")
+            write_summary(run_dir, {**base, "status": "interrupted", "error": said, "wall_s": wall_s()})
+            raise Interrupted(said) from exc
         except BaseException as exc:
             error = str(exc) if isinstance(exc, GailctlError) else f"{type(exc).__name__}: {exc}"
             write_summary(run_dir, {**base, "status": "failed", "error": error, "wall_s": wall_s()})
@@ -115,6 +113,29 @@ def run_clock_start(run_dir: Path) -> float:
     """
     start = _CLOCK_START.get()
     return start if start is not None else time.monotonic() - float(read_summary(run_dir).get("wall_s") or 0.0)
+
+
+RESUMABLE_STAGES = ("expert", "gail")
+"""Stages whose runs `gailctl STAGE --resume RUN` continues from their last checkpoint."""
+
+
+def stopped_message(stage: str, run_dir: Path, reason: str) -> str:
+    """What a stopped run says: `reason`, the run folder, and what `--resume` can do with it.
+
+    A stage's own stop after a checkpoint already names the resume command (`resume_hint`); a stop
+    before the first checkpoint (or of a stage without --resume) says there is nothing to continue
+    and where the command that starts it again is.
+    """
+    from gailctl.core.checkpoints import latest_checkpoint
+
+    if str(run_dir) in reason:
+        return reason
+    if stage in RESUMABLE_STAGES and latest_checkpoint(run_dir) is not None:
+        return f"{reason}; continue from its last checkpoint with: gailctl {stage} --resume {run_dir}"
+    why = (f"it stopped before its first checkpoint, so `gailctl {stage} --resume` has nothing to continue from"
+           if stage in RESUMABLE_STAGES else f"`gailctl {stage}` has no --resume")
+    return (f"{reason}; {run_dir} keeps what was written (summary.json: interrupted), but {why}; "
+            f"to start over, run its command again ({run_dir / 'command.txt'})")
 
 
 def resume_hint(stage: str, run_dir: Path, n_env_steps: int) -> str:

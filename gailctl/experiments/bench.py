@@ -4,7 +4,8 @@ Each config is planned as one sweep per method, and all their trials run as one 
 longest first (each an ordinary run folder under `trials/`); the report (`evaluations.csv`,
 `results.md`, `curves.png`) is computed from those folders by `gailctl.bench_report`.
 Throughput (GAIL env steps/s over plain PPO's with the same generator settings) is measured
-first, alone on the machine, in this process.
+first, before any trial, in this process; the report states the load other processes put on the
+machine meanwhile (`core.cpu_load`), and says "alone" only when they took almost none.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Sequence
 
+from gailctl.core import cpu_load
 from gailctl.report import bench_report
 from gailctl.core.config_load import load_config
 from gailctl.core.errors import GailctlError, Interrupted, UsageError
@@ -146,9 +148,11 @@ def _ends_in_summary(bench_dir: Path, base: dict[str, Any], wall_s: Callable[[],
     `failed` with the error, never `running` (which `gailctl runs` would list as stale)."""
     try:
         yield
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         write_summary(bench_dir, {**base, "status": "interrupted", "wall_s": round(wall_s(), 1)})
-        raise
+        then = (f"continue with: gailctl bench --resume {bench_dir}" if (bench_dir / TRIALS_FILE).is_file()
+                else "it stopped before its trials were listed, so there is nothing to resume; run the bench again")
+        raise Interrupted(f"bench interrupted; {bench_dir}/summary.json says so; {then}") from exc
     except BaseException as exc:
         write_summary(bench_dir, {**base, "status": "failed", "error": one_line_error(exc), "wall_s": round(wall_s(), 1)})
         raise
@@ -275,7 +279,7 @@ def _report(bench_dir: Path, describe: dict[str, Any], base: dict[str, Any], res
 
 
 THROUGHPUT_COLUMNS = ("task", "env steps", "repeats", "PPO env steps/s", "GAIL env steps/s", "GAIL generator s",
-                      "GAIL discriminator s", "GAIL/PPO")
+                      "GAIL discriminator s", "GAIL/PPO", "other processes")
 
 
 def render_markdown(rows: Sequence[dict[str, Any]], *, speed: Optional[list[dict[str, Any]]], describe: dict[str, Any], wall_s: float) -> str:
@@ -306,12 +310,33 @@ def render_markdown(rows: Sequence[dict[str, Any]], *, speed: Optional[list[dict
     return "\n".join(lines)
 
 
+def load_cell(s: dict[str, Any]) -> str:
+    """Other processes' load during one measurement: `alone (0.01 cores)`, `0.93 of 2 cores`, or `not measured`."""
+    cores = s.get("other_cores")
+    if cores is None:
+        return "not measured"
+    if s.get("alone"):
+        return f"alone ({cores:.2f} cores)"
+    return f"{cores:.2f} of {s.get('machine_cores') or '?'} cores"
+
+
 def _throughput_lines(speed: Sequence[dict[str, Any]]) -> list[str]:
+    measured = [s for s in speed if s.get("other_cores") is not None]
+    if measured and all(s.get("alone") for s in measured) and len(measured) == len(speed):
+        when = "measured alone before any trial (other processes' CPU time read from /proc/stat stayed under " \
+               f"{cpu_load.ALONE_CORES} cores)"
+    elif measured:
+        when = ("measured before any trial, but NOT alone where `other processes` gives a load: other processes' CPU time "
+                "(from /proc/stat) slowed both sides, so the steps/s are lower than alone and the ratio is less certain")
+    else:
+        when = "measured before any trial; other processes' load was not measured (no /proc/stat), so not known to be alone"
     return [
-        "Throughput, measured alone before any trial: plain PPO and GAIL with the same generator settings, "
-        "one torch thread, a round of each in turn, medians over the repeats (GAIL/PPO: the median of each repeat's ratio).",
+        f"Throughput, {when}: plain PPO and GAIL with the same generator settings, one torch thread, a round of each in "
+        "turn, medians over the repeats (GAIL/PPO: the median of each repeat's ratio); `other processes`: the cores "
+        "other processes kept busy on average during the measurement.",
         "",
         markdown_table(THROUGHPUT_COLUMNS, [
             [s["env_id"], s["env_steps"], s["repeats"], f"{s['ppo_steps_per_s']:.0f}", f"{s['gail_steps_per_s']:.0f}",
-             f"{s['gail_generator_s']:.1f}", f"{s['gail_discriminator_s']:.1f}", f"**{s['ratio']:.2f}**"] for s in speed]),
+             f"{s['gail_generator_s']:.1f}", f"{s['gail_discriminator_s']:.1f}", f"**{s['ratio']:.2f}**", load_cell(s)]
+            for s in speed]),
     ]

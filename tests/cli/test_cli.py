@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional
 
 import pytest
 from typer.testing import CliRunner
+from tests.workdirs import make_workdir
 
 import gailctl.core.execution
 import gailctl.stages
@@ -103,13 +104,9 @@ class FakeExecute:
 @pytest.fixture
 def workdir(tmp_path, monkeypatch) -> Path:
     """A working directory with a config, an expert run folder and a record run folder."""
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "exp.yaml").write_text(CONFIG)
+    make_workdir(tmp_path, monkeypatch, CONFIG)
     make_run(tmp_path / "expert_run", seed=11)
     (tmp_path / "expert_run" / "model.zip").write_bytes(b"PK")
-    demos = tmp_path / "demos_run" / "demos"
-    demos.mkdir(parents=True)
-    (demos / "dataset_info.json").write_text("{}")
     return tmp_path
 
 
