@@ -45,9 +45,13 @@ def execute(
     runs_dir: Optional[Path] = None,
     resume_dir: Optional[Path] = None,
     argv: Optional[list[str]] = None,
+    inputs: Optional[dict[str, Any]] = None,
     **kwargs: Any,
 ) -> tuple[Path, dict[str, Any]]:
     """Run `fn(cfg, run_dir, **kwargs)` in a new run folder (or `resume_dir`) and record how it ended.
+
+    `inputs`: what the command line gave as typed (eval's `policy_as_typed` and its `cwd`), kept
+    in summary.json beside what the stage resolved.
 
     When resuming, `fn` also receives `resume=True` and finds its own last checkpoint; the resume
     command is appended to `command.txt` with its time. `wall_s` is one clock over all
@@ -57,7 +61,8 @@ def execute(
         assert runs_dir is not None
         run_dir = create_run(runs_dir, stage=folder_prefix(stage, cfg), env_id=cfg.env.id, seed=cfg.seed)
         write_run_header(run_dir, config_yaml=config_to_yaml(cfg), argv=argv)
-        base = {"stage": stage, "env_id": cfg.env.id, "seed": cfg.seed, "run_dir": str(run_dir), "started": now_iso()}
+        base = {"stage": stage, "env_id": cfg.env.id, "seed": cfg.seed, "run_dir": str(run_dir), "started": now_iso(),
+                **(inputs or {})}
         before = 0.0
     else:
         run_dir = Path(resume_dir)

@@ -208,6 +208,11 @@ def run_lock(run_dir: Path) -> Iterator[None]:
         fh.close()
 
 
+def with_article(word: str) -> str:
+    """`an expert`, `a gail`: the indefinite article a stage name takes."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
 def open_for_resume(run_dir: Path, *, stage: str) -> dict[str, Any]:
     """Check that `run_dir` is an unfinished run of `stage`; returns its summary."""
     run_dir = Path(run_dir)
@@ -216,8 +221,8 @@ def open_for_resume(run_dir: Path, *, stage: str) -> dict[str, Any]:
     summary = read_summary(run_dir)
     if summary.get("stage") != stage:
         other = summary.get("stage", "unknown")
-        article = "an" if other[:1] in "aeiou" else "a"
-        raise UsageError(f"--resume {run_dir}: this is {article} {other} run, not a {stage} run (`gailctl {other} --resume` continues it)")
+        raise UsageError(f"--resume {run_dir}: this is {with_article(other)} run, not {with_article(stage)} run "
+                         f"(`gailctl {other} --resume` continues it)")
     if summary.get("status") == "finished":
         raise UsageError(f"--resume {run_dir}: already finished; start a new run instead")
     from gailctl.core.checkpoints import latest_checkpoint

@@ -111,6 +111,8 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
     ("resume a foreign run", lambda t: ["gail", "--resume", fake_run(t, "expert", "interrupted")], 2, "this is an expert run, not a gail run (`gailctl expert --resume` continues it)"),
     ("gail resume without a checkpoint", lambda t: ["gail", "--resume", fake_run(t, "gail", "interrupted")], 2,
      "no checkpoint was written before it stopped, so there is nothing to continue from; start a new run instead"),
+    ("resume another stage's run as an expert", lambda t: ["expert", "--resume", fake_run(t, "gail", "interrupted")], 2,
+     "this is a gail run, not an expert run (`gailctl gail --resume` continues it)"),
     ("expert resume without a checkpoint", lambda t: ["expert", "--resume", fake_run(t, "expert", "interrupted")], 2,
      "no checkpoint was written before it stopped"),
     ("budget below one round", lambda t: ["gail", "-c", CARTPOLE, "--set", "gail.total_timesteps=511"], 2,

@@ -123,3 +123,10 @@ def test_the_command_line_says_it_in_one_line_exit_130(tmp_path: Path, monkeypat
     (run_dir,) = tmp_path.iterdir()
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: interrupted; {run_dir} keeps what was written"), result.stderr
+
+
+def test_inputs_as_typed_are_kept_in_the_summary(tmp_path: Path) -> None:
+    run_dir, summary = execute("eval", lambda cfg, run_dir: {"policy": "/abs/policy.zip"}, Config(), runs_dir=tmp_path,
+                               argv=["gailctl", "eval", "x"], inputs={"policy_as_typed": "x", "cwd": "/work"})
+    on_disk = json.loads((run_dir / "summary.json").read_text())
+    assert (on_disk["policy"], on_disk["policy_as_typed"], on_disk["cwd"]) == ("/abs/policy.zip", "x", "/work")
