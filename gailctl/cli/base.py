@@ -119,7 +119,7 @@ SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Shortcut for --s
 RunsDirOpt = Annotated[Path, typer.Option("--runs-dir", help="Where new run folders are created.")]
 AllowEnvMismatchOpt = Annotated[
     bool,
-    typer.Option("--allow-env-mismatch", help="Use demonstrations whose record run names another env than env.id "
+    typer.Option("--allow-env-mismatch", help="Use demonstrations recorded on another env than env.id "
                  "(refused by default: the shapes can match while the dynamics differ, e.g. CartPole-v1 and seals/CartPole-v0)."),
 ]
 ResumeOpt = Annotated[
