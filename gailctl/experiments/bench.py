@@ -4,23 +4,26 @@ Each config is planned as one sweep per method, and all their trials run as one 
 longest first (each an ordinary run folder under `trials/`); the report (`evaluations.csv`,
 `results.md`, `curves.png`) is computed from those folders by `gailctl.bench_report`.
 Throughput (GAIL env steps/s over plain PPO's with the same generator settings) is measured
-first, alone on the machine, in this process.
+first, before any trial, in this process; the report states the load other processes put on the
+machine meanwhile (`core.cpu_load`), and says "alone" only when they took almost none.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
+from gailctl.core import cpu_load
 from gailctl.report import bench_report
 from gailctl.core.config_load import load_config
 from gailctl.core.errors import GailctlError, Interrupted, UsageError
 from gailctl.core.runs import atomic_write_text, create_run, now_iso, read_summary, run_lock, write_run_header, write_summary
 from gailctl.experiments.bench_trials import TRIALS_FILE, run_trials
-from gailctl.experiments.runner import NEVER_STARTED
+from gailctl.experiments.runner import NEVER_STARTED, one_line_error
 from gailctl.experiments.throughput import measure_throughput
 from gailctl.report.tables import markdown_table
 
@@ -139,6 +142,22 @@ def bench_outcome_error(summary: dict[str, Any], bench_dir: Path) -> Optional[Ga
     return None
 
 
+@contextlib.contextmanager
+def _ends_in_summary(bench_dir: Path, base: dict[str, Any], wall_s: Callable[[], float]) -> Iterator[None]:
+    """A bench stopped by an exception says so in its summary.json: `interrupted` on Ctrl-C, else
+    `failed` with the error, never `running` (which `gailctl runs` would list as stale)."""
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        write_summary(bench_dir, {**base, "status": "interrupted", "wall_s": round(wall_s(), 1)})
+        then = (f"continue with: gailctl bench --resume {bench_dir}" if (bench_dir / TRIALS_FILE).is_file()
+                else "it stopped before its trials were listed, so there is nothing to resume; run the bench again")
+        raise Interrupted(f"bench interrupted; {bench_dir}/summary.json says so; {then}") from exc
+    except BaseException as exc:
+        write_summary(bench_dir, {**base, "status": "failed", "error": one_line_error(exc), "wall_s": round(wall_s(), 1)})
+        raise
+
+
 def _trial_dirs(results: Sequence[dict[str, Any]]) -> list[Path]:
     return [Path(r["run_dir"]) for r in results if r.get("status") == "finished" and r.get("run_dir")]
 
@@ -174,7 +193,7 @@ def run_bench(
         check_trial_data(sweep, grid_flag="--n-demos" if plan.n_demos else None)
     first = sweeps[0][2]
     bench_dir = create_run(runs_dir, stage="bench", env_id=first.base_config.env.id if len(plan.configs) == 1 else f"{plan.suite or 'multi'}-suite",
-                           seeds=first.seeds)
+                           seeds=first.seeds).absolute()
     from gailctl.core.config_load import config_to_yaml
 
     write_run_header(bench_dir, config_yaml=config_to_yaml(first.base_config))
@@ -184,9 +203,9 @@ def run_bench(
     atomic_write_text(bench_dir / "bench.json", json.dumps(describe, indent=2) + "\n")
     base = {"stage": "bench", "env_id": first.base_config.env.id, "seed": first.seeds[0], "run_dir": str(bench_dir),
             "started": now_iso()}
-    with run_lock(bench_dir):
+    t0 = time.monotonic()
+    with run_lock(bench_dir), _ends_in_summary(bench_dir, base, lambda: time.monotonic() - t0):
         write_summary(bench_dir, {**base, "status": "running"})
-        t0 = time.monotonic()
         repeats = 1 if plan.quick else 3
         speed = [measure_throughput(c, plan.budget_overrides(c), repeats=repeats) for c in plan.configs] if throughput else None
         results: list[dict[str, Any]] = []
@@ -224,9 +243,10 @@ def resume_bench(bench_dir: Path, *, address: Optional[str] = None,
         earlier_s = float(summary.get("wall_s") or 0.0)
         write_summary(bench_dir, {**summary, "status": "running"})
         t0 = time.monotonic()
-        results = run_trials(bench_dir, trial_list, address=address, max_concurrent=max_concurrent)
-        summary = _report(bench_dir, describe, base, results, speed=summary.get("throughput"),
-                          wall_s=earlier_s + time.monotonic() - t0)
+        with _ends_in_summary(bench_dir, summary, lambda: earlier_s + time.monotonic() - t0):
+            results = run_trials(bench_dir, trial_list, address=address, max_concurrent=max_concurrent)
+            summary = _report(bench_dir, describe, base, results, speed=summary.get("throughput"),
+                              wall_s=earlier_s + time.monotonic() - t0)
     return bench_dir, summary
 
 
@@ -259,7 +279,7 @@ def _report(bench_dir: Path, describe: dict[str, Any], base: dict[str, Any], res
 
 
 THROUGHPUT_COLUMNS = ("task", "env steps", "repeats", "PPO env steps/s", "GAIL env steps/s", "GAIL generator s",
-                      "GAIL discriminator s", "GAIL/PPO")
+                      "GAIL discriminator s", "GAIL/PPO", "other processes")
 
 
 def render_markdown(rows: Sequence[dict[str, Any]], *, speed: Optional[list[dict[str, Any]]], describe: dict[str, Any], wall_s: float) -> str:
@@ -290,12 +310,33 @@ def render_markdown(rows: Sequence[dict[str, Any]], *, speed: Optional[list[dict
     return "\n".join(lines)
 
 
+def load_cell(s: dict[str, Any]) -> str:
+    """Other processes' load during one measurement: `alone (0.01 cores)`, `0.93 of 2 cores`, or `not measured`."""
+    cores = s.get("other_cores")
+    if cores is None:
+        return "not measured"
+    if s.get("alone"):
+        return f"alone ({cores:.2f} cores)"
+    return f"{cores:.2f} of {s.get('machine_cores') or '?'} cores"
+
+
 def _throughput_lines(speed: Sequence[dict[str, Any]]) -> list[str]:
+    measured = [s for s in speed if s.get("other_cores") is not None]
+    if measured and all(s.get("alone") for s in measured) and len(measured) == len(speed):
+        when = "measured alone before any trial (other processes' CPU time read from /proc/stat stayed under " \
+               f"{cpu_load.ALONE_CORES} cores)"
+    elif measured:
+        when = ("measured before any trial, but NOT alone where `other processes` gives a load: other processes' CPU time "
+                "(from /proc/stat) slowed both sides, so the steps/s are lower than alone and the ratio is less certain")
+    else:
+        when = "measured before any trial; other processes' load was not measured (no /proc/stat), so not known to be alone"
     return [
-        "Throughput, measured alone before any trial: plain PPO and GAIL with the same generator settings, "
-        "one torch thread, a round of each in turn, medians over the repeats (GAIL/PPO: the median of each repeat's ratio).",
+        f"Throughput, {when}: plain PPO and GAIL with the same generator settings, one torch thread, a round of each in "
+        "turn, medians over the repeats (GAIL/PPO: the median of each repeat's ratio); `other processes`: the cores "
+        "other processes kept busy on average during the measurement.",
         "",
         markdown_table(THROUGHPUT_COLUMNS, [
             [s["env_id"], s["env_steps"], s["repeats"], f"{s['ppo_steps_per_s']:.0f}", f"{s['gail_steps_per_s']:.0f}",
-             f"{s['gail_generator_s']:.1f}", f"{s['gail_discriminator_s']:.1f}", f"**{s['ratio']:.2f}**"] for s in speed]),
+             f"{s['gail_generator_s']:.1f}", f"{s['gail_discriminator_s']:.1f}", f"**{s['ratio']:.2f}**", load_cell(s)]
+            for s in speed]),
     ]

@@ -36,7 +36,7 @@ from gailctl.core.config_load import config_to_yaml
 from gailctl.core.errors import Interrupted, UsageError
 from gailctl.core.runs import atomic_write_text, create_run, now_iso, read_summary, run_lock, write_run_header, write_summary
 from gailctl.experiments.plans import check_trial_data
-from gailctl.experiments.runner import check_address, import_ray, require_ray, run_on_ray
+from gailctl.experiments.runner import check_address, import_ray, require_ray, run_on_ray, tensorboard_hint
 from gailctl.experiments.tune_outputs import TuneOutcome, counted_row, write_outputs
 from gailctl.experiments.tune_plan import (
     DEFAULT_SAMPLER_SEED,
@@ -275,6 +275,7 @@ def run_tune(
             _say(f"tune: {n_new} trial(s) to run ({done} done of {options.n_trials}), seeds {options.seeds} one after "
                  f"another in each, {min(info['max_concurrent'], n_new)} trial(s) at a time on Ray ({info['address']}, "
                  f"{info['num_cpus']} CPU(s)), objective {space.objective}; run folders in {tune_dir / 'trials'}")
+            _say(tensorboard_hint(tune_dir / "trials"))
 
         ray_tune = import_ray().tune
         context = {"options": options.to_json(), "space": space.as_yaml_data(), "tune_dir": str(tune_dir)}

@@ -126,10 +126,11 @@ def render_compare_table(columns: list[str], rows: list[dict[str, Any]]) -> list
     tables = [scores]
     if n_diff:
         keys = rich_table(f"{n_diff} config key(s) differ")
-        keys.add_column("key", overflow="fold")
+        differing = columns[len(SCORE_COLUMNS):]
+        keys.add_column("key", no_wrap=True, min_width=max(len(k) for k in differing))  # the values fold, never a key
         for i in range(1, len(rows) + 1):
             keys.add_column(f"#{i}", overflow="fold")
-        for col in columns[len(SCORE_COLUMNS):]:
+        for col in differing:
             keys.add_row(escape(col), *(escape("—" if col not in row else _cell(row[col])) for row in rows))
         tables.append(keys)
     return tables

@@ -149,7 +149,7 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
 
     empty_eval = {k: "" for k in COLUMNS[COLUMNS.index("return_mean") :]}
     last_eval: dict[str, Any] = {}
-    with graceful_stop() as stop, MetricsWriter(run_dir, columns=COLUMNS, purge_step=purge_step) as writer, progress_bar("gail rounds", n_rounds) as bar:
+    with graceful_stop() as stop, MetricsWriter(run_dir, columns=COLUMNS, purge_step=purge_step) as writer, progress_bar(f"{g.algorithm} rounds", n_rounds) as bar:
         bar.update(start_round)
         if start_round == 0:
             last_eval = eval_row()

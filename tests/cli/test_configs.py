@@ -126,6 +126,17 @@ def test_configs_lists_every_shipped_config(empty):
     assert all(r[3] for r in rows.values()), "every shipped config has a one-line description"
 
 
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_description_is_a_whole_sentence(name):
+    assert shipped.describe(shipped.shipped_config(name)).description.endswith(".")
+
+
+def test_a_description_running_over_several_comment_lines_is_not_cut():
+    text = "# A task made fixed-horizon: it ends on\n# landing or crashing.\n# More detail.\nseed: 0\n"
+    assert shipped.description_of(text) == "A task made fixed-horizon: it ends on landing or crashing."
+    assert shipped.description_of("seed: 0\n# not a description\n") == ""
+
+
 def test_describe_says_when_no_expert_or_demos_ship(tmp_path):
     path = tmp_path / "mine.yaml"
     path.write_text("# My own.\n# More.\nrecord: {expert: nothing.zip}\n")

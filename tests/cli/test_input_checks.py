@@ -49,12 +49,23 @@ def test_errors_name_the_flag_typed(args: list[str], named: str, tmp_path: Path,
         assert "--set" not in line, line
 
 
-def test_without_the_command_line_both_spellings_are_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_the_command_line_both_spellings_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
+    from gailctl.cli import base
+
     monkeypatch.setattr(sys, "argv", ["gailctl"])  # called as a library: no command line to read
+    monkeypatch.setitem(base._state, "argv", None)
+    _items, flags = base.shortcuts(episodes=("-n/--episodes", "eval.episodes", 0))
+    assert flags == {"eval.episodes": "-n/--episodes"}
+
+
+def test_the_app_names_the_spelling_it_was_given_without_sys_argv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setattr(sys, "argv", ["gailctl"])  # a test runner hands the app its arguments directly
     line = one_error_line(["eval", EXPERT, "-c", CARTPOLE, "-n", "0"], tmp_path)
-    assert line.startswith("error: -n/--episodes: eval.episodes = 0"), line
+    assert line.startswith("error: -n: eval.episodes = 0"), line
 
 
 # --- item 13: scientific notation for integer keys, and a ceiling on budgets ----------------

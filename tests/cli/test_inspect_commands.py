@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import struct
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from typer.testing import CliRunner
@@ -26,10 +27,25 @@ def runs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     runs = tmp_path_factory.mktemp("runs")
     demos = ROOT / "experts/cartpole/demos"
-    for extra in (["seed=0"], ["seed=1"], ["gail.algorithm=airl"]):
-        cfg = load_config(ROOT / "configs/cartpole.yaml", TINY + extra)
-        execute("gail", gail.run, cfg, runs_dir=runs, demos_dir=demos)
+    real_bar = gail.progress_bar
+
+    def recorded_bar(description: str, total: int):  # noqa: ANN202
+        BARS.append(description)
+        return real_bar(description, total)
+
+    with mock.patch.object(gail, "progress_bar", recorded_bar):
+        for extra in (["seed=0"], ["seed=1"], ["gail.algorithm=airl"]):
+            cfg = load_config(ROOT / "configs/cartpole.yaml", TINY + extra)
+            execute("gail", gail.run, cfg, runs_dir=runs, demos_dir=demos)
     return runs
+
+
+BARS: list[str] = []
+"""The progress bars the fixture's runs showed, in order."""
+
+
+def test_each_runs_progress_bar_names_its_algorithm(runs_dir: Path) -> None:
+    assert BARS == ["gail rounds", "gail rounds", "airl rounds"]
 
 
 def invoke(*args: str):
@@ -131,7 +147,7 @@ def test_piped_tables_fit_120_columns(runs_dir: Path) -> None:
 
 
 def test_airl_runs_are_named_listed_and_labelled_as_airl(runs_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Item 4: the folder, `runs` (table and JSON), `--stage airl` and plot legends name AIRL;
+    """The folder, `runs` (table and JSON), `--stage airl` and plot legends name AIRL;
     `--resume` still recognises the folder as a gail-stage run."""
     from matplotlib.figure import Figure
 

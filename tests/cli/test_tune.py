@@ -55,8 +55,12 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("tune")
     space = tmp / "space.yaml"
     space.write_text(SPACE)
-    result = invoke("tune", "-c", CARTPOLE, "--space", str(space), "--trials", "2", "--seeds", "0", *TINY,
-                    "--runs-dir", str(tmp / "runs"))
+    cwd = os.getcwd()
+    os.chdir(tmp)  # run folders under a relative --runs-dir, as the default `runs` is
+    try:
+        result = invoke("tune", "-c", CARTPOLE, "--space", str(space), "--trials", "2", "--seeds", "0", *TINY, "--runs-dir", "runs")
+    finally:
+        os.chdir(cwd)
     assert result.exit_code == 0, (result.stdout, result.stderr)
     tune_dir = Path(result.stdout.strip().splitlines()[-1])
     assert tune_dir.parent == tmp / "runs" and tune_dir.name.startswith("tune__seals-CartPole-v0__s0__")

@@ -546,6 +546,18 @@ def test_compare_table_fits_100_columns_with_many_differing_keys(tmp_path):
     assert all(text.count(r.name) == 1 for r in runs)  # one name column, not folded at 100 columns
 
 
+def test_compare_keeps_each_differing_key_on_one_line(tmp_path):
+    """Long values fold in their run's column; the key column, what a reader scans, never wraps."""
+    long = "[" + ", ".join(["256"] * 12) + "]"
+    runs = [make_run(tmp_path, f"expert__seals-CartPole-v0__s{i}__20261127-19365{i}", summary=GAIL_FINAL,
+                     set_={"expert.total_timesteps": 150_016 * (i + 1), "gail.reward_net.hid_sizes": long + str(i)})
+            for i in range(5)]
+    text = _render(render_compare_table(*compare_runs(runs)), width=80)
+    lines = text.splitlines()
+    for key in ("expert.total_timesteps", "gail.reward_net.hid_sizes"):
+        assert any(line.lstrip("│ ").startswith(key + " ") for line in lines), text
+
+
 def test_compare_refusals(tmp_path):
     (tmp_path / "plain").mkdir()
     with pytest.raises(UsageError, match=rf"^{tmp_path / 'plain'}: not a gailctl run folder"):
