@@ -102,8 +102,8 @@ def type_name(annotation: Any) -> tuple[str, list[str]]:
     if origin is dict:
         return f"mapping of {type_name(args[0])[0]} to {type_name(args[1])[0]}", []
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        keys = ", ".join(annotation.model_fields)
-        return f"{{{keys}}}", []
+        keys = ", ".join(f"{k}: ..." for k in annotation.model_fields)
+        return f"`{{{keys}}}`", []  # a code span: attr_list would read bare braces as attributes
     names = {bool: "boolean", int: "integer", float: "number", str: "string"}
     return names.get(annotation, getattr(annotation, "__name__", str(annotation))), []
 

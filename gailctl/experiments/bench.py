@@ -256,8 +256,9 @@ def _report(bench_dir: Path, describe: dict[str, Any], base: dict[str, Any], res
     budgets = sorted({c.steps[-1] for c in curves if c.steps and c.method != "bc"})
     at_steps = sorted({s for s in (25_000, 50_000, 100_000) if budgets and s < budgets[-1]})
     rows = bench_report.summarize(curves, at_steps=at_steps)
-    published = [(c.env.id, c.references, c.bench.published) for c in (load_config(p, list(describe["set"])) for p in config_files)
-                 if c.bench.published is not None]
+    configs = [load_config(p, list(describe["set"])) for p in config_files]
+    references = {c.env.id: c.references.model_dump() for c in configs}  # what the scores were normalized with
+    published = [(c.env.id, c.references, c.bench.published) for c in configs if c.bench.published is not None]
     rows = bench_report.with_published(rows, [row for env_id, refs, pub in published for row in bench_report.published_rows(
         env_id, pub, random_return=refs.random_return, expert_return=refs.expert_return)])
     describe = {**describe, "published": {env_id: pub.source for env_id, _refs, pub in published}}
@@ -270,6 +271,7 @@ def _report(bench_dir: Path, describe: dict[str, Any], base: dict[str, Any], res
     summary = {**base, "status": bench_status(results), "wall_s": round(wall_s, 1),
                "n_trials": len(results), "n_finished": len(results) - len(failed) - len(unfinished),
                "n_failed": len(failed), "n_interrupted": len(unfinished), "throughput": speed, "table": rows,
+               "references": references,
                "failed": [{"error": r.get("error"), "run_dir": _trial_name(r, bench_dir)} for r in failed],
                "interrupted": [{"error": r.get("error"), "run_dir": _trial_name(r, bench_dir)} for r in unfinished],
                "artifacts": {"results": "results.md", "results_csv": "results.csv", "evaluations": "evaluations.csv",
