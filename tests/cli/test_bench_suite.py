@@ -1,4 +1,4 @@
-"""`gailctl bench --suite NAME`: one short command for a named list of shipped configs (issue 9)."""
+"""`gailctl bench --suite NAME`: one short command for a named list of shipped configs."""
 
 from __future__ import annotations
 

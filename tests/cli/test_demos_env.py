@@ -1,4 +1,4 @@
-"""Issue 14 item 7: demonstrations whose record run names another env are refused (shapes alone
+"""Demonstrations whose record run names another env are refused (shapes alone
 match between CartPole-v1 and seals/CartPole-v0), unless --allow-env-mismatch."""
 
 from __future__ import annotations

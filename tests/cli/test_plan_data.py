@@ -1,4 +1,4 @@
-"""Issue 14 item 9: bench and sweep check every trial's demonstrations (count, fit to the env)
+"""bench and sweep check every trial's demonstrations (count, fit to the env)
 before Ray starts: one line, exit 2, no folder, no Ray."""
 
 from __future__ import annotations
