@@ -12,8 +12,8 @@ where KIND is `headline` (a row per task at its config's own number of demonstra
 `gail-vs-bc` (a row per task and number of demonstrations) and each FOLDER is a bench folder
 relative to the repository root. For every (task, method, demonstrations) the last folder
 listed that has it wins, so a page follows a later bench of some of its tasks by naming that
-folder after the others. `python -m gailctl.report.published` rewrites every block (and each
-page's figure named by a `<!-- figure: PNG -->` line after the block) from the folders;
+folder after the others. `python -m gailctl.report.published` rewrites every block, and draws
+each `<!-- figure: PNG FOLDER [FOLDER ...] -->` (PNG beside the page) from its folders' curves;
 `--check` only says which blocks differ. The numbers are the reports' own, as they print them.
 """
 
@@ -32,9 +32,10 @@ import yaml
 
 from gailctl.report.tables import markdown_table
 
-BLOCK = re.compile(r"<!-- results: (?P<kind>[\w-]+) (?P<folders>[^>]*?) -->\n(?P<body>.*?)<!-- /results -->\n",
-                   re.DOTALL)
-FIGURE = re.compile(r"<!-- figure: (?P<png>\S+) -->")
+BLOCK = re.compile(r"^<!-- results: (?P<kind>[\w-]+) (?P<folders>[^>]*?) -->\n(?P<body>.*?)^<!-- /results -->\n",
+                   re.DOTALL | re.MULTILINE)
+FIGURE = re.compile(r"^<!-- figure: (?P<png>\S+) (?P<folders>[^>]*?) -->$", re.MULTILINE)
+"""Markers start their own line, so a page can quote them in prose."""
 KINDS = ("headline", "gail-vs-bc")
 PAGES = ("README.md", "docs/index.md", "docs/results")
 """Where blocks live: files, or folders whose markdown files are searched."""
@@ -152,7 +153,7 @@ def headline(folders: Sequence[Path], root: Path) -> str:
         every = fact.get("subsample_every", 1)
         expert = fact.get("expert_return")
         body.append([task, "—" if expert is None else f"{expert:,.0f}" if abs(expert) >= 1000 else f"{expert:.1f}",
-                     demos + (f" (every {every}th step)" if every and every > 1 else ""),
+                     demos + (f", every {every}th step" if every and every > 1 else ""),
                      _score(rows.get((task, "gail", demos))), _score(rows.get((task, "bc", demos))),
                      _published(rows.get((task, "gail (published)", ""))), _steps(env_steps(rows, task, demos))])
     return markdown_table(["task", "expert return", "demos", "GAIL", "BC", "imitation's GAIL", "env steps"], body)
@@ -246,11 +247,8 @@ def update(root: Path, *, check: bool, figures: bool = True) -> list[Path]:
             if not check:
                 page.write_text(new, encoding="utf-8")
         if figures and not check:
-            for match in BLOCK.finditer(new):
-                after = new[match.end():].lstrip("\n")
-                fig = FIGURE.match(after)
-                if fig:
-                    figure([root / f for f in match["folders"].split()], page.parent / fig["png"])
+            for fig in FIGURE.finditer(new):
+                figure([root / f for f in fig["folders"].split()], page.parent / fig["png"])
     return stale
 
 

@@ -52,7 +52,7 @@ def test_headline_row_holds_the_reports_numbers_and_the_recorded_expert(tmp_path
                           references={"T-v0": {"random_return": 0.0, "expert_return": 2580.56}})
     table = headline([folder], tmp_path)
     # the expert the scores were normalized with (summary.json), not today's config
-    assert "| T-v0 | 2,581 | 4 (every 20th step) | 0.91 ± 0.02 | 0.61 ± 0.05 | 0.80 | 1.0M |" in table
+    assert "| T-v0 | 2,581 | 4, every 20th step | 0.91 ± 0.02 | 0.61 ± 0.05 | 0.80 | 1.0M |" in table
 
 
 def test_gail_vs_bc_bolds_a_lead_beyond_both_spreads(tmp_path):
