@@ -140,15 +140,35 @@ def package_versions() -> dict[str, str]:
 def write_run_header(run_dir: Path, *, config_yaml: str, argv: Optional[list[str]] = None) -> None:
     """What reproduces a run: the resolved config and the exact command line."""
     atomic_write_text(run_dir / "config.yaml", config_yaml)
-    atomic_write_text(run_dir / "command.txt", _command_line(argv) + "\n")
+    atomic_write_text(run_dir / "command.txt", _command_line(argv, run_dir) + "\n")
 
 
-def _command_line(argv: Optional[list[str]]) -> str:
-    """`cd CWD && gailctl ...`: the program is always written as `gailctl`, however it was started."""
+def _command_line(argv: Optional[list[str]], run_dir: Path) -> str:
+    """The command as typed, the program always written `gailctl`; `cd REL && ...` first when the
+    run folder lies inside the working folder, REL being that folder relative to the run folder
+    (`cd ../.. && gailctl gail -c configs/cartpole.yaml`), so command.txt names no absolute path
+    the user did not type and runs as it is from inside the run folder."""
     import shlex
 
-    argv = ["gailctl", *list(sys.argv if argv is None else argv)[1:]]
-    return f"cd {shlex.quote(os.getcwd())} && {shlex.join(argv)}"
+    words = shlex.join(["gailctl", *list(sys.argv if argv is None else argv)[1:]])
+    cwd, folder = Path(os.getcwd()).absolute(), Path(run_dir).absolute()
+    if folder != cwd and cwd not in folder.parents:
+        return words
+    return f"cd {shlex.quote(os.path.relpath(cwd, folder))} && {words}"
+
+
+def command_cwd(run_dir: Path) -> Optional[Path]:
+    """The working folder command.txt's first line ran in (its leading `cd`, relative to the run
+    folder or, as older run folders wrote it, absolute); None when it names none."""
+    import shlex
+
+    try:
+        words = shlex.split((Path(run_dir) / "command.txt").read_text(encoding="utf-8").splitlines()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    if len(words) > 2 and words[0] == "cd" and words[2] == "&&":
+        return Path(os.path.normpath(Path(run_dir).absolute() / words[1]))
+    return None
 
 
 def append_command(run_dir: Path, *, argv: Optional[list[str]] = None, note: str) -> None:
@@ -157,7 +177,7 @@ def append_command(run_dir: Path, *, argv: Optional[list[str]] = None, note: str
     The first line stays the command that created the run (`compare` reads its `cd`).
     """
     with open(Path(run_dir) / "command.txt", "a", encoding="utf-8") as fh:
-        fh.write(f"{_command_line(argv)}  # {note}\n")
+        fh.write(f"{_command_line(argv, run_dir)}  # {note}\n")
 
 
 def _strict_json(value: Any) -> Any:

@@ -18,6 +18,7 @@ from typing import Any, Optional, Sequence
 
 from gailctl.core.config_load import config_to_yaml
 from gailctl.core.errors import Interrupted, UsageError
+from gailctl.core.paths import shown_path
 from gailctl.core.runs import atomic_write_text, create_run, now_iso, run_lock, write_run_header, write_summary
 from gailctl.experiments.plans import SweepPlan, check_trial_data, plan_sweep, trial_payload
 from gailctl.experiments.runner import (
@@ -184,7 +185,7 @@ def run_sweep(
     trials_dir = sweep_dir / "trials"
     trials_dir.mkdir()
     atomic_write_text(sweep_dir / "sweep.json", json.dumps(plan.describe(trials_dir), indent=2, default=str) + "\n")
-    head = {"stage": "sweep", "env_id": base.env.id, "seed": plan.seeds[0], "run_dir": str(sweep_dir), "started": now_iso(),
+    head = {"stage": "sweep", "env_id": base.env.id, "seed": plan.seeds[0], "run_dir": shown_path(sweep_dir), "started": now_iso(),
             "sweep_stage": plan.stage, "n_trials": len(plan.trials)}
     ray_info: dict[str, Any] = {}
     with run_lock(sweep_dir):

@@ -1,9 +1,9 @@
 """bench's throughput measurement: GAIL's env steps per second against plain PPO's, same generator.
 
-The figure is a ratio (GAIL's env steps/s over PPO's), so the two sides must do the same
-work apart from the adversarial part: the same generator settings, observation normalisation,
-BC term and, where the config clones its generator, the same starting clone; and since this
-machine's speed drifts within minutes, they train in turns of one round each.
+What it reports is a ratio, the cost of the adversarial part alone, so the two sides must do the
+same work apart from it: the same generator settings, observation normalisation,
+BC term and, where the config clones its generator, the same starting clone; and since a
+machine's speed can drift within minutes, they train in turns of one round each.
 """
 
 from __future__ import annotations

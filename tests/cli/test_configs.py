@@ -89,7 +89,7 @@ def test_eval_by_name(empty, fake):
 
 
 def test_a_config_elsewhere_reads_its_paths_from_its_own_folder(empty, fake):
-    """The issue's report: `-c /path/to/configs/x.yaml` from another folder found no demos."""
+    """`-c /path/to/configs/x.yaml` from another folder finds the demonstrations its config names."""
     folder = empty / "proj" / "configs"
     folder.mkdir(parents=True)
     (folder / "exp.yaml").write_text(f"gail:\n  demos: ../demos\n")

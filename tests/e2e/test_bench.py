@@ -6,6 +6,7 @@ It runs as a new user runs it: from an empty folder, run folders under the defau
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -45,6 +46,12 @@ def test_bench_runs_gail_and_bc_and_writes_the_report(tmp_path: Path) -> None:
     assert "steps to 0.95" in rows[("gail", 1)] and "steps to 0.95" not in rows[("bc", 1)]
     report = (bench / "results.md").read_text()
     assert "| task | method | demos | seeds |" in report
+    with open(bench / "results.csv", newline="") as fh:  # the wide table, machine-readable
+        wide = list(csv.DictReader(fh))
+    assert [(r["method"], r["demos"], r["final (det.)"]) for r in wide] == [
+        (r["method"], str(r["demos"]), r["final (det.)"]) for r in summary["table"]]
+    for shared in ("results.md", "results.csv", "bench.json"):  # configs as typed, trials relative to the bench
+        assert str(tmp_path) not in (bench / shared).read_text() and "configs/cartpole.yaml" in report, shared
     evaluations = (bench / "evaluations.csv").read_text().splitlines()
     assert len(evaluations) == 1 + 4 * 5 + 4  # 4 GAIL runs x (round 0 + 4 evaluations), 4 BC runs x 1
     assert (bench / "curves.png").read_bytes()[:4] == b"\x89PNG"

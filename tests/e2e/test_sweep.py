@@ -77,12 +77,14 @@ def check_sweep_folder(sweep_dir: Path, stage: str, n_trials: int) -> tuple[dict
         assert list((run / "tb").glob("events.out.tfevents.*"))
         s = json.loads((run / "summary.json").read_text())
         assert s["status"] == "finished" and s["stage"] == stage
-        assert (run / "command.txt").read_text().startswith(f"cd {ROOT} && gailctl {stage} -c {ROOT / 'configs/cartpole.yaml'}")
+        # The trial's command as the sweep's folder knew it: the config as typed; the run folder lies
+        # outside the working folder, so no `cd`.
+        assert (run / "command.txt").read_text().startswith(f"gailctl {stage} -c configs/cartpole.yaml --set ")
 
     with open(sweep_dir / "results.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == n_trials and all(r["status"] == "finished" for r in rows)
-    assert sorted(Path(r["run_dir"]) for r in rows) == trials
+    assert sorted(sweep_dir / r["run_dir"] for r in rows) == trials  # relative to the sweep folder
     assert all(float(r["return_mean"]) > 0 for r in rows)
     md = (sweep_dir / "results.md").read_text()
     assert md.count("| finished |") == n_trials

@@ -65,7 +65,7 @@ def make_run(
     summary: Optional[dict[str, Any]] = None,
     columns: Optional[list[str]] = None,
     rows: Optional[list[dict[str, Any]]] = None,
-    cwd: str = "/work",
+    cwd: str = "/srv/project",
 ) -> Path:
     """A run folder as the stages leave it: config.yaml, command.txt, summary.json, metrics.csv."""
     run = root / name
@@ -513,13 +513,23 @@ def test_compare_identical_configs_shows_scores_only(tmp_path):
 
 def test_compare_eval_runs_by_the_policy_they_scored(tmp_path):
     # Relative policy paths are resolved from the `cd` in command.txt, so the same file matches.
-    rel = make_run(tmp_path, "eval__a__A", stage="eval", cwd="/work", summary={"policy": "experts/m.zip", "return_mean": 500.0})
-    abs_ = make_run(tmp_path, "eval__a__B", stage="eval", summary={"policy": "/work/experts/m.zip", "return_mean": 500.0})
+    rel = make_run(tmp_path, "eval__a__A", stage="eval", cwd="/srv/project", summary={"policy": "experts/m.zip", "return_mean": 500.0})
+    abs_ = make_run(tmp_path, "eval__a__B", stage="eval", summary={"policy": "/srv/project/experts/m.zip", "return_mean": 500.0})
     rnd = make_run(tmp_path, "eval__a__C", stage="eval", summary={"policy": "random", "return_mean": 30.0})
     assert compare_runs([rel, abs_])[0] == SCORE_COLUMNS
     columns, rows = compare_runs([rel, rnd])
     assert columns == SCORE_COLUMNS + ["input.policy"]
-    assert [r["input.policy"] for r in rows] == ["/work/experts/m.zip", "random"]
+    assert [r["input.policy"] for r in rows] == ["/srv/project/experts/m.zip", "random"]
+
+
+def test_compare_resolves_policies_from_a_cd_relative_to_the_run_folder(tmp_path):
+    # command.txt names the working folder relative to the run folder: `cd ../.. && gailctl eval ...`
+    (tmp_path / "proj" / "runs").mkdir(parents=True)
+    rel = make_run(tmp_path / "proj" / "runs", "eval__a__A", stage="eval", cwd="../..",
+                   summary={"policy": "experts/m.zip", "return_mean": 500.0})
+    abs_ = make_run(tmp_path, "eval__a__B", stage="eval", summary={"policy": str(tmp_path / "proj" / "experts" / "m.zip"),
+                                                                  "return_mean": 500.0})
+    assert compare_runs([rel, abs_])[0] == SCORE_COLUMNS  # the same policy: no input.policy column
 
 
 def test_compare_table_renders_scores_and_differences(tmp_path):

@@ -206,7 +206,7 @@ def test_gail_without_demonstrations_says_how_to_give_them(workdir):
         plan_sweep(stage="gail", config_path=Path("nodemos.yaml"), seeds="0")
 
 
-def test_trial_commands_reproduce_each_trial_from_anywhere(workdir):
+def test_trial_commands_reproduce_each_trial_from_the_sweeps_working_folder(workdir):
     plan = plan_sweep(stage="gail", config_path=Path("exp.yaml"), seeds="0,2", overrides=["gail.total_timesteps=640"],
                       grid=["gail.disc_lr=0.001,0.0003"], demos=Path("demos_run"))
     described = plan.describe(workdir / "sweep" / "trials")
@@ -214,11 +214,12 @@ def test_trial_commands_reproduce_each_trial_from_anywhere(workdir):
     last = described["trials"][3]
     assert last["grid"] == {"gail.disc_lr": 0.0003} and last["seed"] == 2
     assert last["overrides"] == ["gail.total_timesteps=640", "gail.disc_lr=0.0003", "seed=2"]
-    assert last["command"] == [
-        "gailctl", "gail", "-c", str(workdir / "exp.yaml"), "--set", "gail.total_timesteps=640",
-        "--set", "gail.disc_lr=0.0003", "--seed", "2", "--demos", str((workdir / "demos_run" / "demos").resolve()),
-        "--runs-dir", str(workdir / "sweep" / "trials"),
+    assert last["command"] == [  # paths relative to where the sweep started: no absolute path of this machine
+        "gailctl", "gail", "-c", "exp.yaml", "--set", "gail.total_timesteps=640",
+        "--set", "gail.disc_lr=0.0003", "--seed", "2", "--demos", "demos_run/demos",
+        "--runs-dir", "sweep/trials",
     ]
+    assert str(workdir) not in json.dumps(described)
     json.dumps(described)  # sweep.json is plain JSON
 
 
@@ -398,7 +399,7 @@ def test_sweep_command_writes_the_sweep_folder(workdir, no_ray):
         ["expert.ppo.n_epochs=1", "seed=0"], ["expert.ppo.n_epochs=1", "seed=1"],
         ["expert.ppo.n_epochs=2", "seed=0"], ["expert.ppo.n_epochs=2", "seed=1"],
     ]
-    assert (sweep_dir / "command.txt").read_text().startswith(f"cd {workdir} && gailctl ")  # (CliRunner keeps pytest's argv)
+    assert (sweep_dir / "command.txt").read_text().startswith("cd ../.. && gailctl ")  # (CliRunner keeps pytest's argv)
     with open(sweep_dir / "results.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert [(r["trial"], r["expert.ppo.n_epochs"], r["seed"], r["status"], r["return_mean"]) for r in rows] == [
@@ -407,6 +408,8 @@ def test_sweep_command_writes_the_sweep_folder(workdir, no_ray):
     ]
     md = (sweep_dir / "results.md").read_text()
     assert md.count("| finished |") == 4 and "Mean ± std over seeds" in md and "| 2/2 | 100.5 ± 0.7 |" in md
+    for shared in ("results.md", "results.csv", "sweep.json", "command.txt"):  # trials named relative to the sweep folder
+        assert str(workdir) not in (sweep_dir / shared).read_text(), shared
     assert "mean ± std over seeds" in result.stdout
 
 
