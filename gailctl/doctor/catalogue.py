@@ -73,6 +73,16 @@ CATALOGUE: tuple[Check, ...] = (
                   "lifted argmax to 0.85 ± 0.14 (docs/bench-mujoco/README.md, \"Tuning, third session\")."),
         fn=pol.argmax_sampled_apart),
     Check(
+        name="entropy-collapse", severity="error", title="The generator's entropy or action std collapses early",
+        signature=(f"In imitation's log, the action std falls below {pol.STD_COLLAPSED} (continuous actions) or the "
+                   f"policy's entropy below {pol.ENTROPY_COLLAPSED:.0%} of its first value (discrete), within the first "
+                   f"{pol.COLLAPSE_EARLY:.0%} of the budget and before any evaluation reached {adv.NOT_IMITATING}."),
+        fix="An entropy bonus (`gail.ppo.ent_coef: 0.01`), or a third of the generator's learning rate if it has one.",
+        evidence=("A BC term on the demonstrations' likelihood drove Swimmer's action std to 0.0007 (plain GAIL keeps "
+                  "0.25-0.32) and stopped exploration (docs/bench-mujoco/README.md, \"Eleventh session\"); "
+                  "configs/lunarlander.yaml's tuned bonus 0.0087 keeps its generator exploring."),
+        fn=pol.entropy_collapse),
+    Check(
         name="discriminator-wins", severity="error", title="The discriminator wins outright",
         signature=(f"The discriminator's accuracy, averaged over {adv.ROLLING_WINDOW:.0%} of the budget, stays at or "
                    f"above {adv.DISC_WIN_ACC} for at least {adv.DISC_WIN_SPAN:.0%} of the budget (and "
@@ -97,16 +107,6 @@ CATALOGUE: tuple[Check, ...] = (
                   "(docs/gail-stability.md). A discriminator at 0.5 is also what success looks like, so the score decides."),
         fn=adv.disc_never_learns, live=True),
     Check(
-        name="entropy-collapse", severity="error", title="The generator's entropy or action std collapses early",
-        signature=(f"In imitation's log, the action std falls below {pol.STD_COLLAPSED} (continuous actions) or the "
-                   f"policy's entropy below {pol.ENTROPY_COLLAPSED:.0%} of its first value (discrete), within the first "
-                   f"{pol.COLLAPSE_EARLY:.0%} of the budget and before any evaluation reached {adv.NOT_IMITATING}."),
-        fix="An entropy bonus (`gail.ppo.ent_coef: 0.01`), or a third of the generator's learning rate if it has one.",
-        evidence=("A BC term on the demonstrations' likelihood drove Swimmer's action std to 0.0007 (plain GAIL keeps "
-                  "0.25-0.32) and stopped exploration (docs/bench-mujoco/README.md, \"Eleventh session\"); "
-                  "configs/lunarlander.yaml's tuned bonus 0.0087 keeps its generator exploring."),
-        fn=pol.entropy_collapse),
-    Check(
         name="bc-above-gail", severity="warning", title="BC on the same demonstrations scores above GAIL",
         signature=(f"A BC run (beside the run, or in the same bench) on the same demonstrations, count and subsampling "
                    f"scores more than {data.BC_MARGIN} above the GAIL run's final score."),
@@ -114,6 +114,14 @@ CATALOGUE: tuple[Check, ...] = (
         evidence=("At 25 trajectories GAIL ended 0.07-0.08 below BC on Hopper and Swimmer; the BC term lifted them to "
                   "0.97 ± 0.01 and 0.99 ± 0.03 (docs/bench-mujoco/README.md, \"Eleventh\" and \"Twelfth session\")."),
         fn=data.bc_above_gail),
+    Check(
+        name="budget-short", severity="error", title="A budget far below the shipped config's",
+        signature=(f"A finished gail run below {pol.IMITATING} trained at most {pol.BUDGET_SHORT:.0%} of the env steps of "
+                   f"the shipped config for its env."),
+        fix="The shipped config's budget.",
+        evidence=("CartPole's shipped 153,600 env steps hold 0.95 from 56-97k on 5 of 5 seeds; the MuJoCo configs' 1M "
+                  "reach their targets (docs/bench-mujoco/README.md, \"Thirteenth session\" and \"Ninth session\")."),
+        fn=pol.budget_short),
     Check(
         name="budget-ends-rising", severity="error", title="The budget ends while the return still rises",
         signature=(f"A least-squares line through the evaluations of the last {pol.RISE_WINDOW:.0%} of the budget climbs "

@@ -209,3 +209,47 @@ def not_imitating(view: RunView) -> Optional[Finding]:
         evidence=f"final normalized score {final:.2f}{peak}; no signature in the catalogue fired",
         why="the run did not imitate and its logs do not show a known cause; its curves may",
         next_step=f"gailctl plot {view.path}", values={"final": final})
+
+
+# --- a budget far below the shipped config's -----------------------------------------------
+
+BUDGET_SHORT = 0.5
+"""A gail budget at most this fraction of the shipped config's for the same env. The shipped
+budgets are measured: CartPole's 153,600 env steps hold 0.95 from 56-97k on 5 of 5 seeds
+(docs/bench-mujoco/README.md, "Thirteenth session"), the MuJoCo configs' 1M reach their targets
+(same file)."""
+
+
+def shipped_budget(env_id: Optional[str]) -> Optional[tuple[str, int]]:
+    """(config name, gail.total_timesteps) of the shipped config for `env_id`, if one ships."""
+    import yaml
+
+    from gailctl.core.shipped import config_names, shipped_config
+
+    for name in config_names():
+        path = shipped_config(name)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) if path else None
+        except (OSError, yaml.YAMLError):
+            continue
+        if isinstance(data, dict) and (data.get("env") or {}).get("id") == env_id:
+            total = (data.get("gail") or {}).get("total_timesteps")
+            if isinstance(total, int):
+                return name, total
+    return None
+
+
+def budget_short(view: RunView) -> Optional[Finding]:
+    final = view.final_score
+    if view.stage != "gail" or final is None or final >= IMITATING or not view.budget or view.status != "finished":
+        return None
+    found = shipped_budget(view.env_id)
+    if found is None or view.budget > BUDGET_SHORT * found[1]:
+        return None
+    name, total = found
+    return Finding(
+        name="budget-short", severity="error",
+        evidence=(f"trained {view.budget:,} env steps, {view.budget / total:.0%} of the {total:,} the shipped config "
+                  f"`{name}` trains on {view.env_id}; final normalized score {final:.2f}"),
+        why="the run stopped before GAIL usually gets there on this task, so its score measures the budget, not the setup",
+        next_step=rerun_with(view, {"gail.total_timesteps": total}), values={"budget": view.budget, "shipped": total})
