@@ -92,7 +92,7 @@ CATALOGUE: tuple[Check, ...] = (
              "(`gail.disc_grad_penalty: 0.3`) if there is none; start the generator from BC (`gail.bc_init_epochs: "
              "200`) under the paper's subsampling; a penalty of 1.0; half the discriminator updates a round."),
         evidence=("Walker2d's failing seeds: accuracy 0.95-1.0 for 300k-1M env steps while the walker fell "
-                  "(docs/bench-mujoco/tuning/README.md). CartPole without a penalty: seed 2 of 5 never learned, its "
+                  "(tests/fixtures/doctor/mujoco.csv). CartPole without a penalty: seed 2 of 5 never learned, its "
                   "discriminator at 1.0 on expert samples throughout (docs/gail-stability.md). Swimmer with "
                   "`gail.normalize_reward` never learned (accuracy 0.97-1.0). Walker2d's BC start lifted 0.62 ± 0.33 to "
                   "0.75 ± 0.24; a penalty of 1.0 stood seed 3 up by 164k (accuracy 0.92 -> 0.66)."),
@@ -129,7 +129,7 @@ CATALOGUE: tuple[Check, ...] = (
                    f"{adv.NOT_IMITATING}, a warning above)."),
         fix="Twice the budget.",
         evidence=("Walker2d with linear decay at minibatch 128 was still rising when its rates ran down (0.21, "
-                  "docs/bench-mujoco/tuning/README.md); a CartPole run cut to a tenth of its budget ends mid-climb."),
+                  "tests/fixtures/doctor/mujoco.csv); a CartPole run cut to a tenth of its budget ends mid-climb."),
         fn=pol.budget_ends_rising),
     Check(
         name="return-peaked-and-fell", severity="warning", title="The return peaked and fell",

@@ -13,7 +13,7 @@ from gailctl.doctor.view import Row, RunView
 
 DISC_WIN_ACC = 0.9
 """Rolling discriminator accuracy at or above which it wins outright. Walker2d's failing seeds
-sat at 0.9-1.0 for 300k-1M env steps while the walker fell (docs/bench-mujoco/tuning/README.md:
+sat at 0.9-1.0 for 300k-1M env steps while the walker fell (tests/fixtures/doctor/mujoco.csv:
 `w-ls1-s1` 0.99, `w-bci-s4` "0.9-1.0", `w-nd1-s3` "0.91-1.0"); 0.95 missed `w-bci-s4`,
 `w-b128-s4` and `w-nd1-s3`. The shipped configs' passing runs settle at 0.6-0.85 once they learn
 (`h-bcw01-*`, `sw-bcw01-*`, `w-def-*`); those that start near 1 climb meanwhile (`hcx-*`)."""
