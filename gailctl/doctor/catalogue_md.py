@@ -6,6 +6,8 @@ the same thing.
 
 from __future__ import annotations
 
+import sys
+
 from gailctl.doctor.catalogue import CATALOGUE
 
 INTRO = """# Troubleshooting: why a run did not imitate
@@ -49,4 +51,4 @@ def render() -> str:
 
 
 if __name__ == "__main__":
-    print(render(), end="")
+    sys.stdout.write(render())

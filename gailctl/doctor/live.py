@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 from gailctl.doctor import checks_data
 from gailctl.doctor.catalogue import LIVE_CHECKS
 from gailctl.doctor.finding import Finding
-from gailctl.doctor.record import FindingsFile
+from gailctl.core.findings import FindingsFile
 from gailctl.doctor.view import DemoFacts, Row, RunView, demo_facts, live_view, read_rows
 
 START_CHECKS = (checks_data.demos_mismatch, checks_data.too_few_transitions, checks_data.expert_below_reference)

@@ -20,7 +20,7 @@ import yaml
 
 from gailctl.core.errors import UsageError
 from gailctl.core.runs import is_run_dir, read_summary, stage_from_folder_name
-from gailctl.doctor.record import read_findings
+from gailctl.core.findings import read_findings
 from gailctl.report.run_scores import ALGORITHMS, FinalScores, final_scores, number
 
 log = logging.getLogger(__name__)
@@ -184,6 +184,7 @@ class RunInfo:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["path"] = str(self.path)
+        data["findings"] = list(self.findings)
         return data
 
 

@@ -11,7 +11,7 @@ import pytest
 from gailctl.core.config_load import load_config
 from gailctl.core.execution import execute
 from gailctl.doctor.diagnose import examine
-from gailctl.doctor.record import FINDINGS_FILE
+from gailctl.core.findings import FINDINGS_FILE
 
 pytestmark = pytest.mark.e2e
 

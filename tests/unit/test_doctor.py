@@ -10,7 +10,7 @@ from pathlib import Path
 from gailctl.doctor.diagnose import diagnose, examine
 from gailctl.doctor.finding import rerun_with
 from gailctl.doctor.live import LiveDoctor
-from gailctl.doctor.record import FINDINGS_FILE, FindingsFile, read_findings
+from gailctl.core.findings import FINDINGS_FILE, FindingsFile, read_findings
 from gailctl.doctor.view import DemoFacts, live_view, read_run
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "doctor"

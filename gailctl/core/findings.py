@@ -1,5 +1,5 @@
-"""A run's `findings.jsonl`: what the live doctor found while the run trained. Stdlib only, so
-`gailctl runs` can count them without loading the doctor."""
+"""A run folder's `findings.jsonl`: what `gailctl.doctor`'s live checks found while the run
+trained. Stdlib only, so `gailctl runs` lists them without loading the doctor."""
 
 from __future__ import annotations
 
