@@ -42,7 +42,7 @@ CATALOGUE: tuple[Check, ...] = (
         fix="Train the expert longer (`gailctl expert -c CONFIG`), re-record, then run GAIL again.",
         evidence=("The shipped MuJoCo experts' sampled actions score 0.92-0.98 of their reference (configs/*.yaml); "
                   "HalfCheetah's first expert flipped in a quarter of its episodes and GAIL on its demonstrations failed "
-                  "3 of 10 seeds; a new expert fixed all 10 (docs/bench-mujoco/README.md, \"Seventh session\")."),
+                  "3 of 10 seeds; a new expert fixed all 10 (docs/bench-mujoco/README.md)."),
         fn=data.expert_below_reference),
     Check(
         name="nan-loss", severity="error", title="NaN or inf in a loss",
@@ -60,7 +60,7 @@ CATALOGUE: tuple[Check, ...] = (
             "show another behaviour.",
         evidence=("HalfCheetah seed 2: return std 1,530 over 50 episodes, penalty 1.0 gave 0.92 and std 394; the first "
                   "expert's flipped demonstrations explained the split, a new expert fixed 10 of 10 seeds "
-                  "(docs/bench-mujoco/README.md, \"Sixth\" and \"Seventh session\")."),
+                  "(docs/bench-mujoco/README.md)."),
         fn=pol.episodes_split),
     Check(
         name="argmax-sampled-apart", severity="error", title="Argmax and sampled actions far apart",
@@ -70,7 +70,7 @@ CATALOGUE: tuple[Check, ...] = (
                    f"otherwise."),
         fix="Start a continuous generator quieter: `gail.ppo.log_std_init: -1` (std 0.37 instead of SB3's 1).",
         evidence=("HalfCheetah at log std 0: sampled 0.37 ± 0.04 against argmax 0.74 ± 0.13 over 5 seeds; log std -1 "
-                  "lifted argmax to 0.85 ± 0.14 (docs/bench-mujoco/README.md, \"Tuning, third session\")."),
+                  "lifted argmax to 0.85 ± 0.14 (docs/bench-mujoco/README.md)."),
         fn=pol.argmax_sampled_apart),
     Check(
         name="entropy-collapse", severity="error", title="The generator's entropy or action std collapses early",
@@ -79,7 +79,7 @@ CATALOGUE: tuple[Check, ...] = (
                    f"{pol.COLLAPSE_EARLY:.0%} of the budget and before any evaluation reached {adv.NOT_IMITATING}."),
         fix="An entropy bonus (`gail.ppo.ent_coef: 0.01`), or a third of the generator's learning rate if it has one.",
         evidence=("A BC term on the demonstrations' likelihood drove Swimmer's action std to 0.0007 (plain GAIL keeps "
-                  "0.25-0.32) and stopped exploration (docs/bench-mujoco/README.md, \"Eleventh session\"); "
+                  "0.25-0.32) and stopped exploration (docs/bench-mujoco/README.md); "
                   "configs/lunarlander.yaml's tuned bonus 0.0087 keeps its generator exploring."),
         fn=pol.entropy_collapse),
     Check(
@@ -112,7 +112,7 @@ CATALOGUE: tuple[Check, ...] = (
                    f"scores more than {data.BC_MARGIN} above the GAIL run's final score."),
         fix="Start the generator from BC and keep a BC term: `gail.bc_init_epochs: 200`, `gail.bc_weight: 0.1`.",
         evidence=("At 25 trajectories GAIL ended 0.07-0.08 below BC on Hopper and Swimmer; the BC term lifted them to "
-                  "0.97 ± 0.01 and 0.99 ± 0.03 (docs/bench-mujoco/README.md, \"Eleventh\" and \"Twelfth session\")."),
+                  "0.97 ± 0.01 and 0.99 ± 0.03 (docs/bench-mujoco/README.md)."),
         fn=data.bc_above_gail),
     Check(
         name="budget-short", severity="error", title="A budget far below the shipped config's",
@@ -120,7 +120,7 @@ CATALOGUE: tuple[Check, ...] = (
                    f"the shipped config for its env."),
         fix="The shipped config's budget.",
         evidence=("CartPole's shipped 153,600 env steps hold 0.95 from 56-97k on 5 of 5 seeds; the MuJoCo configs' 1M "
-                  "reach their targets (docs/bench-mujoco/README.md, \"Thirteenth session\" and \"Ninth session\")."),
+                  "reach their targets (docs/bench-mujoco/README.md)."),
         fn=pol.budget_short),
     Check(
         name="budget-ends-rising", severity="error", title="The budget ends while the return still rises",
@@ -139,7 +139,7 @@ CATALOGUE: tuple[Check, ...] = (
              "(`gail.bc_weight: 0.1`); else stop where it peaked."),
         evidence=("CartPole: linear decay took the seeds that stayed at the expert from 2 of 5 to 5 of 5 "
                   "(docs/gail-stability.md). Swimmer: the BC term narrowed its swings from 0.40-1.07 to 0.86-1.01 "
-                  "(docs/bench-mujoco/README.md, \"Eleventh session\"). Walker2d `w-b128-s4` peaked at 0.61 and ended at "
+                  "(docs/bench-mujoco/README.md). Walker2d `w-b128-s4` peaked at 0.61 and ended at "
                   "0.03."),
         fn=pol.peaked_and_fell),
     Check(

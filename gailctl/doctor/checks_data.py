@@ -15,11 +15,11 @@ EXPERT_BELOW = 0.85
 reference. The shipped MuJoCo experts' sampled actions (what `record` keeps by default) score
 0.92-0.98 of their argmax reference (configs/*.yaml comments); HalfCheetah's first expert, whose
 demonstrations flipped the cheetah in a quarter of its episodes, had a return std of 27% of
-its mean (docs/bench-mujoco/README.md, "Seventh session")."""
+its mean (docs/bench-mujoco/README.md)."""
 
 BC_MARGIN = 0.05
 """BC above GAIL by more than this: at 25 trajectories BC ended above GAIL by 0.07-0.08 on Hopper
-and Swimmer (Welch's p 0.016-0.026, docs/bench-mujoco/README.md, "Ninth session"), which their BC
+and Swimmer (Welch's p 0.016-0.026, docs/bench-mujoco/README.md), which their BC
 term (gail.bc_weight) then closed."""
 
 

@@ -16,7 +16,7 @@ IMITATING = 0.9
 STD_COLLAPSED = 0.05
 """Action std below which a continuous generator has stopped exploring: a BC term on the
 demonstrations' likelihood drove Swimmer's to 0.0007 and kept the clone as it was, plain GAIL's
-stays at 0.25-0.32 (docs/bench-mujoco/README.md, "Eleventh session")."""
+stays at 0.25-0.32 (docs/bench-mujoco/README.md)."""
 ENTROPY_COLLAPSED = 0.05
 """Fraction of its first entropy below which a discrete generator has stopped exploring:
 CartPole's learning runs keep 0.19-0.27 nats of the first 0.69 (about 30%) to the end."""
@@ -216,7 +216,7 @@ def not_imitating(view: RunView) -> Optional[Finding]:
 BUDGET_SHORT = 0.5
 """A gail budget at most this fraction of the shipped config's for the same env. The shipped
 budgets are measured: CartPole's 153,600 env steps hold 0.95 from 56-97k on 5 of 5 seeds
-(docs/bench-mujoco/README.md, "Thirteenth session"), the MuJoCo configs' 1M reach their targets
+(docs/bench-mujoco/README.md), the MuJoCo configs' 1M reach their targets
 (same file)."""
 
 
