@@ -23,6 +23,7 @@ from gailctl.core.metrics import MetricsWriter, read_metrics
 from gailctl.core.signals import graceful_stop, stop_mid_rollout
 from gailctl.core.torch_files import save_torch_atomic, torch_save
 from gailctl.core.ui import console, progress_bar
+from gailctl.doctor.live import LiveDoctor
 from gailctl.report.curves import gail_curve_png
 from gailctl.rl.adversarial import DISC_KEYS, build_gail, mean_disc_stats, train_rounds
 from gailctl.rl.cloning import clone_into_generator
@@ -107,6 +108,7 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
         dropped = truncate_metrics_after(run_dir, key="round", last=start_round)
         purge_step = int(state["n_env_steps"]) + 1  # TensorBoard hides the events written after the checkpoint
         console.print(f"resuming {run_dir.name} from {checkpoint.name} (round {start_round}; {dropped} later metric rows dropped)")
+    doctor = LiveDoctor.for_gail(run_dir, cfg, trajs=trajs, demos_dir=demos_dir, n_kept=n_kept, start_round=start_round, echo=console.print)
     t0 = run_clock_start(run_dir)  # one clock over every invocation of the run, as summary.json's wall_s
     eval_s = [float(state.get("eval_s", 0.0))]  # time spent evaluating, excluded from train_wall_s
 
@@ -156,6 +158,7 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
             wall_s = round(time.monotonic() - t0, 3)  # setup included: the clock summary.json reads too
             writer.write({"round": 0, "n_env_steps": 0, "wall_s": wall_s, "train_wall_s": round(wall_s - eval_s[0], 3),
                           **{k: "" for k in DISC_KEYS}, **last_eval})
+            doctor.observe({"round": 0, "n_env_steps": 0, **last_eval})
         for done in train_rounds(trainer, cfg, start_round=start_round, n_rounds=n_rounds, bc_term=learner.bc_term):
             r, stats = done.round, done.disc_stats
             row: dict[str, Any] = {"round": r, "n_env_steps": int(gen.num_timesteps), **mean_disc_stats(stats)}
@@ -167,6 +170,7 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
             row["wall_s"] = round(time.monotonic() - t0, 3)
             row["train_wall_s"] = round(row["wall_s"] - eval_s[0], 3)
             writer.write(row)
+            doctor.observe(row)
             if r % ckpt_every_rounds == 0 or r == n_rounds or stop.requested:
                 checkpoint_now(r)
             if stop.requested:
@@ -189,6 +193,7 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
         "n_demo_trajectories": len(trajs),
         "subsample_every": g.subsample_every,
         "n_demo_transitions": n_kept,
+        "demo_stats": doctor.demos.to_json(),
         "bc_init_epochs": g.bc_init_epochs,
         "value_warmup_rounds": g.value_warmup_rounds,
         "bc_weight": g.bc_weight,
