@@ -151,7 +151,8 @@ def _command_line(argv: Optional[list[str]], run_dir: Path) -> str:
     import shlex
 
     words = shlex.join(["gailctl", *list(sys.argv if argv is None else argv)[1:]])
-    cwd, folder = Path(os.getcwd()).absolute(), Path(run_dir).absolute()
+    # normpath: a folder reached through `..` (`--runs-dir ../elsewhere`, made absolute) lies where it lands
+    cwd, folder = Path(os.getcwd()).absolute(), Path(os.path.normpath(Path(run_dir).absolute()))
     if folder != cwd and cwd not in folder.parents:
         return words
     return f"cd {shlex.quote(os.path.relpath(cwd, folder))} && {words}"

@@ -258,6 +258,12 @@ def test_command_line_outside_the_working_folder_is_the_command_as_typed(tmp_pat
     write_run_header(run, config_yaml="seed: 0\n", argv=["gailctl", "expert", "--runs-dir", "../elsewhere"])
     assert (run / "command.txt").read_text() == "gailctl expert --runs-dir ../elsewhere\n"
     assert command_cwd(run) is None
+    # the same folder reached through the working folder (`here/../elsewhere/run`, as a relative
+    # --runs-dir made absolute names it) still lies outside it
+    other = tmp_path / "here" / ".." / "elsewhere" / "other"
+    other.mkdir()
+    write_run_header(other, config_yaml="seed: 0\n", argv=["gailctl", "expert", "--runs-dir", "../elsewhere"])
+    assert (other / "command.txt").read_text() == "gailctl expert --runs-dir ../elsewhere\n"
 
 
 def test_command_cwd_reads_older_absolute_command_lines(tmp_path):
