@@ -15,9 +15,10 @@ import math
 import sys
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Callable, Optional, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Optional, Sequence, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from gailctl.core import shipped
 from gailctl.core.errors import ConfigError, GailctlError
@@ -25,7 +26,55 @@ from gailctl.core.errors import ConfigError, GailctlError
 if TYPE_CHECKING:
     from gailctl.core.config import Config
 
+_state: dict[str, Any] = {"debug": False, "argv": None}
+"""--debug, and the arguments the app was invoked with (`sys.argv[1:]`, or a test runner's)."""
+
+
+def _click_errors() -> Any:
+    """Click's exception classes: Typer 0.2x carries its own copy of Click (`typer._click`), older Typer uses click."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # typer < 0.20
+        from click import exceptions
+    return exceptions
+
+
+class GailctlGroup(TyperGroup):
+    """The app's Click group, with Click's own usage errors in gailctl's words.
+
+    A value Typer cannot convert (`--seed abc`), an unknown option or a missing argument is
+    one `error: ...` line naming the option as typed, exit 2, like every error `boundary`
+    reports; Click's usage block and `Try ... for help` stay out of it.
+    """
+
+    def main(self, args: Any = None, prog_name: Optional[str] = None, complete_var: Optional[str] = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        _state["argv"] = argv
+        call = functools.partial(super().main, args=argv, prog_name=prog_name, complete_var=complete_var,
+                                 standalone_mode=False, **extra)
+        if not standalone_mode:
+            return call()
+        errors = _click_errors()
+        try:
+            rv = call()
+        except errors.UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # bare `gailctl`: the help, as Click shows it
+                exc.show()
+                sys.exit(exc.exit_code)
+            typer.echo(f"error: {click_usage_message(exc, argv, commands=list(self.commands))}", err=True)
+            sys.exit(2)
+        except errors.ClickException as exc:
+            typer.echo(f"error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            typer.echo("error: aborted", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)  # Click returns an Exit's code when not standalone
+
+
 app = typer.Typer(
+    cls=GailctlGroup,
     name="gailctl",
     help="Imitation-learning experiments from YAML configs: PPO experts, demonstrations, GAIL, evaluation.",
     no_args_is_help=True,
@@ -34,9 +83,6 @@ app = typer.Typer(
     rich_markup_mode=None,  # plain help: rich's help formatter costs more than the 0.3 s --help may take
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120},
 )
-
-
-_state = {"debug": False}
 
 
 def named_config(value: Optional[Path]) -> Optional[Path]:
@@ -67,13 +113,13 @@ ConfigOpt = Annotated[
 ]
 SetOpt = Annotated[
     Optional[list[str]],
-    typer.Option("--set", help="Override a config value: KEY=VALUE with a dotted key, e.g. gail.total_timesteps=20000. Repeatable.", show_default=False),
+    typer.Option("--set", metavar="KEY=VALUE", help="Override a config value: KEY=VALUE with a dotted key, e.g. gail.total_timesteps=20000. Repeatable.", show_default=False),
 ]
 SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Shortcut for --set seed=N.", show_default=False)]
 RunsDirOpt = Annotated[Path, typer.Option("--runs-dir", help="Where new run folders are created.")]
 AllowEnvMismatchOpt = Annotated[
     bool,
-    typer.Option("--allow-env-mismatch", help="Use demonstrations whose record run names another env than env.id "
+    typer.Option("--allow-env-mismatch", help="Use demonstrations recorded on another env than env.id "
                  "(refused by default: the shapes can match while the dynamics differ, e.g. CartPole-v1 and seals/CartPole-v0)."),
 ]
 ResumeOpt = Annotated[
@@ -105,7 +151,7 @@ def boundary(fn: F) -> F:
         except GailctlError as exc:
             _fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
-            _fail("interrupted; the run folder's summary.json says status: interrupted", 130)
+            _fail("interrupted (Ctrl-C)", 130)  # a run folder's own stop says more: core.execution.stopped_message
         except OSError as exc:
             where = f" ({exc.filename})" if exc.filename else ""
             if exc.errno == errno.ENOSPC:
@@ -130,15 +176,62 @@ def _fail(message: str, code: int) -> None:
 def _as_typed(spellings: str) -> str:
     """The spelling of an option found on the command line (`-n` of `-n/--episodes`), else all of them.
 
-    Click does not record which alias it parsed; the process's own arguments say it.
+    Click does not record which alias it parsed; the arguments the app was given say it.
     """
-    names = spellings.split("/")
-    for arg in sys.argv[1:]:
+    found = typed_option(spellings.split("/"))
+    return spellings if found is None else found[0]
+
+
+def typed_option(names: list[str], argv: Optional[list[str]] = None) -> Optional[tuple[str, Optional[str]]]:
+    """(the spelling used, its value as typed) of the last use of an option on the command line, or None.
+
+    `-n 3`, `-n3`, `--episodes 3` and `--episodes=3` all count; the value is None when none follows.
+    """
+    if argv is None:
+        argv = _state["argv"] if _state["argv"] is not None else sys.argv[1:]
+    args = list(argv)
+    found = None
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
         for name in names:
-            if arg == name or (name.startswith("--") and arg.startswith(name + "=")) or (
-                    not name.startswith("--") and len(name) == 2 and arg.startswith(name) and not arg.startswith("--")):
-                return name
-    return spellings
+            if arg == name:
+                found = (name, args[i + 1] if i + 1 < len(args) else None)
+            elif name.startswith("--") and arg.startswith(name + "="):
+                found = (name, arg[len(name) + 1:])
+            elif not name.startswith("--") and len(name) == 2 and arg.startswith(name) and not arg.startswith("--"):
+                found = (name, arg[2:])
+    return found
+
+
+_EXPECTED = (("valid integer", "expected a whole number"), ("valid number", "expected a number"),
+             ("valid boolean", "expected true or false"))
+"""Typer's conversion messages, said as the rest of gailctl's errors say what was expected."""
+
+
+def click_usage_message(exc: Any, argv: list[str], *, commands: Sequence[str] = ()) -> str:
+    """One line for a Click usage error: `--seed abc: expected a whole number`; `eval: missing argument RUN_OR_ZIP`.
+
+    `commands`: the app's command names, to name the command when Click's error does not carry it.
+    """
+    errors = _click_errors()
+    ctx = getattr(exc, "ctx", None)
+    words = ctx.command_path.split()[1:] if ctx is not None else []
+    if not words:
+        words = [arg for arg in argv if arg in commands][:1]
+    command = " ".join(["gailctl", *words])
+    param = getattr(exc, "param", None)
+    if isinstance(exc, errors.BadParameter) and not isinstance(exc, errors.MissingParameter) and param is not None:
+        message = str(exc.message).strip().rstrip(".")
+        expected = next((text for phrase, text in _EXPECTED if phrase in message.lower()), message)
+        if getattr(param, "param_type_name", "") == "argument":
+            return f"{command}: {param.name.upper() if not param.metavar else param.metavar}: {expected}"
+        typed = typed_option([*param.opts, *param.secondary_opts], argv)
+        where = "/".join(param.opts) if typed is None else typed[0] if typed[1] is None else f"{typed[0]} {typed[1]}"
+        return f"{where}: {expected}"
+    message = exc.format_message().strip()
+    message = message[:1].lower() + message[1:]
+    return f"{' '.join(words) + ': ' if words else ''}{message.rstrip('.')} (see {command} --help)"
 
 
 def shortcuts(**given: tuple[str, str, Any]) -> tuple[list[str], dict[str, str]]:

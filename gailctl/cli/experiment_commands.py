@@ -33,7 +33,7 @@ def sweep(
     set_: SetOpt = None,
     grid: Annotated[
         Optional[list[str]],
-        typer.Option("--grid", help="Values to sweep: KEY=V1,V2,... (YAML values, e.g. gail.disc_lr=0.001,0.0003). "
+        typer.Option("--grid", metavar="KEY=V1,V2,...", help="Values to sweep: KEY=V1,V2,... (YAML values, e.g. gail.disc_lr=0.001,0.0003). "
                      "Repeatable; every combination runs with every seed.", show_default=False),
     ] = None,
     demos: Annotated[Optional[Path], typer.Option("--demos", help="(gail, bc) Record run folder or demonstrations folder (default: gail.demos in the config).", show_default=False)] = None,
@@ -59,13 +59,13 @@ def sweep(
 @app.command()
 @boundary
 def bench(
-    configs: Annotated[Optional[list[Path]], typer.Option("--config", "-c", help="A config file or shipped config name to benchmark (repeatable; default: --suite classic).", show_default=False, callback=named_configs, autocompletion=complete_config)] = None,
+    configs: Annotated[Optional[list[Path]], typer.Option("--config", "-c", metavar="<path>", help="A config file or shipped config name to benchmark (repeatable; default: --suite classic).", show_default=False, callback=named_configs, autocompletion=complete_config)] = None,
     suite: Annotated[Optional[str], typer.Option("--suite", help="A named list of shipped configs: classic (cartpole, acrobot, mountaincar, pendulum) or mujoco (hopper, halfcheetah, walker2d, swimmer, ant).", show_default=False)] = None,
     seeds: Annotated[str, typer.Option("--seeds", help="Seeds, e.g. 0-4 or 0,2,5.")] = "0-4",
     n_demos: Annotated[Optional[str], typer.Option("--n-demos", help="Numbers of demonstration trajectories, e.g. 1,4,10 (default: each config's gail.n_demos).", show_default=False)] = None,
     quick: Annotated[bool, typer.Option("--quick", help="A first look: seeds 0-1, each config's smallest demonstration count (unless --n-demos), each config's bench.quick_budget of its GAIL budget (a third unless it says), 10 final evaluation episodes.")] = False,
     with_bc: Annotated[bool, typer.Option("--bc/--no-bc", help="Behavioural cloning on the same demonstrations, as the GAIL paper's baseline.")] = True,
-    throughput: Annotated[bool, typer.Option("--throughput/--no-throughput", help="First measure GAIL's env steps/s against plain PPO's, alone on the machine.")] = True,
+    throughput: Annotated[bool, typer.Option("--throughput/--no-throughput", help="First measure GAIL's env steps/s against plain PPO's, before any trial; the report states other processes' load meanwhile.")] = True,
     throughput_only: Annotated[bool, typer.Option("--throughput-only", help="Only that measurement, no trials (--quick: one repeat instead of three).")] = False,
     set_: SetOpt = None,
     address: Annotated[Optional[str], typer.Option("--address", help="Join this Ray cluster instead of starting one.", show_default=False)] = None,

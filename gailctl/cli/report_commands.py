@@ -1,6 +1,8 @@
-"""The commands that read run folders: runs (list), plot (learning curves), compare.
+"""The commands that read run folders: runs (list), plot (learning curves), compare, doctor (why a
+run did not imitate).
 
-Thin shells over `gailctl.report`: the data and the pictures are made there, printed here.
+Thin shells over `gailctl.report` and `gailctl.doctor`: the data and the pictures are made there,
+printed here.
 """
 
 from __future__ import annotations
@@ -73,3 +75,23 @@ def compare(
     from gailctl.report.run_tables import render_compare_table
 
     print_tables(render_compare_table(*compare_runs(run_dirs)))
+
+
+@app.command()
+@boundary
+def doctor(
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN", help="A run folder, or a sweep, tune or bench folder (one verdict per trial).", show_default=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout, for scripts.")] = False,
+) -> None:
+    """Say why a run did not imitate: named findings with their evidence and the command to run next."""
+    import json
+
+    from gailctl.doctor.diagnose import examine
+    from gailctl.doctor.render import report_lines
+
+    report = examine(run_dir)
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        for line in report_lines(report):
+            typer.echo(line)

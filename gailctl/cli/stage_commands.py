@@ -78,8 +78,12 @@ def _check_demos_env(demos_dir: Path, cfg: Config, *, given: Optional[Path], key
         console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
 
 
-def _run_stage(stage: str, cfg: Config, *, runs_dir: Path, resume: Optional[Path] = None, **kwargs: Any) -> tuple[Path, dict[str, Any]]:
-    """Import the stage (torch and friends load here, after the config validated) and execute it."""
+def _run_stage(stage: str, cfg: Config, *, runs_dir: Path, resume: Optional[Path] = None,
+               inputs: Optional[dict[str, Any]] = None, **kwargs: Any) -> tuple[Path, dict[str, Any]]:
+    """Import the stage (torch and friends load here, after the config validated) and execute it.
+
+    `inputs`: what the command line gave, as typed, added to the run's summary.json.
+    """
     from gailctl.core import execution
     from gailctl.rl.env.make import check_env_id
     from gailctl.stages import stage_run
@@ -87,6 +91,8 @@ def _run_stage(stage: str, cfg: Config, *, runs_dir: Path, resume: Optional[Path
     check_env_id(cfg.env.id)
     if resume is not None:
         kwargs["resume_dir"] = resume
+    if inputs:
+        kwargs["inputs"] = inputs
     return execution.execute(stage, stage_run(stage), cfg, runs_dir=runs_dir, **kwargs)
 
 
@@ -117,7 +123,8 @@ def expert(
     final = summary["final"]
     finish(run_dir, [
         f"expert: {summary['n_env_steps']} env steps in {summary['wall_s']:.0f} s; final return "
-        f"{final['return_mean']:.1f} ± {final['return_std']:.1f}{notes(normalized(final['normalized_score']))}; "
+        f"{final['return_mean']:.1f} ± {final['return_std']:.1f}"
+        f"{notes(normalized(final['normalized_score']), summary.get('eval_episodes') and plural(summary['eval_episodes'], 'episode'))}; "
         f"best {summary['best']['return_mean']:.1f} at {summary['best']['n_env_steps']} steps"
         + (f" ({summary['best']['note']})" if summary["best"].get("note") else ""),
     ])
@@ -167,7 +174,7 @@ def record(
         source = f"{'deterministic' if summary['deterministic'] else 'stochastic'} expert"
     d = summary["demos"]
     finish(run_dir, [
-        f"recorded {d['n_traj']} episodes, {d['n_transitions']} transitions ({source})",
+        f"recorded {plural(d['n_traj'], 'episode')}, {d['n_transitions']} transitions ({source})",
         f"return mean {d['return_mean']:.1f} std {d['return_std']:.1f} min {d['return_min']:.1f} max {d['return_max']:.1f}; "
         f"length mean {d['len_mean']:.1f} min {d['len_min']:.0f} max {d['len_max']:.0f}"
         + (f"; {normalized(d['normalized_return_mean'])}" if known(d["normalized_return_mean"]) else ""),
@@ -273,13 +280,15 @@ def eval_(
         from gailctl.report.run_info import refuse_experiment_folder
 
         refuse_experiment_folder(target, command="eval")
-    policy_zip = None if is_random else resolve_policy_zip(target, flag="eval")
+    policy_zip = None if is_random else resolve_policy_zip(target, flag="eval").resolve()
     cfg = _eval_config(target, config, extra, flags)
     from gailctl.rl.env.render import check_video_path
 
     if video is not None:
         video = check_video_path(video, overwrite=overwrite)
-    run_dir, s = _run_stage("eval", cfg, runs_dir=runs_dir, policy_zip=policy_zip, render=render, video=video)
+    # summary.json: `policy` is the zip scored, absolute; `policy_as_typed` the argument, relative to `cwd`.
+    typed = None if is_random else {"policy_as_typed": str(target), "cwd": str(Path.cwd())}
+    run_dir, s = _run_stage("eval", cfg, runs_dir=runs_dir, inputs=typed, policy_zip=policy_zip, render=render, video=video)
     _print_eval_table(s)
     lines = []
     if s.get("rendered", {}).get("mode") == "video":

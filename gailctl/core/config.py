@@ -44,6 +44,8 @@ class _Section(BaseModel):
 
 
 class EnvConfig(_Section):
+    """The task every stage runs on."""
+
     id: str = "seals/CartPole-v0"
     """Gymnasium id; seals ids (`seals/...`) are fixed-horizon, as imitation recommends."""
     n_envs: Annotated[PositiveInt, AfterValidator(sane_n_envs)] = 8
@@ -71,7 +73,9 @@ class References(_Section):
     """Measured returns that define the normalized score (random = 0, expert = 1)."""
 
     random_return: Optional[float] = None
+    """Mean return of uniform random actions (`gailctl eval random -c CONFIG`): normalized score 0."""
     expert_return: Optional[float] = None
+    """Mean return of the expert (argmax actions, 100 episodes in the shipped configs): normalized score 1."""
 
     @model_validator(mode="after")
     def _ordered(self) -> "References":
@@ -111,16 +115,25 @@ class PPOConfig(_Section):
     """stable-baselines3 PPO hyperparameters (same names as `PPO(...)` and its `policy_kwargs`)."""
 
     learning_rate: PositiveFloat = 3e-4
+    """Adam learning rate of the policy and value networks."""
     n_steps: PositiveInt = 2048
     """Steps per env per rollout; one rollout = n_steps x env.n_envs env steps."""
     batch_size: PositiveInt = 64
+    """Minibatch size of each gradient step; at most one rollout."""
     n_epochs: PositiveInt = 10
+    """Passes over each rollout."""
     gamma: float = Field(default=0.99, gt=0.0, le=1.0)
+    """Discount factor of the returns PPO maximises."""
     gae_lambda: float = Field(default=0.95, gt=0.0, le=1.0)
+    """GAE's bias/variance trade-off for the advantages."""
     clip_range: PositiveFloat = 0.2
+    """PPO's clipping of the probability ratio."""
     ent_coef: NonNegativeFloat = 0.0
+    """Weight of the entropy bonus (exploration)."""
     vf_coef: NonNegativeFloat = 0.5
+    """Weight of the value loss."""
     max_grad_norm: PositiveFloat = 0.5
+    """Gradient clipping norm."""
     net_arch: NetArchSpec = (64, 64)
     """Hidden layers of both the policy and the value network (a list), or of each
     (`{pi: [256, 256], vf: [256, 256]}`)."""
@@ -137,14 +150,19 @@ class PPOConfig(_Section):
 
 
 class ExpertConfig(_Section):
+    """`gailctl expert`: PPO on the env's true reward, evaluated and checkpointed as it trains."""
+
     total_timesteps: Budget = 100_000
+    """Env steps to train, rounded up to whole rollouts (announced before training)."""
     n_envs: Optional[Annotated[PositiveInt, AfterValidator(sane_n_envs)]] = None
     """Envs the expert trains on; env.n_envs when unset. For a PPO setting tuned on other rollouts
     than the generator's (rl-zoo's Swimmer: 1 env x 2048 steps)."""
     eval_every: PositiveInt = 10_000
     """Env steps between evaluations on separate eval envs."""
     eval_episodes: PositiveInt = 10
+    """Episodes per evaluation."""
     eval_deterministic: bool = True
+    """Evaluate with argmax actions (false: sampled)."""
     checkpoint_every: PositiveInt = 20_000
     """Env steps between periodic checkpoints."""
     normalize_obs: bool = False
@@ -160,7 +178,7 @@ class HumanConfig(_Section):
 
     keys: Optional[dict[str, HumanAction]] = None
     """Key name -> action while that key is held: an integer for discrete actions, a list of
-    numbers for continuous ones (held keys add up). Unset: the task's default (see README)."""
+    numbers for continuous ones (held keys add up). Unset: the task's default (see the `record` guide)."""
     noop: Optional[NoopAction] = None
     """The action when no mapped key is held, or `repeat` (the last action); unset: the default's."""
     fps: PositiveInt = 15
@@ -187,9 +205,12 @@ class HumanConfig(_Section):
 
 
 class RecordConfig(_Section):
+    """`gailctl record`: roll out an expert, or play yourself (`--human`), into demonstrations."""
+
     expert: ConfigPath = None
     """Expert run folder or SB3 .zip (relative to the config file's folder); --expert wins."""
     n_episodes: PositiveInt = 20
+    """Episodes to record (`-n` wins)."""
     deterministic: bool = False
     """Record the expert's argmax actions instead of samples from its policy."""
     vecnormalize: ConfigPath = None
@@ -200,6 +221,8 @@ class RecordConfig(_Section):
 
 
 class RewardNetConfig(_Section):
+    """The discriminator's network (imitation's BasicRewardNet; AIRL: BasicShapedRewardNet)."""
+
     hid_sizes: tuple[PositiveInt, ...] = (32, 32)
     """Hidden layers of the reward MLP (GAIL's discriminator; AIRL's reward term)."""
     potential_hid_sizes: tuple[PositiveInt, ...] = (32, 32)
@@ -212,10 +235,14 @@ class RewardNetConfig(_Section):
     can differ from a stochastic generator's by their noise alone, which an action-reading
     discriminator may learn instead of the behaviour."""
     use_next_state: bool = False
+    """The discriminator also reads the next observation."""
     use_done: bool = False
+    """The discriminator also reads the episode-end flag."""
 
 
 class GailConfig(_Section):
+    """`gailctl gail`: imitation's adversarial trainer with a PPO generator, round by round."""
+
     algorithm: Literal["gail", "airl"] = "gail"
     """imitation's adversarial trainer to run: GAIL (BasicRewardNet) or AIRL (BasicShapedRewardNet,
     discounted with gail.ppo.gamma)."""
@@ -228,6 +255,7 @@ class GailConfig(_Section):
     protocol (K = 20); honoured by gail, bc and bench. Each trajectory starts at its own offset in
     0..K-1, drawn from a generator seeded by `seed` (the paper drew them at random)."""
     total_timesteps: Budget = 150_000
+    """Generator env steps to train, cut down to whole rounds (announced before the first round)."""
     bc_init_epochs: NonNegativeInt = 0
     """Epochs of behavioural cloning on the run's demonstrations (subsampled as above, the `bc`
     section's batch size, learning rate and loss weights) that start the generator's policy
@@ -238,7 +266,7 @@ class GailConfig(_Section):
     action spread stay as they are while the critic learns the returns of the learned reward (the
     discriminator trains as usual). Meant for a cloned generator (bc_init_epochs), whose value
     head starts untrained; 0 = off. On Walker2d 10 rounds kept a clone walking through its first
-    40k env steps but did not change the final score (docs/bench-mujoco/README.md)."""
+    40k env steps but did not change the final score."""
     bc_weight: NonNegativeFloat = 0.0
     """Weight of a behavioural-cloning term in the generator's loss (GAIL+BC, Jena et al. 2020):
     every PPO gradient step also lowers this x a BC loss on a minibatch (gail.ppo.batch_size, at
@@ -251,7 +279,9 @@ class GailConfig(_Section):
     gen_replay_buffer_capacity: Optional[PositiveInt] = None
     """Generator transitions kept for the discriminator; one round's worth when unset."""
     n_disc_updates_per_round: PositiveInt = 4
+    """Discriminator batches trained after each generator rollout."""
     disc_lr: PositiveFloat = 1e-3
+    """Adam learning rate of the discriminator."""
     disc_weight_decay: NonNegativeFloat = 0.0
     """L2 penalty on the discriminator's weights (Adam's weight_decay): a regulariser against a
     discriminator that wins outright and leaves the generator without signal."""
@@ -265,6 +295,7 @@ class GailConfig(_Section):
     their configured values to `lr_final_fraction` of them in the last round (SB3's progress
     convention, counted in whole rounds)."""
     lr_final_fraction: float = Field(default=0.1, ge=0.0, le=1.0)
+    """With `lr_schedule: linear`, the fraction of each rate left in the last round."""
     normalize_obs: bool = False
     """The generator (PPO) sees observations normalised by running statistics (VecNormalize), as
     rl-zoo's experts for MountainCar and Acrobot do; the discriminator and the demonstrations
@@ -275,7 +306,7 @@ class GailConfig(_Section):
     gail.ppo.gamma), clipped to +-10, as rl-zoo's MuJoCo experts train; GAIL's reward
     -log(1 - D) changes scale as the discriminator sharpens. The discriminator and the logged
     returns are unchanged. Needs gail.batched_rewards. Measured on MuJoCo it did not help
-    (Walker2d: 2 seeds up, 2 down; Swimmer: no learning; docs/bench-mujoco/README.md)."""
+    (Walker2d: 2 seeds up, 2 down; Swimmer: no learning)."""
     batched_rewards: bool = True
     """Label the generator's rollout with the learned reward in one batch after it is collected,
     instead of imitation's per-step reward wrapper (same rewards, less overhead)."""
@@ -284,7 +315,9 @@ class GailConfig(_Section):
     eval_every: PositiveInt = 5_000
     """Env steps between evaluations of the generator's true return (rounded up to rounds)."""
     eval_episodes: PositiveInt = 5
+    """Episodes per periodic evaluation."""
     eval_deterministic: bool = True
+    """Periodic evaluations with argmax actions (false: sampled)."""
     final_eval_episodes: PositiveInt = 50
     """Episodes of the final score, measured both deterministic and stochastic."""
     checkpoint_every: PositiveInt = 25_000
@@ -300,16 +333,24 @@ class BCConfig(_Section):
     n_demos: Optional[PositiveInt] = None
     """Use only the first N trajectories; gail.n_demos when unset, so both learn from the same data."""
     n_epochs: PositiveInt = 50
+    """Passes over the demonstrations."""
     batch_size: PositiveInt = 64
+    """Demonstration transitions per gradient step."""
     learning_rate: PositiveFloat = 1e-3
+    """Adam learning rate."""
     ent_weight: NonNegativeFloat = 1e-3
+    """Weight of the entropy bonus in imitation's BC loss."""
     l2_weight: NonNegativeFloat = 0.0
+    """Weight of the L2 penalty on the policy's weights."""
     net_arch: tuple[PositiveInt, ...] = (64, 64)
+    """Hidden layers of the cloned policy."""
     normalize_obs: bool = False
     """Learn on observations normalised by the demonstrations' own mean and variance (frozen), as
     imitation's tuned MuJoCo BC does; policy.zip still takes raw observations (folded in)."""
     eval_episodes: PositiveInt = 50
+    """Episodes of the final evaluation."""
     eval_deterministic: bool = True
+    """Evaluate with argmax actions (false: sampled)."""
 
 
 class PublishedResults(_Section):
@@ -323,8 +364,11 @@ class PublishedResults(_Section):
     expert_return: float
     """Their expert's return."""
     gail: Optional[float] = None
+    """Their GAIL's final return."""
     airl: Optional[float] = None
+    """Their AIRL's final return."""
     bc: Optional[float] = None
+    """Their BC's final return."""
 
 
 class BenchConfig(_Section):
@@ -340,15 +384,23 @@ class BenchConfig(_Section):
 
 
 class EvalConfig(_Section):
+    """`gailctl eval`: score a saved policy, show it or film it."""
+
     episodes: PositiveInt = 10
+    """Episodes to score (`--episodes` wins)."""
     deterministic: bool = True
+    """Argmax actions (`--stochastic` samples)."""
     video_fps: PositiveInt = 30
+    """Frames per second of `--video` and `--render` videos."""
     video_episodes: PositiveInt = 1
     """Episodes to put in a video (the first ones evaluated)."""
 
 
 class Config(_Section):
+    """A whole config file: the seed and one section per stage."""
+
     seed: NonNegativeInt = 0
+    """Seeds the envs, the networks and every random draw of a run (`--seed` wins)."""
     env: EnvConfig = EnvConfig()
     references: References = References()
     expert: ExpertConfig = ExpertConfig()

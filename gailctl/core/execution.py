@@ -47,9 +47,13 @@ def execute(
     runs_dir: Optional[Path] = None,
     resume_dir: Optional[Path] = None,
     argv: Optional[list[str]] = None,
+    inputs: Optional[dict[str, Any]] = None,
     **kwargs: Any,
 ) -> tuple[Path, dict[str, Any]]:
     """Run `fn(cfg, run_dir, **kwargs)` in a new run folder (or `resume_dir`) and record how it ended.
+
+    `inputs`: what the command line gave as typed (eval's `policy_as_typed` and its `cwd`), kept
+    in summary.json beside what the stage resolved.
 
     When resuming, `fn` also receives `resume=True` and finds its own last checkpoint; the resume
     command is appended to `command.txt` with its time. `wall_s` is one clock over all
@@ -60,7 +64,7 @@ def execute(
         run_dir = create_run(runs_dir, stage=folder_prefix(stage, cfg), env_id=cfg.env.id, seed=cfg.seed)
         write_run_header(run_dir, config_yaml=config_to_yaml(cfg), argv=argv)
         base = {"schema": SCHEMA, "stage": stage, "env_id": cfg.env.id, "seed": cfg.seed, "run_dir": str(run_dir),
-                "started": now_iso()}
+                "started": now_iso(), **(inputs or {})}
         before = 0.0
     else:
         run_dir = Path(resume_dir)
@@ -89,12 +93,10 @@ def execute(
             else:  # the run is as it was: say so again
                 write_summary(run_dir, {**previous, "status": prev_status})
             raise
-        except Interrupted as exc:
-            write_summary(run_dir, {**base, "status": "interrupted", "error": str(exc), "wall_s": wall_s()})
-            raise
-        except KeyboardInterrupt:
-            write_summary(run_dir, {**base, "status": "interrupted", "wall_s": wall_s()})
-            raise
+        except (Interrupted, KeyboardInterrupt) as exc:
+            said = stopped_message(stage, run_dir, str(exc) if isinstance(exc, Interrupted) else "interrupted")
+            write_summary(run_dir, {**base, "status": "interrupted", "error": said, "wall_s": wall_s()})
+            raise Interrupted(said) from exc
         except BaseException as exc:
             error = str(exc) if isinstance(exc, GailctlError) else f"{type(exc).__name__}: {exc}"
             write_summary(run_dir, {**base, "status": "failed", "error": error, "wall_s": wall_s()})
@@ -125,6 +127,29 @@ def run_clock_start(run_dir: Path) -> float:
     """
     start = _CLOCK_START.get()
     return start if start is not None else time.monotonic() - float(read_summary(run_dir).get("wall_s") or 0.0)
+
+
+RESUMABLE_STAGES = ("expert", "gail")
+"""Stages whose runs `gailctl STAGE --resume RUN` continues from their last checkpoint."""
+
+
+def stopped_message(stage: str, run_dir: Path, reason: str) -> str:
+    """What a stopped run says: `reason`, the run folder, and what `--resume` can do with it.
+
+    A stage's own stop after a checkpoint already names the resume command (`resume_hint`); a stop
+    before the first checkpoint (or of a stage without --resume) says there is nothing to continue
+    and where the command that starts it again is.
+    """
+    from gailctl.core.checkpoints import latest_checkpoint
+
+    if str(run_dir) in reason:
+        return reason
+    if stage in RESUMABLE_STAGES and latest_checkpoint(run_dir) is not None:
+        return f"{reason}; continue from its last checkpoint with: gailctl {stage} --resume {run_dir}"
+    why = (f"it stopped before its first checkpoint, so `gailctl {stage} --resume` has nothing to continue from"
+           if stage in RESUMABLE_STAGES else f"`gailctl {stage}` has no --resume")
+    return (f"{reason}; {run_dir} keeps what was written (summary.json: interrupted), but {why}; "
+            f"to start over, run its command again ({run_dir / 'command.txt'})")
 
 
 def resume_hint(stage: str, run_dir: Path, n_env_steps: int) -> str:

@@ -57,9 +57,10 @@ class MetricsWriter:
     def write(self, row: dict[str, Any]) -> None:
         missing = [c for c in self.columns if c not in row]
         assert not missing, f"metrics row lacks {missing}"
-        self._csv.writerow(row)
+        # One convention for "not measured" (NaN, None, ""): an empty CSV cell, null in JSONL.
+        strict = {k: None if (isinstance(v, float) and math.isnan(v)) or v == "" else v for k, v in row.items()}
+        self._csv.writerow({k: "" if v is None else v for k, v in strict.items()})
         self._csv_fh.flush()
-        strict = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
         self._jsonl_fh.write(json.dumps(strict, allow_nan=False) + "\n")
         self._jsonl_fh.flush()
         if self._tb is not None:

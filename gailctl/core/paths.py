@@ -93,3 +93,27 @@ def resolve_cli_paths(overrides: dict[str, Any], *, keys: list[tuple[str, ...]],
     for dotted, value in overrides.items():
         if dotted in wanted and isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
             overrides[dotted] = os.path.normpath((cwd or Path.cwd()) / Path(value).expanduser())
+
+
+def shown_path(path: "os.PathLike[str] | str", *, base: "Optional[os.PathLike[str] | str]" = None) -> str:
+    """`path` as a file meant to be shared names it (reports, command.txt): relative to `base`
+    (default: the working folder) when it lies inside it, a shipped config by its name, else as given.
+
+    Run folders keep their resolved absolute paths in config.yaml for `--resume`; what gailctl
+    writes for people to read or copy elsewhere carries no absolute path of this machine unless
+    the user typed one.
+    """
+    given = Path(path)
+    if not given.is_absolute():
+        return str(given)
+    here = Path(os.getcwd() if base is None else base).absolute()
+    try:
+        return str(given.relative_to(here)) or "."
+    except ValueError:
+        pass
+    from gailctl.core.shipped import configs_dir
+
+    shipped = configs_dir()
+    if shipped is not None and given.parent in (shipped, shipped / "tune") and given.is_file():
+        return given.stem
+    return str(given)

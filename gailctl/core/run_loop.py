@@ -149,6 +149,7 @@ class RunLoop:
         self.last_stats: dict[str, Any] = {}
         self.best: dict[str, Any] = {"return_mean": -math.inf, "n_env_steps": 0}
         self._snapshot: Any = None
+        self._watchers: list[Callable[[dict[str, Any]], Any]] = []
 
     # --- life of the loop ---------------------------------------------------------------------
 
@@ -172,6 +173,10 @@ class RunLoop:
 
     def __exit__(self, *exc: Any) -> Optional[bool]:
         return self._stack.__exit__(*exc)
+
+    def watch(self, watcher: Callable[[dict[str, Any]], Any]) -> None:
+        """Call `watcher(row)` with every metrics row once it is written (the live doctor reads them)."""
+        self._watchers.append(watcher)
 
     def run(self, train: Callable[[], None]) -> None:
         """`train()` runs the learner's remaining units, calling `unit_done` after each; a stop leaves by `Interrupted`."""
@@ -218,6 +223,8 @@ class RunLoop:
         if "train_wall_s" in row:
             row["train_wall_s"] = round(row["wall_s"] - self.eval_s, 3)
         self.writer.write(row)
+        for watcher in self._watchers:
+            watcher(row)
         if evaluate and self.keep_best is not None and row["return_mean"] > self.best["return_mean"]:
             self.best = {"return_mean": row["return_mean"], "n_env_steps": row["n_env_steps"]}
             self.keep_best(self.run_dir / "best_model.zip")

@@ -140,15 +140,36 @@ def package_versions() -> dict[str, str]:
 def write_run_header(run_dir: Path, *, config_yaml: str, argv: Optional[list[str]] = None) -> None:
     """What reproduces a run: the resolved config and the exact command line."""
     atomic_write_text(run_dir / "config.yaml", config_yaml)
-    atomic_write_text(run_dir / "command.txt", _command_line(argv) + "\n")
+    atomic_write_text(run_dir / "command.txt", _command_line(argv, run_dir) + "\n")
 
 
-def _command_line(argv: Optional[list[str]]) -> str:
-    """`cd CWD && gailctl ...`: the program is always written as `gailctl`, however it was started."""
+def _command_line(argv: Optional[list[str]], run_dir: Path) -> str:
+    """The command as typed, the program always written `gailctl`; `cd REL && ...` first when the
+    run folder lies inside the working folder, REL being that folder relative to the run folder
+    (`cd ../.. && gailctl gail -c configs/cartpole.yaml`), so command.txt names no absolute path
+    the user did not type and runs as it is from inside the run folder."""
     import shlex
 
-    argv = ["gailctl", *list(sys.argv if argv is None else argv)[1:]]
-    return f"cd {shlex.quote(os.getcwd())} && {shlex.join(argv)}"
+    words = shlex.join(["gailctl", *list(sys.argv if argv is None else argv)[1:]])
+    # normpath: a folder reached through `..` (`--runs-dir ../elsewhere`, made absolute) lies where it lands
+    cwd, folder = Path(os.getcwd()).absolute(), Path(os.path.normpath(Path(run_dir).absolute()))
+    if folder != cwd and cwd not in folder.parents:
+        return words
+    return f"cd {shlex.quote(os.path.relpath(cwd, folder))} && {words}"
+
+
+def command_cwd(run_dir: Path) -> Optional[Path]:
+    """The working folder command.txt's first line ran in (its leading `cd`, relative to the run
+    folder or, as older run folders wrote it, absolute); None when it names none."""
+    import shlex
+
+    try:
+        words = shlex.split((Path(run_dir) / "command.txt").read_text(encoding="utf-8").splitlines()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    if len(words) > 2 and words[0] == "cd" and words[2] == "&&":
+        return Path(os.path.normpath(Path(run_dir).absolute() / words[1]))
+    return None
 
 
 def append_command(run_dir: Path, *, argv: Optional[list[str]] = None, note: str) -> None:
@@ -157,7 +178,7 @@ def append_command(run_dir: Path, *, argv: Optional[list[str]] = None, note: str
     The first line stays the command that created the run (`compare` reads its `cd`).
     """
     with open(Path(run_dir) / "command.txt", "a", encoding="utf-8") as fh:
-        fh.write(f"{_command_line(argv)}  # {note}\n")
+        fh.write(f"{_command_line(argv, run_dir)}  # {note}\n")
 
 
 def _strict_json(value: Any) -> Any:
@@ -208,6 +229,11 @@ def run_lock(run_dir: Path) -> Iterator[None]:
         fh.close()
 
 
+def with_article(word: str) -> str:
+    """`an expert`, `a gail`: the indefinite article a stage name takes."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
 def open_for_resume(run_dir: Path, *, stage: str) -> dict[str, Any]:
     """Check that `run_dir` is an unfinished run of `stage`; returns its summary."""
     run_dir = Path(run_dir)
@@ -216,8 +242,8 @@ def open_for_resume(run_dir: Path, *, stage: str) -> dict[str, Any]:
     summary = read_summary(run_dir)
     if summary.get("stage") != stage:
         other = summary.get("stage", "unknown")
-        article = "an" if other[:1] in "aeiou" else "a"
-        raise UsageError(f"--resume {run_dir}: this is {article} {other} run, not a {stage} run (`gailctl {other} --resume` continues it)")
+        raise UsageError(f"--resume {run_dir}: this is {with_article(other)} run, not {with_article(stage)} run "
+                         f"(`gailctl {other} --resume` continues it)")
     if summary.get("status") == "finished":
         raise UsageError(f"--resume {run_dir}: already finished; start a new run instead")
     from gailctl.core.checkpoints import latest_checkpoint
@@ -261,11 +287,23 @@ def resolve_policy_zip(path: Path, *, flag: str) -> Path:
         for name in FINAL_POLICY_FILES:
             if (path / name).is_file():
                 return path / name
+        summary = read_summary(path) if (path / "summary.json").is_file() else {}
+        if summary.get("stage") == "record" or (path / "demos" / "dataset_info.json").is_file():
+            raise UsageError(f"{flag} {path}: {_record_run_holds_demos(path, summary)}")
         raise UsageError(
             f"{flag} {path}: no {' or '.join(FINAL_POLICY_FILES)} in this folder "
             "(an unfinished run? its checkpoints/ hold .zip files you can pass directly)"
         )
     raise UsageError(f"{flag} {path}: no such file or folder")
+
+
+def _record_run_holds_demos(path: Path, summary: dict[str, Any]) -> str:
+    """What to do with a record run where a policy was expected: its demonstrations are not one."""
+    expert = summary.get("expert")
+    source = (f"evaluate the expert it recorded: gailctl eval {expert}" if isinstance(expert, str) and expert
+              else "it was played by a person" if summary.get("source") == "human" else "")
+    return (f"a record run: it holds demonstrations ({path / 'demos'}), not a policy; "
+            + (f"{source}, or " if source else "") + f"learn a policy from them: gailctl gail --demos {path}")
 
 
 def resolve_stats_file(path: Path, *, flag: str) -> Path:
@@ -300,8 +338,14 @@ ALLOW_ENV_MISMATCH = "--allow-env-mismatch"
 
 
 def recorded_env_id(demos_dir: Path) -> Optional[str]:
-    """The env a demonstrations folder was recorded on, when it is known: the `demos/` folder of a
-    `gailctl record` run names it in the run's summary.json. None for a folder from elsewhere."""
+    """The env a demonstrations folder was recorded on, when it is known: its `gailctl_demos.json`
+    (`core.demos_meta`), else, for the `demos/` folder of a `gailctl record` run, the run's
+    summary.json. None for a folder from elsewhere (imitation's own `serialize.save`)."""
+    from gailctl.core.demos_meta import read_demos_meta
+
+    meta = read_demos_meta(demos_dir)
+    if meta is not None:
+        return meta["env_id"]
     run = Path(demos_dir).parent
     try:
         summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
@@ -313,10 +357,14 @@ def recorded_env_id(demos_dir: Path) -> Optional[str]:
 
 def check_demos_env(demos_dir: Path, *, env_id: str, allow: bool, flag: str = "--demos") -> Optional[str]:
     """Refuse demonstrations recorded on another env (shapes alone can match: CartPole-v1 and
-    seals/CartPole-v0), unless `allow`; then return a warning to print. None when they match or
-    the recorded env is unknown."""
+    seals/CartPole-v0), unless `allow`; then return a warning to print. Demonstrations that name
+    no env get a warning saying what is checked instead (their shapes, against the env, when it
+    is built). None when they name `env_id`."""
     recorded = recorded_env_id(demos_dir)
-    if recorded is None or recorded == env_id:
+    if recorded is None:
+        return (f"{flag} {demos_dir}: names no env (no gailctl_demos.json, so not written by `gailctl record`): "
+                f"its observation and action shapes are checked against {env_id}, not that it was recorded there")
+    if recorded == env_id:
         return None
     text = f"{flag} {demos_dir}: recorded on {recorded}, but env.id = {env_id}"
     if not allow:

@@ -90,14 +90,20 @@ class ShippedConfig:
 
 
 def description_of(text: str) -> str:
-    """A config's one-line description: its first comment line."""
+    """A config's description: its first comment line, continued over the next comment lines of
+    its paragraph until one ends a sentence, so a sentence that runs over several lines is never cut."""
+    words: list[str] = []
     for line in text.splitlines():
         stripped = line.strip()
-        if stripped.startswith("#") and stripped.lstrip("#").strip():
-            return stripped.lstrip("#").strip()
-        if stripped and not stripped.startswith("#"):
+        body = stripped.lstrip("#").strip() if stripped.startswith("#") else None
+        if not body:
+            if words or (stripped and body is None):
+                break
+            continue
+        words.append(body)
+        if body.endswith((".", "!", "?")):
             break
-    return ""
+    return " ".join(words)
 
 
 def describe(path: Path) -> ShippedConfig:

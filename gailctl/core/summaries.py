@@ -115,6 +115,8 @@ class GailResult(_Model):
     final_eval: Optional[FinalEval] = None
     """The final score; None only in summaries of runs made before gail measured one."""
     artifacts: Optional[dict[str, Optional[str]]] = None
+    demo_stats: Optional[dict[str, Any]] = None
+    """What the doctor measured of the demonstrations (`gailctl.doctor.view.DemoFacts`)."""
 
 
 class BCResult(_Model):

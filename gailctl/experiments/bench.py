@@ -2,31 +2,36 @@
 
 Each config is planned as one sweep per method, and all their trials run as one Ray Tune run,
 longest first (each an ordinary run folder under `trials/`); the report (`evaluations.csv`,
-`results.md`, `curves.png`) is computed from those folders by `gailctl.bench_report`.
+`results.md`, `results.csv`, `curves.png`) is computed from those folders by `gailctl.bench_report`.
 Throughput (GAIL env steps/s over plain PPO's with the same generator settings) is measured
-first, alone on the machine, in this process.
+first, before any trial, in this process; the report states the load other processes put on the
+machine meanwhile (`core.cpu_load`), and says "alone" only when they took almost none.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
+from gailctl.core import cpu_load
 from gailctl.report import bench_report
 from gailctl.core.config_load import load_config
+from gailctl.core import shipped
 from gailctl.core.errors import GailctlError, Interrupted, UsageError
+from gailctl.core.paths import shown_path
 from gailctl.core.runs import atomic_write_text, create_run, now_iso, read_summary, run_lock, write_run_header, write_summary
 from gailctl.experiments.bench_trials import TRIALS_FILE, run_trials
-from gailctl.experiments.runner import NEVER_STARTED
+from gailctl.experiments.runner import NEVER_STARTED, one_line_error
 from gailctl.experiments.throughput import measure_throughput
-from gailctl.report.tables import markdown_table
+from gailctl.report.tables import columns_of, markdown_table, write_csv
 
 SUITES = {
     "classic": ("cartpole", "acrobot", "mountaincar", "pendulum"),
-    "mujoco": ("hopper", "halfcheetah", "walker2d", "swimmer", "ant"),  # issue 9: the GAIL paper's locomotion tasks
+    "mujoco": ("hopper", "halfcheetah", "walker2d", "swimmer", "ant"),  # the GAIL paper's locomotion tasks
 }
 """Shipped config names (`gailctl configs`) that `gailctl bench --suite NAME` runs."""
 DEFAULT_CONFIGS = SUITES["classic"]
@@ -139,6 +144,27 @@ def bench_outcome_error(summary: dict[str, Any], bench_dir: Path) -> Optional[Ga
     return None
 
 
+@contextlib.contextmanager
+def _ends_in_summary(bench_dir: Path, base: dict[str, Any], wall_s: Callable[[], float]) -> Iterator[None]:
+    """A bench stopped by an exception says so in its summary.json: `interrupted` on Ctrl-C, else
+    `failed` with the error, never `running` (which `gailctl runs` would list as stale)."""
+    try:
+        yield
+    except KeyboardInterrupt as exc:
+        write_summary(bench_dir, {**base, "status": "interrupted", "wall_s": round(wall_s(), 1)})
+        then = (f"continue with: gailctl bench --resume {bench_dir}" if (bench_dir / TRIALS_FILE).is_file()
+                else "it stopped before its trials were listed, so there is nothing to resume; run the bench again")
+        raise Interrupted(f"bench interrupted; {bench_dir}/summary.json says so; {then}") from exc
+    except BaseException as exc:
+        write_summary(bench_dir, {**base, "status": "failed", "error": one_line_error(exc), "wall_s": round(wall_s(), 1)})
+        raise
+
+
+def _trial_name(result: dict[str, Any], bench_dir: Path) -> Optional[str]:
+    """A trial's run folder as the bench's summary.json names it: relative to the bench folder."""
+    return result.get("run_dir") and shown_path(result["run_dir"], base=bench_dir)
+
+
 def _trial_dirs(results: Sequence[dict[str, Any]]) -> list[Path]:
     return [Path(r["run_dir"]) for r in results if r.get("status") == "finished" and r.get("run_dir")]
 
@@ -174,19 +200,19 @@ def run_bench(
         check_trial_data(sweep, grid_flag="--n-demos" if plan.n_demos else None)
     first = sweeps[0][2]
     bench_dir = create_run(runs_dir, stage="bench", env_id=first.base_config.env.id if len(plan.configs) == 1 else f"{plan.suite or 'multi'}-suite",
-                           seeds=first.seeds)
+                           seeds=first.seeds).absolute()
     from gailctl.core.config_load import config_to_yaml
 
     write_run_header(bench_dir, config_yaml=config_to_yaml(first.base_config))
-    describe = {"configs": [str(c) for c in plan.configs], "seeds": list(first.seeds) if trials else [],
+    describe = {"configs": [shown_path(c) for c in plan.configs], "seeds": list(first.seeds) if trials else [],
                 "n_demos": None if plan.n_demos is None else list(plan.n_demos),
                 "quick": plan.quick, "bc": plan.with_bc and trials, "set": list(plan.overrides), "trials": trials}
     atomic_write_text(bench_dir / "bench.json", json.dumps(describe, indent=2) + "\n")
-    base = {"stage": "bench", "env_id": first.base_config.env.id, "seed": first.seeds[0], "run_dir": str(bench_dir),
+    base = {"stage": "bench", "env_id": first.base_config.env.id, "seed": first.seeds[0], "run_dir": shown_path(bench_dir),
             "started": now_iso()}
-    with run_lock(bench_dir):
+    t0 = time.monotonic()
+    with run_lock(bench_dir), _ends_in_summary(bench_dir, base, lambda: time.monotonic() - t0):
         write_summary(bench_dir, {**base, "status": "running"})
-        t0 = time.monotonic()
         repeats = 1 if plan.quick else 3
         speed = [measure_throughput(c, plan.budget_overrides(c), repeats=repeats) for c in plan.configs] if throughput else None
         results: list[dict[str, Any]] = []
@@ -194,7 +220,8 @@ def run_bench(
             payload, labels, places = bench_payload([(stage, sweep) for _config, stage, sweep in sweeps], bench_dir / "trials")
             trial_list = {"payload": payload, "labels": labels, "places": places, "results": [None] * len(labels)}
             results = run_trials(bench_dir, trial_list, address=address, max_concurrent=max_concurrent)
-        summary = _report(bench_dir, describe, base, results, speed=speed, wall_s=time.monotonic() - t0)
+        summary = _report(bench_dir, describe, base, results, config_files=plan.configs, speed=speed,
+                          wall_s=time.monotonic() - t0)
     return bench_dir, summary
 
 
@@ -224,42 +251,58 @@ def resume_bench(bench_dir: Path, *, address: Optional[str] = None,
         earlier_s = float(summary.get("wall_s") or 0.0)
         write_summary(bench_dir, {**summary, "status": "running"})
         t0 = time.monotonic()
-        results = run_trials(bench_dir, trial_list, address=address, max_concurrent=max_concurrent)
-        summary = _report(bench_dir, describe, base, results, speed=summary.get("throughput"),
-                          wall_s=earlier_s + time.monotonic() - t0)
+        with _ends_in_summary(bench_dir, summary, lambda: earlier_s + time.monotonic() - t0):
+            results = run_trials(bench_dir, trial_list, address=address, max_concurrent=max_concurrent)
+            summary = _report(bench_dir, describe, base, results,
+                              config_files=_config_files(describe, trial_list["payload"]["cwd"]),
+                              speed=summary.get("throughput"), wall_s=earlier_s + time.monotonic() - t0)
     return bench_dir, summary
 
 
+def _config_files(describe: dict[str, Any], cwd: str) -> list[Path]:
+    """bench.json's configs as files again: named relative to the folder the bench started in
+    (absolute in older folders), or a shipped config by its name."""
+    files = []
+    for given in describe["configs"]:
+        path = Path(cwd) / given
+        files.append(path if path.is_file() else (shipped.find_config(Path(given)) or path))
+    return files
+
+
 def _report(bench_dir: Path, describe: dict[str, Any], base: dict[str, Any], results: list[dict[str, Any]], *,
-            speed: Optional[list[dict[str, Any]]], wall_s: float) -> dict[str, Any]:
-    """results.md, evaluations.csv, curves.png and summary.json from the finished trials' run folders."""
+            config_files: Sequence[Path], speed: Optional[list[dict[str, Any]]], wall_s: float) -> dict[str, Any]:
+    """results.md, results.csv, evaluations.csv, curves.png and summary.json from the finished trials'
+    run folders. Paths in them are relative: configs to the working folder, trials to the bench folder."""
     curves = [bench_report.load_curve(d) for d in _trial_dirs(results)]
     budgets = sorted({c.steps[-1] for c in curves if c.steps and c.method != "bc"})
     at_steps = sorted({s for s in (25_000, 50_000, 100_000) if budgets and s < budgets[-1]})
     rows = bench_report.summarize(curves, at_steps=at_steps)
-    published = [(c.env.id, c.references, c.bench.published) for c in (load_config(p, list(describe["set"])) for p in describe["configs"])
-                 if c.bench.published is not None]
+    configs = [load_config(p, list(describe["set"])) for p in config_files]
+    references = {c.env.id: c.references.model_dump() for c in configs}  # what the scores were normalized with
+    published = [(c.env.id, c.references, c.bench.published) for c in configs if c.bench.published is not None]
     rows = bench_report.with_published(rows, [row for env_id, refs, pub in published for row in bench_report.published_rows(
         env_id, pub, random_return=refs.random_return, expert_return=refs.expert_return)])
     describe = {**describe, "published": {env_id: pub.source for env_id, _refs, pub in published}}
     bench_report.evaluations_csv(curves, bench_dir / "evaluations.csv")
     plot = bench_report.plot(curves, bench_dir / "curves.png") if curves else None
     atomic_write_text(bench_dir / "results.md", render_markdown(rows, speed=speed, describe=describe, wall_s=wall_s))
+    write_csv(bench_dir / "results.csv", columns_of(rows), rows)  # the wide table, for scripts and spreadsheets
     failed = [r for r in results if r.get("status") == "failed"]
     unfinished = [r for r in results if r.get("status") not in ("finished", "failed")]  # a Ctrl-C stopped them
     summary = {**base, "status": bench_status(results), "wall_s": round(wall_s, 1),
                "n_trials": len(results), "n_finished": len(results) - len(failed) - len(unfinished),
                "n_failed": len(failed), "n_interrupted": len(unfinished), "throughput": speed, "table": rows,
-               "failed": [{"error": r.get("error"), "run_dir": r.get("run_dir")} for r in failed],
-               "interrupted": [{"error": r.get("error"), "run_dir": r.get("run_dir")} for r in unfinished],
-               "artifacts": {"results": "results.md", "evaluations": "evaluations.csv",
+               "references": references,
+               "failed": [{"error": r.get("error"), "run_dir": _trial_name(r, bench_dir)} for r in failed],
+               "interrupted": [{"error": r.get("error"), "run_dir": _trial_name(r, bench_dir)} for r in unfinished],
+               "artifacts": {"results": "results.md", "results_csv": "results.csv", "evaluations": "evaluations.csv",
                              "curves": plot.name if plot else None}}
     write_summary(bench_dir, summary)
     return summary
 
 
 THROUGHPUT_COLUMNS = ("task", "env steps", "repeats", "PPO env steps/s", "GAIL env steps/s", "GAIL generator s",
-                      "GAIL discriminator s", "GAIL/PPO")
+                      "GAIL discriminator s", "GAIL/PPO", "other processes")
 
 
 def render_markdown(rows: Sequence[dict[str, Any]], *, speed: Optional[list[dict[str, Any]]], describe: dict[str, Any], wall_s: float) -> str:
@@ -290,12 +333,33 @@ def render_markdown(rows: Sequence[dict[str, Any]], *, speed: Optional[list[dict
     return "\n".join(lines)
 
 
+def load_cell(s: dict[str, Any]) -> str:
+    """Other processes' load during one measurement: `alone (0.01 cores)`, `0.93 of 2 cores`, or `not measured`."""
+    cores = s.get("other_cores")
+    if cores is None:
+        return "not measured"
+    if s.get("alone"):
+        return f"alone ({cores:.2f} cores)"
+    return f"{cores:.2f} of {s.get('machine_cores') or '?'} cores"
+
+
 def _throughput_lines(speed: Sequence[dict[str, Any]]) -> list[str]:
+    measured = [s for s in speed if s.get("other_cores") is not None]
+    if measured and all(s.get("alone") for s in measured) and len(measured) == len(speed):
+        when = "measured alone before any trial (other processes' CPU time read from /proc/stat stayed under " \
+               f"{cpu_load.ALONE_CORES} cores)"
+    elif measured:
+        when = ("measured before any trial, but NOT alone where `other processes` gives a load: other processes' CPU time "
+                "(from /proc/stat) slowed both sides, so the steps/s are lower than alone and the ratio is less certain")
+    else:
+        when = "measured before any trial; other processes' load was not measured (no /proc/stat), so not known to be alone"
     return [
-        "Throughput, measured alone before any trial: plain PPO and GAIL with the same generator settings, "
-        "one torch thread, a round of each in turn, medians over the repeats (GAIL/PPO: the median of each repeat's ratio).",
+        f"Throughput, {when}: plain PPO and GAIL with the same generator settings, one torch thread, a round of each in "
+        "turn, medians over the repeats (GAIL/PPO: the median of each repeat's ratio); `other processes`: the cores "
+        "other processes kept busy on average during the measurement.",
         "",
         markdown_table(THROUGHPUT_COLUMNS, [
             [s["env_id"], s["env_steps"], s["repeats"], f"{s['ppo_steps_per_s']:.0f}", f"{s['gail_steps_per_s']:.0f}",
-             f"{s['gail_generator_s']:.1f}", f"{s['gail_discriminator_s']:.1f}", f"**{s['ratio']:.2f}**"] for s in speed]),
+             f"{s['gail_generator_s']:.1f}", f"{s['gail_discriminator_s']:.1f}", f"**{s['ratio']:.2f}**", load_cell(s)]
+            for s in speed]),
     ]

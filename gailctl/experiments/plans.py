@@ -18,6 +18,7 @@ from typing import Any, Optional, Sequence
 from gailctl.core.config import Config
 from gailctl.core.config_load import load_config, parse_overrides
 from gailctl.core.errors import ConfigError, UsageError
+from gailctl.core.paths import shown_path
 from gailctl.core.runs import check_demos_env, resolve_demos_dir
 
 SWEEP_STAGES = ("expert", "gail", "bc")
@@ -149,30 +150,31 @@ class SweepPlan:
     """trials[i]'s demonstrations folder (gail), as `resolve_demos_dir` found it."""
 
     def trial_argv(self, trial: Trial, trials_dir: Path) -> list[str]:
-        """The single-run command that reproduces one trial (its run folder's command.txt)."""
+        """The single-run command that reproduces one trial (its run folder's command.txt), run from
+        the folder the sweep started in: paths inside it are named relative to it."""
         argv = ["gailctl", self.stage]
         if self.config_path is not None:
-            argv += ["-c", str(self.config_path)]
+            argv += ["-c", shown_path(self.config_path, base=self.cwd)]
         for item in (*self.base_overrides, *(f"{k}={r}" for k, r in trial.point)):
             argv += ["--set", item]
         argv += ["--seed", str(trial.seed)]
         demos_dir = self.demos_dirs[trial.index]
         if demos_dir is not None:
-            argv += ["--demos", str(demos_dir)]
-        return argv + ["--runs-dir", str(trials_dir)]
+            argv += ["--demos", shown_path(demos_dir, base=self.cwd)]
+        return argv + ["--runs-dir", shown_path(trials_dir, base=self.cwd)]
 
     def describe(self, trials_dir: Path) -> dict[str, Any]:
-        """sweep.json: what the sweep was asked and the overrides of every trial."""
+        """sweep.json: what the sweep was asked and the overrides of every trial (paths relative to
+        the folder the sweep started in, as in its command.txt)."""
         typed = {a.key: dict(zip(a.raw, a.values)) for a in self.grid}
         return {
             "stage": self.stage,
-            "config": None if self.config_path is None else str(self.config_path),
-            "cwd": str(self.cwd),
+            "config": None if self.config_path is None else shown_path(self.config_path, base=self.cwd),
             "set": list(self.base_overrides),
             "seeds": list(self.seeds),
             "grid": {a.key: list(a.values) for a in self.grid},
-            "demos": None if self.demos is None else str(self.demos),
-            "trials_dir": str(trials_dir),
+            "demos": None if self.demos is None else shown_path(self.demos, base=self.cwd),
+            "trials_dir": shown_path(trials_dir, base=self.cwd),
             "trials": [
                 {
                     "index": t.index,

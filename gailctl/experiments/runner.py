@@ -173,13 +173,15 @@ def ray_session(ray: Any, *, run_dir: Path, address: Optional[str], info: dict[s
     """Start an embedded Ray (temp files in `run_dir/ray`) or join `address`; shut down what we started.
 
     `info` receives `address` and `num_cpus` (the cluster's). A Ray already initialised in this
-    process (a caller's) is used as it is and left running.
+    process (a caller's) is used as it is and left running. `run_dir` may be relative (a relative
+    `--runs-dir`): Ray's files and the short link to them are made from its absolute path.
     """
     if ray.is_initialized():
         info["address"] = "already initialised in this process"
         info["num_cpus"] = int(ray.cluster_resources().get("CPU", 1))
         yield
         return
+    run_dir = Path(run_dir).absolute()
     link = None
     try:
         if address is not None:
@@ -197,13 +199,66 @@ def ray_session(ray: Any, *, run_dir: Path, address: Optional[str], info: dict[s
                 link.symlink_to(real, target_is_directory=True)
             num_cpus = os.cpu_count() or 1
             info.update(address="embedded", num_cpus=num_cpus, temp_dir=str(real), temp_dir_link=None if link is None else str(link))
-            ray.init(address="local", num_cpus=num_cpus, _temp_dir=str(link or real), include_dashboard=False,
-                     log_to_driver=False, logging_level=logging.WARNING)
+            try:
+                with _quiet_logger(RAY_AUTH_LOGGER):
+                    ray.init(address="local", num_cpus=num_cpus, _temp_dir=str(link or real), include_dashboard=False,
+                             log_to_driver=False, logging_level=logging.WARNING)
+            except Exception as exc:  # noqa: BLE001 - Ray raises many types when its cluster cannot start
+                via = f" through the short link {link}" if link is not None else ""
+                raise GailctlError(f"Ray could not start its embedded cluster (its files go to {real}{via}): "
+                                   f"{one_line_error(exc)}; rerun with --debug for Ray's traceback, or join a running "
+                                   "cluster with --address") from exc
         yield
     finally:
         ray.shutdown()  # stops the embedded cluster; only disconnects from a cluster given by --address
         if link is not None:
             _unlink_short_temp_dir(link, run_dir / "ray")
+
+
+RAY_AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
+"""Warns at every start of a local cluster that token authentication is on (Ray's default, kept)."""
+
+
+@contextlib.contextmanager
+def _quiet_logger(name: str) -> Any:
+    """Within the block, `name`'s warnings are not shown (its errors still are)."""
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def quiet_tune() -> Any:
+    """Tune without its start-up banner, its TensorBoard hint and its resume advice.
+
+    Ray Tune's default output prints a configuration box, "View detailed results here", and a
+    `tensorboard --logdir` under the embedded cluster's temporary session folder, which is
+    deleted at exit; on Ctrl-C it advises `Tuner.restore(...)`, which gailctl does not use
+    (`--resume` does). Its older reporter (`RAY_AIR_NEW_OUTPUT=0`) prints nothing at
+    `verbose=0`; the trials' progress is gailctl's own (`sweep._progress_callback`), and each
+    trial's TensorBoard events are in its run folder (`tensorboard_hint`).
+    """
+    previous = os.environ.get("RAY_AIR_NEW_OUTPUT")
+    os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
+    try:
+        with _quiet_logger("ray.tune.tune"):
+            yield
+    finally:
+        if previous is None:
+            os.environ.pop("RAY_AIR_NEW_OUTPUT", None)
+        else:
+            os.environ["RAY_AIR_NEW_OUTPUT"] = previous
+
+
+def tensorboard_hint(trials_dir: Path) -> str:
+    """Where TensorBoard finds every trial's curves: each trial's run folder has its own `tb/`."""
+    import shlex
+
+    return f"TensorBoard: tensorboard --logdir {shlex.quote(str(trials_dir))}"
 
 
 def _unlink_short_temp_dir(link: Path, real: Path) -> None:
@@ -278,7 +333,7 @@ def run_on_ray(
             tune_config=tune_config,
             run_config=tune.RunConfig(name=name, storage_path=str(run_dir), verbose=0, callbacks=list(callbacks)),
         )
-        with contextlib.redirect_stdout(sys.stderr):  # Tune prints; stdout is for the table and the path
+        with quiet_tune(), contextlib.redirect_stdout(sys.stderr):  # stdout is for the table and the path
             grid = tuner.fit()
         outcomes = []
         for result in grid:

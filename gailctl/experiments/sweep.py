@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from gailctl.core.config_load import config_to_yaml
-from gailctl.core.errors import UsageError
+from gailctl.core.errors import Interrupted, UsageError
+from gailctl.core.paths import shown_path
 from gailctl.core.runs import atomic_write_text, create_run, now_iso, run_lock, write_run_header, write_summary
 from gailctl.experiments.plans import SweepPlan, check_trial_data, plan_sweep, trial_payload
 from gailctl.experiments.runner import (
@@ -29,6 +30,7 @@ from gailctl.experiments.runner import (
     one_line_error,
     payload_trainable,
     require_ray,
+    tensorboard_hint,
 )
 from gailctl.experiments.runner import run_on_ray as run_trials_on_ray
 from gailctl.experiments.sweep_outputs import SweepOutcome, aggregate, fmt
@@ -130,6 +132,7 @@ def run_payload(payload: dict[str, Any], labels: Sequence[str], *, what: str, ru
 
         console.print(f"sweep: {n} {what} on Ray ({info['address']}, {info['num_cpus']} CPU(s), "
                       f"{info['max_concurrent']} at a time); run folders in {escape(payload['trials_dir'])}", highlight=False)
+        console.print(escape(tensorboard_hint(Path(payload["trials_dir"]))), highlight=False, soft_wrap=True)
 
     outcomes = run_trials_on_ray(ray_tune.with_parameters(payload_trainable, payload=payload), run_dir=run_dir,
                                  address=address, max_concurrent=max_concurrent, info=info, n_trials=n,
@@ -182,7 +185,7 @@ def run_sweep(
     trials_dir = sweep_dir / "trials"
     trials_dir.mkdir()
     atomic_write_text(sweep_dir / "sweep.json", json.dumps(plan.describe(trials_dir), indent=2, default=str) + "\n")
-    head = {"stage": "sweep", "env_id": base.env.id, "seed": plan.seeds[0], "run_dir": str(sweep_dir), "started": now_iso(),
+    head = {"stage": "sweep", "env_id": base.env.id, "seed": plan.seeds[0], "run_dir": shown_path(sweep_dir), "started": now_iso(),
             "sweep_stage": plan.stage, "n_trials": len(plan.trials)}
     ray_info: dict[str, Any] = {}
     with run_lock(sweep_dir):
@@ -195,9 +198,10 @@ def run_sweep(
         except UsageError:  # Ray could not be imported or joined: nothing ran, leave no folder
             shutil.rmtree(sweep_dir, ignore_errors=True)
             raise
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             write_summary(sweep_dir, {**head, "status": "interrupted", "ray": ray_info, "wall_s": round(time.monotonic() - t0, 3)})
-            raise
+            raise Interrupted(f"sweep interrupted; {sweep_dir}/summary.json says so, its trials/ holds the runs that started "
+                              "(a sweep has no --resume: run it again for the rest)") from exc
         except BaseException as exc:
             write_summary(sweep_dir, {**head, "status": "failed", "error": one_line_error(exc), "ray": ray_info,
                                       "wall_s": round(time.monotonic() - t0, 3)})

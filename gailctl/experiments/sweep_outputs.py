@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from gailctl.core.errors import GailctlError, Interrupted
+from gailctl.core.paths import shown_path
 from gailctl.core.runs import atomic_write_text
 from gailctl.experiments.plans import SweepPlan
 from gailctl.experiments.runner import RESULT_COLUMNS
@@ -103,7 +104,8 @@ def _table_rows(outcome: SweepOutcome, *, full_paths: bool = False) -> tuple[lis
               *(["last round"] if last else []), "env steps", *(["run folder"] if full_paths else [])]
     body = []
     for trial, row in zip(outcome.plan.trials, outcome.rows):
-        run_dir, typed = row["run_dir"], dict(trial.point)  # grid values as the user typed them
+        typed = dict(trial.point)  # grid values as the user typed them
+        run_dir = row["run_dir"] and shown_path(row["run_dir"], base=outcome.sweep_dir)
         body.append([str(row["trial"]), *(typed[k] for k in keys), str(row["seed"]), row["status"],
                      fmt(row["return_mean"], ".1f"), fmt(row["normalized_score"], ".2f"),
                      *([fmt(row.get("sampled_normalized_score"), ".2f")] if sampled else []),
@@ -173,14 +175,16 @@ def render_sweep_tables(outcome: SweepOutcome) -> list["Table"]:
 
 def write_results(outcome: SweepOutcome) -> None:
     """results.csv (one row per trial, full precision) and results.md (the tables, rounded)."""
+    rows = [{**row, "run_dir": row["run_dir"] and shown_path(row["run_dir"], base=outcome.sweep_dir)}  # trials/NAME
+            for row in outcome.rows]
     write_csv(outcome.sweep_dir / "results.csv", outcome.columns,
               [{k: _cell(row.get(k)) for k in outcome.columns} | dict(trial.point)
-               for trial, row in zip(outcome.plan.trials, outcome.rows)])
+               for trial, row in zip(outcome.plan.trials, rows)])
 
     cfg = outcome.plan.base_config
     header, body = _table_rows(outcome, full_paths=True)
     text = f"# Sweep: {outcome.plan.stage} on {cfg.env.id}, {len(body)} trial(s), status {outcome.status}\n\n"
-    text += f"`{outcome.sweep_dir}`\n\n{scores_note(outcome.rows).capitalize()}.\n\n" + markdown_table(header, body)
+    text += f"`{outcome.sweep_dir.name}`\n\n{scores_note(outcome.rows).capitalize()}.\n\n" + markdown_table(header, body)
     if len(outcome.plan.seeds) > 1:
         text += "\n## Mean ± std over seeds\n\n" + markdown_table(*_point_rows(outcome))
     if outcome.curves is not None:

@@ -1,18 +1,20 @@
 """bench's throughput measurement: GAIL's env steps per second against plain PPO's, same generator.
 
-The issue's target is a ratio (GAIL at least 0.9 of PPO), so the two sides must do the same
-work apart from the adversarial part: the same generator settings, observation normalisation,
-BC term and, where the config clones its generator, the same starting clone; and since this
-machine's speed drifts within minutes, they train in turns of one round each.
+What it reports is a ratio, the cost of the adversarial part alone, so the two sides must do the
+same work apart from it: the same generator settings, observation normalisation,
+BC term and, where the config clones its generator, the same starting clone; and since a
+machine's speed can drift within minutes, they train in turns of one round each.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+from gailctl.core import cpu_load
 from gailctl.core.config import Config
 from gailctl.core.config_load import load_config
 from gailctl.core.errors import UsageError
@@ -68,10 +70,11 @@ def throughput_pair(setup: ThroughputSetup, log_dir: Path) -> tuple[Any, Any]:
 def measure_throughput(config: Path, overrides: Sequence[str], *, repeats: int = 3) -> dict[str, Any]:
     """Env steps per second of plain PPO and of GAIL (no evaluation), same generator settings.
 
-    Both run here on one torch thread, before any trial starts, so the machine is otherwise idle,
-    a round of each in turn from `throughput_pair`'s like-for-like start. The figures are medians
-    over `repeats`, and the ratio is the median of each repeat's ratio: the cost of the
-    adversarial part (PPO trains on the true reward, GAIL on its learned one).
+    Both run here on one torch thread, before any trial of ours starts, a round of each in turn
+    from `throughput_pair`'s like-for-like start. The figures are medians over `repeats`, and the
+    ratio is the median of each repeat's ratio: the cost of the adversarial part (PPO trains on
+    the true reward, GAIL on its learned one). Other processes' CPU time over the repeats is
+    measured too (`core.cpu_load`: `other_cpu_s`, `other_cores`, `alone`), since they slow both sides.
     """
     import statistics
     import tempfile
@@ -82,6 +85,7 @@ def measure_throughput(config: Path, overrides: Sequence[str], *, repeats: int =
     setup = throughput_setup(config, overrides)
     cfg, steps = setup.cfg, setup.steps
     ppo_times, gen_times, disc_times = [], [], []
+    started_load = cpu_load.sample()
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as log_dir:  # the stage's learner and round loop, without evaluation
             ppo, learner = throughput_pair(setup, Path(log_dir))
@@ -95,6 +99,7 @@ def measure_throughput(config: Path, overrides: Sequence[str], *, repeats: int =
         ppo_times.append(ppo_s)
         gen_times.append(gen_s)
         disc_times.append(disc_s)
+    load = cpu_load.other_load(started_load, cpu_load.sample())
     gail_times = [a + b for a, b in zip(gen_times, disc_times)]
     med = statistics.median
     return {
@@ -108,6 +113,8 @@ def measure_throughput(config: Path, overrides: Sequence[str], *, repeats: int =
         "gail_generator_s": med(gen_times),
         "gail_discriminator_s": med(disc_times),
         "ppo_s": med(ppo_times),
+        "machine_cores": os.cpu_count(),
+        **load,
     }
 
 

@@ -19,11 +19,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import os
-import shlex
 import shutil
 import signal
-import sys
 import threading
 import time
 from pathlib import Path
@@ -34,9 +31,10 @@ import yaml
 from gailctl.core.config import Config
 from gailctl.core.config_load import config_to_yaml
 from gailctl.core.errors import Interrupted, UsageError
-from gailctl.core.runs import atomic_write_text, create_run, now_iso, read_summary, run_lock, write_run_header, write_summary
+from gailctl.core.paths import shown_path
+from gailctl.core.runs import append_command, atomic_write_text, create_run, now_iso, read_summary, run_lock, write_run_header, write_summary
 from gailctl.experiments.plans import check_trial_data
-from gailctl.experiments.runner import check_address, import_ray, require_ray, run_on_ray
+from gailctl.experiments.runner import check_address, import_ray, require_ray, run_on_ray, tensorboard_hint
 from gailctl.experiments.tune_outputs import TuneOutcome, counted_row, write_outputs
 from gailctl.experiments.tune_plan import (
     DEFAULT_SAMPLER_SEED,
@@ -237,7 +235,7 @@ def run_tune(
     joined = [True]  # until Ray turns out to be unreachable
     with _discard_unless_joined(tune_dir, new=resume is None, joined=joined), run_lock(tune_dir):
         previous = read_summary(tune_dir) if resume is not None else {}
-        head = {"stage": "tune", "env_id": plan.base_config.env.id, "seed": plan.seeds[0], "run_dir": str(tune_dir),
+        head = {"stage": "tune", "env_id": plan.base_config.env.id, "seed": plan.seeds[0], "run_dir": shown_path(tune_dir),
                 "started": previous.get("started", now_iso())}
         if resume is not None:
             head["resumed"] = [*previous.get("resumed", []), now_iso()]
@@ -254,8 +252,7 @@ def run_tune(
             raise UsageError(f"--resume {tune_dir}: the study already has {done} trial(s) of --trials {options.n_trials}; "
                              f"pass --trials N above {done} to run more")
         if resume is not None:  # command.txt: one line per start of the study
-            with open(tune_dir / "command.txt", "a", encoding="utf-8") as fh:
-                fh.write(f"cd {shlex.quote(os.getcwd())} && {shlex.join(['gailctl', *list(sys.argv if argv is None else argv)[1:]])}\n")
+            append_command(tune_dir, argv=argv, note=f"resumed {head['resumed'][-1]}")
         # A resumed sampler gets a seed of its own, so that it does not draw the first trials' values again.
         sampler_seed_now = options.sampler_seed + n_before
         sampler_seeds = [*json.loads((tune_dir / "tune.json").read_text())["sampler_seeds"], sampler_seed_now] \
@@ -275,6 +272,7 @@ def run_tune(
             _say(f"tune: {n_new} trial(s) to run ({done} done of {options.n_trials}), seeds {options.seeds} one after "
                  f"another in each, {min(info['max_concurrent'], n_new)} trial(s) at a time on Ray ({info['address']}, "
                  f"{info['num_cpus']} CPU(s)), objective {space.objective}; run folders in {tune_dir / 'trials'}")
+            _say(tensorboard_hint(tune_dir / "trials"))
 
         ray_tune = import_ray().tune
         context = {"options": options.to_json(), "space": space.as_yaml_data(), "tune_dir": str(tune_dir)}

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 import yaml
 
 from gailctl.core.errors import GailctlError
+from gailctl.core.paths import shown_path
 from gailctl.core.runs import atomic_write_text
 from gailctl.experiments.tune_plan import TunePlan
 from gailctl.experiments.tune_search import config_values, read_journal, short_value
@@ -83,7 +84,8 @@ def write_trials_csv(rows: Sequence[dict[str, Any]], plan: TunePlan, path: Path)
         "trial": r["trial"], "state": r["state"], "objective": _cell(r["objective"]),
         **{k: _cell(r["values"].get(k)) for k in keys},
         **{f"objective_s{s}": _cell(r["per_seed"].get(s)) for s in plan.seeds},
-        "wall_s": _cell(r["wall_s"]), "run_dirs": ";".join(r["run_dirs"]), "error": _cell(r["error"]),
+        "wall_s": _cell(r["wall_s"]), "run_dirs": ";".join(shown_path(d, base=path.parent) for d in r["run_dirs"]),
+        "error": _cell(r["error"]),
     } for r in rows])
 
 
@@ -123,7 +125,7 @@ def write_best_yaml(best: dict[str, Any], baseline: Optional[dict[str, Any]], pl
         "gail_command": plan.gail_command(best["set"], plan.seeds[0]),
         "baseline": None if baseline is None else {"trial": baseline["trial"], "value": baseline["objective"],
                                                    "params": baseline["values"]},
-        "runs": best["run_dirs"],
+        "runs": [shown_path(d, base=tune_dir) for d in best["run_dirs"]],
     }
     head = (f"# gailctl tune: the best of {n_complete} complete trial(s), by {plan.space.objective} (mean over seeds "
             f"{plan.options.seeds}).\n# Paste `set` after a gailctl command, or merge `as_config` into the config; "
@@ -164,7 +166,7 @@ def write_results_md(rows: Sequence[dict[str, Any]], plan: TunePlan, tune_dir: P
     text = (f"# Tune: gail on {cfg.env.id}, objective {plan.space.objective}, {len(rows)} trial(s) "
             f"({', '.join(f'{n} {s}' for s, n in counts.items() if n)})\n\n")
     text += f"Objective {plan.space.objective} (maximised): {OBJECTIVE_TEXT[plan.space.objective]}.\n\n"
-    text += f"Study `{tune_dir / 'study.db'}`, seeds {plan.options.seeds}, search space `space.yaml`:\n\n"
+    text += f"Study `study.db`, seeds {plan.options.seeds}, search space `space.yaml`:\n\n"
     text += "".join(f"- `{k}`: {d.describe()}\n" for k, d in plan.space.params.items())
     commands = _command_lines(tune_dir)
     if commands:

@@ -16,6 +16,7 @@ from typing import Any, Optional, Sequence
 from gailctl.core.config import Config
 from gailctl.core.config_load import load_config, parse_overrides
 from gailctl.core.errors import ConfigError, UsageError
+from gailctl.core.paths import shown_path
 from gailctl.experiments.plans import SweepPlan, parse_seeds, plan_sweep
 from gailctl.experiments.tune_space import Space, baseline_params, bound_checks
 
@@ -78,15 +79,15 @@ class TunePlan:
         return self.base.base_config
 
     def gail_command(self, sets: Sequence[str], seed: int) -> str:
-        """A plain `gailctl gail` command with a trial's values (for best.yaml)."""
+        """A plain `gailctl gail` command with a trial's values (for best.yaml), run from where the study started."""
         argv = ["gailctl", "gail"]
         if self.options.config is not None:
-            argv += ["-c", self.options.config]
+            argv += ["-c", shown_path(self.options.config, base=self.options.cwd)]
         for item in (*self.options.set, *sets):
             argv += ["--set", item]
         argv += ["--seed", str(seed)]
         if self.options.demos is not None:
-            argv += ["--demos", self.options.demos]
+            argv += ["--demos", shown_path(self.options.demos, base=self.options.cwd)]
         return shlex.join(argv)
 
 

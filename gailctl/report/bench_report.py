@@ -22,7 +22,7 @@ from gailctl.report.plots import draw_curves, new_figure, reference_line, save_p
 from gailctl.report.tables import columns_of, markdown_table, write_csv
 
 THRESHOLD = 0.95
-PER_SEED_THRESHOLD = 0.9  # issue 9's target: "steps to first 0.9 per seed"
+PER_SEED_THRESHOLD = 0.9  # "steps to 0.9 (per seed)": when each seed first reaches 0.9
 HOLD_EVALS = 5  # "holds >= 0.95 for 5 evaluations in a row"
 STAY_EVALS = 10  # "its last 10 evaluations all >= 0.95"
 TAIL_EVALS = 5  # "mean of the last 5 evaluations"
@@ -233,7 +233,7 @@ def summarize(curves: Sequence[Curve], *, at_steps: Sequence[int]) -> list[dict[
 
 def per_seed_finals(group: Sequence[Curve]) -> str:
     """`s0 0.895, s1 1.063`: each seed's final score to three places, so a per-seed target
-    (issue 9's "every one of 5 seeds >= 0.9") is read exactly, not from a rounded 0.90."""
+    (such as "every one of 5 seeds >= 0.9") is read exactly, not from a rounded 0.90."""
     def one(c: Curve) -> str:
         final = _final(c)
         return f"s{c.seed} {'n/a' if final is None else f'{final:.3f}'}"

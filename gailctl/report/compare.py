@@ -5,13 +5,12 @@ Data only (columns and rows); `gailctl.report.run_tables` prints them.
 
 from __future__ import annotations
 
-import shlex
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from gailctl.core.errors import UsageError
-from gailctl.core.runs import is_run_dir
+from gailctl.core.runs import command_cwd, is_run_dir
 from gailctl.report.grouping import differing_keys, flatten_config
 from gailctl.report.run_info import experiment_kind, experiment_trials, load_run_config, read_run_info, summary_or_none
 from gailctl.report.run_scores import final_scores, number
@@ -28,20 +27,12 @@ _INPUT_KEYS = {"eval": ("policy",)}
 the config); compared as `input.<name>`, relative paths resolved from command.txt's `cd`."""
 
 
-def _command_cwd(run_dir: Path) -> Optional[Path]:
-    try:
-        words = shlex.split((run_dir / "command.txt").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return Path(words[1]) if len(words) > 2 and words[0] == "cd" and words[2] == "&&" else None
-
-
 def _inputs(run_dir: Path, stage: Optional[str], summary: dict[str, Any]) -> dict[str, Any]:
     found = {}
     for name in _INPUT_KEYS.get(stage or "", ()):
         value = summary.get(name)
         if isinstance(value, str) and value:
-            cwd = _command_cwd(run_dir)
+            cwd = command_cwd(run_dir)
             if value != "random" and not Path(value).is_absolute() and cwd is not None:
                 value = str(cwd / value)
             found[f"input.{name}"] = value

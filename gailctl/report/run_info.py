@@ -21,6 +21,7 @@ import yaml
 from gailctl.core import summaries
 from gailctl.core.errors import UsageError
 from gailctl.core.runs import is_run_dir, read_summary, stage_from_folder_name
+from gailctl.core.findings import read_findings
 from gailctl.report.run_scores import ALGORITHMS, FinalScores, final_scores, number
 
 log = logging.getLogger(__name__)
@@ -177,10 +178,14 @@ class RunInfo:
     """summary.json's ISO start time, as written."""
     age_s: Optional[float]
     """Seconds from the start (or, without one, from the folder's command.txt) to `now`."""
+    findings: tuple[str, ...] = ()
+    """Names of what the live doctor found while the run trained (its findings.jsonl), in order;
+    `gailctl doctor RUN` says more."""
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["path"] = str(self.path)
+        data["findings"] = list(self.findings)
         return data
 
 
@@ -246,6 +251,7 @@ def read_run_info(run_dir: Path, now: datetime) -> tuple[RunInfo, float]:
         last_round_normalized_score=scores.last_round_normalized_score,
         started=started,
         age_s=max(0.0, now.timestamp() - t_start) if t_start else None,
+        findings=tuple(str(f.get("name")) for f in read_findings(run_dir)),
     )
     return info, t_start
 

@@ -58,16 +58,18 @@ def render_runs_table(runs: Sequence[RunInfo], *, root: Optional[Path] = None) -
     run's final evaluation, labelled with its episodes and action mode; `--json` has the rest.
     """
     table = rich_table(f"{len(runs)} run(s). Scores of the final evaluation over `ep` episodes, argmax actions "
-                       "(sampled: the same with sampled actions); norm: random 0, expert 1")
+                       "(sampled: the same with sampled actions); norm: random 0, expert 1"
+                       + ("; !N: N findings while training (`gailctl doctor RUN`)" if any(r.findings for r in runs) else ""))
     table.add_column("run", overflow="fold", ratio=1, min_width=20)
     table.add_column("status", no_wrap=True)
     for name in ("env steps", "return", "norm", "sampled", "ep", "age"):
         table.add_column(name, justify="right", no_wrap=True)
     for r in runs:
         style = _STATUS_STYLE.get(r.status, "")
+        status = f"[{style}]{r.status}[/]" if style else r.status
         table.add_row(
             _run_cell(r, root),
-            f"[{style}]{r.status}[/]" if style else r.status,
+            status + (f" [red]!{len(r.findings)}[/]" if r.findings else ""),
             "—" if r.stage == "bc" else _fmt(r.n_env_steps, ","),  # BC trains on demonstrations only
             _fmt(r.final_return, ".1f"),
             _fmt(r.normalized_score, ".2f"),
@@ -126,10 +128,11 @@ def render_compare_table(columns: list[str], rows: list[dict[str, Any]]) -> list
     tables = [scores]
     if n_diff:
         keys = rich_table(f"{n_diff} config key(s) differ")
-        keys.add_column("key", overflow="fold")
+        differing = columns[len(SCORE_COLUMNS):]
+        keys.add_column("key", no_wrap=True, min_width=max(len(k) for k in differing))  # the values fold, never a key
         for i in range(1, len(rows) + 1):
             keys.add_column(f"#{i}", overflow="fold")
-        for col in columns[len(SCORE_COLUMNS):]:
+        for col in differing:
             keys.add_row(escape(col), *(escape("—" if col not in row else _cell(row[col])) for row in rows))
         tables.append(keys)
     return tables

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from gailctl.core.config import Config
+from gailctl.core.demos_meta import read_demos_meta, spaces_mismatch
 from gailctl.core.errors import UsageError
 from gailctl.rl.env.make import describe_space
 
@@ -46,8 +47,12 @@ def check_demos_fit(trajs: Sequence[Any], venv: Any, cfg: Config, demos_dir: Pat
     """Refuse demonstrations this env or trainer cannot use, before any training starts.
 
     `n_transitions`: how many transitions training gets (fewer than the trajectories hold when
-    `gail.subsample_every` > 1); the batch size must fit those.
+    `gail.subsample_every` > 1); the batch size must fit those. Spaces the folder says it was
+    recorded with (`core.demos_meta`) must be the env's.
     """
+    mismatch = spaces_mismatch(read_demos_meta(demos_dir), venv.observation_space, venv.action_space)
+    if mismatch is not None:
+        raise UsageError(f"--demos {demos_dir}: {mismatch} (env {cfg.env.id})")
     obs_shape = tuple(np.asarray(trajs[0].obs).shape[1:])
     env_shape = tuple(venv.observation_space.shape)
     if obs_shape != env_shape:

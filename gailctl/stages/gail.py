@@ -17,6 +17,7 @@ from gailctl.core.config import Config
 from gailctl.core.run_loop import EVAL_KEYS, EveryUnits, LoopPlan, Resumed, RunLoop
 from gailctl.core.summaries import FinalEval, GailResult, Scores
 from gailctl.core.ui import console
+from gailctl.doctor.live import LiveDoctor
 from gailctl.report.curves import gail_curve_png
 from gailctl.rl.demos import check_demos_fit, load_demos
 from gailctl.rl.env.make import EVAL_SEED_OFFSET, make_venv, warn_variable_horizon
@@ -85,6 +86,10 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
     learner.stop_on_signal()
     with RunLoop(run_dir, plan, learner, resumed=resumed, evaluate=lambda: score(g.eval_episodes, g.eval_deterministic),
                  describe=lambda stats: f"disc acc {stats['disc_acc']:.2f}") as loop:
+        # The doctor's live checks read every row (a resumed run's after the loop cut them back to its checkpoint).
+        doctor = LiveDoctor.for_gail(run_dir, cfg, trajs=trajs, demos_dir=demos_dir, n_kept=len(demos),
+                                     start_round=learner.rounds_done, echo=console.print)
+        loop.watch(doctor.observe)
 
         def round_done(done: RoundDone) -> None:
             loop.unit_done(done.round, done.n_env_steps, mean_disc_stats(done.disc_stats))
@@ -102,4 +107,5 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
         eval_episodes=g.eval_episodes, eval_deterministic=g.eval_deterministic,
         final_eval=FinalEval(episodes=g.final_eval_episodes, **final_scores),
         artifacts={"policy": POLICY_FILE, "reward_net": REWARD_NET_FILE, "curves": curves.name if curves else None},
+        demo_stats=doctor.demos.to_json(),
     )

@@ -10,6 +10,7 @@ from typing import Any, Optional
 import numpy as np
 
 from gailctl.core.config import Config
+from gailctl.core.demos_meta import demos_meta, write_demos_meta
 from gailctl.core.errors import UsageError
 from gailctl.core.metrics import MetricsWriter
 from gailctl.core.runs import atomic_path
@@ -44,8 +45,9 @@ def demo_stats(trajs: list[Any], refs: Any) -> dict[str, Any]:
     return stats
 
 
-def save_demos(cfg: Config, run_dir: Path, trajs: list[Any]) -> None:
-    """Per-episode metrics, then `demos/` in imitation's format, written whole or not at all."""
+def save_demos(cfg: Config, run_dir: Path, trajs: list[Any], *, spaces: tuple[Any, Any]) -> None:
+    """Per-episode metrics, then `demos/` in imitation's format, written whole or not at all,
+    with the env and its (observation, action) `spaces` named in it (`core.demos_meta`)."""
     import datasets
     from imitation.data import serialize
 
@@ -60,6 +62,8 @@ def save_demos(cfg: Config, run_dir: Path, trajs: list[Any]) -> None:
                           "normalized_score": float("nan") if norm is None else norm})
     with atomic_path(run_dir / "demos", is_dir=True) as tmp:
         serialize.save(tmp, trajs)
+        write_demos_meta(tmp, demos_meta(env_id=cfg.env.id, observation_space=spaces[0], action_space=spaces[1],
+                                         n_trajectories=len(trajs), env=cfg.env.model_dump(mode="json", exclude={"n_envs"})))
 
 
 def run(cfg: Config, run_dir: Path, *, expert_zip: Optional[Path] = None, stats_file: Optional[Path] = None,
@@ -107,7 +111,7 @@ def run(cfg: Config, run_dir: Path, *, expert_zip: Optional[Path] = None, stats_
         # Keep original obs/rewards (RolloutInfoWrapper), drop infos as imitation's rollout() does.
         trajs = [dataclasses.replace(rollout.unwrap_traj(t), infos=None) for t in trajs][: rcfg.n_episodes]
         bar.update(len(trajs), latest=f"return {np.mean([t.rews.sum() for t in trajs]):.1f}")
-    save_demos(cfg, run_dir, trajs)
+    save_demos(cfg, run_dir, trajs, spaces=(venv.observation_space, venv.action_space))
     stats = demo_stats(trajs, cfg.references)
     return RecordResult(source="expert", expert=str(expert_zip), deterministic=rcfg.deterministic,
                         vecnormalize=None if obs_norm is None else obs_norm.source,
@@ -155,7 +159,7 @@ def run_human(cfg: Config, run_dir: Path) -> RecordResult:
     if not rec.trajectories:
         raise GailctlError(f"record --human: stopped ({rec.stopped_by}) before any episode finished; nothing saved "
                            f"(the steps played are in {run_dir / HUMAN_STEPS_FILE})")
-    save_demos(cfg, run_dir, rec.trajectories)
+    save_demos(cfg, run_dir, rec.trajectories, spaces=(venv.observation_space, venv.action_space))
     return RecordResult(source="human", keymap=keymap.to_json(), fps=rcfg.human.fps, n_episodes_requested=rcfg.n_episodes,
                         n_discarded=rec.n_discarded, stopped_by=rec.stopped_by,
                         record_wall_s=round(time.monotonic() - t0, 3),

@@ -35,6 +35,13 @@ def fake_run(tmp: Path, stage: str, status: str) -> str:
     return str(run)
 
 
+def record_run(tmp: Path) -> str:
+    run = Path(fake_run(tmp, "record", "finished"))
+    shutil.copytree(DEMOS, run / "demos")
+    (run / "summary.json").write_text(json.dumps({"stage": "record", "status": "finished", "source": "expert", "expert": EXPERT}))
+    return str(run)
+
+
 def gail_run_with_corrupt_reward_net(tmp: Path) -> str:
     import torch
 
@@ -94,7 +101,7 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
     ("empty demos folder", lambda t: ["gail", "-c", CARTPOLE, "--demos", str(t)], 2, "not a demonstrations folder"),
     ("corrupt demos", lambda t: ["gail", "-c", CARTPOLE, "--demos", corrupt_demos(t)], 2, "cannot load demonstrations"),
     ("demos for another env", lambda t: ["gail", "-c", CARTPOLE, "--set", "env.id=Pendulum-v1", "--demos", DEMOS], 2,
-     "do not fit env Pendulum-v1"),
+     "recorded on seals/CartPole-v0, but env.id = Pendulum-v1"),
     ("too few demos", lambda t: ["gail", "-c", CARTPOLE, "--set", "gail.n_demos=999"], 2, "gail.n_demos = 999: only 20"),
     ("truncated zip", lambda t: ["eval", truncated_zip(t), "-c", CARTPOLE], 2, "cut.zip: not a stable-baselines3 model zip"),
     ("not a zip", lambda t: ["eval", write(t / "x.txt", "hi"), "-c", CARTPOLE], 2, "expected a run folder or a stable-baselines3 .zip"),
@@ -104,6 +111,8 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
     ("resume a foreign run", lambda t: ["gail", "--resume", fake_run(t, "expert", "interrupted")], 2, "this is an expert run, not a gail run (`gailctl expert --resume` continues it)"),
     ("gail resume without a checkpoint", lambda t: ["gail", "--resume", fake_run(t, "gail", "interrupted")], 2,
      "no checkpoint was written before it stopped, so there is nothing to continue from; start a new run instead"),
+    ("resume another stage's run as an expert", lambda t: ["expert", "--resume", fake_run(t, "gail", "interrupted")], 2,
+     "this is a gail run, not an expert run (`gailctl gail --resume` continues it)"),
     ("expert resume without a checkpoint", lambda t: ["expert", "--resume", fake_run(t, "expert", "interrupted")], 2,
      "no checkpoint was written before it stopped"),
     ("budget below one round", lambda t: ["gail", "-c", CARTPOLE, "--set", "gail.total_timesteps=511"], 2,
@@ -113,6 +122,19 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
     ("runs dir not writable", lambda t: ["eval", EXPERT, "-c", CARTPOLE, "--runs-dir", not_writable_runs_dir(t)], 2, "--runs-dir"),
     ("video that exists", lambda t: ["eval", EXPERT, "-c", CARTPOLE, "--video", write(t / "v.mp4", "")], 2, "already exists"),
     ("eval without config", lambda t: ["eval", EXPERT], 2, "pass -c CONFIG"),
+    ("eval a record run", lambda t: ["eval", record_run(t)], 2,
+     f"demos), not a policy; evaluate the expert it recorded: gailctl eval {EXPERT}, or learn a policy from them: gailctl gail --demos "),
+    # Click's own usage errors, in the same one-line form
+    ("seed not a number", lambda t: ["expert", "-c", CARTPOLE, "--seed", "abc"], 2, "error: --seed abc: expected a whole number"),
+    ("episodes not whole", lambda t: ["eval", EXPERT, "-c", CARTPOLE, "--episodes", "2.5"], 2,
+     "error: --episodes 2.5: expected a whole number"),
+    ("short option with its value glued", lambda t: ["record", "-c", CARTPOLE, "-n2.5"], 2, "error: -n 2.5: expected a whole number"),
+    ("option=value", lambda t: ["sweep", "--max-concurrent=two"], 2, "error: --max-concurrent two: expected a whole number"),
+    ("unknown option", lambda t: ["gail", "--bogus"], 2, "error: gail: no such option: --bogus (see gailctl gail --help)"),
+    ("missing argument", lambda t: ["eval"], 2, "error: eval: missing argument 'RUN_OR_ZIP'"),
+    ("option without its value", lambda t: ["gail", "--runs-dir", str(t / "runs"), "--seed"], 2,
+     "error: gail: option '--seed' requires an argument"),
+    ("unknown command", lambda t: ["evl"], 2, "error: no such command 'evl'. Did you mean 'eval'?"),
 ]
 
 

@@ -1,4 +1,5 @@
-"""`gailctl bench --suite NAME`: one short command for a named list of shipped configs (issue 9)."""
+"""`gailctl bench`'s planning and outcomes without Ray: `--suite NAME` (a named list of shipped configs),
+one payload for all trials, what its exit code and summary say, `--resume`."""
 
 from __future__ import annotations
 
@@ -132,6 +133,32 @@ def test_bench_says_what_happened_to_its_trials(tmp_path: Path, monkeypatch: pyt
     assert summary["n_failed"] == statuses.count("failed:boom")
     assert summary["n_interrupted"] == sum(s.startswith("interrupted") for s in statuses)
     assert "trial(s) failed" not in result.output or exit_code == 1
+
+
+@pytest.mark.parametrize("stop", [OSError(17, "File exists", "/tmp/gailctl-ray-x/r"), KeyboardInterrupt()],
+                         ids=["error", "ctrl-c"])
+def test_a_bench_that_stops_on_an_exception_says_so_in_its_summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   stop: BaseException) -> None:
+    """Never left `running` (which `gailctl runs` lists as stale, to be resumed): `failed` with its
+    error, or `interrupted` after a Ctrl-C."""
+    import gailctl.experiments.sweep as sweep
+
+    monkeypatch.setattr("gailctl.experiments.runner.require_ray", lambda: None)
+
+    def ray_fails(*_a, **_kw):  # noqa: ANN002, ANN003, ANN202
+        raise stop
+
+    monkeypatch.setattr(sweep, "run_payload", ray_fails)
+    result = CliRunner().invoke(app, ["bench", "-c", "cartpole", "--seeds", "0", "--n-demos", "4", "--no-bc", "--no-throughput",
+                                      "--runs-dir", str(tmp_path)])
+    assert result.exit_code == (1 if isinstance(stop, OSError) else 130), result.output
+    (bench_dir,) = tmp_path.iterdir()
+    summary = json.loads((bench_dir / "summary.json").read_text())
+    if isinstance(stop, OSError):
+        assert summary["status"] == "failed" and "File exists" in summary["error"], summary
+    else:
+        assert summary["status"] == "interrupted", summary
+    assert summary["wall_s"] >= 0
 
 
 def test_bench_resume_reruns_only_the_unfinished_trials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

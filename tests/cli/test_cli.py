@@ -15,6 +15,7 @@ from typing import Any, Callable, Optional
 
 import pytest
 from typer.testing import CliRunner
+from tests.workdirs import make_workdir
 
 import gailctl.core.execution
 import gailctl.stages
@@ -61,7 +62,8 @@ class Call:
 def _summary(stage: str, cfg: Config, kwargs: dict[str, Any]) -> dict[str, Any]:
     final = {"return_mean": 480.0, "return_std": 12.5, "return_min": 450.0, "normalized_score": cfg.references.normalize(480.0)}
     if stage == "expert":
-        return {"n_env_steps": 1024, "wall_s": 3.0, "final": final, "best": {"return_mean": 490.0, "n_env_steps": 512}}
+        return {"n_env_steps": 1024, "wall_s": 3.0, "final": final, "best": {"return_mean": 490.0, "n_env_steps": 512},
+                "eval_episodes": cfg.expert.eval_episodes}
     if stage == "record":
         return {
             "deterministic": cfg.record.deterministic,
@@ -103,13 +105,9 @@ class FakeExecute:
 @pytest.fixture
 def workdir(tmp_path, monkeypatch) -> Path:
     """A working directory with a config, an expert run folder and a record run folder."""
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "exp.yaml").write_text(CONFIG)
+    make_workdir(tmp_path, monkeypatch, CONFIG)
     make_run(tmp_path / "expert_run", seed=11)
     (tmp_path / "expert_run" / "model.zip").write_bytes(b"PK")
-    demos = tmp_path / "demos_run" / "demos"
-    demos.mkdir(parents=True)
-    (demos / "dataset_info.json").write_text("{}")
     return tmp_path
 
 
@@ -161,6 +159,12 @@ def test_each_command_has_help(command):
     result = invoke(command, "-h")
     assert result.exit_code == 0
     assert "--set" in result.stdout and "--runs-dir" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["expert", "record", "gail", "bc", "eval", "sweep", "bench", "tune"])
+def test_help_shows_set_as_key_value(command):
+    result = invoke(command, "-h")
+    assert "--set KEY=VALUE" in result.stdout and "list[str]" not in result.stdout, result.stdout
 
 
 def test_startup_does_not_import_heavy_libraries():
@@ -259,6 +263,18 @@ def test_record_episodes_shortcut(workdir, fake):
     assert result.exit_code == 0, result.output
     assert fake.only.cfg.record.n_episodes == 7
     assert "recorded 7 episodes" in result.stdout
+
+
+def test_record_of_one_episode_says_one_episode(workdir, fake):
+    result = invoke("record", "-c", "exp.yaml", "-n", "1")
+    assert result.exit_code == 0, result.output
+    assert "recorded 1 episode, 500 transitions" in result.stdout
+
+
+def test_expert_says_over_how_many_episodes_its_final_return_was_measured(workdir, fake):
+    result = invoke("expert", "-c", "exp.yaml", "--set", "expert.eval_episodes=7")
+    assert result.exit_code == 0, result.output
+    assert "final return 480.0 ± 12.5 (normalized 0.958, 7 episodes);" in result.stdout, result.stdout
 
 
 def test_record_without_any_expert_is_exit_2(workdir, fake):
@@ -427,6 +443,15 @@ def test_eval_takes_config_from_the_run_folder(workdir, fake):
     assert call.kwargs["render"] is False and call.kwargs["video"] is None
 
 
+def test_eval_records_the_policy_as_typed_and_as_the_absolute_file_it_scored(workdir, fake):
+    run = make_run(workdir / "runs" / "gail_run", seed=11)
+    (run / "policy.zip").write_bytes(b"PK")
+    assert invoke("eval", "runs/gail_run").exit_code == 0
+    call = fake.only
+    assert call.kwargs["policy_zip"] == (run / "policy.zip").resolve() and call.kwargs["policy_zip"].is_absolute()
+    assert call.kwargs["inputs"] == {"policy_as_typed": "runs/gail_run", "cwd": str(workdir)}
+
+
 def test_eval_checkpoint_inside_a_run_folder_finds_the_run_config(workdir, fake):
     run = make_run(workdir / "runs" / "gail_run", seed=12)
     ckpt = run / "checkpoints" / "round_000004" / "policy.zip"
@@ -453,7 +478,7 @@ def test_eval_bare_zip_outside_a_run_folder_needs_config(workdir, fake):
     assert fake.calls == []
     result = invoke("eval", "loose/model.zip", "-c", "exp.yaml")
     assert result.exit_code == 0, result.output
-    assert fake.only.kwargs["policy_zip"] == Path("loose/model.zip")
+    assert fake.only.kwargs["policy_zip"] == (workdir / "loose/model.zip").resolve()
 
 
 def test_eval_episodes_and_stochastic_reach_cfg_eval(workdir, fake):

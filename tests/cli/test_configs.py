@@ -89,7 +89,7 @@ def test_eval_by_name(empty, fake):
 
 
 def test_a_config_elsewhere_reads_its_paths_from_its_own_folder(empty, fake):
-    """The issue's report: `-c /path/to/configs/x.yaml` from another folder found no demos."""
+    """`-c /path/to/configs/x.yaml` from another folder finds the demonstrations its config names."""
     folder = empty / "proj" / "configs"
     folder.mkdir(parents=True)
     (folder / "exp.yaml").write_text(f"gail:\n  demos: ../demos\n")
@@ -124,6 +124,17 @@ def test_configs_lists_every_shipped_config(empty):
     assert rows["cartpole"][:3] == ["seals/CartPole-v0", "yes", "yes"]
     assert rows["pendulum"][0] == "Pendulum-v1"
     assert all(r[3] for r in rows.values()), "every shipped config has a one-line description"
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_description_is_a_whole_sentence(name):
+    assert shipped.describe(shipped.shipped_config(name)).description.endswith(".")
+
+
+def test_a_description_running_over_several_comment_lines_is_not_cut():
+    text = "# A task made fixed-horizon: it ends on\n# landing or crashing.\n# More detail.\nseed: 0\n"
+    assert shipped.description_of(text) == "A task made fixed-horizon: it ends on landing or crashing."
+    assert shipped.description_of("seed: 0\n# not a description\n") == ""
 
 
 def test_describe_says_when_no_expert_or_demos_ship(tmp_path):

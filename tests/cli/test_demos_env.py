@@ -1,5 +1,6 @@
-"""Issue 14 item 7: demonstrations whose record run names another env are refused (shapes alone
-match between CartPole-v1 and seals/CartPole-v0), unless --allow-env-mismatch."""
+"""Demonstrations recorded on another env are refused (shapes alone match between CartPole-v1 and
+seals/CartPole-v0), unless --allow-env-mismatch: the env a folder names, in its gailctl_demos.json
+or its record run's summary, is checked by every command that learns from demonstrations."""
 
 from __future__ import annotations
 
@@ -18,9 +19,11 @@ DEMOS = ROOT / "experts/cartpole/demos"
 
 
 def record_run(tmp: Path, env_id: str) -> Path:
-    """A `gailctl record` run folder as the stage leaves it: config, command, summary naming its env, demos/."""
+    """A `gailctl record` run folder whose summary names its env, and whose demos/ does not (as record wrote them
+    before demonstrations carried gailctl_demos.json)."""
     run = tmp / f"record__{env_id.replace('/', '-')}__s0__20260101-000000"
     shutil.copytree(DEMOS, run / "demos")
+    (run / "demos" / "gailctl_demos.json").unlink()
     (run / "config.yaml").write_text(f"env:\n  id: {env_id}\n")
     (run / "command.txt").write_text("gailctl record ...\n")
     (run / "summary.json").write_text(json.dumps({"stage": "record", "env_id": env_id, "status": "finished"}))
@@ -70,12 +73,74 @@ def test_allow_env_mismatch_uses_them_with_a_warning(tmp_path: Path, captured: d
     assert not [line for line in result.stderr.splitlines() if line.startswith("error")]
 
 
-@pytest.mark.parametrize("env_id", ["seals/CartPole-v0", None], ids=["same-env", "unknown-env"])
-def test_matching_or_unknown_env_is_accepted(env_id: str | None, tmp_path: Path, captured: dict) -> None:
-    demos = record_run(tmp_path, env_id) if env_id else DEMOS  # experts/cartpole/demos: no record run around it
-    result = CliRunner().invoke(app, ["gail", "-c", CARTPOLE, "--demos", str(demos), "--runs-dir", str(tmp_path / "runs")])
+def test_matching_env_is_accepted_without_a_word(tmp_path: Path, captured: dict) -> None:
+    for demos in (record_run(tmp_path, "seals/CartPole-v0"), DEMOS):  # a record run; the shipped folder, which names its env
+        result = CliRunner().invoke(app, ["gail", "-c", CARTPOLE, "--demos", str(demos), "--runs-dir", str(tmp_path / "runs")])
+        assert result.exit_code == 0, result.stderr
+        assert "warning" not in result.stderr
+
+
+def test_a_folder_that_names_no_env_is_used_with_a_warning_saying_what_is_checked(tmp_path: Path, captured: dict) -> None:
+    """Made by imitation's serialize.save directly: gailctl cannot know its env; it says so, and checks the shapes."""
+    plain = tmp_path / "plain_demos"
+    shutil.copytree(DEMOS, plain)
+    (plain / "gailctl_demos.json").unlink()
+    result = CliRunner().invoke(app, ["gail", "-c", CARTPOLE, "--demos", str(plain), "--runs-dir", str(tmp_path / "runs")])
     assert result.exit_code == 0, result.stderr
-    assert "warning" not in result.stderr
+    text = " ".join(result.stderr.split())
+    assert "names no env" in text and "observation and action shapes are checked against seals/CartPole-v0" in text
+    assert "not that it was recorded there" in text
+
+
+def test_a_folder_that_names_no_env_still_has_its_shapes_checked(tmp_path: Path) -> None:
+    plain = tmp_path / "plain_demos"
+    shutil.copytree(DEMOS, plain)
+    (plain / "gailctl_demos.json").unlink()
+    result = CliRunner().invoke(app, ["gail", "-c", CARTPOLE, "--set", "env.id=Pendulum-v1", "--demos", str(plain),
+                                      "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error")]
+    assert errors == [f"error: --demos {plain}: observations of shape (4,) do not fit env Pendulum-v1 (observation space Box(3,))"]
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+SHIPPED_TUNE_SPACE = str(ROOT / "configs/tune/cartpole.yaml")
+CARTPOLE_V1 = str(ROOT / "configs/cartpole-v1.yaml")
+
+
+@pytest.mark.parametrize("command", [
+    ["gail", "-c", CARTPOLE_V1],
+    ["gail", "-c", CARTPOLE_V1, "--set", "gail.algorithm=airl"],
+    ["bc", "-c", CARTPOLE_V1],
+    ["sweep", "--stage", "gail", "-c", CARTPOLE_V1, "--seeds", "0"],
+    ["sweep", "--stage", "bc", "-c", CARTPOLE_V1, "--seeds", "0"],
+    ["tune", "-c", CARTPOLE_V1, "--space", SHIPPED_TUNE_SPACE, "--seeds", "0"],
+], ids=["gail", "airl", "bc", "sweep-gail", "sweep-bc", "tune"])
+def test_shipped_demonstrations_name_their_env_and_every_consumer_checks_it(command: list[str], tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """experts/cartpole/demos was recorded on seals/CartPole-v0: refused for the CartPole-v1 config, before any run."""
+    import gailctl.experiments.sweep
+    import gailctl.experiments.tune
+
+    for module in (gailctl.experiments.sweep, gailctl.experiments.tune):
+        monkeypatch.setattr(module, "run_on_ray", lambda *a, **k: pytest.fail("Ray started"))
+    monkeypatch.setattr("gailctl.cli.stage_commands._run_stage", lambda *a, **k: pytest.fail("the stage ran"))
+    result = CliRunner().invoke(app, [*command, "--demos", str(DEMOS), "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0] == (f"error: --demos {DEMOS}: recorded on seals/CartPole-v0, but env.id = CartPole-v1; "
+                                            "pass --allow-env-mismatch to use them anyway"), result.stderr
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_bench_checks_the_env_of_the_configs_own_demonstrations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gailctl.experiments.bench
+
+    monkeypatch.setattr(gailctl.experiments.bench, "measure_throughput", lambda *a, **k: pytest.fail("measured"))
+    result = CliRunner().invoke(app, ["bench", "-c", CARTPOLE_V1, "--seeds", "0", "--set", f"gail.demos={DEMOS}",
+                                      "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 2, result.output
+    assert f"gail.demos = {DEMOS}: recorded on seals/CartPole-v0, but env.id = CartPole-v1" in result.stderr
 
 
 def test_sweep_refuses_before_ray(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import struct
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from typer.testing import CliRunner
@@ -26,10 +27,25 @@ def runs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     runs = tmp_path_factory.mktemp("runs")
     demos = ROOT / "experts/cartpole/demos"
-    for extra in (["seed=0"], ["seed=1"], ["gail.algorithm=airl"]):
-        cfg = load_config(ROOT / "configs/cartpole.yaml", TINY + extra)
-        execute("gail", gail.run, cfg, runs_dir=runs, demos_dir=demos)
+    real_bar = gail.progress_bar
+
+    def recorded_bar(description: str, total: int):  # noqa: ANN202
+        BARS.append(description)
+        return real_bar(description, total)
+
+    with mock.patch.object(gail, "progress_bar", recorded_bar):
+        for extra in (["seed=0"], ["seed=1"], ["gail.algorithm=airl"]):
+            cfg = load_config(ROOT / "configs/cartpole.yaml", TINY + extra)
+            execute("gail", gail.run, cfg, runs_dir=runs, demos_dir=demos)
     return runs
+
+
+BARS: list[str] = []
+"""The progress bars the fixture's runs showed, in order."""
+
+
+def test_each_runs_progress_bar_names_its_algorithm(runs_dir: Path) -> None:
+    assert BARS == ["gail rounds", "gail rounds", "airl rounds"]
 
 
 def invoke(*args: str):
@@ -83,7 +99,7 @@ def test_compare_shows_what_differs(runs_dir: Path) -> None:
     assert "gail.demo_batch_size" not in out  # equal in all three runs
 
 
-# --- issue 14 -------------------------------------------------------------------------------
+# --- runs and compare on folders they do not expect -----------------------------------------
 
 
 def _by_algorithm(runs_dir: Path) -> dict[str, list[Path]]:
@@ -94,7 +110,7 @@ def _by_algorithm(runs_dir: Path) -> dict[str, list[Path]]:
 
 
 def test_runs_and_compare_show_the_final_evaluation_not_the_last_round(runs_dir: Path) -> None:
-    """Item 1: the scores listed are summary.json's final_eval (argmax and sampled, with its
+    """The scores listed are summary.json's final_eval (argmax and sampled, with its
     episode count); the last per-round evaluation appears only under its own name."""
     rows = {r["id"]: r for r in json.loads(invoke("runs", str(runs_dir), "--json").stdout)}
     for run in runs_dir.iterdir():
@@ -123,7 +139,7 @@ def test_runs_and_compare_show_the_final_evaluation_not_the_last_round(runs_dir:
 
 
 def test_piped_tables_fit_120_columns(runs_dir: Path) -> None:
-    """Polish: piped `runs` and `compare` stay within 120 columns, one name column per run."""
+    """Piped `runs` and `compare` stay within 120 columns, one name column per run."""
     runs = sorted(str(p) for p in runs_dir.iterdir())
     for out in (invoke("runs", str(runs_dir)).stdout, invoke("compare", *runs).stdout):
         assert max(len(line) for line in out.splitlines()) <= 120
@@ -131,7 +147,7 @@ def test_piped_tables_fit_120_columns(runs_dir: Path) -> None:
 
 
 def test_airl_runs_are_named_listed_and_labelled_as_airl(runs_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Item 4: the folder, `runs` (table and JSON), `--stage airl` and plot legends name AIRL;
+    """The folder, `runs` (table and JSON), `--stage airl` and plot legends name AIRL;
     `--resume` still recognises the folder as a gail-stage run."""
     from matplotlib.figure import Figure
 
@@ -170,7 +186,7 @@ def _experiment_folder(root: Path, kind: str, trials: list[Path]) -> Path:
 
 
 def test_runs_stage_accepts_every_stage_it_lists(runs_dir: Path, tmp_path: Path) -> None:
-    """Item 8: `runs --stage tune` lists tune folders; --help names every stage accepted."""
+    """`runs --stage tune` lists tune folders; --help names every stage accepted."""
     from gailctl.report.run_info import STAGES
 
     tune = _experiment_folder(tmp_path, "tune", _by_algorithm(runs_dir)["gail"])
@@ -184,7 +200,7 @@ def test_runs_stage_accepts_every_stage_it_lists(runs_dir: Path, tmp_path: Path)
 
 @pytest.mark.parametrize("kind", ["sweep", "tune", "bench"])
 def test_plot_and_eval_of_a_sweep_folder(runs_dir: Path, tmp_path: Path, kind: str) -> None:
-    """Item 11: `plot SWEEP_DIR` draws every trial, grouped; `eval SWEEP_DIR` says what the
+    """`plot SWEEP_DIR` draws every trial, grouped; `eval SWEEP_DIR` says what the
     folder is and what to pass, instead of calling it an unfinished run."""
     folder = _experiment_folder(tmp_path, kind, _by_algorithm(runs_dir)["gail"])
     out = tmp_path / "sweep.png"
@@ -200,7 +216,7 @@ def test_plot_and_eval_of_a_sweep_folder(runs_dir: Path, tmp_path: Path, kind: s
 
 
 def test_one_rule_for_output_files(runs_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Item 12: `plot -o` and `eval --video` both refuse an existing file unless --overwrite."""
+    """`plot -o` and `eval --video` both refuse an existing file unless --overwrite."""
     run = str(_by_algorithm(runs_dir)["gail"][0])
     png = tmp_path / "keep.png"
     png.write_bytes(b"precious")

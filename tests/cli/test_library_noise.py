@@ -1,4 +1,4 @@
-"""Issue 14 item 5: a successful command prints no line starting `error:` (only gailctl's own
+"""A successful command prints no line starting `error:` (only gailctl's own
 failures may), even where libraries complain on stderr: SDL without a display or XDG_RUNTIME_DIR."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 11 item 4 (third bullet): a run whose config has no `references` prints no
+"""A run whose config has no `references` prints no
 `normalized nan`: the normalized figure is left out of the summary lines."""
 
 from __future__ import annotations

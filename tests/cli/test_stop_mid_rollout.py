@@ -1,4 +1,4 @@
-"""Issue 14 item 6: the first Ctrl-C stops a GAIL run within seconds even in the middle of a long
+"""The first Ctrl-C stops a GAIL run within seconds even in the middle of a long
 rollout, leaves a checkpoint of the last finished round, and `--resume` continues from it."""
 
 from __future__ import annotations

@@ -57,8 +57,12 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("tune")
     space = tmp / "space.yaml"
     space.write_text(SPACE)
-    result = invoke("tune", "-c", CARTPOLE, "--space", str(space), "--trials", "2", "--seeds", "0", *TINY,
-                    "--runs-dir", str(tmp / "runs"))
+    cwd = os.getcwd()
+    os.chdir(tmp)  # run folders under a relative --runs-dir, as the default `runs` is
+    try:
+        result = invoke("tune", "-c", CARTPOLE, "--space", str(space), "--trials", "2", "--seeds", "0", *TINY, "--runs-dir", "runs")
+    finally:
+        os.chdir(cwd)
     assert result.exit_code == 0, (result.stdout, result.stderr)
     tune_dir = Path(result.stdout.strip().splitlines()[-1])
     assert tune_dir.parent == tmp / "runs" and tune_dir.name.startswith("tune__seals-CartPole-v0__s0__")
@@ -81,10 +85,10 @@ def test_study_outputs_are_consistent(study: Path) -> None:
 
     for row in rows:  # the stored objective is what the trial's own metrics.csv gives
         run_dirs = row["run_dirs"].split(";")
-        assert len(run_dirs) == 1 and Path(run_dirs[0]).parent == study / "trials"
-        run = Path(run_dirs[0])
+        assert len(run_dirs) == 1 and Path(run_dirs[0]).parent == Path("trials")  # relative to the tune folder
+        run = study / run_dirs[0]
         assert json.loads((run / "summary.json").read_text())["status"] == "finished"
-        assert (run / "command.txt").read_text().split(" && ")[1].startswith("gailctl gail -c ")
+        assert (run / "command.txt").read_text().split(" && ")[-1].startswith("gailctl gail -c ")
         run_cfg = yaml.safe_load((run / "config.yaml").read_text())
         assert run_cfg["gail"]["ppo"]["learning_rate"] == pytest.approx(float(row["gail.ppo.learning_rate"]))
         assert run_cfg["gail"]["n_disc_updates_per_round"] == int(row["gail.n_disc_updates_per_round"])
@@ -99,11 +103,15 @@ def test_study_outputs_are_consistent(study: Path) -> None:
     assert best["params"]["gail.n_disc_updates_per_round"] == int(top["gail.n_disc_updates_per_round"])
     assert best["set"] == " ".join(f"--set {k}={v}" for k, v in best["params"].items())
     assert best["as_config"]["gail"]["n_disc_updates_per_round"] == best["params"]["gail.n_disc_updates_per_round"]
-    assert shlex.split(best["command"].split(" && ")[1])[:4] == ["gailctl", "tune", "-c", CARTPOLE]
-    assert best["gail_command"].startswith(f"gailctl gail -c {CARTPOLE} --set gail.total_timesteps=1024")
+    assert shlex.split(best["command"].split(" && ")[-1])[:4] == ["gailctl", "tune", "-c", CARTPOLE]  # as typed
+    # run from where the study started (an empty folder): the shipped config outside it, by its name
+    assert best["gail_command"].startswith("gailctl gail -c cartpole --set gail.total_timesteps=1024")
 
     md = (study / "results.md").read_text()
     assert f"Best: trial {best['trial']}" in md and md.count("| complete |") == 2
+    for shared in ("results.md", "trials.csv"):  # trials named relative to the tune folder, the study by its file
+        assert str(study) not in (study / shared).read_text(), shared  # (the command keeps --runs-dir as typed)
+    assert best["runs"] == [r["run_dirs"] for r in rows if r["trial"] == str(best["trial"])]
     summary = json.loads((study / "summary.json").read_text())
     assert summary["stage"] == "tune" and summary["status"] == "finished" and summary["best"]["trial"] == best["trial"]
 

@@ -38,8 +38,8 @@ def test_bc_writes_a_finite_decreasing_loss_per_epoch(tmp_path: Path) -> None:
     losses = [float(r["bc_loss"]) for r in rows]
     assert all(math.isfinite(x) for x in losses), losses
     assert losses[-1] < losses[0], losses  # cloning an expert: the loss falls from the first epoch
-    # Only the last epoch is evaluated; the others carry their loss alone.
-    assert all(r["return_mean"] == "" for r in rows[:-1])  # empty, as every stage leaves what it did not measure
+    # Only the last epoch is evaluated; the others carry their loss alone, their evaluation cells empty as gail's.
+    assert all(r["return_mean"] == "" and r["normalized_score"] == "" for r in rows[:-1])
     assert float(rows[-1]["return_mean"]) == summary.final.return_mean
     assert summary.bc_loss == losses[-1]
 

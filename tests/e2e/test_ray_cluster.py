@@ -172,7 +172,8 @@ def test_sweep_trials_ran_on_the_head(cluster: Cluster) -> None:
     with open(sweep_dir / "results.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert sorted(r["seed"] for r in rows) == ["0", "1"] and all(r["status"] == "finished" for r in rows)
-    budgets = [json.loads((Path(r["run_dir"]) / "summary.json").read_text())["n_env_steps"] for r in rows]
+    runs = [sweep_dir / r["run_dir"] for r in rows]  # results.csv names trials relative to the sweep folder
+    budgets = [json.loads((run / "summary.json").read_text())["n_env_steps"] for run in runs]
 
     # Ray's own record: the head logged the sweep's driver as a job, and that job's workers are the
     # processes Tune reported the trials from; each printed the start of one gail run.
@@ -183,7 +184,7 @@ def test_sweep_trials_ran_on_the_head(cluster: Cluster) -> None:
     assert {r["node_ip"] for r in tune_results} == {"127.0.0.1"}
     assert {r["pid"] for r in tune_results} <= set(workers), (tune_results, sorted(workers))
     assert sorted(cluster.gail_runs_on_head("sweep")) == sorted(budgets) == [128, 128]
-    cluster.writers_are_its_workers("sweep", [Path(r["run_dir"]) for r in rows])
+    cluster.writers_are_its_workers("sweep", runs)
 
 
 def test_tune_trials_ran_on_the_head(cluster: Cluster) -> None:
@@ -193,7 +194,7 @@ def test_tune_trials_ran_on_the_head(cluster: Cluster) -> None:
     with open(tune_dir / "trials.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert [r["trial"] for r in rows] == ["0", "1"] and {r["state"] for r in rows} == {"complete"}
-    run_dirs = [Path(d) for r in rows for d in r["run_dirs"].split(";")]
+    run_dirs = [tune_dir / d for r in rows for d in r["run_dirs"].split(";")]  # relative to the tune folder
     assert len(run_dirs) == 2
     budgets = [json.loads((d / "summary.json").read_text())["n_env_steps"] for d in run_dirs]
     assert not list(tune_dir.rglob("session_*")), "an embedded Ray was started instead of joining the head"

@@ -44,7 +44,7 @@ def tail_score(run: Path, n: int = 3) -> float:
     return sum(evals[-n:]) / n
 
 
-# The config's defaults with a budget where, in the benchmark (docs/bench-classic-control), all 10
+# The config's defaults with a budget where, in the benchmark (docs/benchmarks/classic-control), all 10
 # CartPole curves (5 seeds x 1 and 4 demonstrations) scored >= 0.92 over their last three
 # evaluations up to 76.8k env steps (>= 0.97 up to 102.4k; at 61.4k two of them did not reach 0.8);
 # the resumed run's noise differs from the uninterrupted one's, so both need the margin. The final

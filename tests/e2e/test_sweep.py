@@ -42,15 +42,20 @@ def tmp_ray_state() -> tuple[set[str], set[str]]:
     return sessions, {p.name for p in Path("/tmp").glob("gailctl-ray-*")}
 
 
-def sweep(*args: str, runs_dir: Path) -> tuple[subprocess.CompletedProcess, Path]:
+def sweep(*args: str, runs_dir: Path, relative: bool = False) -> tuple[subprocess.CompletedProcess, Path]:
+    """Run the sweep from the repository; `relative`: give --runs-dir relative to it."""
     before = tmp_ray_state()
     proc = subprocess.run([sys.executable, "-m", "gailctl", "sweep", "-c", "configs/cartpole.yaml", *args,
-                           "--runs-dir", str(runs_dir)],
+                           "--runs-dir", os.path.relpath(runs_dir, ROOT) if relative else str(runs_dir)],
                           cwd=ROOT, capture_output=True, text=True, env=os.environ.copy(), timeout=300)
     assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     assert tmp_ray_state() == before, "Ray left files in /tmp"
     sweep_dir = Path(proc.stdout.strip().splitlines()[-1])
-    assert sweep_dir.parent == runs_dir and sweep_dir.name.startswith("sweep__seals-CartPole-v0__s")
+    assert sweep_dir.parent.resolve() == runs_dir.resolve() and sweep_dir.name.startswith("sweep__seals-CartPole-v0__s")
+    # No Tune banner, no TensorBoard path into Ray's temporary session folder, no Ray WARNING
+    for noise in ("View detailed results", "Configuration for experiment", "WARNING", "Token authentication"):
+        assert noise not in proc.stderr, proc.stderr
+    assert proc.stderr.count("--logdir") == 1 and f"TensorBoard: tensorboard --logdir {sweep_dir / 'trials'}" in proc.stderr
     return proc, sweep_dir
 
 
@@ -72,12 +77,14 @@ def check_sweep_folder(sweep_dir: Path, stage: str, n_trials: int) -> tuple[dict
         assert list((run / "tb").glob("events.out.tfevents.*"))
         s = json.loads((run / "summary.json").read_text())
         assert s["status"] == "finished" and s["stage"] == stage
-        assert (run / "command.txt").read_text().startswith(f"cd {ROOT} && gailctl {stage} -c {ROOT / 'configs/cartpole.yaml'}")
+        # The trial's command as the sweep's folder knew it: the config as typed; the run folder lies
+        # outside the working folder, so no `cd`.
+        assert (run / "command.txt").read_text().startswith(f"gailctl {stage} -c configs/cartpole.yaml --set ")
 
     with open(sweep_dir / "results.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == n_trials and all(r["status"] == "finished" for r in rows)
-    assert sorted(Path(r["run_dir"]) for r in rows) == trials
+    assert sorted(sweep_dir / r["run_dir"] for r in rows) == trials  # relative to the sweep folder
     assert all(float(r["return_mean"]) > 0 for r in rows)
     md = (sweep_dir / "results.md").read_text()
     assert md.count("| finished |") == n_trials
@@ -98,7 +105,7 @@ def test_expert_sweep_over_two_seeds(tmp_path: Path) -> None:
 
 def test_gail_sweep_over_a_grid(tmp_path: Path) -> None:
     proc, sweep_dir = sweep("--stage", "gail", "--seeds", "0", "--demos", "experts/cartpole/demos",
-                            "--grid", "gail.disc_lr=0.001,0.0003", *TINY_ENV, *TINY_GAIL, runs_dir=tmp_path)
+                            "--grid", "gail.disc_lr=0.001,0.0003", *TINY_ENV, *TINY_GAIL, runs_dir=tmp_path, relative=True)
     summary, rows, trials = check_sweep_folder(sweep_dir, "gail", 2)
     assert [r["gail.disc_lr"] for r in rows] == ["0.001", "0.0003"]
     import yaml

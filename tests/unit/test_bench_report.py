@@ -149,7 +149,7 @@ def test_throughput_table_has_a_row_per_task() -> None:
 
 
 def test_steps_to_point_nine_per_seed_and_subsampling_column(tmp_path: Path) -> None:
-    """Issue 9 reports each seed's first 0.9, and which every-Kth-step protocol a row used."""
+    """The table reports each seed's first 0.9, and which every-Kth-step protocol a row used."""
     fast = [0.0, 0.5, 0.91, 0.95]
     slow = [0.0, 0.2, 0.5, 0.89]
     curves = [br.load_curve(make_run(tmp_path, f"s{i}", s, seed=i, subsample_every=20)) for i, s in enumerate((fast, slow))]
@@ -176,7 +176,7 @@ def test_published_rows_sit_under_their_task_normalized_by_our_references(tmp_pa
 
 
 def test_lead_over_bc_gives_the_gap_the_margin_beyond_both_spreads_and_welchs_p(tmp_path: Path) -> None:
-    """Issue 9's BC target, measured: GAIL ends above BC by more than the seed spread."""
+    """GAIL against BC, measured: the gap, the margin beyond both seed spreads, and Welch's p."""
     gail = [0.94, 0.85, 0.88, 0.79, 0.29]
     bc = [0.03, 0.72, 0.01, 0.02, 0.01]
     lead = br.lead_over(gail, bc)

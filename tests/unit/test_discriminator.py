@@ -80,7 +80,7 @@ def test_gail_skips_the_policy_log_probabilities_airl_needs(tmp_path: Path) -> N
     assert batches and all(b["log_policy_act_prob"] is None for b in batches)
 
 
-# --- the penalty's input space (issue 13, item 6) ------------------------------------------
+# --- the penalty's input space: normalised inputs ------------------------------------------
 
 
 def fresh_trainer(tmp_path: Path, penalty: float, *overrides: str) -> Any:

@@ -51,8 +51,9 @@ def test_resume_continues_one_clock_and_appends_its_command(tmp_path: Path) -> N
     assert walls[0] <= first and first + 0.3 <= walls[1] <= summary["wall_s"]
     lines = (run / "command.txt").read_text().splitlines()
     assert len(lines) == 2
-    assert lines[0].endswith("&& gailctl expert -c x.yaml")
-    assert f"&& gailctl expert --resume {run}  # resumed {summary['resumed'][0]}" in lines[1]
+    # The run folder lies outside the working folder: each line is the command as typed.
+    assert lines[0] == "gailctl expert -c x.yaml"
+    assert lines[1] == f"gailctl expert --resume {run}  # resumed {summary['resumed'][0]}"
 
 
 def test_resume_after_sigkill_counts_the_killed_invocation_from_its_metrics(tmp_path: Path) -> None:
@@ -80,3 +81,53 @@ def test_resume_of_a_run_without_checkpoint_is_refused(tmp_path: Path) -> None:
         execute("gail", fake_stage(seconds=0.0, stop=False), Config(), resume_dir=run, argv=["gailctl", "gail"])
     assert json.loads((run / "summary.json").read_text())["status"] == "interrupted"
     assert len((run / "command.txt").read_text().splitlines()) == 1
+
+
+@pytest.mark.parametrize("stage,checkpointed", [("expert", False), ("gail", True), ("bc", False)],
+                         ids=["before-first-checkpoint", "after-a-checkpoint", "no-resume-stage"])
+def test_a_stop_names_the_run_folder_and_what_resume_will_do(stage: str, checkpointed: bool, tmp_path: Path) -> None:
+    def stopped(cfg: Config, run_dir: Path) -> dict:
+        if checkpointed:
+            (run_dir / "checkpoints" / "round_000001").mkdir()
+            (run_dir / "checkpoints" / "round_000001" / "state.pt").write_bytes(b"")
+        raise KeyboardInterrupt  # a Ctrl-C outside the stage's own graceful stop (start-up, a second Ctrl-C)
+
+    with pytest.raises(Interrupted) as caught:
+        execute(stage, stopped, Config(), runs_dir=tmp_path, argv=["gailctl", stage])
+    (run_dir,) = tmp_path.iterdir()
+    message = str(caught.value)
+    assert message.startswith("interrupted; ") and "\n" not in message
+    if checkpointed:
+        assert message.endswith(f"continue from its last checkpoint with: gailctl {stage} --resume {run_dir}")
+    elif stage == "expert":
+        assert f"{run_dir} keeps what was written (summary.json: interrupted)" in message
+        assert "stopped before its first checkpoint, so `gailctl expert --resume` has nothing to continue from" in message
+        assert str(run_dir / "command.txt") in message
+    else:
+        assert "`gailctl bc` has no --resume" in message
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and summary["error"] == message
+
+
+def test_the_command_line_says_it_in_one_line_exit_130(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    import gailctl.stages.expert
+    from gailctl.cli import app
+
+    def ctrl_c(cfg: Config, run_dir: Path, **_kw: object) -> dict:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(gailctl.stages.expert, "run", ctrl_c)
+    result = CliRunner().invoke(app, ["expert", "--runs-dir", str(tmp_path)])
+    assert result.exit_code == 130
+    (run_dir,) = tmp_path.iterdir()
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: interrupted; {run_dir} keeps what was written"), result.stderr
+
+
+def test_inputs_as_typed_are_kept_in_the_summary(tmp_path: Path) -> None:
+    run_dir, summary = execute("eval", lambda cfg, run_dir: {"policy": "/abs/policy.zip"}, Config(), runs_dir=tmp_path,
+                               argv=["gailctl", "eval", "x"], inputs={"policy_as_typed": "x", "cwd": "/work"})
+    on_disk = json.loads((run_dir / "summary.json").read_text())
+    assert (on_disk["policy"], on_disk["policy_as_typed"], on_disk["cwd"]) == ("/abs/policy.zip", "x", "/work")

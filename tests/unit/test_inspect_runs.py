@@ -65,7 +65,7 @@ def make_run(
     summary: Optional[dict[str, Any]] = None,
     columns: Optional[list[str]] = None,
     rows: Optional[list[dict[str, Any]]] = None,
-    cwd: str = "/work",
+    cwd: str = "/srv/project",
 ) -> Path:
     """A run folder as the stages leave it: config.yaml, command.txt, summary.json, metrics.csv."""
     run = root / name
@@ -186,6 +186,7 @@ def test_run_info_json_fields_per_stage(runs_dir):
         "last_round_normalized_score": 0.5,
         "started": "2026-01-01T11:00:00+0000",
         "age_s": 3600.0,
+        "findings": [],
     }
     json.dumps(gail, allow_nan=False)  # plain JSON, no Path objects or NaN
     record = by_id["record__CartPole-v1__s0__C"]
@@ -513,13 +514,23 @@ def test_compare_identical_configs_shows_scores_only(tmp_path):
 
 def test_compare_eval_runs_by_the_policy_they_scored(tmp_path):
     # Relative policy paths are resolved from the `cd` in command.txt, so the same file matches.
-    rel = make_run(tmp_path, "eval__a__A", stage="eval", cwd="/work", summary={"policy": "experts/m.zip", "return_mean": 500.0})
-    abs_ = make_run(tmp_path, "eval__a__B", stage="eval", summary={"policy": "/work/experts/m.zip", "return_mean": 500.0})
+    rel = make_run(tmp_path, "eval__a__A", stage="eval", cwd="/srv/project", summary={"policy": "experts/m.zip", "return_mean": 500.0})
+    abs_ = make_run(tmp_path, "eval__a__B", stage="eval", summary={"policy": "/srv/project/experts/m.zip", "return_mean": 500.0})
     rnd = make_run(tmp_path, "eval__a__C", stage="eval", summary={"policy": "random", "return_mean": 30.0})
     assert compare_runs([rel, abs_])[0] == SCORE_COLUMNS
     columns, rows = compare_runs([rel, rnd])
     assert columns == SCORE_COLUMNS + ["input.policy"]
-    assert [r["input.policy"] for r in rows] == ["/work/experts/m.zip", "random"]
+    assert [r["input.policy"] for r in rows] == ["/srv/project/experts/m.zip", "random"]
+
+
+def test_compare_resolves_policies_from_a_cd_relative_to_the_run_folder(tmp_path):
+    # command.txt names the working folder relative to the run folder: `cd ../.. && gailctl eval ...`
+    (tmp_path / "proj" / "runs").mkdir(parents=True)
+    rel = make_run(tmp_path / "proj" / "runs", "eval__a__A", stage="eval", cwd="../..",
+                   summary={"policy": "experts/m.zip", "return_mean": 500.0})
+    abs_ = make_run(tmp_path, "eval__a__B", stage="eval", summary={"policy": str(tmp_path / "proj" / "experts" / "m.zip"),
+                                                                  "return_mean": 500.0})
+    assert compare_runs([rel, abs_])[0] == SCORE_COLUMNS  # the same policy: no input.policy column
 
 
 def test_compare_table_renders_scores_and_differences(tmp_path):
@@ -544,6 +555,18 @@ def test_compare_table_fits_100_columns_with_many_differing_keys(tmp_path):
     text = _render(render_compare_table(*compare_runs(runs)), width=100)
     assert max(len(line) for line in text.splitlines()) <= 100
     assert all(text.count(r.name) == 1 for r in runs)  # one name column, not folded at 100 columns
+
+
+def test_compare_keeps_each_differing_key_on_one_line(tmp_path):
+    """Long values fold in their run's column; the key column, what a reader scans, never wraps."""
+    long = "[" + ", ".join(["256"] * 12) + "]"
+    runs = [make_run(tmp_path, f"expert__seals-CartPole-v0__s{i}__20261127-19365{i}", summary=GAIL_FINAL,
+                     set_={"expert.total_timesteps": 150_016 * (i + 1), "gail.reward_net.hid_sizes": long + str(i)})
+            for i in range(5)]
+    text = _render(render_compare_table(*compare_runs(runs)), width=80)
+    lines = text.splitlines()
+    for key in ("expert.total_timesteps", "gail.reward_net.hid_sizes"):
+        assert any(line.lstrip("│ ").startswith(key + " ") for line in lines), text
 
 
 def test_compare_refusals(tmp_path):

@@ -79,7 +79,7 @@ def test_every_shipped_config_has_a_default_key_map_that_fits_its_actions(path: 
     if "LunarLander" in cfg.env.id:
         pytest.importorskip("Box2D")
     if cfg.env.id.startswith("seals/") and cfg.env.id.split("/")[1].split("-")[0] in MUJOCO_ROBOTS:
-        pytest.skip("issue 10's key maps cover classic control and LunarLander; a MuJoCo robot has no keyboard play")
+        pytest.skip("the default key maps cover classic control and LunarLander; a MuJoCo robot has no keyboard play")
     check_env_id(cfg.env.id)
     km = resolve_keymap(cfg.env.id, keys=cfg.record.human.keys, noop=cfg.record.human.noop)
     check_against_space(km, gym.make(cfg.env.id).action_space, env_id=cfg.env.id)

@@ -41,8 +41,8 @@ def test_first_and_last_round_rates_of_shipped_configs(config):
 
 
 def test_default_budget_not_a_multiple_of_rounds_still_reaches_the_final_fraction():
-    # The case: 150,000 steps in rounds of 16,384 = 9 whole rounds; the old schedule
-    # (steps before the round / total_timesteps) left the last round at 0.21 instead of 0.10.
+    # 150,000 steps in rounds of 16,384 = 9 whole rounds: counted in env steps before the round over
+    # total_timesteps, the last round would sit at 0.21 instead of 0.10.
     g = SimpleNamespace(lr_schedule="linear", lr_final_fraction=0.1)
     assert lr_factor(g, round_number=9, n_rounds=9) == pytest.approx(0.1)
     assert lr_factor(g, round_number=1, n_rounds=9) == pytest.approx(1.0 - 0.9 / 9)

@@ -66,12 +66,16 @@ def test_unknown_column_is_refused(tmp_path):
             w.write({**_row(0), "surprise": 1})
 
 
-def test_empty_cells_and_nan_in_csv(tmp_path):
+def test_not_measured_is_an_empty_cell_whether_given_as_empty_nan_or_none(tmp_path):
+    """One convention for every stage (gail leaves evaluation cells empty; bc and eval pass NaN)."""
     with MetricsWriter(tmp_path, columns=COLUMNS, tensorboard=False) as w:
         w.write({**_row(1), "return_mean": "", "normalized_score": float("nan")})
-    (row,) = read_metrics(tmp_path)
-    assert row["return_mean"] == ""
-    assert math.isnan(float(row["normalized_score"]))
+        w.write({**_row(2), "return_mean": None, "normalized_score": 0.5})
+    rows = read_metrics(tmp_path)
+    assert [(r["return_mean"], r["normalized_score"]) for r in rows] == [("", ""), ("", "0.5")]
+    assert "nan" not in (tmp_path / "metrics.csv").read_text()
+    first = json.loads((tmp_path / "metrics.jsonl").read_text().splitlines()[0])
+    assert first["return_mean"] is None and first["normalized_score"] is None
 
 
 def test_jsonl_lines_are_strict_json(tmp_path):

@@ -1,4 +1,5 @@
-"""The shipped MuJoCo configs and experts: what issue 9 asks of them, checked on the files themselves."""
+"""The shipped MuJoCo configs and experts: the GAIL paper's protocol, a 1M-step budget and imitation's
+published reference rows, checked on the files themselves."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from gailctl.core.config_load import load_config
 ROOT = Path(__file__).resolve().parents[2]
 TASKS = {"hopper": "seals/Hopper-v1", "halfcheetah": "seals/HalfCheetah-v1", "walker2d": "seals/Walker2d-v1",
          "swimmer": "seals/Swimmer-v1", "ant": "seals/Ant-v1"}
-# imitation's benchmarking/ table (issue 9): expert, GAIL, AIRL, BC.
+# imitation's benchmarking/ table: expert, GAIL, AIRL, BC.
 IMITATION = {"hopper": (2631, 2671, 2675, 2243), "halfcheetah": (3465, 3010, 3444, 3446),
              "walker2d": (2673, 2643, 722, 2512), "swimmer": (298, 294, 276, 283), "ant": (2408, 2126, -110, 1953)}
 SHIPPED = [t for t in TASKS if (ROOT / "experts" / t / "model.zip").exists()]
@@ -24,7 +25,7 @@ def test_config_has_the_paper_protocol_and_imitations_reference_row(task: str) -
     assert cfg.gail.subsample_every == 20 and cfg.gail.n_demos == 4
     # 4 trajectories of 1000 steps, 1 in 20: the discriminator's expert batch must fit the 200 kept.
     assert cfg.gail.demo_batch_size <= 4 * 1000 // 20 and cfg.bc.batch_size <= 4 * 1000 // 20
-    assert cfg.gail.total_timesteps <= 1_001_472  # the issue's budget: 1M env steps, in whole rounds
+    assert cfg.gail.total_timesteps <= 1_001_472  # 1M env steps (a tenth of imitation's), in whole rounds
     assert cfg.bench.n_demos == (4, 25) and cfg.record.n_episodes >= 25
     pub = cfg.bench.published
     assert (pub.expert_return, pub.gail, pub.airl, pub.bc) == IMITATION[task] and "imitation" in pub.source

@@ -15,6 +15,7 @@ from gailctl.core.errors import UsageError
 from gailctl.core.runs import (
     atomic_path,
     atomic_write_text,
+    command_cwd,
     create_run,
     is_run_dir,
     read_summary,
@@ -242,10 +243,32 @@ def test_write_run_header_writes_config_and_command(tmp_path, monkeypatch):
     command = (run / "command.txt").read_text()
     assert command.endswith("\n") and command.count("\n") == 1
     cd_part, _, cmd_part = command.strip().partition(" && ")
-    # a shell can replay it: cd to the same folder, run the same arguments
-    assert shlex.split(cd_part) == ["cd", str(tmp_path)]
+    # a shell in the run folder can replay it: cd to the working folder, run the same arguments
+    assert shlex.split(cd_part) == ["cd", ".."] and command_cwd(run) == tmp_path
     assert shlex.split(cmd_part) == ["gailctl", *argv[1:]]
+    assert str(tmp_path) not in command  # no absolute path the user did not type
     assert is_run_dir(run)
+
+
+def test_command_line_outside_the_working_folder_is_the_command_as_typed(tmp_path, monkeypatch):
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    run = tmp_path / "elsewhere" / "run"
+    run.mkdir(parents=True)
+    write_run_header(run, config_yaml="seed: 0\n", argv=["gailctl", "expert", "--runs-dir", "../elsewhere"])
+    assert (run / "command.txt").read_text() == "gailctl expert --runs-dir ../elsewhere\n"
+    assert command_cwd(run) is None
+    # the same folder reached through the working folder (`here/../elsewhere/run`, as a relative
+    # --runs-dir made absolute names it) still lies outside it
+    other = tmp_path / "here" / ".." / "elsewhere" / "other"
+    other.mkdir()
+    write_run_header(other, config_yaml="seed: 0\n", argv=["gailctl", "expert", "--runs-dir", "../elsewhere"])
+    assert (other / "command.txt").read_text() == "gailctl expert --runs-dir ../elsewhere\n"
+
+
+def test_command_cwd_reads_older_absolute_command_lines(tmp_path):
+    (tmp_path / "command.txt").write_text("cd /some/where && gailctl expert\n")
+    assert command_cwd(tmp_path) == Path("/some/where")
 
 
 def test_is_run_dir_needs_config_and_command(tmp_path):

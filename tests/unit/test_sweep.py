@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 import time
@@ -205,7 +206,7 @@ def test_gail_without_demonstrations_says_how_to_give_them(workdir):
         plan_sweep(stage="gail", config_path=Path("nodemos.yaml"), seeds="0")
 
 
-def test_trial_commands_reproduce_each_trial_from_anywhere(workdir):
+def test_trial_commands_reproduce_each_trial_from_the_sweeps_working_folder(workdir):
     plan = plan_sweep(stage="gail", config_path=Path("exp.yaml"), seeds="0,2", overrides=["gail.total_timesteps=640"],
                       grid=["gail.disc_lr=0.001,0.0003"], demos=Path("demos_run"))
     described = plan.describe(workdir / "sweep" / "trials")
@@ -213,11 +214,12 @@ def test_trial_commands_reproduce_each_trial_from_anywhere(workdir):
     last = described["trials"][3]
     assert last["grid"] == {"gail.disc_lr": 0.0003} and last["seed"] == 2
     assert last["overrides"] == ["gail.total_timesteps=640", "gail.disc_lr=0.0003", "seed=2"]
-    assert last["command"] == [
-        "gailctl", "gail", "-c", str(workdir / "exp.yaml"), "--set", "gail.total_timesteps=640",
-        "--set", "gail.disc_lr=0.0003", "--seed", "2", "--demos", str((workdir / "demos_run" / "demos").resolve()),
-        "--runs-dir", str(workdir / "sweep" / "trials"),
+    assert last["command"] == [  # paths relative to where the sweep started: no absolute path of this machine
+        "gailctl", "gail", "-c", "exp.yaml", "--set", "gail.total_timesteps=640",
+        "--set", "gail.disc_lr=0.0003", "--seed", "2", "--demos", "demos_run/demos",
+        "--runs-dir", "sweep/trials",
     ]
+    assert str(workdir) not in json.dumps(described)
     json.dumps(described)  # sweep.json is plain JSON
 
 
@@ -232,6 +234,64 @@ def test_ray_temp_dir_is_inside_the_sweep_folder_and_linked_when_too_long_for_so
     assert real == long / "ray" and needs_link
     limit = Path("/" + "y" * (UNIX_SOCKET_MAX - RAY_SOCKET_TAIL - len("/ray") - 1))
     assert ray_temp_dir(limit)[1] is False and ray_temp_dir(Path(str(limit) + "y"))[1] is True
+
+
+class FakeRay:
+    """Stands in for the `ray` module in `runner.ray_session`: records what `init` was given."""
+
+    def __init__(self, fail: BaseException | None = None) -> None:
+        self.inits: list[dict[str, Any]] = []
+        self.fail = fail
+        self.temp_dir_seen: Path | None = None
+
+    def is_initialized(self) -> bool:
+        return False
+
+    def init(self, **kwargs: Any) -> None:
+        self.inits.append(kwargs)
+        self.temp_dir_seen = Path(kwargs["_temp_dir"]).resolve()  # what Ray would write into
+        if self.fail is not None:
+            raise self.fail
+
+    def shutdown(self) -> None:
+        pass
+
+
+def test_ray_session_from_a_relative_runs_dir_links_to_the_real_folder(tmp_path, monkeypatch):
+    """`--runs-dir runs` (the default): the short /tmp link Ray gets must lead into the folder, not dangle."""
+    monkeypatch.chdir(tmp_path)
+    run_dir = Path("runs") / ("bench__seals-CartPole-v0__s0-1__20260101-000000" + "x" * 60)  # too long for Ray's sockets
+    run_dir.mkdir(parents=True)
+    ray, info = FakeRay(), {}
+    with runner.ray_session(ray, run_dir=run_dir, address=None, info=info):
+        link = Path(info["temp_dir_link"])
+        assert link.is_dir(), f"{link} dangles: it points at {os.readlink(link)}"
+    assert ray.temp_dir_seen == (tmp_path / run_dir / "ray").resolve()
+    assert info["temp_dir"] == str(tmp_path / run_dir / "ray")
+    assert not link.exists() and not link.parent.exists()  # the /tmp link is removed at the end
+
+
+def test_ray_that_cannot_start_is_one_line_that_says_where_and_what_to_do(tmp_path):
+    run_dir = tmp_path / ("x" * 90)
+    run_dir.mkdir()
+    with pytest.raises(GailctlError) as caught:
+        with runner.ray_session(FakeRay(fail=FileExistsError(17, "File exists")), run_dir=run_dir, address=None, info={}):
+            pass
+    message = str(caught.value)
+    assert message.startswith("Ray could not start its embedded cluster (its files go to ") and "\n" not in message
+    assert str(run_dir / "ray") in message and "File exists" in message and "--address" in message
+    assert not isinstance(caught.value, UsageError)  # a failure of the machine, exit 1, not bad input
+
+
+def test_tune_runs_quietly_and_puts_the_environment_back(monkeypatch):
+    """Tune's own reporter, which prints a TensorBoard path into Ray's temporary session folder, is off while trials run."""
+    import os
+
+    monkeypatch.delenv("RAY_AIR_NEW_OUTPUT", raising=False)
+    with runner.quiet_tune():
+        assert os.environ["RAY_AIR_NEW_OUTPUT"] == "0"
+    assert "RAY_AIR_NEW_OUTPUT" not in os.environ
+    assert runner.tensorboard_hint(Path("/runs/sweep x/trials")) == "TensorBoard: tensorboard --logdir '/runs/sweep x/trials'"
 
 
 # --- one trial -------------------------------------------------------------------------
@@ -340,7 +400,7 @@ def test_sweep_command_writes_the_sweep_folder(workdir, no_ray):
         ["expert.ppo.n_epochs=1", "seed=0"], ["expert.ppo.n_epochs=1", "seed=1"],
         ["expert.ppo.n_epochs=2", "seed=0"], ["expert.ppo.n_epochs=2", "seed=1"],
     ]
-    assert (sweep_dir / "command.txt").read_text().startswith(f"cd {workdir} && gailctl ")  # (CliRunner keeps pytest's argv)
+    assert (sweep_dir / "command.txt").read_text().startswith("cd ../.. && gailctl ")  # (CliRunner keeps pytest's argv)
     with open(sweep_dir / "results.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert [(r["trial"], r["expert.ppo.n_epochs"], r["seed"], r["status"], r["return_mean"]) for r in rows] == [
@@ -349,6 +409,8 @@ def test_sweep_command_writes_the_sweep_folder(workdir, no_ray):
     ]
     md = (sweep_dir / "results.md").read_text()
     assert md.count("| finished |") == 4 and "Mean ± std over seeds" in md and "| 2/2 | 100.5 ± 0.7 |" in md
+    for shared in ("results.md", "results.csv", "sweep.json", "command.txt"):  # trials named relative to the sweep folder
+        assert str(workdir) not in (sweep_dir / shared).read_text(), shared
     assert "mean ± std over seeds" in result.stdout
 
 

@@ -1,4 +1,4 @@
-"""Recording an expert trained behind VecNormalize (issue 13, item 7): statistics read safely and applied."""
+"""Recording an expert trained behind VecNormalize: statistics read safely and applied."""
 
 from __future__ import annotations
 
