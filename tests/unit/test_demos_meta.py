@@ -48,7 +48,7 @@ def test_unreadable_metadata_is_refused_naming_the_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("config", SHIPPED_CONFIGS, ids=[c.stem for c in SHIPPED_CONFIGS])
 def test_every_shipped_demonstrations_folder_names_the_env_its_config_trains_on(config: Path) -> None:
-    from gailctl.rl.envs import make_venv
+    from gailctl.rl.env.make import make_venv
 
     cfg = load_config(config)
     if any(task in cfg.env.id for task in ("Hopper", "HalfCheetah", "Walker2d", "Ant", "Swimmer")):
@@ -69,7 +69,7 @@ def test_record_writes_the_metadata_and_imitations_loader_still_reads_the_folder
     from imitation.data import serialize
 
     from gailctl.rl.demos import load_demos
-    from gailctl.rl.envs import make_venv
+    from gailctl.rl.env.make import make_venv
     from gailctl.stages.record import save_demos
 
     cfg = load_config(ROOT / "configs/cartpole.yaml")
@@ -86,7 +86,7 @@ def test_record_writes_the_metadata_and_imitations_loader_still_reads_the_folder
 def test_demonstrations_whose_spaces_differ_from_the_envs_are_refused(tmp_path: Path) -> None:
     """Same env id, other spaces (a Discrete(2) folder on an env with three actions): the shapes fit, the data does not."""
     from gailctl.rl.demos import check_demos_fit, load_demos
-    from gailctl.rl.envs import make_venv
+    from gailctl.rl.env.make import make_venv
 
     cfg = load_config(ROOT / "configs/cartpole.yaml")
     demos = tmp_path / "demos"
