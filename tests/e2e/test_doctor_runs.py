@@ -13,7 +13,7 @@ from gailctl.core.execution import execute
 from gailctl.doctor.diagnose import examine
 from gailctl.core.findings import FINDINGS_FILE
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "configs/cartpole.yaml"
