@@ -23,17 +23,18 @@ TINY = ["env.n_envs=2", "gail.total_timesteps=256", "gail.ppo.n_steps=32", "gail
 @pytest.fixture(scope="module")
 def runs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two GAIL seeds and one AIRL run, made by the real stage on a tiny budget."""
+    from gailctl.core import run_loop
     from gailctl.stages import gail
 
     runs = tmp_path_factory.mktemp("runs")
     demos = ROOT / "experts/cartpole/demos"
-    real_bar = gail.progress_bar
+    real_bar = run_loop.progress_bar
 
     def recorded_bar(description: str, total: int):  # noqa: ANN202
         BARS.append(description)
         return real_bar(description, total)
 
-    with mock.patch.object(gail, "progress_bar", recorded_bar):
+    with mock.patch.object(run_loop, "progress_bar", recorded_bar):
         for extra in (["seed=0"], ["seed=1"], ["gail.algorithm=airl"]):
             cfg = load_config(ROOT / "configs/cartpole.yaml", TINY + extra)
             execute("gail", gail.run, cfg, runs_dir=runs, demos_dir=demos)
