@@ -302,7 +302,9 @@ def _print_eval_table(s: dict[str, Any]) -> None:
     from gailctl.core.ui import results
 
     table = Table(title=f"{s['env_id']}: {Path(s['policy']).name}")
-    for col in ("episodes", "policy actions", "return mean ± std", "min / max", "length", "normalized score"):
+    upright = s.get("upright_share") is not None  # locomotion tasks only
+    for col in ("episodes", "policy actions", "return mean ± std", "min / max", "length", "normalized score",
+                *(("upright (min)",) if upright else ())):
         table.add_column(col, justify="right")
     table.add_row(
         str(s["episodes"]),
@@ -311,5 +313,6 @@ def _print_eval_table(s: dict[str, Any]) -> None:
         f"{s['return_min']:.1f} / {s['return_max']:.1f}",
         f"{s['episode_len_mean']:.1f}",
         fmt(s["normalized_score"]) + ("" if s["normalized_score"] is not None else " (no references in config)"),
+        *((f"{s['upright_share']:.2f} ({s['upright_share_min']:.2f})",) if upright else ()),
     )
     results.print(table)

@@ -28,6 +28,7 @@ from pydantic import (
 
 from gailctl.core.config_types import (
     Budget,
+    EnvKwarg,
     HumanAction,
     NonNegativeInt,
     NoopAction,
@@ -157,6 +158,12 @@ class ExpertConfig(_Section):
     n_envs: Optional[Annotated[PositiveInt, AfterValidator(sane_n_envs)]] = None
     """Envs the expert trains on; env.n_envs when unset. For a PPO setting tuned on other rollouts
     than the generator's (rl-zoo's Swimmer: 1 env x 2048 steps)."""
+    env_kwargs: dict[str, EnvKwarg] = {}
+    """Keyword arguments to `gymnasium.make` for the envs the expert trains on, and only those: its
+    evaluations (hence best_model.zip), `record` and `gail` use env.id as it is. On seals' MuJoCo
+    tasks `terminate_when_unhealthy: true` trains on gymnasium's v4 task with its healthy
+    termination (the same class, dynamics and observations): without it PPO learns that lying
+    down moves faster than hopping or walking (experts/README.md)."""
     eval_every: PositiveInt = 10_000
     """Env steps between evaluations on separate eval envs."""
     eval_episodes: PositiveInt = 10
@@ -170,6 +177,12 @@ class ExpertConfig(_Section):
     model.zip has them folded into its first layers, so it takes raw observations like any policy."""
     normalize_reward: bool = False
     """Scale rewards by a running estimate of the return's std while training (VecNormalize)."""
+    lr_schedule: Literal["constant", "linear"] = "constant"
+    """PPO's learning rate over the budget: constant, or linear decay from expert.ppo.learning_rate
+    to `lr_final_fraction` of it at the last update (rl-zoo's `lin_` schedules). A constant rate
+    leaves PPO's MuJoCo policies swinging between evaluations to the end."""
+    lr_final_fraction: float = Field(default=0.1, ge=0.0, le=1.0)
+    """With `lr_schedule: linear`, the fraction of expert.ppo.learning_rate left at the last update."""
     ppo: PPOConfig = PPOConfig()
 
 

@@ -30,8 +30,15 @@ from gailctl.core.metrics import MetricsWriter, read_metrics
 from gailctl.core.signals import StoppedMidUnit, graceful_stop
 from gailctl.core.ui import console, progress_bar
 
-EVAL_KEYS = ("return_mean", "return_std", "return_min", "episode_len_mean", "normalized_score")
-"""The evaluation's columns in a metrics row (`evaluation.Score.as_row`); empty where a row has none."""
+EVAL_KEYS = ("return_mean", "return_std", "return_min", "episode_len_mean", "normalized_score", "upright_share")
+"""The evaluation's columns in a metrics row (`evaluation.Score.as_row`); empty where a row has none
+(`upright_share` is empty on tasks without healthy conditions, `gailctl.rl.upright`)."""
+
+
+def final_scores(last_eval: dict[str, Any]) -> dict[str, float]:
+    """A run's last evaluation as `summaries.Scores` fields; a key its rows lack (a run resumed from a
+    gailctl that did not measure it) is NaN, which the summary writes as null."""
+    return {k: float(last_eval.get(k, math.nan)) for k in EVAL_KEYS}
 
 
 class Learner(Protocol):

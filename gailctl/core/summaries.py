@@ -45,6 +45,9 @@ class Scores(_Model):
     return_min: Optional[float] = None
     episode_len_mean: Optional[float] = None
     normalized_score: Normalized = None
+    upright_share: Normalized = None
+    """Locomotion tasks: the mean over episodes of the share of steps the robot stood upright
+    (`gailctl.rl.upright`); None on tasks without healthy conditions and in older summaries."""
 
 
 class FinalEval(_Model):
@@ -166,6 +169,10 @@ class EvalResult(_Model):
     return_max: Optional[float] = None
     episode_len_mean: Optional[float] = None
     normalized_score: Normalized = None
+    upright_share: Normalized = None
+    """Locomotion tasks: the mean share of steps upright over the episodes (`gailctl.rl.upright`)."""
+    upright_share_min: Normalized = None
+    """The worst episode's upright share."""
 
 
 StageResult = Union[ExpertResult, GailResult, BCResult, RecordResult, EvalResult]
@@ -202,7 +209,7 @@ class EvalSummary(EvalResult, RunHeader):
     def scores(self) -> "SummaryScores":
         return SummaryScores(episodes=self.episodes, deterministic=self.deterministic,
                              final=Scores(return_mean=self.return_mean, return_std=self.return_std,
-                                          normalized_score=self.normalized_score))
+                                          normalized_score=self.normalized_score, upright_share=self.upright_share))
 
 
 FINISHED_MODELS: dict[str, type[RunHeader]] = {

@@ -320,7 +320,8 @@ def render_markdown(rows: Sequence[dict[str, Any]], *, speed: Optional[list[dict
         "final evaluation (GAIL: `gail.final_eval_episodes` episodes, argmax and sampled actions; BC: "
         "`bc.eval_episodes`). `@Nk` = the per-round evaluation (`gail.eval_episodes` episodes) at N env steps. "
         "Steps and wall seconds to 0.95: median over seeds (worst). `stayed` = seeds whose last 10 evaluations "
-        "are all >= 0.95.",
+        "are all >= 0.95. `upright` (locomotion tasks) = the share of the final evaluation's steps the robot "
+        "stood by the task's healthy conditions (argmax episodes when there are any).",
         "",
         bench_report.markdown(rows) if rows else "(no finished trial)\n",
     ]

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from gailctl.core.config import Config, PPOConfig
-from gailctl.core.run_loop import EVAL_KEYS, LoopPlan, Never, RunLoop
+from gailctl.core.run_loop import EVAL_KEYS, LoopPlan, Never, RunLoop, final_scores
 from gailctl.core.summaries import BCResult, Scores
 from gailctl.rl.cloning import BCEpochs, bc_trainer, demo_normalizer, normalized_demos
 from gailctl.rl.demos import check_demos_fit, load_demos
@@ -54,7 +54,7 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> BCResult:
     return BCResult(
         demos=str(demos_dir), n_demo_trajectories=len(trajs), subsample_every=cfg.gail.subsample_every,
         n_demo_transitions=len(demos), normalize_obs=b.normalize_obs, n_env_steps=0,
-        final=Scores(**{k: loop.last_eval[k] for k in ("return_mean", "return_std", "return_min", "normalized_score")}),
+        final=Scores(**final_scores(loop.last_eval)),
         bc_loss=loop.last_stats["bc_loss"], eval_episodes=b.eval_episodes, eval_deterministic=b.eval_deterministic,
         artifacts={"policy": "policy.zip"},
     )
