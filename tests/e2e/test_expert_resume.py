@@ -160,6 +160,7 @@ def test_a_stop_checkpoints_exactly_what_the_uninterrupted_run_had_at_that_bound
 
 
 def test_linear_learning_rate_decays_over_the_whole_budget_across_a_resume(tmp_path: Path, monkeypatch) -> None:
+    """Each one-rollout `learn` call runs its update at the rate one call over the whole budget gives it."""
     import stable_baselines3
 
     import gailctl.stages.expert as expert
@@ -180,15 +181,9 @@ def test_linear_learning_rate_decays_over_the_whole_budget_across_a_resume(tmp_p
     # rollout r of 8 updates at progress_remaining 1 - r/8: 1e-3 x (0.2 + 0.8 (1 - r/8)), the last at 0.2e-3
     assert full == pytest.approx([1e-3 * (0.2 + 0.8 * (1 - r / 8)) for r in range(1, 9)])
 
-    flag = StopAfterPolls(64 * 5 + 20)  # stopped in the 6th rollout: 5 updates made
-
-    @contextlib.contextmanager
-    def stop_at_poll() -> Iterator[StopAfterPolls]:
-        yield flag
-
     (tmp_path / "cut").mkdir()
     with monkeypatch.context() as m:
-        m.setattr(expert, "graceful_stop", stop_at_poll)
+        stop_at_step(m, 64 * 5 + 20)  # stopped in the 6th rollout: 5 updates made
         with pytest.raises(Interrupted):
             expert.run(cfg, tmp_path / "cut")
     expert.run(cfg, tmp_path / "cut", resume=True)
