@@ -156,11 +156,11 @@ def record(
         from gailctl.rl.env.human import check_display, check_keymap
 
         check_keymap(cfg)  # a bad key map and a missing display are refused before any run folder exists
-        check_display()
+        check_display("record --human")
         cfg = cfg.model_copy(update={"record": cfg.record.model_copy(update={"expert": None})})
         run_dir, summary = _run_stage("record", cfg, runs_dir=runs_dir, human=True)
-        source = f"played by a person ({summary['n_discarded']} discarded"
-        source += f", stopped by {summary['stopped_by']})" if summary["stopped_by"] else ")"
+        source = (f"played by a person: {summary['ended']}; {summary['n_redone']} redone, "
+                  f"{summary['n_ended_early']} ended once over")
     else:
         expert_zip = _input_path(expert, cfg.record.expert, command="record", flag="--expert RUN_OR_ZIP", key="record.expert",
                                  what="expert", resolve=resolve_policy_zip)
@@ -210,8 +210,8 @@ def gail(
         f"{cfg.gail.algorithm}: {plural(summary['n_rounds'], 'round')}, {summary['n_env_steps']} env steps in {summary['wall_s']:.0f} s "
         f"on {summary['n_demo_trajectories']} demonstrations",
         f"generator true return {final['return_mean']:.1f} ± {final['return_std']:.1f}"
-        + notes(normalized(final["normalized_score"]), "last evaluation", f"{summary['eval_episodes']} episodes"),
-        *(f"final, {mode}, {summary['final_eval']['episodes']} episodes: return {s['return_mean']:.1f} ± {s['return_std']:.1f}"
+        + notes(normalized(final["normalized_score"]), "last evaluation", plural(summary['eval_episodes'], 'episode')),
+        *(f"final, {mode}, {plural(summary['final_eval']['episodes'], 'episode')}: return {s['return_mean']:.1f} ± {s['return_std']:.1f}"
           + notes(normalized(s["normalized_score"])) for mode, s in summary.get("final_eval", {}).items() if mode != "episodes"),
     ])
 
@@ -238,7 +238,7 @@ def bc(
     finish(run_dir, [
         f"bc: {cfg.bc.n_epochs} epochs on {summary['n_demo_trajectories']} demonstrations in {summary['wall_s']:.0f} s",
         f"return {final['return_mean']:.1f} ± {final['return_std']:.1f}"
-        + notes(normalized(final["normalized_score"]), f"{summary['eval_episodes']} episodes"),
+        + notes(normalized(final["normalized_score"]), plural(summary['eval_episodes'], 'episode')),
     ])
 
 

@@ -154,6 +154,18 @@ class RecordResult(_Model):
     deterministic: Optional[bool] = None
     demos: DemoStats
     artifacts: Optional[dict[str, Optional[str]]] = None
+    keymap: Optional[dict[str, Any]] = None
+    """`--human`: the key map played with (key -> action, and the action with no key held)."""
+    fps: Optional[int] = None
+    n_episodes_requested: Optional[int] = None
+    n_redone: Optional[int] = None
+    """`--human`: episodes the person redid from their start (Backspace)."""
+    n_ended_early: Optional[int] = None
+    """`--human`: kept episodes the person ended with Return once over in effect (the rest played out)."""
+    stopped_by: Optional[str] = None
+    """`--human`: escape, window closed, SIGINT or SIGTERM; None when every requested episode was played."""
+    ended: Optional[str] = None
+    """`--human`: how the recording ended, in words."""
 
 
 class EvalResult(_Model):
