@@ -1,4 +1,4 @@
-"""The commands that run one stage: expert, record, gail, bc, eval.
+"""The commands that run one stage: expert, record, gail, bc, dagger, eval.
 
 Each parses its options into a validated config, resolves its inputs (expert, demonstrations,
 policy) to absolute paths, runs the stage through `gailctl.core.execution.execute`, and
@@ -239,6 +239,67 @@ def bc(
         f"bc: {cfg.bc.n_epochs} epochs on {summary['n_demo_trajectories']} demonstrations in {summary['wall_s']:.0f} s",
         f"return {final['return_mean']:.1f} ± {final['return_std']:.1f}"
         + notes(normalized(final["normalized_score"]), plural(summary['eval_episodes'], 'episode')),
+    ])
+
+
+@app.command()
+@boundary
+def dagger(
+    config: ConfigOpt = None,
+    expert: Annotated[Optional[Path], typer.Option("--expert", help="Expert run folder or SB3 .zip that labels every visited state (DAgger; default: dagger.expert).", show_default=False)] = None,
+    human: Annotated[bool, typer.Option("--human", help="You label: a window, hold a key to take over from the policy (HG-DAgger; keys: record.human).")] = False,
+    demos: Annotated[Optional[Path], typer.Option("--demos", help="Starting demonstrations: record run folder or demonstrations folder (default: dagger.demos, bc.demos, then gail.demos).", show_default=False)] = None,
+    rounds: Annotated[Optional[int], typer.Option("--rounds", help="Shortcut for --set dagger.rounds=N.", show_default=False)] = None,
+    set_: SetOpt = None,
+    seed: SeedOpt = None,
+    runs_dir: RunsDirOpt = Path("runs"),
+    resume: ResumeOpt = None,
+    allow_env_mismatch: AllowEnvMismatchOpt = False,
+) -> None:
+    """Interactive imitation: the policy acts, an expert (--expert) or you (--human) label, BC retrains on all labels."""
+    if resume is not None:
+        _refuse_with_resume(config=config, set_=set_, seed=seed, demos=demos, expert=expert, rounds=rounds,
+                            human=human or None, **{"allow-env-mismatch": allow_env_mismatch or None})
+        cfg = _resume_config(resume, "dagger")
+    else:
+        cfg = config_from_options(config, set_, seed, rounds=("--rounds", "dagger.rounds", rounds))
+        if human and expert is not None:
+            raise UsageError("dagger: --human labels with a person, --expert with a policy; pass one of them")
+        teacher = "human" if human else ("expert" if expert is not None else cfg.dagger.teacher)
+        cfg = cfg.model_copy(update={"dagger": cfg.dagger.model_copy(update={"teacher": teacher})})
+    d = cfg.dagger
+    expert_zip = None
+    if d.teacher == "expert":
+        expert_zip = _input_path(expert, d.expert, command="dagger", flag="--expert RUN_OR_ZIP", key="dagger.expert",
+                                 what="expert", resolve=resolve_policy_zip)
+    else:
+        from gailctl.rl.env.human import check_display, check_keymap
+
+        check_keymap(cfg)
+        check_display("dagger --human")
+    demos_dir = None
+    if d.start_from_demos:
+        configured = d.demos or cfg.bc.demos or cfg.gail.demos
+        key = "dagger.demos" if d.demos else ("bc.demos" if cfg.bc.demos else "gail.demos")
+        demos_dir = _input_path(demos, configured, command="dagger", flag="--demos RUN_OR_DIR", key=key,
+                                what="starting demonstrations (or set dagger.start_from_demos=false)",
+                                resolve=resolve_demos_dir)
+    if resume is None:
+        if demos_dir is not None:
+            _check_demos_env(demos_dir, cfg, given=demos, key="dagger.demos", allow=allow_env_mismatch)
+            cfg = _with_path(cfg, "dagger", "demos", demos_dir)
+        if expert_zip is not None:
+            cfg = _with_path(cfg, "dagger", "expert", expert_zip)
+    run_dir, summary = _run_stage("dagger", cfg, runs_dir=runs_dir, resume=resume, expert_zip=expert_zip,
+                                  demos_dir=demos_dir)
+    final, reached = summary["final"], summary.get("reached")
+    finish(run_dir, [
+        f"dagger ({summary['teacher']}): {plural(summary['rounds'], 'round')}, {summary['labels']} labels, "
+        f"{summary['n_env_steps']} env steps in {summary['wall_s']:.0f} s",
+        f"policy alone: return {final['return_mean']:.1f} ± {final['return_std']:.1f}"
+        + notes(normalized(final.get("normalized_score")), plural(summary['eval_episodes'], 'episode')),
+        (f"first at {reached['threshold']:.2f} normalized: round {reached['round']} ({reached['labels']} labels)"
+         if reached else "never reached 0.95 normalized"),
     ])
 
 

@@ -130,7 +130,7 @@ def run_human(cfg: Config, run_dir: Path) -> RecordResult:
     from gailctl.core.errors import GailctlError
     from gailctl.core.signals import graceful_stop
     from gailctl.report.run_scores import plural
-    from gailctl.rl.env.human import Session, StepLog, check_keymap
+    from gailctl.rl.env.human import Session, StepLog, check_keymap, episode_horizon
     from gailctl.rl.env.window import prefer_x11
 
     rcfg = cfg.record
@@ -139,7 +139,7 @@ def run_human(cfg: Config, run_dir: Path) -> RecordResult:
     import datasets  # noqa: F401  the demos writer's first import takes seconds: not in the window's first pause
     venv = make_venv(cfg.env, seed=cfg.seed, n_envs=1, render_mode="rgb_array")
     spaces = (venv.observation_space, venv.action_space)
-    horizon = cfg.env.max_episode_steps or getattr(venv.envs[0].spec, "max_episode_steps", None)
+    horizon = episode_horizon(cfg.env, venv)
     t0 = time.monotonic()
     kept: list[Any] = []
     n_ended_early = 0

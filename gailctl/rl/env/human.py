@@ -161,6 +161,11 @@ def check_keymap(cfg: Any) -> KeyMap:
     return keymap
 
 
+def episode_horizon(env_cfg: Any, venv: Any) -> Optional[int]:
+    """The fixed length of an episode: env.max_episode_steps, else the env's own time limit (None if it has none)."""
+    return env_cfg.max_episode_steps or getattr(venv.envs[0].spec, "max_episode_steps", None)
+
+
 def _action_text(action: Any) -> str:
     if isinstance(action, (tuple, list, np.ndarray)):
         return " ".join(f"{float(x):g}" for x in np.ravel(action))
