@@ -66,3 +66,44 @@ def test_dagger_refuses_two_teachers(tmp_path: Path) -> None:
 def test_dagger_section_defaults_are_classic_dagger() -> None:
     d = load_config(ROOT / "configs/cartpole.yaml").dagger
     assert d.teacher == "expert" and d.beta_rampdown_rounds == 2 and d.bc_epochs == 4
+
+
+@pytest.mark.slow
+def test_dagger_stopped_by_sigint_resumes_with_its_aggregate(tmp_path: Path) -> None:
+    """SIGINT once round 1's row is written: the run stops at a round's end with a checkpoint; --resume
+    plays only the rounds left, from the aggregate it had (labels keep counting from it)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    args = ["dagger", "-c", str(ROOT / "configs/cartpole.yaml"), "--expert", str(ROOT / "experts/cartpole/model.zip"),
+            "--rounds", "3", "--set", "dagger.start_from_demos=false", "--set", "dagger.eval_episodes=2",
+            "--set", "env.n_envs=2", "--seed", "1", "--runs-dir", str(tmp_path)]
+    proc = subprocess.Popen([sys.executable, "-m", "gailctl", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            metrics = list(tmp_path.glob("*/metrics.csv"))
+            if metrics and any(line.startswith("1,") for line in metrics[0].read_text().splitlines()):
+                break
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0 and "gailctl dagger --resume" in err, err
+    (run_dir,) = tmp_path.iterdir()
+    stopped = json.loads((run_dir / "summary.json").read_text())
+    assert stopped["status"] == "interrupted"
+    result = invoke("dagger", "--resume", run_dir)
+    assert result.exit_code == 0, result.output
+    with open(run_dir / "metrics.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [int(r["round"]) for r in rows] == [0, 1, 2, 3]
+    assert [int(r["labels"]) for r in rows] == [0, 500, 1000, 1500]
+    assert json.loads((run_dir / "demos" / "gailctl_demos.json").read_text())["n_trajectories"] == 3
+    summary = parse_summary(json.loads((run_dir / "summary.json").read_text()))
+    assert isinstance(summary, DaggerSummary) and summary.rounds == 3 and summary.n_env_steps == 1500
