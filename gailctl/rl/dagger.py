@@ -49,8 +49,10 @@ class RoundData:
 
 def save_pieces(folder: Path, trajs: Sequence[Any], *, prefix: str) -> None:
     """Trajectories as one-trajectory files in a DAgger round folder, as imitation's collector saves them."""
+    import datasets
     from imitation.data import serialize
 
+    datasets.disable_progress_bars()  # the run loop's bar is enough
     folder.mkdir(parents=True, exist_ok=True)
     start = len(list(folder.iterdir()))
     for i, traj in enumerate(trajs):
