@@ -291,7 +291,8 @@ def test_cartpole_survives_its_drawing_error_ends_a_lost_episode_and_a_sigkill_k
     assert len([r for r in drawn if r["event"] == "step"]) == 500
     ended = kept_rows(steps, 1)
     (end,) = [r for r in ended if r["event"] == "end"]
-    assert end["note"] == "the pole is down" and int(end["step"]) < 120
+    # Which test says "over" first depends on how many steps the held key got (the machine's load).
+    assert end["note"] in ("the pole is down", "the cart left the track") and int(end["step"]) < 120
     played = [r for r in ended if r["event"] in ("step", "fill")]
     assert len(played) == 500 and [r["action"] for r in played] == [str(a) for a in second.acts.tolist()]
     assert json.loads((run / "demos" / "gailctl_demos.json").read_text())["n_trajectories"] == 2
