@@ -1,6 +1,6 @@
 """The config schema: frozen, typed pydantic sections that reject unknown keys.
 
-One model per YAML section (env, references, expert, record, gail, bc, bench, eval) and the
+One model per YAML section (env, references, expert, record, gail, bc, dagger, bench, eval) and the
 cross-field checks between them; derived values (rollout sizes, budgets) are properties.
 Reading files, `--set` overrides and error messages live in `gailctl.core.config_load`.
 Only pydantic is imported here, so config errors answer without paying for torch.
@@ -366,6 +366,48 @@ class BCConfig(_Section):
     """Evaluate with argmax actions (false: sampled)."""
 
 
+class DaggerConfig(_Section):
+    """`gailctl dagger`: interactive imitation on imitation's DAgger trainers. The policy acts, a
+    teacher labels the states it visits, the labels join the demonstrations, BC retrains on them all."""
+
+    teacher: Literal["expert", "human"] = "expert"
+    """Who labels: an expert policy on every state the rounds visit (`--expert`, DAgger, Ross et
+    al. 2011), or you at the keyboard, on the states where you take over (`--human`, HG-DAgger,
+    Kelly et al. 2019; keys and speed from record.human)."""
+    expert: ConfigPath = None
+    """Expert run folder or SB3 .zip that labels with `teacher: expert` (relative to the config
+    file's folder); --expert wins."""
+    demos: ConfigPath = None
+    """Starting demonstrations: a record run folder or demonstrations folder (relative to the config
+    file's folder); --demos wins, then bc.demos, then gail.demos."""
+    n_demos: Optional[PositiveInt] = None
+    """Use the first N starting trajectories; gail.n_demos when unset (as `gailctl bc`)."""
+    start_from_demos: bool = True
+    """Clone the starting demonstrations first (bc.n_epochs epochs, the `bc` section's settings: what
+    `gailctl bc` trains) and keep them in the aggregate; false starts from an untrained policy
+    and an empty aggregate (they are then not needed)."""
+    rounds: PositiveInt = 10
+    """Rounds to run (`--rounds` wins): each collects labels, adds them to the aggregate and retrains."""
+    steps_per_round: PositiveInt = 500
+    """`teacher: expert`: env steps each round collects, rounded up to whole episodes (at least
+    bc.batch_size). With `--human` a round is one episode."""
+    n_envs: PositiveInt = 1
+    """`teacher: expert`: envs the rounds collect on. Fixed-horizon episodes end together, so a round
+    is at least n_envs whole episodes."""
+    beta_rampdown_rounds: PositiveInt = 2
+    """`teacher: expert`: imitation's LinearBetaSchedule. In round r (from 0) the expert's action is
+    executed with probability max(0, 1 - r / this), the policy's otherwise; every visited state is
+    labelled with the expert's action either way. With starting demonstrations the first collecting
+    round is r = 1 (the demonstrations were round 0)."""
+    bc_epochs: PositiveInt = 4
+    """Passes of BC over the whole aggregate after each round (imitation's DAggerTrainer default);
+    batch size, learning rate, loss weights and net_arch are the `bc` section's."""
+    eval_episodes: PositiveInt = 10
+    """Episodes that score the policy alone (its own actions, no teacher) after every round."""
+    eval_deterministic: bool = True
+    """Score with argmax actions (false: sampled)."""
+
+
 class PublishedResults(_Section):
     """Another project's published final returns on this task, shown as a reference row by `gailctl bench`.
 
@@ -420,6 +462,7 @@ class Config(_Section):
     record: RecordConfig = RecordConfig()
     gail: GailConfig = GailConfig()
     bc: BCConfig = BCConfig()
+    dagger: DaggerConfig = DaggerConfig()
     bench: BenchConfig = BenchConfig()
     eval: EvalConfig = EvalConfig()
 

@@ -129,7 +129,7 @@ def run_clock_start(run_dir: Path) -> float:
     return start if start is not None else time.monotonic() - float(read_summary(run_dir).get("wall_s") or 0.0)
 
 
-RESUMABLE_STAGES = ("expert", "gail")
+RESUMABLE_STAGES = ("expert", "gail", "dagger")
 """Stages whose runs `gailctl STAGE --resume RUN` continues from their last checkpoint."""
 
 

@@ -1,6 +1,6 @@
 """One run loop for every stage that trains: metric rows, evaluation and checkpoint cadence, stop and resume.
 
-A learner trains unit after unit (an expert's PPO rollout, a GAIL round, a BC epoch) and calls
+A learner trains unit after unit (an expert's PPO rollout, a GAIL round, a BC epoch, a DAgger round) and calls
 `RunLoop.unit_done` after each. The loop writes the unit's metrics row, evaluates the policy and
 writes a checkpoint when they are due, keeps the best policy if asked, and leaves at a safe
 point when SIGINT/SIGTERM asked it to. A stop that arrives inside a unit (`StoppedMidUnit`, raised
@@ -42,7 +42,7 @@ def final_scores(last_eval: dict[str, Any]) -> dict[str, float]:
 
 
 class Learner(Protocol):
-    """What the loop needs of a learner (`GailLearner`, `PPOLearner`, `BCEpochs`)."""
+    """What the loop needs of a learner (`GailLearner`, `PPOLearner`, `BCEpochs`, `DaggerLearner`)."""
 
     @property
     def n_env_steps(self) -> int: ...
@@ -185,10 +185,13 @@ class RunLoop:
         """Call `watcher(row)` with every metrics row once it is written (the live doctor reads them)."""
         self._watchers.append(watcher)
 
-    def run(self, train: Callable[[], None]) -> None:
-        """`train()` runs the learner's remaining units, calling `unit_done` after each; a stop leaves by `Interrupted`."""
+    def run(self, train: Callable[[], None], *, start_stats: Optional[dict[str, Any]] = None) -> None:
+        """`train()` runs the learner's remaining units, calling `unit_done` after each; a stop leaves by `Interrupted`.
+
+        `start_stats`: the learner's own statistics for the row before the first unit (with `eval_at_start`).
+        """
         if self.resumed is None and self.plan.eval_at_start:
-            self._row(0, {}, evaluate=True)
+            self._row(0, start_stats or {}, evaluate=True)
         self._snapshot = self._take_snapshot()
         try:
             train()

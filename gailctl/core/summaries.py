@@ -1,8 +1,8 @@
 """What a run's summary.json says, as one typed model per stage: written by `execute`, read by every listing.
 
 A summary is the run's header (stage, env, seed, status, clock, versions; `RunHeader`) and, once
-the run finished, its stage's result (`ExpertResult`, `GailResult`, `BCResult`, `RecordResult`,
-`EvalResult`), side by side at the top level of the JSON. Stages return their result model;
+the run finished, its stage's result (`ExpertResult`, `GailResult`, `BCResult`, `DaggerResult`,
+`RecordResult`, `EvalResult`), side by side at the top level of the JSON. Stages return their result model;
 `runs`, `compare`, the bench report and the experiment runner read summaries back through
 `parse_summary`, which first upgrades older layouts (`upgrade`), so no reader guesses keys.
 `SummaryScores` is the one place that says where each stage keeps its final score.
@@ -136,6 +136,42 @@ class BCResult(_Model):
     artifacts: Optional[dict[str, Optional[str]]] = None
 
 
+class Reached(_Model):
+    """Where a DAgger run's policy alone first scored at least `threshold` (normalized): its row's counts."""
+
+    threshold: float
+    round: int
+    labels: int
+    n_env_steps: int
+
+
+class DaggerResult(_Model):
+    teacher: Optional[str] = None
+    """`expert` (DAgger) or `human` (HG-DAgger)."""
+    expert: Optional[str] = None
+    demos: Optional[str] = None
+    """The starting demonstrations (None: started from an untrained policy)."""
+    n_start_trajectories: int = 0
+    n_start_transitions: int = 0
+    rounds: Optional[int] = None
+    """Rounds done (fewer than asked when a person stopped early)."""
+    n_env_steps: int = 0
+    """Env steps the rounds played (evaluations not counted)."""
+    labels: Optional[int] = None
+    """Labelled transitions the policy learned from: the starting ones plus the teacher's."""
+    takeover_steps: Optional[int] = None
+    """`human`: steps the person drove, over all rounds."""
+    start: Optional[Scores] = None
+    """The policy alone before the first round (BC on the starting demonstrations)."""
+    final: Scores
+    """The policy alone after the last round (`eval_episodes` episodes)."""
+    reached: Optional[Reached] = None
+    """The first round whose evaluation scored at least 0.95 normalized; None if none did (or no references)."""
+    eval_episodes: Optional[int] = None
+    eval_deterministic: Optional[bool] = None
+    artifacts: Optional[dict[str, Optional[str]]] = None
+
+
 class DemoStats(_Model):
     """imitation's `rollout_stats` of the recorded episodes, plus their count and normalized mean return."""
 
@@ -157,6 +193,18 @@ class RecordResult(_Model):
     deterministic: Optional[bool] = None
     demos: DemoStats
     artifacts: Optional[dict[str, Optional[str]]] = None
+    keymap: Optional[dict[str, Any]] = None
+    """`--human`: the key map played with (key -> action, and the action with no key held)."""
+    fps: Optional[int] = None
+    n_episodes_requested: Optional[int] = None
+    n_redone: Optional[int] = None
+    """`--human`: episodes the person redid from their start (Backspace)."""
+    n_ended_early: Optional[int] = None
+    """`--human`: kept episodes the person ended with Return once over in effect (the rest played out)."""
+    stopped_by: Optional[str] = None
+    """`--human`: escape, window closed, SIGINT or SIGTERM; None when every requested episode was played."""
+    ended: Optional[str] = None
+    """`--human`: how the recording ended, in words."""
 
 
 class EvalResult(_Model):
@@ -175,7 +223,7 @@ class EvalResult(_Model):
     """The worst episode's upright share."""
 
 
-StageResult = Union[ExpertResult, GailResult, BCResult, RecordResult, EvalResult]
+StageResult = Union[ExpertResult, GailResult, BCResult, DaggerResult, RecordResult, EvalResult]
 
 
 class ExpertSummary(ExpertResult, RunHeader):
@@ -197,6 +245,11 @@ class BCSummary(BCResult, RunHeader):
         return SummaryScores(episodes=self.eval_episodes, deterministic=self.eval_deterministic, final=self.final)
 
 
+class DaggerSummary(DaggerResult, RunHeader):
+    def scores(self) -> "SummaryScores":
+        return SummaryScores(episodes=self.eval_episodes, deterministic=self.eval_deterministic, final=self.final)
+
+
 class RecordSummary(RecordResult, RunHeader):
     def scores(self) -> "SummaryScores":
         d = self.demos
@@ -213,7 +266,8 @@ class EvalSummary(EvalResult, RunHeader):
 
 
 FINISHED_MODELS: dict[str, type[RunHeader]] = {
-    "expert": ExpertSummary, "record": RecordSummary, "gail": GailSummary, "bc": BCSummary, "eval": EvalSummary,
+    "expert": ExpertSummary, "record": RecordSummary, "gail": GailSummary, "bc": BCSummary, "dagger": DaggerSummary,
+    "eval": EvalSummary,
 }
 """The model of a finished run's summary, by stage."""
 

@@ -17,7 +17,25 @@ from gailctl.core.errors import UsageError
 from gailctl.rl.env.make import describe_space
 
 
-def load_demos(demos_dir: Path, *, n_demos: int | None) -> list[Any]:
+def write_demos(folder: Path, trajs: Sequence[Any], *, env_cfg: Any, spaces: tuple[Any, Any]) -> None:
+    """`folder` in imitation's format (`serialize.save`) with its `gailctl_demos.json` (the env and its
+    (observation, action) `spaces`), written whole or not at all: an existing folder is swapped
+    for the new one in one step, so a reader (or a kill) always finds one whole folder.
+    """
+    import datasets
+    from imitation.data import serialize
+
+    from gailctl.core.demos_meta import demos_meta, write_demos_meta
+    from gailctl.core.runs import atomic_path
+
+    datasets.disable_progress_bars()  # ours is enough
+    with atomic_path(folder, is_dir=True) as tmp:
+        serialize.save(tmp, list(trajs))
+        write_demos_meta(tmp, demos_meta(env_id=env_cfg.id, observation_space=spaces[0], action_space=spaces[1],
+                                         n_trajectories=len(trajs), env=env_cfg.model_dump(mode="json", exclude={"n_envs"})))
+
+
+def load_demos(demos_dir: Path, *, n_demos: int | None, key: str = "gail.n_demos") -> list[Any]:
     """imitation's loader (Arrow data), keeping observations, actions, rewards and terminals only.
 
     imitation stores each step's `infos` as jsonpickle text and decodes it on access;
@@ -37,7 +55,8 @@ def load_demos(demos_dir: Path, *, n_demos: int | None) -> list[Any]:
     if n == 0:
         raise UsageError(f"--demos {demos_dir}: holds no trajectories")
     if n_demos is not None and n_demos > n:
-        raise UsageError(f"gail.n_demos = {n_demos}: only {n} trajectories in {demos_dir}")
+        raise UsageError(f"{key} = {n_demos}: only {n} trajectories in {demos_dir}; "
+                         f"to learn from all of them, pass --set {key}={n}")
     return trajs
 
 
@@ -68,7 +87,9 @@ def check_demos_fit(trajs: Sequence[Any], venv: Any, cfg: Config, demos_dir: Pat
             f"--demos {demos_dir}: action {np.asarray(bad).tolist()} does not fit env {cfg.env.id} "
             f"(action space {describe_space(space)})"
         )
-    lengths = sorted({len(t.acts) for t in trajs})
+    # Whole episodes only: a piece that stops before its episode's end (terminal False: a DAgger
+    # correction, a subsampled piece) says nothing about when episodes end.
+    lengths = sorted({len(t.acts) for t in trajs if t.terminal})
     if len(lengths) > 1 and need_fixed_horizon and not cfg.env.allow_variable_horizon:
         raise UsageError(
             f"--demos {demos_dir}: episodes of different lengths ({lengths[0]} to {lengths[-1]} steps): "

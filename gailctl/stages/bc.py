@@ -29,7 +29,7 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> BCResult:
     """
     setup_torch()
     b = cfg.bc
-    trajs = load_demos(demos_dir, n_demos=b.n_demos or cfg.gail.n_demos)
+    trajs = load_demos(demos_dir, n_demos=b.n_demos or cfg.gail.n_demos, key="bc.n_demos" if b.n_demos else "gail.n_demos")
     venv = make_venv(cfg.env, seed=cfg.seed)
     # gail.subsample_every: BC learns from exactly the transitions GAIL gets (the paper's baseline).
     demos = demo_transitions(trajs, every=cfg.gail.subsample_every, seed=cfg.seed)

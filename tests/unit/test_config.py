@@ -141,7 +141,7 @@ BAD_FILES = [
     ),
     pytest.param(
         "gial:\n  total_timesteps: 4\n",
-        ["gial: unknown key", "did you mean gail?", "expected one of: bc, bench, env, eval, expert, gail, record, references, seed"],
+        ["gial: unknown key", "did you mean gail?", "expected one of: bc, bench, dagger, env, eval, expert, gail, record, references, seed"],
         id="unknown-section",
     ),
     pytest.param(
