@@ -155,6 +155,9 @@ class RunInfo:
     """summary.json's ISO start time, as written."""
     age_s: Optional[float]
     """Seconds from the start (or, without one, from the folder's command.txt) to `now`."""
+    restarts: int = 0
+    """How often the run's process died (a worker killed, its node lost) and the run went on
+    (summary.json's `restarts`); `gailctl runs` shows it beside the status."""
     findings: tuple[str, ...] = ()
     """Names of what the live doctor found while the run trained (its findings.jsonl), in order;
     `gailctl doctor RUN` says more."""
@@ -228,6 +231,7 @@ def read_run_info(run_dir: Path, now: datetime) -> tuple[RunInfo, float]:
         last_round_normalized_score=scores.last_round_normalized_score,
         started=started,
         age_s=max(0.0, now.timestamp() - t_start) if t_start else None,
+        restarts=len(s["restarts"]) if isinstance(s.get("restarts"), list) else 0,
         findings=tuple(str(f.get("name")) for f in read_findings(run_dir)),
     )
     return info, t_start
