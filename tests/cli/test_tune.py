@@ -222,8 +222,9 @@ def test_resume_refuses_settings_and_non_tune_folders(tmp_path: Path) -> None:
 
 @pytest.mark.slow  # a Ray study
 def test_ctrl_c_stops_the_study_and_resume_runs_the_baseline_again(tmp_path: Path) -> None:
-    """Ctrl-C during trial 0: exit 130, the trial recorded as interrupted (not an outcome); the
-    resume runs the config's own values again as its first trial, and the counts add up."""
+    """Ctrl-C during trial 0, after its first checkpoint: exit 130, the trial recorded as interrupted
+    (not an outcome) and its run saying so; the resume runs the config's own values again as its
+    first trial, going on from the interrupted run's checkpoint, and the counts add up."""
     space = tmp_path / "space.yaml"
     space.write_text(SPACE)
     runs = tmp_path / "runs"
