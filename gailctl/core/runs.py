@@ -249,6 +249,30 @@ def run_lock(run_dir: Path) -> Iterator[None]:
         fh.close()
 
 
+def lock_is_free(run_dir: Path) -> Optional[bool]:
+    """True when `run.lock` exists and nobody holds it (its writer ended, or died: the OS frees a
+    SIGKILLed process's lock); False while a process holds it; None when we cannot tell."""
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system
+        return None
+    try:
+        fd = os.open(Path(run_dir) / "run.lock", os.O_RDONLY)
+    except OSError:  # no lock file (a run from before locks existed) or unreadable
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        except OSError:
+            return None
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return True
+    finally:
+        os.close(fd)
+
+
 def with_article(word: str) -> str:
     """`an expert`, `a gail`: the indefinite article a stage name takes."""
     return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"

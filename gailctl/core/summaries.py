@@ -66,6 +66,29 @@ class Best(_Model):
     note: Optional[str] = None
 
 
+class Lost(_Model):
+    """What an experiment found of a run whose process died without a word (killed, its node lost)."""
+
+    at: Optional[str] = None
+    n_env_steps: Optional[int] = None
+    """The last metrics row's env steps: how far it got."""
+    checkpoint: Optional[str] = None
+    """Its last complete checkpoint folder (`round_000060`), None when it wrote none."""
+
+
+class Restart(_Model):
+    """One time the run's process died and the run went on: from its last checkpoint in this folder
+    (`from_checkpoint`), or from the start in this new folder (`lost_run` names the abandoned one)."""
+
+    at: Optional[str] = None
+    lost_at_n_env_steps: Optional[int] = None
+    """How far the lost process had got (its last metrics row)."""
+    from_checkpoint: Optional[str] = None
+    from_n_env_steps: Optional[int] = 0
+    """Where the run went on: the checkpoint's env steps, 0 when it started again (None: unreadable)."""
+    lost_run: Optional[str] = None
+
+
 class RunHeader(_Model):
     """What every summary holds, from the moment the run folder exists."""
 
@@ -76,6 +99,10 @@ class RunHeader(_Model):
     run_dir: str
     started: Optional[str] = None
     resumed: list[str] = []
+    restarts: list[Restart] = []
+    """The times its process died (a worker killed, a node lost) and the run went on."""
+    lost: Optional[Lost] = None
+    """Set while the run stands abandoned by a dead process (status `failed` or `interrupted`)."""
     status: str
     wall_s: Optional[float] = None
     error: Optional[str] = None

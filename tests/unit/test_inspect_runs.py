@@ -186,6 +186,7 @@ def test_run_info_json_fields_per_stage(runs_dir):
         "last_round_normalized_score": 0.5,
         "started": "2026-01-01T11:00:00+0000",
         "age_s": 3600.0,
+        "restarts": 0,
         "findings": [],
     }
     json.dumps(gail, allow_nan=False)  # plain JSON, no Path objects or NaN
