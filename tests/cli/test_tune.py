@@ -253,7 +253,10 @@ def test_ctrl_c_stops_the_study_and_resume_runs_the_baseline_again(tmp_path: Pat
     assert [(r["trial"], r["state"]) for r in read_trials(tune_dir)] == [("0", "interrupted")]
     assert json.loads((tune_dir / "summary.json").read_text())["status"] == "interrupted"
     (run,) = (tune_dir / "trials").iterdir()
-    assert json.loads((run / "summary.json").read_text())["status"] == "interrupted"  # never `running` once the tune ended
+    # Never `running` once the tune ended: stopped with the study, or (on a fast machine the tiny run
+    # can end before the stop reaches its worker) finished, which the resume then keeps as it is.
+    stopped = json.loads((run / "summary.json").read_text())["status"]
+    assert stopped in ("interrupted", "finished")
 
     result = invoke("tune", "--resume", str(tune_dir), "--trials", "1")
     assert result.exit_code == 0, (result.stdout, result.stderr)
@@ -268,6 +271,7 @@ def test_ctrl_c_stops_the_study_and_resume_runs_the_baseline_again(tmp_path: Pat
     # The baseline goes on from the interrupted trial's checkpoint, in its run folder: each round once.
     assert list((tune_dir / "trials").iterdir()) == [run]
     run_summary = json.loads((run / "summary.json").read_text())
-    assert run_summary["status"] == "finished" and len(run_summary["resumed"]) == 1 and run_summary["n_env_steps"] == 6144
+    assert run_summary["status"] == "finished" and run_summary["n_env_steps"] == 6144
+    assert len(run_summary.get("resumed") or []) == (1 if stopped == "interrupted" else 0)
     with open(run / "metrics.csv", newline="") as fh:
         assert [int(r["round"]) for r in csv.DictReader(fh)] == list(range(13))
