@@ -31,7 +31,8 @@ from gailctl.cli.base import (
     shortcuts,
 )
 from gailctl.core.errors import UsageError
-from gailctl.core.runs import resolve_demos_dir, resolve_policy_zip, resolve_stats_file
+from gailctl.core.demo_sources import DEMOS_HELP, DEMOS_METAVAR, DemoSource, resolve_demos
+from gailctl.core.runs import resolve_policy_zip, resolve_stats_file
 from gailctl.report.run_scores import plural
 
 if TYPE_CHECKING:
@@ -67,11 +68,19 @@ def _input_path(given: Optional[Path], configured: Optional[str], *, command: st
     return resolve(Path(source), flag=flag.split()[0] if given is not None else f"{key} =").resolve()
 
 
-def _check_demos_env(demos_dir: Path, cfg: Config, *, given: Optional[Path], key: str, allow: bool) -> None:
-    """Demonstrations recorded on another env than the run's: refused, or a warning with --allow-env-mismatch."""
-    from gailctl.core.runs import check_demos_env
+def _demos_source(given: Optional[str], configured: Optional[str], *, command: str, key: str) -> DemoSource:
+    """A stage's demonstrations: --demos wins over the config key; any format `resolve_demos` accepts."""
+    source = given if given is not None else configured
+    if source is None:
+        raise UsageError(f"{command}: no demonstrations given: pass --demos {DEMOS_METAVAR} or set {key} in the config")
+    return resolve_demos(source, flag="--demos" if given is not None else f"{key} =")
 
-    warning = check_demos_env(demos_dir, env_id=cfg.env.id, allow=allow, flag="--demos" if given is not None else f"{key} =")
+
+def _check_demos_env(source: DemoSource, cfg: Config, *, given: Optional[str], key: str, allow: bool) -> None:
+    """Demonstrations recorded on another env than the run's: refused, or a warning with --allow-env-mismatch."""
+    from gailctl.core.demo_sources import check_demos_env
+
+    warning = check_demos_env(source, env_id=cfg.env.id, allow=allow, flag="--demos" if given is not None else f"{key} =")
     if warning is not None:
         from gailctl.core.ui import console
 
@@ -96,10 +105,11 @@ def _run_stage(stage: str, cfg: Config, *, runs_dir: Path, resume: Optional[Path
     return execution.execute(stage, stage_run(stage), cfg, runs_dir=runs_dir, **kwargs)
 
 
-def _with_path(cfg: Config, section: str, key: str, value: Path) -> Config:
-    """The config as the run used it: the resolved input path, absolute, in its section."""
+def _with_path(cfg: Config, section: str, key: str, value: Path | DemoSource) -> Config:
+    """The config as the run used it: the resolved input (an absolute path, or a named source) in its section."""
     sec = getattr(cfg, section)
-    return cfg.model_copy(update={section: sec.model_copy(update={key: str(value.resolve())})})
+    text = value.spec if isinstance(value, DemoSource) else str(value.resolve())
+    return cfg.model_copy(update={section: sec.model_copy(update={key: text})})
 
 
 
@@ -142,11 +152,14 @@ def record(
              "unpickler, or a checkpoint's vecnormalize.pt): the policy sees normalised observations, the demos stay raw "
              "(default: record.vecnormalize).")] = None,
     human: Annotated[bool, typer.Option("--human", help="You play: a window, the keyboard drives the task (keys: record.human in the config).")] = False,
+    format_: Annotated[str, typer.Option("--format", metavar="imitation|minari", help="minari: also write the demonstrations as a new dataset in the local Minari store (needs --dataset-id); the run folder always holds them in imitation's format.")] = "imitation",
+    dataset_id: Annotated[Optional[str], typer.Option("--dataset-id", metavar="ID", help="The Minari dataset id for --format minari, e.g. cartpole-expert-v0 (Minari's ENV-NAME-vN; never overwritten).", show_default=False)] = None,
     set_: SetOpt = None,
     seed: SeedOpt = None,
     runs_dir: RunsDirOpt = Path("runs"),
 ) -> None:
-    """Roll out an expert (or, with --human, play yourself) and save demonstrations in imitation's format."""
+    """Roll out an expert (or, with --human, play yourself) and save demonstrations in imitation's format (and Minari's)."""
+    minari_id = _minari_target(format_, dataset_id)
     cfg = config_from_options(config, set_, seed, episodes=("-n/--episodes", "record.n_episodes", episodes))
     if human:
         if expert is not None:
@@ -158,7 +171,7 @@ def record(
         check_keymap(cfg)  # a bad key map and a missing display are refused before any run folder exists
         check_display()
         cfg = cfg.model_copy(update={"record": cfg.record.model_copy(update={"expert": None})})
-        run_dir, summary = _run_stage("record", cfg, runs_dir=runs_dir, human=True)
+        run_dir, summary = _run_stage("record", cfg, runs_dir=runs_dir, human=True, minari_id=minari_id)
         source = f"played by a person ({summary['n_discarded']} discarded"
         source += f", stopped by {summary['stopped_by']})" if summary["stopped_by"] else ")"
     else:
@@ -170,7 +183,8 @@ def record(
             stats_file = _input_path(vecnormalize, cfg.record.vecnormalize, command="record", flag="--vecnormalize FILE",
                                      key="record.vecnormalize", what="statistics", resolve=resolve_stats_file)
             cfg = _with_path(cfg, "record", "vecnormalize", stats_file)
-        run_dir, summary = _run_stage("record", cfg, runs_dir=runs_dir, expert_zip=expert_zip, stats_file=stats_file)
+        run_dir, summary = _run_stage("record", cfg, runs_dir=runs_dir, expert_zip=expert_zip, stats_file=stats_file,
+                                      minari_id=minari_id)
         source = f"{'deterministic' if summary['deterministic'] else 'stochastic'} expert"
     d = summary["demos"]
     finish(run_dir, [
@@ -179,14 +193,35 @@ def record(
         f"length mean {d['len_mean']:.1f} min {d['len_min']:.0f} max {d['len_max']:.0f}"
         + (f"; {normalized(d['normalized_return_mean'])}" if known(d["normalized_return_mean"]) else ""),
         f"demonstrations: {run_dir / 'demos'}",
+        *([f"Minari dataset: minari:{summary['minari_dataset']}"] if summary.get("minari_dataset") else []),
     ])
+
+
+RECORD_FORMATS = ("imitation", "minari")
+
+
+def _minari_target(format_: str, dataset_id: Optional[str]) -> Optional[str]:
+    """record --format/--dataset-id: the Minari id to write, checked before anything is recorded; None for imitation's only."""
+    if format_ not in RECORD_FORMATS:
+        raise UsageError(f"--format {format_}: record writes {' or '.join(RECORD_FORMATS)} "
+                         "(`gailctl convert` writes npz and hdf5 from a record run)")
+    if format_ == "imitation":
+        if dataset_id is not None:
+            raise UsageError("--dataset-id: names a Minari dataset; add --format minari")
+        return None
+    if dataset_id is None:
+        raise UsageError("--format minari: needs --dataset-id ID, e.g. cartpole-expert-v0")
+    from gailctl.rl.demo_formats.minari_io import check_dataset_id
+
+    check_dataset_id(dataset_id)
+    return dataset_id
 
 
 @app.command()
 @boundary
 def gail(
     config: ConfigOpt = None,
-    demos: Annotated[Optional[Path], typer.Option("--demos", help="Record run folder or demonstrations folder (default: gail.demos in the config).", show_default=False)] = None,
+    demos: Annotated[Optional[str], typer.Option("--demos", metavar=DEMOS_METAVAR, help=f"{DEMOS_HELP} (default: gail.demos in the config).", show_default=False)] = None,
     set_: SetOpt = None,
     seed: SeedOpt = None,
     runs_dir: RunsDirOpt = Path("runs"),
@@ -199,12 +234,11 @@ def gail(
         cfg = _resume_config(resume, "gail")
     else:
         cfg = config_from_options(config, set_, seed)
-    demos_dir = _input_path(demos, cfg.gail.demos, command="gail", flag="--demos RUN_OR_DIR", key="gail.demos",
-                            what="demonstrations", resolve=resolve_demos_dir)
+    source = _demos_source(demos, cfg.gail.demos, command="gail", key="gail.demos")
     if resume is None:  # a resumed run took its demonstrations when it started
-        _check_demos_env(demos_dir, cfg, given=demos, key="gail.demos", allow=allow_env_mismatch)
-        cfg = _with_path(cfg, "gail", "demos", demos_dir)
-    run_dir, summary = _run_stage("gail", cfg, runs_dir=runs_dir, resume=resume, demos_dir=demos_dir)
+        _check_demos_env(source, cfg, given=demos, key="gail.demos", allow=allow_env_mismatch)
+        cfg = _with_path(cfg, "gail", "demos", source)
+    run_dir, summary = _run_stage("gail", cfg, runs_dir=runs_dir, resume=resume, demos=source)
     final = summary["final"]
     finish(run_dir, [
         f"{cfg.gail.algorithm}: {plural(summary['n_rounds'], 'round')}, {summary['n_env_steps']} env steps in {summary['wall_s']:.0f} s "
@@ -220,7 +254,7 @@ def gail(
 @boundary
 def bc(
     config: ConfigOpt = None,
-    demos: Annotated[Optional[Path], typer.Option("--demos", help="Record run folder or demonstrations folder (default: bc.demos, then gail.demos).", show_default=False)] = None,
+    demos: Annotated[Optional[str], typer.Option("--demos", metavar=DEMOS_METAVAR, help=f"{DEMOS_HELP} (default: bc.demos, then gail.demos).", show_default=False)] = None,
     set_: SetOpt = None,
     seed: SeedOpt = None,
     runs_dir: RunsDirOpt = Path("runs"),
@@ -229,11 +263,10 @@ def bc(
     """Behavioural cloning (imitation's BC) on demonstrations: the baseline GAIL is compared with."""
     cfg = config_from_options(config, set_, seed)
     key = "bc.demos" if cfg.bc.demos or not cfg.gail.demos else "gail.demos"
-    demos_dir = _input_path(demos, cfg.bc.demos or cfg.gail.demos, command="bc", flag="--demos RUN_OR_DIR", key=key,
-                            what="demonstrations", resolve=resolve_demos_dir)
-    _check_demos_env(demos_dir, cfg, given=demos, key=key, allow=allow_env_mismatch)
-    cfg = _with_path(cfg, "bc", "demos", demos_dir)
-    run_dir, summary = _run_stage("bc", cfg, runs_dir=runs_dir, demos_dir=demos_dir)
+    source = _demos_source(demos, cfg.bc.demos or cfg.gail.demos, command="bc", key=key)
+    _check_demos_env(source, cfg, given=demos, key=key, allow=allow_env_mismatch)
+    cfg = _with_path(cfg, "bc", "demos", source)
+    run_dir, summary = _run_stage("bc", cfg, runs_dir=runs_dir, demos=source)
     final = summary["final"]
     finish(run_dir, [
         f"bc: {cfg.bc.n_epochs} epochs on {summary['n_demo_trajectories']} demonstrations in {summary['wall_s']:.0f} s",

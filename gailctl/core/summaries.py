@@ -154,6 +154,8 @@ class RecordResult(_Model):
     deterministic: Optional[bool] = None
     demos: DemoStats
     artifacts: Optional[dict[str, Optional[str]]] = None
+    minari_dataset: Optional[str] = None
+    """The Minari dataset id the demonstrations were also written as (`record --format minari`)."""
 
 
 class EvalResult(_Model):

@@ -24,6 +24,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from gailctl.core.config import Config
 from gailctl.core.config_load import config_from_dict
+from gailctl.core.demo_sources import DemoSource
 from gailctl.core.errors import GailctlError, Interrupted, UsageError
 from gailctl.report.run_scores import final_scores
 
@@ -73,7 +74,7 @@ def run_trial(payload: dict[str, Any], index: int) -> dict[str, Any]:
 
     `payload` is plain data (see `gailctl.experiments.plans.trial_payload`): the stage, the
     working directory to run from, the folder for run folders, and per trial its config as a
-    dict, its reproducing command, its demonstrations folder and, in a bench that mixes stages,
+    dict, its reproducing command, its demonstrations (format and location) and, in a bench that mixes stages,
     its own stage; a resumed bench adds `resume_dir` to a stopped trial, which then continues in
     that run folder (`execute(..., resume_dir=...)`, as `--resume` does). A failing trial does not raise:
     its status and one-line error are the result, so the other trials go on and the table says
@@ -94,8 +95,10 @@ def run_trial(payload: dict[str, Any], index: int) -> dict[str, Any]:
         return run_stage(cfg, run_dir, **kwargs)
 
     kwargs: dict[str, Any] = {}
-    if trial["demos_dir"] is not None:
-        kwargs["demos_dir"] = Path(trial["demos_dir"])
+    if trial.get("demos") is not None:
+        kwargs["demos"] = DemoSource(**trial["demos"])
+    elif trial.get("demos_dir") is not None:  # a bench's trial list written before demonstrations had formats
+        kwargs["demos"] = DemoSource("imitation", trial["demos_dir"])
     result: dict[str, Any] = dict.fromkeys(RESULT_COLUMNS)
     try:
         cfg = config_from_dict(trial["config"], source=f"trial {index}")

@@ -1,4 +1,5 @@
-"""`gailctl record`: roll out an expert and save demonstrations in imitation's format."""
+"""`gailctl record`: roll out an expert (or a person) and save demonstrations in imitation's format,
+and also as a Minari dataset when asked (`--format minari --dataset-id ID`)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from typing import Any, Optional
 import numpy as np
 
 from gailctl.core.config import Config
-from gailctl.core.demos_meta import demos_meta, write_demos_meta
+from gailctl.core.demo_sources import DemoSource
+from gailctl.core.demos_meta import demos_meta
 from gailctl.core.errors import UsageError
 from gailctl.core.metrics import MetricsWriter
-from gailctl.core.runs import atomic_path
 from gailctl.core.summaries import DemoStats, RecordResult
 from gailctl.core.ui import console, progress_bar
 from gailctl.rl.env.make import describe_space, make_venv
@@ -45,13 +46,13 @@ def demo_stats(trajs: list[Any], refs: Any) -> dict[str, Any]:
     return stats
 
 
-def save_demos(cfg: Config, run_dir: Path, trajs: list[Any], *, spaces: tuple[Any, Any]) -> None:
+def save_demos(cfg: Config, run_dir: Path, trajs: list[Any], *, spaces: tuple[Any, Any],
+               minari_id: Optional[str] = None, source: str = "expert") -> Optional[str]:
     """Per-episode metrics, then `demos/` in imitation's format, written whole or not at all,
-    with the env and its (observation, action) `spaces` named in it (`core.demos_meta`)."""
-    import datasets
-    from imitation.data import serialize
+    with the env and its (observation, action) `spaces` named in it (`core.demos_meta`); with
+    `minari_id`, the same trajectories as a new dataset in the local Minari store. Returns its id."""
+    from gailctl.rl.demo_formats import write_demos
 
-    datasets.disable_progress_bars()  # ours is enough
     with MetricsWriter(run_dir, columns=COLUMNS) as writer:
         steps = 0
         for i, t in enumerate(trajs):
@@ -60,14 +61,21 @@ def save_demos(cfg: Config, run_dir: Path, trajs: list[Any], *, spaces: tuple[An
             norm = cfg.references.normalize(ret)
             writer.write({"episode": i, "n_env_steps": steps, "return": ret, "length": len(t.acts),
                           "normalized_score": float("nan") if norm is None else norm})
-    with atomic_path(run_dir / "demos", is_dir=True) as tmp:
-        serialize.save(tmp, trajs)
-        write_demos_meta(tmp, demos_meta(env_id=cfg.env.id, observation_space=spaces[0], action_space=spaces[1],
-                                         n_trajectories=len(trajs), env=cfg.env.model_dump(mode="json", exclude={"n_envs"})))
+    meta = demos_meta(env_id=cfg.env.id, observation_space=spaces[0], action_space=spaces[1],
+                      n_trajectories=len(trajs), env=cfg.env.model_dump(mode="json", exclude={"n_envs"}))
+    write_demos(trajs, DemoSource("imitation", str(run_dir / "demos")), meta=meta)
+    if minari_id is None:
+        return None
+    refs = cfg.references
+    known = refs.random_return is not None and refs.expert_return is not None
+    write_demos(trajs, DemoSource("minari", minari_id), meta=meta, algorithm=f"gailctl record ({source})",
+                references=(refs.random_return, refs.expert_return) if known else None)
+    console.print(f"Minari dataset {minari_id}: {len(trajs)} episodes (minari.load_dataset({minari_id!r}))")
+    return minari_id
 
 
 def run(cfg: Config, run_dir: Path, *, expert_zip: Optional[Path] = None, stats_file: Optional[Path] = None,
-        human: bool = False) -> RecordResult:
+        human: bool = False, minari_id: Optional[str] = None) -> RecordResult:
     """Record `record.n_episodes` episodes: a person's (`human`, gailctl.rl.env.human) or an expert's.
 
     `stats_file`: VecNormalize statistics the expert's inputs need. With statistics, the policy
@@ -76,7 +84,7 @@ def run(cfg: Config, run_dir: Path, *, expert_zip: Optional[Path] = None, stats_
     VecNormalize is refused without them (`obs_normalization_for`).
     """
     if human:
-        return run_human(cfg, run_dir)
+        return run_human(cfg, run_dir, minari_id=minari_id)
     assert expert_zip is not None, "the CLI resolves the expert before calling"
     from imitation.data import rollout
 
@@ -111,19 +119,19 @@ def run(cfg: Config, run_dir: Path, *, expert_zip: Optional[Path] = None, stats_
         # Keep original obs/rewards (RolloutInfoWrapper), drop infos as imitation's rollout() does.
         trajs = [dataclasses.replace(rollout.unwrap_traj(t), infos=None) for t in trajs][: rcfg.n_episodes]
         bar.update(len(trajs), latest=f"return {np.mean([t.rews.sum() for t in trajs]):.1f}")
-    save_demos(cfg, run_dir, trajs, spaces=(venv.observation_space, venv.action_space))
+    exported = save_demos(cfg, run_dir, trajs, spaces=(venv.observation_space, venv.action_space), minari_id=minari_id)
     stats = demo_stats(trajs, cfg.references)
     return RecordResult(source="expert", expert=str(expert_zip), deterministic=rcfg.deterministic,
                         vecnormalize=None if obs_norm is None else obs_norm.source,
                         record_wall_s=round(time.monotonic() - t0, 3), demos=DemoStats(**stats),
-                        artifacts={"demos": "demos"})
+                        artifacts={"demos": "demos"}, **({"minari_dataset": exported} if exported else {}))
 
 
 HUMAN_STEPS_FILE = "human_steps.csv"
 """Every step a person played: attempt, step, keys, action, reward, outcome (kept/discarded/unfinished)."""
 
 
-def run_human(cfg: Config, run_dir: Path) -> RecordResult:
+def run_human(cfg: Config, run_dir: Path, *, minari_id: Optional[str] = None) -> RecordResult:
     """A person plays `record.n_episodes` episodes in a window (gailctl.rl.env.human); same outputs as an expert's."""
     import csv
     import dataclasses
@@ -159,9 +167,11 @@ def run_human(cfg: Config, run_dir: Path) -> RecordResult:
     if not rec.trajectories:
         raise GailctlError(f"record --human: stopped ({rec.stopped_by}) before any episode finished; nothing saved "
                            f"(the steps played are in {run_dir / HUMAN_STEPS_FILE})")
-    save_demos(cfg, run_dir, rec.trajectories, spaces=(venv.observation_space, venv.action_space))
+    exported = save_demos(cfg, run_dir, rec.trajectories, spaces=(venv.observation_space, venv.action_space),
+                          minari_id=minari_id, source="human")
     return RecordResult(source="human", keymap=keymap.to_json(), fps=rcfg.human.fps, n_episodes_requested=rcfg.n_episodes,
                         n_discarded=rec.n_discarded, stopped_by=rec.stopped_by,
                         record_wall_s=round(time.monotonic() - t0, 3),
                         demos=DemoStats(**demo_stats(rec.trajectories, cfg.references)),
-                        artifacts={"demos": "demos", "steps": HUMAN_STEPS_FILE})
+                        artifacts={"demos": "demos", "steps": HUMAN_STEPS_FILE},
+                        **({"minari_dataset": exported} if exported else {}))
