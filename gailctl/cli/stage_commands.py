@@ -144,7 +144,7 @@ def expert(
 @boundary
 def record(
     config: ConfigOpt = None,
-    expert: Annotated[Optional[Path], typer.Option("--expert", help="Expert run folder or SB3 .zip (default: record.expert in the config).", show_default=False)] = None,
+    expert: Annotated[Optional[Path], typer.Option("--expert", help="Expert run folder, SB3 .zip, Hub-layout folder (ALGO-ENV.zip [+ vec_normalize.pkl]) or hf:ORG/REPO from the local Hugging Face cache (default: record.expert in the config).", show_default=False)] = None,
     episodes: Annotated[Optional[int], typer.Option("--episodes", "-n", help="Shortcut for --set record.n_episodes=N.", show_default=False)] = None,
     vecnormalize: Annotated[Optional[Path], typer.Option(
         "--vecnormalize", metavar="FILE", show_default=False,
@@ -182,6 +182,11 @@ def record(
         if vecnormalize is not None or cfg.record.vecnormalize is not None:
             stats_file = _input_path(vecnormalize, cfg.record.vecnormalize, command="record", flag="--vecnormalize FILE",
                                      key="record.vecnormalize", what="statistics", resolve=resolve_stats_file)
+        else:
+            from gailctl.core.hub_experts import hub_stats
+
+            stats_file = hub_stats(expert_zip)  # a Hub-layout expert's own statistics (restricted unpickler)
+        if stats_file is not None:
             cfg = _with_path(cfg, "record", "vecnormalize", stats_file)
         run_dir, summary = _run_stage("record", cfg, runs_dir=runs_dir, expert_zip=expert_zip, stats_file=stats_file,
                                       minari_id=minari_id)
@@ -292,7 +297,7 @@ def _eval_config(target: Path, config: Optional[Path], overrides: list[str], fla
 @app.command(name="eval")
 @boundary
 def eval_(
-    target: Annotated[Path, typer.Argument(metavar="RUN_OR_ZIP", help="Run folder (expert or gail), SB3 .zip, or `random` for a uniform-random policy.", show_default=False)],
+    target: Annotated[Path, typer.Argument(metavar="RUN_OR_ZIP", help="Run folder (expert or gail), SB3 .zip, Hub-layout folder, hf:ORG/REPO (local Hugging Face cache), or `random` for a uniform-random policy.", show_default=False)],
     config: ConfigOpt = None,
     episodes: Annotated[Optional[int], typer.Option("--episodes", "-n", help="Episodes to score (default: eval.episodes).", show_default=False)] = None,
     render: Annotated[bool, typer.Option("--render", help="Show the policy: a window if there is a display, else a video in the run folder.")] = False,

@@ -277,7 +277,17 @@ def is_run_dir(path: Path) -> bool:
 
 
 def resolve_policy_zip(path: Path, *, flag: str) -> Path:
-    """A run folder (expert or gail) or an SB3 .zip -> the .zip to load."""
+    """A run folder (expert or gail), an SB3 .zip, a Hub-layout folder (`core.hub_experts`) or
+    `hf:ORG/REPO` from the local Hub cache -> the .zip to load."""
+    from gailctl.core.hub_experts import HF_SCHEME, hub_policy_zip, hub_snapshot
+
+    if str(path).startswith(HF_SCHEME):
+        repo_id = str(path)[len(HF_SCHEME):]
+        folder = hub_snapshot(repo_id, flag=flag)
+        found = hub_policy_zip(folder, flag=flag)
+        if found is None:
+            raise UsageError(f"{flag} {path}: its snapshot {folder} holds no ALGO-ENV.zip (rl-zoo's Hub layout)")
+        return found
     path = Path(path)
     if path.is_file():
         if path.suffix != ".zip":
@@ -287,11 +297,14 @@ def resolve_policy_zip(path: Path, *, flag: str) -> Path:
         for name in FINAL_POLICY_FILES:
             if (path / name).is_file():
                 return path / name
+        hub = hub_policy_zip(path, flag=flag)
+        if hub is not None:
+            return hub
         summary = read_summary(path) if (path / "summary.json").is_file() else {}
         if summary.get("stage") == "record" or (path / "demos" / "dataset_info.json").is_file():
             raise UsageError(f"{flag} {path}: {_record_run_holds_demos(path, summary)}")
         raise UsageError(
-            f"{flag} {path}: no {' or '.join(FINAL_POLICY_FILES)} in this folder "
+            f"{flag} {path}: no {' or '.join(FINAL_POLICY_FILES)} or ALGO-ENV.zip in this folder "
             "(an unfinished run? its checkpoints/ hold .zip files you can pass directly)"
         )
     raise UsageError(f"{flag} {path}: no such file or folder")
