@@ -28,9 +28,11 @@ from gailctl.cli.base import (
     RunsDirOpt,
     SeedOpt,
     SetOpt,
+    TrackOpt,
     shortcuts,
 )
 from gailctl.core.errors import UsageError
+from gailctl.core.tracking import check_tracker
 from gailctl.core.demo_sources import DEMOS_HELP, DEMOS_METAVAR, DemoSource, resolve_demos
 from gailctl.core.runs import resolve_policy_zip, resolve_stats_file
 from gailctl.report.run_scores import plural
@@ -88,8 +90,9 @@ def _check_demos_env(source: DemoSource, cfg: Config, *, given: Optional[str], k
 
 
 def _run_stage(stage: str, cfg: Config, *, runs_dir: Path, resume: Optional[Path] = None,
-               inputs: Optional[dict[str, Any]] = None, **kwargs: Any) -> tuple[Path, dict[str, Any]]:
-    """Import the stage (torch and friends load here, after the config validated) and execute it.
+               inputs: Optional[dict[str, Any]] = None, track: Optional[str] = None, **kwargs: Any) -> tuple[Path, dict[str, Any]]:
+    """Import the stage (torch and friends load here, after the config validated) and execute it;
+    with `track`, send the finished run to that tracker (`core.tracking`).
 
     `inputs`: what the command line gave, as typed, added to the run's summary.json.
     """
@@ -102,7 +105,21 @@ def _run_stage(stage: str, cfg: Config, *, runs_dir: Path, resume: Optional[Path
         kwargs["resume_dir"] = resume
     if inputs:
         kwargs["inputs"] = inputs
-    return execution.execute(stage, stage_run(stage), cfg, runs_dir=runs_dir, **kwargs)
+    run_dir, summary = execution.execute(stage, stage_run(stage), cfg, runs_dir=runs_dir, **kwargs)
+    if track is not None:
+        _track(run_dir, track)
+    return run_dir, summary
+
+
+def _track(run_dir: Path, tracker: str) -> None:
+    """`--track`: the finished run to MLflow or W&B; a tracker that fails is a warning, the run folder stays."""
+    from gailctl.core.tracking import track_run
+
+    try:
+        typer.echo(track_run(run_dir, tracker), err=True)
+    except Exception as exc:  # noqa: BLE001 - a tracker's many errors must not fail a finished run
+        typer.echo(f"warning: --track {tracker}: not sent ({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}); "
+                   f"the run is in {run_dir}", err=True)
 
 
 def _with_path(cfg: Config, section: str, key: str, value: Path | DemoSource) -> Config:
@@ -121,6 +138,7 @@ def expert(
     set_: SetOpt = None,
     seed: SeedOpt = None,
     runs_dir: RunsDirOpt = Path("runs"),
+    track: TrackOpt = None,
     resume: ResumeOpt = None,
 ) -> None:
     """Train a PPO expert: periodic evaluation, checkpoints, metrics, a final SB3 model.zip."""
@@ -129,7 +147,7 @@ def expert(
         cfg = _resume_config(resume, "expert")
     else:
         cfg = config_from_options(config, set_, seed)
-    run_dir, summary = _run_stage("expert", cfg, runs_dir=runs_dir, resume=resume)
+    run_dir, summary = _run_stage("expert", cfg, runs_dir=runs_dir, resume=resume, track=check_tracker(track))
     final = summary["final"]
     finish(run_dir, [
         f"expert: {summary['n_env_steps']} env steps in {summary['wall_s']:.0f} s; final return "
@@ -230,6 +248,7 @@ def gail(
     set_: SetOpt = None,
     seed: SeedOpt = None,
     runs_dir: RunsDirOpt = Path("runs"),
+    track: TrackOpt = None,
     resume: ResumeOpt = None,
     allow_env_mismatch: AllowEnvMismatchOpt = False,
 ) -> None:
@@ -243,7 +262,7 @@ def gail(
     if resume is None:  # a resumed run took its demonstrations when it started
         _check_demos_env(source, cfg, given=demos, key="gail.demos", allow=allow_env_mismatch)
         cfg = _with_path(cfg, "gail", "demos", source)
-    run_dir, summary = _run_stage("gail", cfg, runs_dir=runs_dir, resume=resume, demos=source)
+    run_dir, summary = _run_stage("gail", cfg, runs_dir=runs_dir, resume=resume, demos=source, track=check_tracker(track))
     final = summary["final"]
     finish(run_dir, [
         f"{cfg.gail.algorithm}: {plural(summary['n_rounds'], 'round')}, {summary['n_env_steps']} env steps in {summary['wall_s']:.0f} s "
@@ -263,6 +282,7 @@ def bc(
     set_: SetOpt = None,
     seed: SeedOpt = None,
     runs_dir: RunsDirOpt = Path("runs"),
+    track: TrackOpt = None,
     allow_env_mismatch: AllowEnvMismatchOpt = False,
 ) -> None:
     """Behavioural cloning (imitation's BC) on demonstrations: the baseline GAIL is compared with."""
@@ -271,7 +291,7 @@ def bc(
     source = _demos_source(demos, cfg.bc.demos or cfg.gail.demos, command="bc", key=key)
     _check_demos_env(source, cfg, given=demos, key=key, allow=allow_env_mismatch)
     cfg = _with_path(cfg, "bc", "demos", source)
-    run_dir, summary = _run_stage("bc", cfg, runs_dir=runs_dir, demos=source)
+    run_dir, summary = _run_stage("bc", cfg, runs_dir=runs_dir, demos=source, track=check_tracker(track))
     final = summary["final"]
     finish(run_dir, [
         f"bc: {cfg.bc.n_epochs} epochs on {summary['n_demo_trajectories']} demonstrations in {summary['wall_s']:.0f} s",
