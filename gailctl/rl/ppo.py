@@ -51,7 +51,42 @@ def wrap_normalize(venv: Any, expert: ExpertConfig, *, env_id: str) -> Any:
     return VecNormalize(venv, norm_obs=expert.normalize_obs, norm_reward=expert.normalize_reward, gamma=expert.ppo.gamma)
 
 
-class PPOLearner:
+class PolicyWithStats:
+    """An SB3 PPO and the VecNormalize in front of it (or None): what the expert and GAIL's generator share.
+
+    Its zips always take raw observations (the statistics folded into the first layers), and a
+    partial rollout can be undone (`snapshot` / `rewind`) before a stop's checkpoint.
+    """
+
+    model: Any
+    vec: Optional[Any]
+
+    @property
+    def n_env_steps(self) -> int:
+        return int(self.model.num_timesteps)
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(self.n_env_steps, vecnormalize_payload(self.vec) if self.vec is not None else None)
+
+    def rewind(self, snapshot: Snapshot) -> None:
+        """Undo a partial rollout: nothing learned from it, but PPO counted its steps and the statistics saw them."""
+        self.model.num_timesteps = snapshot.n_env_steps
+        if snapshot.vecnormalize is not None:
+            restore_vecnormalize(self.vec, snapshot.vecnormalize)
+
+    @contextlib.contextmanager
+    def policy(self) -> Iterator[Any]:
+        """The policy as its zip ships it: observation statistics folded in, so it takes raw observations."""
+        with raw_obs_weights(self.model, self.vec):
+            yield self.model
+
+    def save_policy(self, path: Path) -> None:
+        """An ordinary SB3 zip that takes raw observations (any SB3 user can load it)."""
+        with self.policy():
+            save_zip(self.model, path, raw_obs=self.vec is not None)
+
+
+class PPOLearner(PolicyWithStats):
     """SB3's PPO (behind its VecNormalize, if any) at a rollout boundary."""
 
     def __init__(self, model: Any, vec: Optional[Any]):
@@ -83,10 +118,6 @@ class PPOLearner:
         return cls(model, vec)
 
     @property
-    def n_env_steps(self) -> int:
-        return int(self.model.num_timesteps)
-
-    @property
     def units_done(self) -> int:
         return self.n_env_steps // self.rollout_steps
 
@@ -107,27 +138,7 @@ class PPOLearner:
             if callback is not None:
                 callback(self.units_done, self.n_env_steps)
 
-    def snapshot(self) -> Snapshot:
-        return Snapshot(self.n_env_steps, vecnormalize_payload(self.vec) if self.vec is not None else None)
-
-    def rewind(self, snapshot: Snapshot) -> None:
-        """Undo a partial rollout: PPO counted its steps and VecNormalize's statistics saw them."""
-        self.model.num_timesteps = snapshot.n_env_steps
-        if snapshot.vecnormalize is not None:
-            restore_vecnormalize(self.vec, snapshot.vecnormalize)
-
     def save(self, folder: Path) -> dict[str, Any]:
         """A checkpoint: model.zip (raw observations in), and with normalisation the trained weights and statistics."""
         save_policy_checkpoint(self.model, self.vec, folder, zip_name=MODEL_FILE)
         return {"n_env_steps": self.n_env_steps, "n_updates": self.n_updates}
-
-    @contextlib.contextmanager
-    def policy(self) -> Iterator[Any]:
-        """The policy as its zip ships it: observation statistics folded in, so it takes raw observations."""
-        with raw_obs_weights(self.model, self.vec):
-            yield self.model
-
-    def save_policy(self, path: Path) -> None:
-        """An ordinary SB3 zip that takes raw observations (any SB3 user can load it)."""
-        with self.policy():
-            save_zip(self.model, path, raw_obs=self.vec is not None)

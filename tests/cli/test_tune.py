@@ -26,7 +26,6 @@ from typer.testing import CliRunner
 from gailctl.cli import app
 from gailctl.experiments.tune_space import objective_of_run
 
-pytestmark = pytest.mark.slow  # subprocesses and Ray studies: minutes
 
 ROOT = Path(__file__).resolve().parents[2]
 CARTPOLE = str(ROOT / "configs/cartpole.yaml")
@@ -69,6 +68,7 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tune_dir
 
 
+@pytest.mark.slow  # a Ray study
 def test_study_outputs_are_consistent(study: Path) -> None:
     for name in ("config.yaml", "command.txt", "tune.json", "space.yaml", "study.db", "trials.jsonl", "summary.json",
                  "trials.csv", "best.yaml", "results.md"):
@@ -116,6 +116,7 @@ def test_study_outputs_are_consistent(study: Path) -> None:
     assert summary["stage"] == "tune" and summary["status"] == "finished" and summary["best"]["trial"] == best["trial"]
 
 
+@pytest.mark.slow  # a Ray study
 def test_resume_adds_trials_to_the_same_study(study: Path) -> None:
     import optuna
 
@@ -219,6 +220,7 @@ def test_resume_refuses_settings_and_non_tune_folders(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "not a gailctl tune folder" in result.stderr
 
 
+@pytest.mark.slow  # a Ray study
 def test_ctrl_c_stops_the_study_and_resume_runs_the_baseline_again(tmp_path: Path) -> None:
     """Ctrl-C during trial 0: exit 130, the trial recorded as interrupted (not an outcome); the
     resume runs the config's own values again as its first trial, and the counts add up."""

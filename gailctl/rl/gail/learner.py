@@ -9,9 +9,7 @@ everything the next round reads.
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -24,7 +22,6 @@ from gailctl.core.torch_files import read_torch_payload, torch_save
 from gailctl.rl import compat
 from gailctl.rl.env.normalize import (
     VECNORMALIZE_FILE,
-    raw_obs_weights,
     restore_from_checkpoint,
     vecnormalize_payload,
 )
@@ -42,9 +39,9 @@ from gailctl.rl.policies import (
     load_ppo,
     load_reward_net,
     reward_net_payload,
-    save_zip,
     train_value_only,
 )
+from gailctl.rl.ppo import PolicyWithStats
 from gailctl.rl.torch_setup import multi_tensor_updates
 
 REPLAY_BUFFER_FILE = "gen_replay_buffer.pt"
@@ -64,15 +61,7 @@ class RoundDone:
     disc_s: float
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """What a round's partial rollout changes before anything learns from it (see `GailLearner.rewind`)."""
-
-    n_env_steps: int
-    vecnormalize: Optional[dict[str, Any]]
-
-
-class GailLearner:
+class GailLearner(PolicyWithStats):
     """imitation's GAIL or AIRL trainer with gailctl's parts, at a round boundary.
 
     Attributes:
@@ -89,7 +78,7 @@ class GailLearner:
                  log_dir: Path, rounds_done: int = 0):
         compat.check_versions()
         self.g, self.env, self.seed = g, env, seed
-        self.gen, self.reward_net, self.demos = gen, reward_net, demos
+        self.model, self.reward_net, self.demos = gen, reward_net, demos
         self.rounds_done = rounds_done
         self.steps_per_round = g.ppo.n_steps * venv.num_envs  # one PPO rollout of the generator
         self.bc_init_loss: Optional[float] = None
@@ -102,7 +91,7 @@ class GailLearner:
         self.trainer = build_trainer(g, allow_variable_horizon=env.allow_variable_horizon, venv=venv, gen=gen,
                                      reward_net=reward_net, batches=self.batches, log_dir=log_dir,
                                      log_rows_kept=rounds_done if rounds_done else None, scaler=self.scaler)
-        self.vec = normalize_generator(self.trainer, g) if g.normalize_obs else None
+        self.vec: Optional[Any] = normalize_generator(self.trainer, g) if g.normalize_obs else None
         self.bc_term = install_bc_term(gen.policy, demos, g, seed=seed, vec=self.vec)
 
     # --- building --------------------------------------------------------------------------
@@ -158,8 +147,9 @@ class GailLearner:
     # --- training --------------------------------------------------------------------------
 
     @property
-    def n_env_steps(self) -> int:
-        return int(self.gen.num_timesteps)
+    def gen(self) -> Any:
+        """The generator, an SB3 PPO (trained behind `vec` when gail.normalize_obs)."""
+        return self.model
 
     @property
     def units_done(self) -> int:
@@ -215,19 +205,6 @@ class GailLearner:
 
         self.trainer.gen_callback = mid_rollout_stop(self.trainer.gen_callback)
 
-    def snapshot(self) -> Snapshot:
-        """The generator's step count and observation statistics at a round boundary."""
-        return Snapshot(self.n_env_steps, vecnormalize_payload(self.vec) if self.vec is not None else None)
-
-    def rewind(self, snapshot: Snapshot) -> None:
-        """Undo a partial rollout (a stop during it): nothing learned from it, but PPO counted its steps and
-        the observation statistics saw them. (imitation stores a round's samples only after PPO's `learn`.)"""
-        from gailctl.rl.env.normalize import restore_vecnormalize
-
-        self.gen.num_timesteps = snapshot.n_env_steps
-        if snapshot.vecnormalize is not None:
-            restore_vecnormalize(self.vec, snapshot.vecnormalize)
-
     # --- saving ----------------------------------------------------------------------------
 
     def save(self, folder: Path) -> dict[str, Any]:
@@ -249,17 +226,6 @@ class GailLearner:
         if self.scaler is not None:
             state["reward_scale"] = self.scaler.state()
         return state
-
-    @contextlib.contextmanager
-    def policy(self) -> Iterator[Any]:
-        """The generator as policy.zip ships it: observation statistics folded in, so it takes raw observations."""
-        with raw_obs_weights(self.gen, self.vec):
-            yield self.gen
-
-    def save_policy(self, path: Path) -> None:
-        """The generator as an ordinary SB3 zip that takes raw observations (any SB3 user can load it)."""
-        with self.policy():
-            save_zip(self.gen, path, raw_obs=self.vec is not None)
 
     def save_reward_net(self, path: Path) -> None:
         """The reward net alone (tensors and the settings that rebuild it), as `load_reward_net` reads it."""
