@@ -36,6 +36,7 @@ def test_track_mlflow_logs_params_every_row_final_scores_and_the_policy(tmp_path
     mlflow = pytest.importorskip("mlflow")  # the mlflow extra
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"  # MLflow 3's local store (its file store is retired)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.chdir(tmp_path)  # MLflow puts artifacts under ./mlruns beside a SQLite store
     run_dir, rows, said = _bc(tmp_path, "mlflow")
     assert said.startswith("mlflow: run ") and uri in said
     client = mlflow.MlflowClient(tracking_uri=uri)
