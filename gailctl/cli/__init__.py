@@ -1,8 +1,8 @@
 """The `gailctl` command line: a thin Typer app; each command hands a typed config to a stage or an experiment.
 
 `base` holds the app, the shared options and the one error boundary; the commands are grouped
-by what they run: `stage_commands` (expert, record, gail, bc, eval), `data_commands` (convert), `report_commands` (runs,
-plot, compare), `experiment_commands` (sweep, bench, tune), `config_commands` (configs).
+by what they run: `stage_commands` (expert, record, gail, bc, dagger, eval), `data_commands` (convert),
+`report_commands` (runs, plot, compare), `experiment_commands` (sweep, bench, tune), `config_commands` (configs).
 Importing them registers them on the app.
 """
 

@@ -23,6 +23,12 @@ from gailctl.cli.base import (
 )
 from gailctl.core.demo_sources import DEMOS_HELP, DEMOS_METAVAR
 from gailctl.core.errors import UsageError
+from gailctl.experiments import DEFAULT_MAX_FAILURES
+
+MaxFailuresOpt = Annotated[int, typer.Option(
+    "--max-failures", metavar="N",
+    help="How often Ray starts a trial again after its worker died (killed, out of memory, its node lost); the trial "
+         "goes on from its last checkpoint. A trial that fails on its own (a bad config) is not retried. 0: never.")]
 
 
 @app.command()
@@ -40,17 +46,27 @@ def sweep(
     demos: Annotated[Optional[str], typer.Option("--demos", metavar=DEMOS_METAVAR, help=f"(gail, bc) {DEMOS_HELP} (default: gail.demos in the config).", show_default=False)] = None,
     address: Annotated[Optional[str], typer.Option("--address", help="Join this running Ray cluster (e.g. auto) instead of starting an embedded one.", show_default=False)] = None,
     max_concurrent: Annotated[Optional[int], typer.Option("--max-concurrent", help="Trials at a time (default: the Ray cluster's CPUs).", show_default=False)] = None,
+    max_failures: MaxFailuresOpt = DEFAULT_MAX_FAILURES,
     runs_dir: RunsDirOpt = Path("runs"),
     allow_env_mismatch: AllowEnvMismatchOpt = False,
+    resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue this stopped sweep in its own folder: the finished trials are kept, stopped gail and expert trials go on from their last checkpoint, the others run again from the start.", show_default=False)] = None,
 ) -> None:
     """Run a stage over seeds and a grid of settings on Ray Tune; one table and one plot for all trials."""
-    from gailctl.experiments.sweep import run_sweep
+    from gailctl.experiments.sweep import resume_sweep, run_sweep
     from gailctl.experiments.sweep_outputs import render_sweep_tables
     from gailctl.core.ui import results
 
-    outcome = run_sweep(stage=stage, config_path=config, seeds=seeds, overrides=list(set_ or []), grid=list(grid or []),
-                        demos=demos, runs_dir=runs_dir, address=address, max_concurrent=max_concurrent,
-                        allow_env_mismatch=allow_env_mismatch)
+    if resume is not None:
+        given = [flag for flag, value in (("-c", config), ("--stage", stage), ("--seeds", seeds != "0"), ("--set", set_),
+                                          ("--grid", grid), ("--demos", demos), ("--allow-env-mismatch", allow_env_mismatch))
+                 if value]
+        if given:
+            raise UsageError(f"--resume continues a sweep with its own settings: drop {', '.join(given)}")
+        outcome = resume_sweep(resume, address=address, max_concurrent=max_concurrent, max_failures=max_failures)
+    else:
+        outcome = run_sweep(stage=stage, config_path=config, seeds=seeds, overrides=list(set_ or []), grid=list(grid or []),
+                            demos=demos, runs_dir=runs_dir, address=address, max_concurrent=max_concurrent,
+                            max_failures=max_failures, allow_env_mismatch=allow_env_mismatch)
     for table in render_sweep_tables(outcome):
         results.print(table)
     finish(outcome.sweep_dir, [outcome.summary_line()])
@@ -72,6 +88,7 @@ def bench(
     set_: SetOpt = None,
     address: Annotated[Optional[str], typer.Option("--address", help="Join this Ray cluster instead of starting one.", show_default=False)] = None,
     max_concurrent: Annotated[Optional[int], typer.Option("--max-concurrent", help="Trials at a time (default: one per CPU).", show_default=False)] = None,
+    max_failures: MaxFailuresOpt = DEFAULT_MAX_FAILURES,
     runs_dir: RunsDirOpt = Path("runs"),
     allow_env_mismatch: AllowEnvMismatchOpt = False,
     resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue this stopped bench in its own folder: the finished trials are kept, stopped GAIL trials continue from their last checkpoint, the others run again from the start.", show_default=False)] = None,
@@ -89,7 +106,7 @@ def bench(
         if given:
             raise UsageError(f"--resume continues a bench with its own settings: drop {', '.join(given)}")
         require_ray()
-        bench_dir, summary = resume_bench(resume, address=address, max_concurrent=max_concurrent)
+        bench_dir, summary = resume_bench(resume, address=address, max_concurrent=max_concurrent, max_failures=max_failures)
         _report_bench(bench_dir, summary)
         return
     if throughput_only and not throughput:
@@ -107,7 +124,7 @@ def bench(
     )
     if not throughput_only:
         require_ray()
-    bench_dir, summary = run_bench(plan, runs_dir=runs_dir, address=address, max_concurrent=max_concurrent,
+    bench_dir, summary = run_bench(plan, runs_dir=runs_dir, address=address, max_concurrent=max_concurrent, max_failures=max_failures,
                                    throughput=throughput, trials=not throughput_only)
     _report_bench(bench_dir, summary)
 
@@ -146,6 +163,7 @@ def tune(
     sampler_seed: Annotated[Optional[int], typer.Option("--sampler-seed", help="Seed of Optuna's TPE sampler (default 0).", show_default=False)] = None,
     resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue the study in this tune folder, with its own config, space and seeds.", show_default=False)] = None,
     address: Annotated[Optional[str], typer.Option("--address", help="Join this running Ray cluster (e.g. auto) instead of starting an embedded one.", show_default=False)] = None,
+    max_failures: MaxFailuresOpt = DEFAULT_MAX_FAILURES,
     runs_dir: RunsDirOpt = Path("runs"),
 ) -> None:
     """Tune config values with Optuna's TPE on Ray Tune: every trial runs gail over the seeds; best.yaml keeps the winner."""
@@ -154,7 +172,8 @@ def tune(
     from gailctl.core.ui import results
 
     outcome = run_tune(config_path=config, space_path=space, n_trials=trials, seeds=seeds, overrides=list(set_ or []), demos=demos,
-                       workers=workers, sampler_seed=sampler_seed, resume=resume, runs_dir=runs_dir, address=address)
+                       workers=workers, sampler_seed=sampler_seed, resume=resume, runs_dir=runs_dir, address=address,
+                       max_failures=max_failures)
     results.print(render_tune_table(outcome))
     finish(outcome.tune_dir, [outcome.summary_line()])
     outcome.raise_if_incomplete()

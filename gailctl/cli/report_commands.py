@@ -19,7 +19,7 @@ from gailctl.cli.base import (
 )
 
 
-_STAGES_HELP = "expert, record, gail (GAIL and AIRL runs), airl (AIRL runs only), bc, eval, sweep, bench, tune"
+_STAGES_HELP = "expert, record, gail (GAIL and AIRL runs), airl (AIRL runs only), bc, dagger, eval, sweep, bench, tune"
 _STATUSES_HELP = "running, finished, interrupted, failed, stale, unknown"
 
 

@@ -1,4 +1,4 @@
-"""The commands that run one stage: expert, record, gail, bc, eval.
+"""The commands that run one stage: expert, record, gail, bc, dagger, eval.
 
 Each parses its options into a validated config, resolves its inputs (expert, demonstrations,
 policy) to absolute paths, runs the stage through `gailctl.core.execution.execute`, and
@@ -187,11 +187,11 @@ def record(
         from gailctl.rl.env.human import check_display, check_keymap
 
         check_keymap(cfg)  # a bad key map and a missing display are refused before any run folder exists
-        check_display()
+        check_display("record --human")
         cfg = cfg.model_copy(update={"record": cfg.record.model_copy(update={"expert": None})})
         run_dir, summary = _run_stage("record", cfg, runs_dir=runs_dir, human=True, minari_id=minari_id)
-        source = f"played by a person ({summary['n_discarded']} discarded"
-        source += f", stopped by {summary['stopped_by']})" if summary["stopped_by"] else ")"
+        source = (f"played by a person: {summary['ended']}; {summary['n_redone']} redone, "
+                  f"{summary['n_ended_early']} ended once over")
     else:
         expert_zip = _input_path(expert, cfg.record.expert, command="record", flag="--expert RUN_OR_ZIP", key="record.expert",
                                  what="expert", resolve=resolve_policy_zip)
@@ -268,8 +268,8 @@ def gail(
         f"{cfg.gail.algorithm}: {plural(summary['n_rounds'], 'round')}, {summary['n_env_steps']} env steps in {summary['wall_s']:.0f} s "
         f"on {summary['n_demo_trajectories']} demonstrations",
         f"generator true return {final['return_mean']:.1f} ± {final['return_std']:.1f}"
-        + notes(normalized(final["normalized_score"]), "last evaluation", f"{summary['eval_episodes']} episodes"),
-        *(f"final, {mode}, {summary['final_eval']['episodes']} episodes: return {s['return_mean']:.1f} ± {s['return_std']:.1f}"
+        + notes(normalized(final["normalized_score"]), "last evaluation", plural(summary['eval_episodes'], 'episode')),
+        *(f"final, {mode}, {plural(summary['final_eval']['episodes'], 'episode')}: return {s['return_mean']:.1f} ± {s['return_std']:.1f}"
           + notes(normalized(s["normalized_score"])) for mode, s in summary.get("final_eval", {}).items() if mode != "episodes"),
     ])
 
@@ -296,7 +296,69 @@ def bc(
     finish(run_dir, [
         f"bc: {cfg.bc.n_epochs} epochs on {summary['n_demo_trajectories']} demonstrations in {summary['wall_s']:.0f} s",
         f"return {final['return_mean']:.1f} ± {final['return_std']:.1f}"
-        + notes(normalized(final["normalized_score"]), f"{summary['eval_episodes']} episodes"),
+        + notes(normalized(final["normalized_score"]), plural(summary['eval_episodes'], 'episode')),
+    ])
+
+
+@app.command()
+@boundary
+def dagger(
+    config: ConfigOpt = None,
+    expert: Annotated[Optional[Path], typer.Option("--expert", help="Expert run folder or SB3 .zip that labels every visited state (DAgger; default: dagger.expert).", show_default=False)] = None,
+    human: Annotated[bool, typer.Option("--human", help="You label: a window, hold a key to take over from the policy (HG-DAgger; keys: record.human).")] = False,
+    demos: Annotated[Optional[str], typer.Option("--demos", metavar=DEMOS_METAVAR, help=f"Starting demonstrations: {DEMOS_HELP} (default: dagger.demos, bc.demos, then gail.demos).", show_default=False)] = None,
+    rounds: Annotated[Optional[int], typer.Option("--rounds", help="Shortcut for --set dagger.rounds=N.", show_default=False)] = None,
+    set_: SetOpt = None,
+    seed: SeedOpt = None,
+    runs_dir: RunsDirOpt = Path("runs"),
+    resume: ResumeOpt = None,
+    allow_env_mismatch: AllowEnvMismatchOpt = False,
+) -> None:
+    """Interactive imitation: the policy acts, an expert (--expert) or you (--human) label, BC retrains on all labels."""
+    if resume is not None:
+        _refuse_with_resume(config=config, set_=set_, seed=seed, demos=demos, expert=expert, rounds=rounds,
+                            human=human or None, **{"allow-env-mismatch": allow_env_mismatch or None})
+        cfg = _resume_config(resume, "dagger")
+    else:
+        cfg = config_from_options(config, set_, seed, rounds=("--rounds", "dagger.rounds", rounds))
+        if human and expert is not None:
+            raise UsageError("dagger: --human labels with a person, --expert with a policy; pass one of them")
+        teacher = "human" if human else ("expert" if expert is not None else cfg.dagger.teacher)
+        cfg = cfg.model_copy(update={"dagger": cfg.dagger.model_copy(update={"teacher": teacher})})
+    d = cfg.dagger
+    expert_zip = None
+    if d.teacher == "expert":
+        expert_zip = _input_path(expert, d.expert, command="dagger", flag="--expert RUN_OR_ZIP", key="dagger.expert",
+                                 what="expert", resolve=resolve_policy_zip)
+    else:
+        from gailctl.rl.env.human import check_display, check_keymap
+
+        check_keymap(cfg)
+        check_display("dagger --human")
+    demos_dir = None
+    if d.start_from_demos:
+        configured = d.demos or cfg.bc.demos or cfg.gail.demos
+        key = "dagger.demos" if d.demos else ("bc.demos" if cfg.bc.demos else "gail.demos")
+        if demos is None and configured is None:
+            raise UsageError(f"dagger: no starting demonstrations given: pass --demos {DEMOS_METAVAR} or set {key} "
+                             "in the config (or set dagger.start_from_demos=false)")
+        demos_dir = _demos_source(demos, configured, command="dagger", key=key)
+    if resume is None:
+        if demos_dir is not None:
+            _check_demos_env(demos_dir, cfg, given=demos, key="dagger.demos", allow=allow_env_mismatch)
+            cfg = _with_path(cfg, "dagger", "demos", demos_dir)
+        if expert_zip is not None:
+            cfg = _with_path(cfg, "dagger", "expert", expert_zip)
+    run_dir, summary = _run_stage("dagger", cfg, runs_dir=runs_dir, resume=resume, expert_zip=expert_zip,
+                                  demos_dir=demos_dir)
+    final, reached = summary["final"], summary.get("reached")
+    finish(run_dir, [
+        f"dagger ({summary['teacher']}): {plural(summary['rounds'], 'round')}, {summary['labels']} labels, "
+        f"{summary['n_env_steps']} env steps in {summary['wall_s']:.0f} s",
+        f"policy alone: return {final['return_mean']:.1f} ± {final['return_std']:.1f}"
+        + notes(normalized(final.get("normalized_score")), plural(summary['eval_episodes'], 'episode')),
+        (f"first at {reached['threshold']:.2f} normalized: round {reached['round']} ({reached['labels']} labels)"
+         if reached else "never reached 0.95 normalized"),
     ])
 
 
@@ -360,7 +422,9 @@ def _print_eval_table(s: dict[str, Any]) -> None:
     from gailctl.core.ui import results
 
     table = Table(title=f"{s['env_id']}: {Path(s['policy']).name}")
-    for col in ("episodes", "policy actions", "return mean ± std", "min / max", "length", "normalized score"):
+    upright = s.get("upright_share") is not None  # locomotion tasks only
+    for col in ("episodes", "policy actions", "return mean ± std", "min / max", "length", "normalized score",
+                *(("upright (min)",) if upright else ())):
         table.add_column(col, justify="right")
     table.add_row(
         str(s["episodes"]),
@@ -369,5 +433,6 @@ def _print_eval_table(s: dict[str, Any]) -> None:
         f"{s['return_min']:.1f} / {s['return_max']:.1f}",
         f"{s['episode_len_mean']:.1f}",
         fmt(s["normalized_score"]) + ("" if s["normalized_score"] is not None else " (no references in config)"),
+        *((f"{s['upright_share']:.2f} ({s['upright_share_min']:.2f})",) if upright else ()),
     )
     results.print(table)

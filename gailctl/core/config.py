@@ -1,6 +1,6 @@
 """The config schema: frozen, typed pydantic sections that reject unknown keys.
 
-One model per YAML section (env, references, expert, record, gail, bc, bench, eval) and the
+One model per YAML section (env, references, expert, record, gail, bc, dagger, bench, eval) and the
 cross-field checks between them; derived values (rollout sizes, budgets) are properties.
 Reading files, `--set` overrides and error messages live in `gailctl.core.config_load`.
 Only pydantic is imported here, so config errors answer without paying for torch.
@@ -28,6 +28,7 @@ from pydantic import (
 
 from gailctl.core.config_types import (
     Budget,
+    EnvKwarg,
     HumanAction,
     NonNegativeInt,
     NoopAction,
@@ -157,6 +158,12 @@ class ExpertConfig(_Section):
     n_envs: Optional[Annotated[PositiveInt, AfterValidator(sane_n_envs)]] = None
     """Envs the expert trains on; env.n_envs when unset. For a PPO setting tuned on other rollouts
     than the generator's (rl-zoo's Swimmer: 1 env x 2048 steps)."""
+    env_kwargs: dict[str, EnvKwarg] = {}
+    """Keyword arguments to `gymnasium.make` for the envs the expert trains on, and only those: its
+    evaluations (hence best_model.zip), `record` and `gail` use env.id as it is. On seals' MuJoCo
+    tasks `terminate_when_unhealthy: true` trains on gymnasium's v4 task with its healthy
+    termination (the same class, dynamics and observations): without it PPO learns that lying
+    down moves faster than hopping or walking (experts/README.md)."""
     eval_every: PositiveInt = 10_000
     """Env steps between evaluations on separate eval envs."""
     eval_episodes: PositiveInt = 10
@@ -170,6 +177,12 @@ class ExpertConfig(_Section):
     model.zip has them folded into its first layers, so it takes raw observations like any policy."""
     normalize_reward: bool = False
     """Scale rewards by a running estimate of the return's std while training (VecNormalize)."""
+    lr_schedule: Literal["constant", "linear"] = "constant"
+    """PPO's learning rate over the budget: constant, or linear decay from expert.ppo.learning_rate
+    to `lr_final_fraction` of it at the last update (rl-zoo's `lin_` schedules). A constant rate
+    leaves PPO's MuJoCo policies swinging between evaluations to the end."""
+    lr_final_fraction: float = Field(default=0.1, ge=0.0, le=1.0)
+    """With `lr_schedule: linear`, the fraction of expert.ppo.learning_rate left at the last update."""
     ppo: PPOConfig = PPOConfig()
 
 
@@ -353,6 +366,48 @@ class BCConfig(_Section):
     """Evaluate with argmax actions (false: sampled)."""
 
 
+class DaggerConfig(_Section):
+    """`gailctl dagger`: interactive imitation on imitation's DAgger trainers. The policy acts, a
+    teacher labels the states it visits, the labels join the demonstrations, BC retrains on them all."""
+
+    teacher: Literal["expert", "human"] = "expert"
+    """Who labels: an expert policy on every state the rounds visit (`--expert`, DAgger, Ross et
+    al. 2011), or you at the keyboard, on the states where you take over (`--human`, HG-DAgger,
+    Kelly et al. 2019; keys and speed from record.human)."""
+    expert: ConfigPath = None
+    """Expert run folder or SB3 .zip that labels with `teacher: expert` (relative to the config
+    file's folder); --expert wins."""
+    demos: ConfigPath = None
+    """Starting demonstrations: a record run folder or demonstrations folder (relative to the config
+    file's folder); --demos wins, then bc.demos, then gail.demos."""
+    n_demos: Optional[PositiveInt] = None
+    """Use the first N starting trajectories; gail.n_demos when unset (as `gailctl bc`)."""
+    start_from_demos: bool = True
+    """Clone the starting demonstrations first (bc.n_epochs epochs, the `bc` section's settings: what
+    `gailctl bc` trains) and keep them in the aggregate; false starts from an untrained policy
+    and an empty aggregate (they are then not needed)."""
+    rounds: PositiveInt = 10
+    """Rounds to run (`--rounds` wins): each collects labels, adds them to the aggregate and retrains."""
+    steps_per_round: PositiveInt = 500
+    """`teacher: expert`: env steps each round collects, rounded up to whole episodes (at least
+    bc.batch_size). With `--human` a round is one episode."""
+    n_envs: PositiveInt = 1
+    """`teacher: expert`: envs the rounds collect on. Fixed-horizon episodes end together, so a round
+    is at least n_envs whole episodes."""
+    beta_rampdown_rounds: PositiveInt = 2
+    """`teacher: expert`: imitation's LinearBetaSchedule. In round r (from 0) the expert's action is
+    executed with probability max(0, 1 - r / this), the policy's otherwise; every visited state is
+    labelled with the expert's action either way. With starting demonstrations the first collecting
+    round is r = 1 (the demonstrations were round 0)."""
+    bc_epochs: PositiveInt = 4
+    """Passes of BC over the whole aggregate after each round (imitation's DAggerTrainer default);
+    batch size, learning rate, loss weights and net_arch are the `bc` section's."""
+    eval_episodes: PositiveInt = 10
+    """Episodes that score the policy alone (its own actions, no teacher) after every round."""
+    eval_deterministic: bool = True
+    """Score with argmax actions (false: sampled)."""
+
+
 class PublishedResults(_Section):
     """Another project's published final returns on this task, shown as a reference row by `gailctl bench`.
 
@@ -407,6 +462,7 @@ class Config(_Section):
     record: RecordConfig = RecordConfig()
     gail: GailConfig = GailConfig()
     bc: BCConfig = BCConfig()
+    dagger: DaggerConfig = DaggerConfig()
     bench: BenchConfig = BenchConfig()
     eval: EvalConfig = EvalConfig()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -43,7 +43,8 @@ def _apply_override(data: dict[str, Any], dotted: str, value: Any) -> None:
         field = model.model_fields.get(part) if model else None
         ann = getattr(field, "annotation", None)
         is_section = isinstance(ann, type) and issubclass(ann, BaseModel)
-        if field is not None and not is_section:  # a value by default, even if absent from the file
+        is_mapping = get_origin(ann) is dict  # `expert.env_kwargs.healthy_reward=5` sets one entry
+        if field is not None and not (is_section or is_mapping):  # a value by default, even if absent from the file
             raise ConfigError(f"--set {dotted}: {where} is a value, not a section")
         child = node.setdefault(part, {})
         if not isinstance(child, dict):

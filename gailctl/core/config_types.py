@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal, Union
 
 from annotated_types import Ge, Gt
-from pydantic import AfterValidator, BeforeValidator, PlainValidator, Strict
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer, PlainValidator, Strict
 
 _DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
@@ -89,3 +89,16 @@ def _human_action(value: Any, *, repeat: bool = False) -> Any:
 
 HumanAction = Annotated[Union[int, tuple[float, ...]], PlainValidator(_human_action)]
 NoopAction = Annotated[Union[int, tuple[float, ...], Literal["repeat"]], PlainValidator(lambda v: _human_action(v, repeat=True))]
+
+
+def _env_kwarg(value: Any) -> Any:
+    """A gymnasium.make keyword's value as YAML writes it: a bool, number, string or list of numbers."""
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value):
+        return tuple(value)
+    raise ValueError("expected a gymnasium.make keyword value: true/false, a number, a string or a list of numbers")
+
+
+EnvKwarg = Annotated[Union[bool, int, float, str, tuple[float, ...]], PlainValidator(_env_kwarg),
+                     PlainSerializer(lambda v: list(v) if isinstance(v, tuple) else v)]

@@ -18,6 +18,7 @@ from typing import Any, Callable, Optional
 from gailctl.core.config import Config
 from gailctl.core.config_load import config_to_yaml
 from gailctl.core.errors import GailctlError, Interrupted, UsageError
+from gailctl.core.lost_runs import died_unasked, restart_entry
 from gailctl.core.runs import (
     append_command,
     create_run,
@@ -57,7 +58,9 @@ def execute(
 
     When resuming, `fn` also receives `resume=True` and finds its own last checkpoint; the resume
     command is appended to `command.txt` with its time. `wall_s` is one clock over all
-    invocations: a resumed stage continues it from `run_clock_start(run_dir)`.
+    invocations: a resumed stage continues it from `run_clock_start(run_dir)`. A resumed run whose
+    process had died (`core.lost_runs`) gets a `restarts` entry: how far it had got, and the
+    checkpoint it goes on from.
     """
     if resume_dir is None:
         assert runs_dir is not None
@@ -69,12 +72,18 @@ def execute(
     else:
         run_dir = Path(resume_dir)
         previous = open_for_resume(run_dir, stage=stage)
-        base = {"schema": SCHEMA, **{k: previous[k] for k in ("stage", "env_id", "seed", "run_dir", "started") if k in previous}}
+        base = {"schema": SCHEMA, **{k: previous[k] for k in ("stage", "env_id", "seed", "run_dir", "started", "restarts")
+                                     if k in previous}}
         base["resumed"] = [*previous.get("resumed", []), now_iso()]
         before = elapsed_before(run_dir, previous)
         prev_status = previous.get("status", "interrupted")
         kwargs["resume"] = True
+        lost = died_unasked(previous, run_dir)  # read before we hold the lock: its process died, this is a restart
     with run_lock(run_dir):
+        if resume_dir is not None and lost:
+            from gailctl.core.checkpoints import latest_checkpoint
+
+            base["restarts"] = [*previous.get("restarts", []), restart_entry(run_dir, previous, checkpoint=latest_checkpoint(run_dir))]
         # While running, wall_s is what the earlier invocations took: the stage's clock starts there.
         write_summary(run_dir, {**base, "status": "running", "wall_s": round(before, 3)})
         t0 = time.monotonic() - before
@@ -129,7 +138,7 @@ def run_clock_start(run_dir: Path) -> float:
     return start if start is not None else time.monotonic() - float(read_summary(run_dir).get("wall_s") or 0.0)
 
 
-RESUMABLE_STAGES = ("expert", "gail")
+RESUMABLE_STAGES = ("expert", "gail", "dagger")
 """Stages whose runs `gailctl STAGE --resume RUN` continues from their last checkpoint."""
 
 

@@ -24,11 +24,12 @@ NoopAction = Union[Action, Literal["repeat"]]
 """What the env receives when no mapped key is held: an action, or `repeat` (the last one),
 for tasks such as CartPole that have no do-nothing action."""
 
-RESERVED_KEYS = {"space": "pause", "backspace": "discard the episode", "escape": "stop"}
+RESERVED_KEYS = {"space": "pause", "backspace": "redo the episode", "escape": "stop",
+                 "return": "end an episode that is over in effect"}
 """Keys the recorder itself answers; a key map cannot use them."""
 
 KEY_NAMES = frozenset(
-    [*string.ascii_lowercase, *string.digits, "left", "right", "up", "down", "return", "tab",
+    [*string.ascii_lowercase, *string.digits, "left", "right", "up", "down", "tab",
      "left shift", "right shift", "left ctrl", "right ctrl", "left alt", "right alt"]
 )
 """Key names a key map may use (pygame's names: `pygame.key.key_code(name)` knows each)."""
@@ -46,9 +47,25 @@ class KeyMap:
         return isinstance(next(iter(self.keys.values())), tuple)
 
     def describe(self) -> str:
-        """`left=0 right=2 (none=1)`: for the overlay and the summary."""
+        """`left=0 right=2 (none=1)`: for the summary."""
         shown = " ".join(f"{k}={_fmt(a)}" for k, a in self.keys.items())
         return f"{shown} (none={_fmt(self.noop)})"
+
+    def legend(self, env_id: str) -> str:
+        """What each key does on `env_id`: `left: push left, right: push right (no key: repeat the last push)`."""
+        meanings = ACTION_MEANINGS.get(env_id, {})
+
+        def say(action: Any) -> str:
+            return meanings.get(action, f"action {_fmt(action)}")
+
+        shown = ", ".join(f"{k}: {say(a)}" for k, a in self.keys.items())
+        none = "repeat the last action" if self.noop == "repeat" else say(self.noop)
+        return f"{shown} (no key: {none})"
+
+    def start_keys(self) -> str:
+        """`left or right`, `up, left or right`: the keys that start an episode, for the overlay."""
+        names = list(self.keys)
+        return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
     def to_json(self) -> dict[str, Any]:
         return {"keys": {k: _jsonable(a) for k, a in self.keys.items()}, "noop": _jsonable(self.noop)}
@@ -78,6 +95,20 @@ DEFAULT_KEYMAPS: dict[str, KeyMap] = {
 }
 
 
+ACTION_MEANINGS: dict[str, dict[Any, str]] = {
+    "seals/CartPole-v0": {0: "push left", 1: "push right"},
+    "CartPole-v1": {0: "push left", 1: "push right"},
+    "Acrobot-v1": {0: "torque -1", 1: "no torque", 2: "torque +1"},
+    "seals/MountainCar-v0": {0: "push left", 1: "no push", 2: "push right"},
+    "MountainCar-v0": {0: "push left", 1: "no push", 2: "push right"},
+    "Pendulum-v1": {(2.0,): "turn counterclockwise", (-2.0,): "turn clockwise", (0.0,): "no torque"},
+    "LunarLander-v2": {0: "engines off", 1: "left engine", 2: "main engine", 3: "right engine"},
+    "LunarLanderContinuous-v2": {(1.0, 0.0): "main engine", (0.0, -1.0): "left engine", (0.0, 1.0): "right engine",
+                                 (-1.0, 0.0): "engines off"},
+}
+"""What the shipped tasks' actions do, as the window's legend says it (an action missing here shows its number)."""
+
+
 def check_key_names(names: Iterable[str]) -> None:
     """Raise ValueError naming the first key that is unknown or reserved (with a hint)."""
     for name in names:
@@ -87,7 +118,7 @@ def check_key_names(names: Iterable[str]) -> None:
             hint = difflib.get_close_matches(name.lower(), sorted(KEY_NAMES), n=1)
             did = f" (did you mean {hint[0]!r}?)" if hint else ""
             raise ValueError(f"unknown key name {name!r}{did}; expected a-z, 0-9, left, right, up, down, "
-                             "return, tab, left/right shift, ctrl or alt")
+                             "tab, left/right shift, ctrl or alt")
 
 
 def check_same_kind(keys: dict[str, Action], noop: Optional[NoopAction]) -> None:
@@ -168,12 +199,13 @@ class KeyState:
     def new(cls, keymap: KeyMap) -> "KeyState":
         return cls(keymap, [], [])
 
-    def press(self, name: str) -> None:
+    def press(self, name: str, *, acts: bool = True) -> None:
+        """A mapped key went down; `acts=False` (while paused) tracks it as held without a tap for later."""
         if name in self.keymap.keys:
             if name in self.held:
                 self.held.remove(name)
             self.held.append(name)
-            if name not in self.tapped:
+            if acts and name not in self.tapped:
                 self.tapped.append(name)
 
     def release(self, name: str) -> None:
@@ -191,9 +223,7 @@ class KeyState:
         active = self.active()
         self.tapped = []
         if not active:
-            chosen: Any = self.keymap.noop
-            if chosen == "repeat":
-                chosen = self.last if self.last is not None else next(iter(self.keymap.keys.values()))
+            chosen: Any = self.noop_action()
         elif self.keymap.continuous:
             total = np.sum([np.asarray(self.keymap.keys[k], dtype=float) for k in active], axis=0)
             if low is not None and high is not None:
@@ -203,6 +233,12 @@ class KeyState:
             chosen = self.keymap.keys[active[-1]]
         self.last = chosen
         return chosen
+
+    def noop_action(self) -> Action:
+        """The action with no key held (`repeat`: the last one), without touching taps or held keys."""
+        if self.keymap.noop != "repeat":
+            return self.keymap.noop
+        return self.last if self.last is not None else next(iter(self.keymap.keys.values()))
 
     def reset(self) -> None:
         """A new episode: `repeat` starts over; keys still physically held stay held."""

@@ -1,6 +1,6 @@
 """One run loop for every stage that trains: metric rows, evaluation and checkpoint cadence, stop and resume.
 
-A learner trains unit after unit (an expert's PPO rollout, a GAIL round, a BC epoch) and calls
+A learner trains unit after unit (an expert's PPO rollout, a GAIL round, a BC epoch, a DAgger round) and calls
 `RunLoop.unit_done` after each. The loop writes the unit's metrics row, evaluates the policy and
 writes a checkpoint when they are due, keeps the best policy if asked, and leaves at a safe
 point when SIGINT/SIGTERM asked it to. A stop that arrives inside a unit (`StoppedMidUnit`, raised
@@ -30,12 +30,19 @@ from gailctl.core.metrics import MetricsWriter, read_metrics
 from gailctl.core.signals import StoppedMidUnit, graceful_stop
 from gailctl.core.ui import console, progress_bar
 
-EVAL_KEYS = ("return_mean", "return_std", "return_min", "episode_len_mean", "normalized_score")
-"""The evaluation's columns in a metrics row (`evaluation.Score.as_row`); empty where a row has none."""
+EVAL_KEYS = ("return_mean", "return_std", "return_min", "episode_len_mean", "normalized_score", "upright_share")
+"""The evaluation's columns in a metrics row (`evaluation.Score.as_row`); empty where a row has none
+(`upright_share` is empty on tasks without healthy conditions, `gailctl.rl.upright`)."""
+
+
+def final_scores(last_eval: dict[str, Any]) -> dict[str, float]:
+    """A run's last evaluation as `summaries.Scores` fields; a key its rows lack (a run resumed from a
+    gailctl that did not measure it) is NaN, which the summary writes as null."""
+    return {k: float(last_eval.get(k, math.nan)) for k in EVAL_KEYS}
 
 
 class Learner(Protocol):
-    """What the loop needs of a learner (`GailLearner`, `PPOLearner`, `BCEpochs`)."""
+    """What the loop needs of a learner (`GailLearner`, `PPOLearner`, `BCEpochs`, `DaggerLearner`)."""
 
     @property
     def n_env_steps(self) -> int: ...
@@ -178,10 +185,13 @@ class RunLoop:
         """Call `watcher(row)` with every metrics row once it is written (the live doctor reads them)."""
         self._watchers.append(watcher)
 
-    def run(self, train: Callable[[], None]) -> None:
-        """`train()` runs the learner's remaining units, calling `unit_done` after each; a stop leaves by `Interrupted`."""
+    def run(self, train: Callable[[], None], *, start_stats: Optional[dict[str, Any]] = None) -> None:
+        """`train()` runs the learner's remaining units, calling `unit_done` after each; a stop leaves by `Interrupted`.
+
+        `start_stats`: the learner's own statistics for the row before the first unit (with `eval_at_start`).
+        """
         if self.resumed is None and self.plan.eval_at_start:
-            self._row(0, {}, evaluate=True)
+            self._row(0, start_stats or {}, evaluate=True)
         self._snapshot = self._take_snapshot()
         try:
             train()

@@ -90,7 +90,9 @@ def atomic_path(final: Path, *, is_dir: bool = False) -> Iterator[Path]:
     """Yield a temporary sibling of `final` to write into, then rename it over `final`.
 
     A crash or a full disk while writing leaves the previous `final` intact: the rename is
-    the only step that touches it, and it is atomic on one filesystem.
+    the only step that touches it, and it is atomic on one filesystem. A folder that already
+    exists is swapped with the new one in one step where the kernel can (`exchange_dirs`), so
+    even a SIGKILL at that moment leaves a whole folder at `final`, old or new.
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -99,7 +101,9 @@ def atomic_path(final: Path, *, is_dir: bool = False) -> Iterator[Path]:
     try:
         yield target
         if is_dir:
-            if final.exists():
+            if final.exists() and exchange_dirs(target, final):
+                pass  # the old folder is now at `target`, inside tmp: removed with it
+            elif final.exists():
                 old = tmp / ".old"  # inside tmp: removed with it, whatever happens
                 os.replace(final, old)
                 os.replace(target, final)
@@ -112,6 +116,22 @@ def atomic_path(final: Path, *, is_dir: bool = False) -> Iterator[Path]:
             os.replace(target, final)
     finally:
         _rmtree(tmp)
+
+
+def exchange_dirs(a: Path, b: Path) -> bool:
+    """Swap two folders in one atomic step (Linux `renameat2(RENAME_EXCHANGE)`); False where the
+    platform or filesystem cannot, and nothing was moved."""
+    if sys.platform != "linux":
+        return False
+    import ctypes
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):  # a libc without it (glibc < 2.28, musl)
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
 
 
 def _rmtree(path: Path) -> None:
@@ -227,6 +247,30 @@ def run_lock(run_dir: Path) -> Iterator[None]:
         yield
     finally:
         fh.close()
+
+
+def lock_is_free(run_dir: Path) -> Optional[bool]:
+    """True when `run.lock` exists and nobody holds it (its writer ended, or died: the OS frees a
+    SIGKILLed process's lock); False while a process holds it; None when we cannot tell."""
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system
+        return None
+    try:
+        fd = os.open(Path(run_dir) / "run.lock", os.O_RDONLY)
+    except OSError:  # no lock file (a run from before locks existed) or unreadable
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        except OSError:
+            return None
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return True
+    finally:
+        os.close(fd)
 
 
 def with_article(word: str) -> str:

@@ -62,6 +62,19 @@ def stop_requested() -> bool:
     return any(flag.requested for flag in _active)
 
 
+class OpenStops:
+    """The flags of every open `graceful_stop` block, read as one `StopFlag` (for code that runs inside a
+    block it did not open, such as a person's window inside the run loop)."""
+
+    @property
+    def requested(self) -> bool:
+        return stop_requested()
+
+    @property
+    def signal_name(self) -> Optional[str]:
+        return next((flag.signal_name for flag in _active if flag.requested), None)
+
+
 class StoppedMidUnit(Exception):
     """A stop request reached a unit of training (a rollout) before it ended; nothing has learned from it."""
 

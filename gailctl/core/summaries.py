@@ -1,8 +1,8 @@
 """What a run's summary.json says, as one typed model per stage: written by `execute`, read by every listing.
 
 A summary is the run's header (stage, env, seed, status, clock, versions; `RunHeader`) and, once
-the run finished, its stage's result (`ExpertResult`, `GailResult`, `BCResult`, `RecordResult`,
-`EvalResult`), side by side at the top level of the JSON. Stages return their result model;
+the run finished, its stage's result (`ExpertResult`, `GailResult`, `BCResult`, `DaggerResult`,
+`RecordResult`, `EvalResult`), side by side at the top level of the JSON. Stages return their result model;
 `runs`, `compare`, the bench report and the experiment runner read summaries back through
 `parse_summary`, which first upgrades older layouts (`upgrade`), so no reader guesses keys.
 `SummaryScores` is the one place that says where each stage keeps its final score.
@@ -45,6 +45,9 @@ class Scores(_Model):
     return_min: Optional[float] = None
     episode_len_mean: Optional[float] = None
     normalized_score: Normalized = None
+    upright_share: Normalized = None
+    """Locomotion tasks: the mean over episodes of the share of steps the robot stood upright
+    (`gailctl.rl.upright`); None on tasks without healthy conditions and in older summaries."""
 
 
 class FinalEval(_Model):
@@ -63,6 +66,29 @@ class Best(_Model):
     note: Optional[str] = None
 
 
+class Lost(_Model):
+    """What an experiment found of a run whose process died without a word (killed, its node lost)."""
+
+    at: Optional[str] = None
+    n_env_steps: Optional[int] = None
+    """The last metrics row's env steps: how far it got."""
+    checkpoint: Optional[str] = None
+    """Its last complete checkpoint folder (`round_000060`), None when it wrote none."""
+
+
+class Restart(_Model):
+    """One time the run's process died and the run went on: from its last checkpoint in this folder
+    (`from_checkpoint`), or from the start in this new folder (`lost_run` names the abandoned one)."""
+
+    at: Optional[str] = None
+    lost_at_n_env_steps: Optional[int] = None
+    """How far the lost process had got (its last metrics row)."""
+    from_checkpoint: Optional[str] = None
+    from_n_env_steps: Optional[int] = 0
+    """Where the run went on: the checkpoint's env steps, 0 when it started again (None: unreadable)."""
+    lost_run: Optional[str] = None
+
+
 class RunHeader(_Model):
     """What every summary holds, from the moment the run folder exists."""
 
@@ -73,6 +99,10 @@ class RunHeader(_Model):
     run_dir: str
     started: Optional[str] = None
     resumed: list[str] = []
+    restarts: list[Restart] = []
+    """The times its process died (a worker killed, a node lost) and the run went on."""
+    lost: Optional[Lost] = None
+    """Set while the run stands abandoned by a dead process (status `failed` or `interrupted`)."""
     status: str
     wall_s: Optional[float] = None
     error: Optional[str] = None
@@ -133,6 +163,42 @@ class BCResult(_Model):
     artifacts: Optional[dict[str, Optional[str]]] = None
 
 
+class Reached(_Model):
+    """Where a DAgger run's policy alone first scored at least `threshold` (normalized): its row's counts."""
+
+    threshold: float
+    round: int
+    labels: int
+    n_env_steps: int
+
+
+class DaggerResult(_Model):
+    teacher: Optional[str] = None
+    """`expert` (DAgger) or `human` (HG-DAgger)."""
+    expert: Optional[str] = None
+    demos: Optional[str] = None
+    """The starting demonstrations (None: started from an untrained policy)."""
+    n_start_trajectories: int = 0
+    n_start_transitions: int = 0
+    rounds: Optional[int] = None
+    """Rounds done (fewer than asked when a person stopped early)."""
+    n_env_steps: int = 0
+    """Env steps the rounds played (evaluations not counted)."""
+    labels: Optional[int] = None
+    """Labelled transitions the policy learned from: the starting ones plus the teacher's."""
+    takeover_steps: Optional[int] = None
+    """`human`: steps the person drove, over all rounds."""
+    start: Optional[Scores] = None
+    """The policy alone before the first round (BC on the starting demonstrations)."""
+    final: Scores
+    """The policy alone after the last round (`eval_episodes` episodes)."""
+    reached: Optional[Reached] = None
+    """The first round whose evaluation scored at least 0.95 normalized; None if none did (or no references)."""
+    eval_episodes: Optional[int] = None
+    eval_deterministic: Optional[bool] = None
+    artifacts: Optional[dict[str, Optional[str]]] = None
+
+
 class DemoStats(_Model):
     """imitation's `rollout_stats` of the recorded episodes, plus their count and normalized mean return."""
 
@@ -156,6 +222,18 @@ class RecordResult(_Model):
     artifacts: Optional[dict[str, Optional[str]]] = None
     minari_dataset: Optional[str] = None
     """The Minari dataset id the demonstrations were also written as (`record --format minari`)."""
+    keymap: Optional[dict[str, Any]] = None
+    """`--human`: the key map played with (key -> action, and the action with no key held)."""
+    fps: Optional[int] = None
+    n_episodes_requested: Optional[int] = None
+    n_redone: Optional[int] = None
+    """`--human`: episodes the person redid from their start (Backspace)."""
+    n_ended_early: Optional[int] = None
+    """`--human`: kept episodes the person ended with Return once over in effect (the rest played out)."""
+    stopped_by: Optional[str] = None
+    """`--human`: escape, window closed, SIGINT or SIGTERM; None when every requested episode was played."""
+    ended: Optional[str] = None
+    """`--human`: how the recording ended, in words."""
 
 
 class EvalResult(_Model):
@@ -168,9 +246,13 @@ class EvalResult(_Model):
     return_max: Optional[float] = None
     episode_len_mean: Optional[float] = None
     normalized_score: Normalized = None
+    upright_share: Normalized = None
+    """Locomotion tasks: the mean share of steps upright over the episodes (`gailctl.rl.upright`)."""
+    upright_share_min: Normalized = None
+    """The worst episode's upright share."""
 
 
-StageResult = Union[ExpertResult, GailResult, BCResult, RecordResult, EvalResult]
+StageResult = Union[ExpertResult, GailResult, BCResult, DaggerResult, RecordResult, EvalResult]
 
 
 class ExpertSummary(ExpertResult, RunHeader):
@@ -192,6 +274,11 @@ class BCSummary(BCResult, RunHeader):
         return SummaryScores(episodes=self.eval_episodes, deterministic=self.eval_deterministic, final=self.final)
 
 
+class DaggerSummary(DaggerResult, RunHeader):
+    def scores(self) -> "SummaryScores":
+        return SummaryScores(episodes=self.eval_episodes, deterministic=self.eval_deterministic, final=self.final)
+
+
 class RecordSummary(RecordResult, RunHeader):
     def scores(self) -> "SummaryScores":
         d = self.demos
@@ -204,11 +291,12 @@ class EvalSummary(EvalResult, RunHeader):
     def scores(self) -> "SummaryScores":
         return SummaryScores(episodes=self.episodes, deterministic=self.deterministic,
                              final=Scores(return_mean=self.return_mean, return_std=self.return_std,
-                                          normalized_score=self.normalized_score))
+                                          normalized_score=self.normalized_score, upright_share=self.upright_share))
 
 
 FINISHED_MODELS: dict[str, type[RunHeader]] = {
-    "expert": ExpertSummary, "record": RecordSummary, "gail": GailSummary, "bc": BCSummary, "eval": EvalSummary,
+    "expert": ExpertSummary, "record": RecordSummary, "gail": GailSummary, "bc": BCSummary, "dagger": DaggerSummary,
+    "eval": EvalSummary,
 }
 """The model of a finished run's summary, by stage."""
 

@@ -24,8 +24,10 @@ from gailctl.core import shipped
 from gailctl.core.errors import GailctlError, Interrupted, UsageError
 from gailctl.core.paths import shown_path
 from gailctl.core.runs import atomic_write_text, create_run, now_iso, read_summary, run_lock, write_run_header, write_summary
-from gailctl.experiments.bench_trials import TRIALS_FILE, run_trials
-from gailctl.experiments.runner import NEVER_STARTED, one_line_error
+from gailctl.experiments.runner import DEFAULT_MAX_FAILURES, NEVER_STARTED, check_max_failures, one_line_error
+from gailctl.experiments.trial_list import TRIALS_FILE, new_trial_list, read_trial_list, run_trials
+from gailctl.experiments.trial_runs import RUNS_FILE
+from gailctl.experiments.sweep_outputs import restarts_cell
 from gailctl.experiments.throughput import measure_throughput
 from gailctl.report.tables import columns_of, markdown_table, write_csv
 
@@ -119,8 +121,8 @@ def bench_payload(sweeps: Sequence[tuple[str, Any]], trials_dir: Path) -> tuple[
             budget = cfg.gail.total_timesteps if stage == "gail" else 0
             entries.append((budget, len(entries), {**item, "stage": stage}, f"{stage} {cfg.env.id} {trial.label}"))
     entries.sort(key=lambda e: -e[0])  # stable: equal budgets keep the configs' order
-    payload = {"stage": None, "cwd": str(sweeps[0][1].cwd), "trials_dir": str(trials_dir),
-               "trials": [item for _b, _p, item, _l in entries]}
+    payload = {"stage": None, "cwd": str(sweeps[0][1].cwd), "trials_dir": str(trials_dir), "runs_file": str(Path(trials_dir).parent / RUNS_FILE),
+               "trials": [{**item, "key": str(i)} for i, (_b, _p, item, _l) in enumerate(entries)]}
     return payload, [label for *_rest, label in entries], [place for _b, place, *_rest in entries]
 
 
@@ -175,6 +177,7 @@ def run_bench(
     runs_dir: Path,
     address: Optional[str] = None,
     max_concurrent: Optional[int] = None,
+    max_failures: int = DEFAULT_MAX_FAILURES,
     throughput: bool = True,
     trials: bool = True,
 ) -> tuple[Path, dict[str, Any]]:
@@ -184,6 +187,7 @@ def run_bench(
     """
     from gailctl.experiments.plans import plan_sweep
 
+    check_max_failures(max_failures)
     sweeps = []
     for config in plan.configs:
         items = plan.budget_overrides(config)
@@ -218,23 +222,25 @@ def run_bench(
         results: list[dict[str, Any]] = []
         if trials:
             payload, labels, places = bench_payload([(stage, sweep) for _config, stage, sweep in sweeps], bench_dir / "trials")
-            trial_list = {"payload": payload, "labels": labels, "places": places, "results": [None] * len(labels)}
-            results = run_trials(bench_dir, trial_list, address=address, max_concurrent=max_concurrent)
+            results = run_trials(bench_dir, new_trial_list(payload, labels, places), address=address, max_concurrent=max_concurrent,
+                                 max_failures=max_failures, order=", longest first")
         summary = _report(bench_dir, describe, base, results, config_files=plan.configs, speed=speed,
                           wall_s=time.monotonic() - t0)
     return bench_dir, summary
 
 
-def resume_bench(bench_dir: Path, *, address: Optional[str] = None,
-                 max_concurrent: Optional[int] = None) -> tuple[Path, dict[str, Any]]:
+def resume_bench(bench_dir: Path, *, address: Optional[str] = None, max_concurrent: Optional[int] = None,
+                 max_failures: int = DEFAULT_MAX_FAILURES) -> tuple[Path, dict[str, Any]]:
     """Finish the trials of `bench_dir` that did not finish; keep the finished ones; report them all.
 
-    A stopped GAIL trial continues in its run folder from its last checkpoint; a failed, unstarted
-    or BC trial (or one stopped before its first checkpoint) runs again from the start in a new one.
+    A stopped or lost GAIL trial continues in its run folder from its last checkpoint; a failed,
+    unstarted or BC trial (or one stopped before its first checkpoint) runs again from the start in
+    a new one.
 
     The trials are the ones the bench saved when it started (its configs as they were then), and
     the throughput table is the first invocation's. `wall_s` adds up every invocation.
     """
+    check_max_failures(max_failures)
     bench_dir = Path(bench_dir)
     summary = read_summary(bench_dir)
     if summary.get("stage") != "bench":
@@ -243,7 +249,7 @@ def resume_bench(bench_dir: Path, *, address: Optional[str] = None,
         raise UsageError(f"--resume {bench_dir}: no {TRIALS_FILE} (a --throughput-only bench, or one from before "
                          "gailctl saved its trial list): nothing to resume")
     with run_lock(bench_dir):
-        trial_list = json.loads((bench_dir / TRIALS_FILE).read_text(encoding="utf-8"))
+        trial_list = read_trial_list(bench_dir)
         if all(r is not None and r.get("status") == "finished" for r in trial_list["results"]):
             raise UsageError(f"--resume {bench_dir}: every trial finished; nothing to resume")
         describe = json.loads((bench_dir / "bench.json").read_text(encoding="utf-8"))
@@ -252,7 +258,8 @@ def resume_bench(bench_dir: Path, *, address: Optional[str] = None,
         write_summary(bench_dir, {**summary, "status": "running"})
         t0 = time.monotonic()
         with _ends_in_summary(bench_dir, summary, lambda: earlier_s + time.monotonic() - t0):
-            results = run_trials(bench_dir, trial_list, address=address, max_concurrent=max_concurrent)
+            results = run_trials(bench_dir, trial_list, address=address, max_concurrent=max_concurrent, max_failures=max_failures,
+                                 order=", longest first")
             summary = _report(bench_dir, describe, base, results,
                               config_files=_config_files(describe, trial_list["payload"]["cwd"]),
                               speed=summary.get("throughput"), wall_s=earlier_s + time.monotonic() - t0)
@@ -285,7 +292,9 @@ def _report(bench_dir: Path, describe: dict[str, Any], base: dict[str, Any], res
     describe = {**describe, "published": {env_id: pub.source for env_id, _refs, pub in published}}
     bench_report.evaluations_csv(curves, bench_dir / "evaluations.csv")
     plot = bench_report.plot(curves, bench_dir / "curves.png") if curves else None
-    atomic_write_text(bench_dir / "results.md", render_markdown(rows, speed=speed, describe=describe, wall_s=wall_s))
+    restarted = [(_trial_name(r, bench_dir), restarts_cell(r)) for r in results if r.get("restarts")]
+    atomic_write_text(bench_dir / "results.md", render_markdown(rows, speed=speed, describe=describe, wall_s=wall_s,
+                                                                restarted=restarted))
     write_csv(bench_dir / "results.csv", columns_of(rows), rows)  # the wide table, for scripts and spreadsheets
     failed = [r for r in results if r.get("status") == "failed"]
     unfinished = [r for r in results if r.get("status") not in ("finished", "failed")]  # a Ctrl-C stopped them
@@ -295,6 +304,8 @@ def _report(bench_dir: Path, describe: dict[str, Any], base: dict[str, Any], res
                "references": references,
                "failed": [{"error": r.get("error"), "run_dir": _trial_name(r, bench_dir)} for r in failed],
                "interrupted": [{"error": r.get("error"), "run_dir": _trial_name(r, bench_dir)} for r in unfinished],
+               "restarted": [{"run_dir": _trial_name(r, bench_dir), "restarts": r["restarts"], "from_n_env_steps": r.get("restarted_from")}
+                             for r in results if r.get("restarts")],
                "artifacts": {"results": "results.md", "results_csv": "results.csv", "evaluations": "evaluations.csv",
                              "curves": plot.name if plot else None}}
     write_summary(bench_dir, summary)
@@ -305,7 +316,8 @@ THROUGHPUT_COLUMNS = ("task", "env steps", "repeats", "PPO env steps/s", "GAIL e
                       "GAIL discriminator s", "GAIL/PPO", "other processes")
 
 
-def render_markdown(rows: Sequence[dict[str, Any]], *, speed: Optional[list[dict[str, Any]]], describe: dict[str, Any], wall_s: float) -> str:
+def render_markdown(rows: Sequence[dict[str, Any]], *, speed: Optional[list[dict[str, Any]]], describe: dict[str, Any], wall_s: float,
+                    restarted: Sequence[tuple[Optional[str], str]] = ()) -> str:
     if not describe.get("trials", True):
         lines = ["# gailctl bench --throughput-only", "", f"Configs {', '.join(describe['configs'])}. Whole run {wall_s / 60:.1f} min.", ""]
         return "\n".join(lines + _throughput_lines(speed or []))
@@ -320,7 +332,8 @@ def render_markdown(rows: Sequence[dict[str, Any]], *, speed: Optional[list[dict
         "final evaluation (GAIL: `gail.final_eval_episodes` episodes, argmax and sampled actions; BC: "
         "`bc.eval_episodes`). `@Nk` = the per-round evaluation (`gail.eval_episodes` episodes) at N env steps. "
         "Steps and wall seconds to 0.95: median over seeds (worst). `stayed` = seeds whose last 10 evaluations "
-        "are all >= 0.95.",
+        "are all >= 0.95. `upright` (locomotion tasks) = the share of the final evaluation's steps the robot "
+        "stood by the task's healthy conditions (argmax episodes when there are any).",
         "",
         bench_report.markdown(rows) if rows else "(no finished trial)\n",
     ]
@@ -328,6 +341,9 @@ def render_markdown(rows: Sequence[dict[str, Any]], *, speed: Optional[list[dict
         lines += ["Rows marked (published) are not runs of ours: "
                   + "; ".join(f"{env_id}: {source}" for env_id, source in describe["published"].items())
                   + ". Normalized with this config's references; in brackets the raw return and its fraction of their own expert.", ""]
+    if restarted:
+        lines += ["Trials whose worker died and that went on (times, and the env steps they went on from): "
+                  + "; ".join(f"`{name}` {cell}" for name, cell in restarted) + ".", ""]
     if speed:
         lines += _throughput_lines(speed)
     return "\n".join(lines)

@@ -19,7 +19,7 @@ from gailctl.core.config import Config
 from gailctl.core.config_load import load_config, parse_overrides
 from gailctl.core.errors import ConfigError, UsageError
 from gailctl.core.paths import shown_path
-from gailctl.core.demo_sources import DemoSource, check_demos_env, demos_argument, resolve_demos
+from gailctl.core.demo_sources import MINARI_SCHEME, DemoSource, check_demos_env, demos_argument, resolve_demos
 
 SWEEP_STAGES = ("expert", "gail", "bc")
 DEMO_STAGES = ("gail", "bc")  # stages that learn from demonstrations (--demos)
@@ -173,6 +173,7 @@ class SweepPlan:
             "set": list(self.base_overrides),
             "seeds": list(self.seeds),
             "grid": {a.key: list(a.values) for a in self.grid},
+            "grid_as_typed": {a.key: list(a.raw) for a in self.grid},
             "demos": None if self.demos is None else shown_path(self.demos, base=self.cwd),
             "trials_dir": shown_path(trials_dir, base=self.cwd),
             "trials": [
@@ -345,15 +346,68 @@ def check_trial_data(plan: SweepPlan, *, grid_flag: Optional[str] = None) -> Non
 # --- what crosses to a Ray worker -----------------------------------------------------
 
 
-def trial_payload(plan: SweepPlan, trials_dir: Path) -> dict[str, Any]:
-    """What every Ray worker receives: plain data (configs as dicts), no paths relative to here."""
+def trial_payload(plan: SweepPlan, trials_dir: Path, *, keys: Optional[Sequence[str]] = None) -> dict[str, Any]:
+    """What every Ray worker receives: plain data (configs as dicts), no paths relative to here.
+
+    Each trial has a `key` (default: its index) that names it in the experiment's `runs_file`
+    (`trial_runs.RUNS_FILE`, in the folder that holds `trials_dir`), so a trial started again finds
+    its run folder.
+    """
+    from gailctl.experiments.trial_runs import RUNS_FILE
+
+    keys = list(keys) if keys is not None else [str(t.index) for t in plan.trials]
     return {
         "stage": plan.stage,
         "cwd": str(plan.cwd),
         "trials_dir": str(trials_dir),
+        "runs_file": str(Path(trials_dir).parent / RUNS_FILE),
         "trials": [
-            {"config": cfg.model_dump(mode="json"), "argv": plan.trial_argv(t, trials_dir),
+            {"key": key, "config": cfg.model_dump(mode="json"), "argv": plan.trial_argv(t, trials_dir),
              "demos": None if d is None else {"format": d.format, "location": d.location}}
-            for t, cfg, d in zip(plan.trials, plan.configs, plan.demos_dirs)
+            for t, cfg, d, key in zip(plan.trials, plan.configs, plan.demos_dirs, keys)
         ],
     }
+
+
+def saved_plan(describe: dict[str, Any], payload: dict[str, Any], base_config: Config) -> SweepPlan:
+    """A sweep's plan again, from what its folder saved (sweep.json, the payload, config.yaml): its
+    trials' configs as they were planned, whatever the config file says now.
+
+    Raises:
+        UsageError: the saved files do not describe the same trials.
+    """
+    from gailctl.core.config_load import config_from_dict
+
+    cwd = Path(payload["cwd"])
+    axes = [GridAxis(key=key, raw=tuple(raw), values=tuple(parse_overrides([f"{key}={r}"])[key] for r in raw))
+            for key, raw in describe["grid_as_typed"].items()]
+    trials = expand_trials(describe["seeds"], axes, describe["set"])
+    if len(trials) != len(payload["trials"]):
+        raise UsageError(f"sweep.json names {len(trials)} trial(s), the saved trial list {len(payload['trials'])}")
+    return SweepPlan(
+        stage=describe["stage"],
+        config_path=None if describe["config"] is None else cwd / describe["config"],
+        base_overrides=tuple(describe["set"]),
+        seeds=tuple(describe["seeds"]),
+        grid=tuple(axes),
+        demos=None if describe["demos"] is None else _saved_demos_argument(describe["demos"], cwd),
+        cwd=cwd,
+        base_config=base_config,
+        trials=tuple(trials),
+        configs=tuple(config_from_dict(t["config"], source=f"trial {i}") for i, t in enumerate(payload["trials"])),
+        demos_dirs=tuple(saved_trial_demos(t) for t in payload["trials"]),
+    )
+
+
+def _saved_demos_argument(saved: str, cwd: Path) -> str:
+    """sweep.json's `demos` (relative to where the sweep started, or a named source) as `plan_sweep` keeps it."""
+    return saved if saved.startswith(MINARI_SCHEME) else str(cwd / saved)
+
+
+def saved_trial_demos(trial: dict[str, Any]) -> Optional[DemoSource]:
+    """A payload trial's demonstrations: `demos` (format and location), or an older list's `demos_dir`."""
+    if trial.get("demos") is not None:
+        return DemoSource(**trial["demos"])
+    if trial.get("demos_dir") is not None:  # a trial list written before demonstrations had formats
+        return DemoSource("imitation", trial["demos_dir"])
+    return None

@@ -20,12 +20,12 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 from gailctl.core.config import Config
 from gailctl.core.config_load import config_from_dict
-from gailctl.core.demo_sources import DemoSource
 from gailctl.core.errors import GailctlError, Interrupted, UsageError
+from gailctl.experiments import DEFAULT_MAX_FAILURES
 from gailctl.report.run_scores import final_scores
 
 log = logging.getLogger(__name__)
@@ -38,13 +38,19 @@ RAY_SOCKET_TAIL = len("/session_2026-01-01_00-00-00_000000_4194304/sockets/plasm
 """What Ray appends to its temp dir for its longest socket path."""
 
 RESULT_COLUMNS = ("status", "return_mean", "return_std", "normalized_score", "sampled_normalized_score", "final_episodes",
-                  "last_round_normalized_score", "n_env_steps", "wall_s", "run_dir", "error")
+                  "last_round_normalized_score", "n_env_steps", "wall_s", "restarts", "restarted_from", "run_dir", "error")
 """What `run_trial` reports. Scores are the run's final evaluation (gail: `final_eval`, argmax, and
 `sampled_*` with sampled actions, over `final_episodes` episodes); `last_round_*` is gail's last
-per-round evaluation."""
+per-round evaluation. `restarts`: how often the trial's process died and its run went on,
+`restarted_from` the env steps it went on from each time (`3840;7680`; 0: from the start)."""
 
 NEVER_STARTED = "did not run"
 """The error of a trial Ray never started (the experiment was stopped first)."""
+
+
+def check_max_failures(max_failures: int) -> None:
+    if max_failures < 0:
+        raise UsageError(f"--max-failures {max_failures}: must be 0 (no retries) or more")
 
 
 def require_ray() -> None:
@@ -73,39 +79,56 @@ def run_trial(payload: dict[str, Any], index: int) -> dict[str, Any]:
     """Run `payload["trials"][index]` as an ordinary run folder; returns RESULT_COLUMNS.
 
     `payload` is plain data (see `gailctl.experiments.plans.trial_payload`): the stage, the
-    working directory to run from, the folder for run folders, and per trial its config as a
-    dict, its reproducing command, its demonstrations (format and location) and, in a bench that mixes stages,
-    its own stage; a resumed bench adds `resume_dir` to a stopped trial, which then continues in
-    that run folder (`execute(..., resume_dir=...)`, as `--resume` does). A failing trial does not raise:
-    its status and one-line error are the result, so the other trials go on and the table says
-    what went wrong.
+    working directory to run from, the folder for run folders, the experiment's `runs_file`
+    (`trial_runs.RUNS_FILE`), and per trial its `key`, its config as a dict, its reproducing
+    command, its demonstrations (format and location) and, in a bench that mixes stages, its own
+    stage. A trial whose key already has a run folder (Ray retrying it after its worker died, or the
+    experiment's `--resume`) goes on there as `trial_runs.continuation` decides: a finished run
+    is not run again, an unfinished one continues from its last checkpoint
+    (`execute(..., resume_dir=...)`, as `--resume` does). An older bench's payload may name the
+    folder itself (`resume_dir`). A failing trial does not raise: its status and one-line error
+    are the result, so the other trials go on, the table says what went wrong, and Ray does not
+    retry what a retry cannot fix (a bad config).
     """
     from gailctl.core import execution as stages
+    from gailctl.experiments import trial_runs
+    from gailctl.experiments.plans import saved_trial_demos
     from gailctl.stages import stage_run
 
     trial = payload["trials"][index]
     stage = trial.get("stage") or payload["stage"]
-    if Path(payload["cwd"]).is_dir():  # so that command.txt's `cd` is where the experiment was started
-        os.chdir(payload["cwd"])
-    run_stage = stage_run(stage)
+    key, runs_file = trial.get("key"), payload.get("runs_file")
     made: dict[str, Path] = {}
-
-    def fn(cfg: Config, run_dir: Path, **kwargs: Any) -> Any:
-        made["run_dir"] = run_dir
-        return run_stage(cfg, run_dir, **kwargs)
-
-    kwargs: dict[str, Any] = {}
-    if trial.get("demos") is not None:
-        kwargs["demos"] = DemoSource(**trial["demos"])
-    elif trial.get("demos_dir") is not None:  # a bench's trial list written before demonstrations had formats
-        kwargs["demos"] = DemoSource("imitation", trial["demos_dir"])
     result: dict[str, Any] = dict.fromkeys(RESULT_COLUMNS)
     try:
+        if Path(payload["cwd"]).is_dir():  # so that command.txt's `cd` is where the experiment was started
+            os.chdir(payload["cwd"])
+        run_stage = stage_run(stage)
+
+        def fn(cfg: Config, run_dir: Path, **kwargs: Any) -> Any:
+            made["run_dir"] = run_dir
+            if key is not None and runs_file:
+                trial_runs.record_run(Path(runs_file), str(key), run_dir)
+            return run_stage(cfg, run_dir, **kwargs)
+
+        kwargs: dict[str, Any] = {}
+        demos = saved_trial_demos(trial)
+        if demos is not None:
+            kwargs["demos"] = demos
         cfg = config_from_dict(trial["config"], source=f"trial {index}")
-        if trial.get("resume_dir"):  # a stopped trial of a resumed bench: on from its last checkpoint
-            resume_dir = Path(trial["resume_dir"])
-            made["run_dir"] = resume_dir
-            run_dir, summary = stages.execute(stage, fn, cfg, resume_dir=resume_dir,
+        resume_dir = trial.get("resume_dir")
+        earlier = trial_runs.recorded_runs(Path(runs_file)).get(str(key)) if resume_dir is None and runs_file else None
+        if earlier is not None:
+            then = trial_runs.continuation(earlier, stage=stage)
+            if then.how == "finished":  # its worker died after the run ended, before Ray heard of it
+                return _finished(result, stage, earlier, then.summary)
+            if then.how == "resume":
+                resume_dir = earlier
+            elif then.restarts:  # the new run starts with the restart that made it
+                kwargs["inputs"] = {"restarts": list(then.restarts)}
+        if resume_dir is not None:  # on from its last checkpoint, in its own run folder
+            made["run_dir"] = Path(resume_dir)
+            run_dir, summary = stages.execute(stage, fn, cfg, resume_dir=Path(resume_dir),
                                               argv=["gailctl", stage, "--resume", str(resume_dir)], **kwargs)
         else:
             run_dir, summary = stages.execute(stage, fn, cfg, runs_dir=Path(payload["trials_dir"]), argv=trial["argv"], **kwargs)
@@ -114,16 +137,26 @@ def run_trial(payload: dict[str, Any], index: int) -> dict[str, Any]:
         result.update(status="interrupted" if isinstance(exc, Interrupted) else "failed", error=one_line_error(exc),
                       run_dir=str(run_dir) if run_dir is not None and run_dir.exists() else None)
         return result
+    return _finished(result, stage, run_dir, summary)
+
+
+def _finished(result: dict[str, Any], stage: str, run_dir: Path, summary: dict[str, Any]) -> dict[str, Any]:
+    from gailctl.experiments.trial_runs import restart_columns
+
     scores = final_scores(stage, summary)
     result.update(status="finished", run_dir=str(run_dir), n_env_steps=summary.get("n_env_steps"), wall_s=summary.get("wall_s"),
                   return_mean=scores.return_mean, return_std=scores.return_std, normalized_score=scores.normalized_score,
                   sampled_normalized_score=scores.sampled_normalized_score, final_episodes=scores.episodes,
-                  last_round_normalized_score=scores.last_round_normalized_score)
+                  last_round_normalized_score=scores.last_round_normalized_score, **restart_columns(summary))
     return result
 
 
 def payload_trainable(config: dict[str, Any], *, payload: dict[str, Any]) -> None:
-    """Ray Tune's function trainable for a list of payloads: trial `config["trial"]`, reported once."""
+    """Ray Tune's function trainable for a list of payloads: trial `config["trial"]`, reported once.
+
+    Never raises (`run_trial` reports a failure as its result): Ray retries only a trial whose
+    worker died, and the retry goes on from the trial's last checkpoint.
+    """
     from ray import tune
 
     tune.report(run_trial(payload, int(config["trial"])))
@@ -218,20 +251,44 @@ def ray_session(ray: Any, *, run_dir: Path, address: Optional[str], info: dict[s
             _unlink_short_temp_dir(link, run_dir / "ray")
 
 
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM to the experiment's process stops it like Ctrl-C (its folder and report stay consistent)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 RAY_AUTH_LOGGER = "ray._private.authentication.authentication_token_setup"
 """Warns at every start of a local cluster that token authentication is on (Ray's default, kept)."""
 
 
+TUNE_CONTROLLER_LOGGER = "ray.tune.execution.tune_controller"
+"""Logs a traceback for every trial whose worker died; gailctl's progress lines say it in one."""
+
+
 @contextlib.contextmanager
-def _quiet_logger(name: str) -> Any:
-    """Within the block, `name`'s warnings are not shown (its errors still are)."""
+def _quiet_logger(name: str, *, level: int = logging.ERROR) -> Any:
+    """Within the block, `name`'s messages below `level` are not shown (by default: its errors still are)."""
     logger = logging.getLogger(name)
-    level = logger.level
-    logger.setLevel(logging.ERROR)
+    before = logger.level
+    logger.setLevel(level)
     try:
         yield
     finally:
-        logger.setLevel(level)
+        logger.setLevel(before)
 
 
 @contextlib.contextmanager
@@ -243,12 +300,13 @@ def quiet_tune() -> Any:
     deleted at exit; on Ctrl-C it advises `Tuner.restore(...)`, which gailctl does not use
     (`--resume` does). Its older reporter (`RAY_AIR_NEW_OUTPUT=0`) prints nothing at
     `verbose=0`; the trials' progress is gailctl's own (`sweep._progress_callback`), and each
-    trial's TensorBoard events are in its run folder (`tensorboard_hint`).
+    trial's TensorBoard events are in its run folder (`tensorboard_hint`). A trial whose worker
+    died is one progress line, not Tune's traceback.
     """
     previous = os.environ.get("RAY_AIR_NEW_OUTPUT")
     os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
     try:
-        with _quiet_logger("ray.tune.tune"):
+        with _quiet_logger("ray.tune.tune"), _quiet_logger(TUNE_CONTROLLER_LOGGER, level=logging.CRITICAL):
             yield
     finally:
         if previous is None:
@@ -305,20 +363,25 @@ def run_on_ray(
     callbacks: Sequence[Any] = (),
     announce: Optional[Callable[[dict[str, Any]], None]] = None,
     name: str = "tune",
+    max_failures: int = DEFAULT_MAX_FAILURES,
 ) -> list[TrialOutcome]:
     """Run trials on Ray Tune, one CPU each, and return how each ended (in Tune's order).
 
     Either `n_trials` payload trials (the trainable receives `{"trial": i}`, i in 0..n-1, as a
     grid), or `search_alg` drawing `n_trials` points (the trainable receives each point).
     Tune's results go to `run_dir/name`; an embedded cluster's files to `run_dir/ray`.
-    `info` receives the cluster's `address`, `num_cpus` and the trials run at a time
-    (`max_concurrent`, default: the cluster's CPUs); `announce(info)` is called once they are known.
+    `info` receives the cluster's `address`, `num_cpus`, the trials run at a time
+    (`max_concurrent`, default: the cluster's CPUs) and `max_failures`; `announce(info)` is called
+    once they are known. A trial whose worker dies (killed, out of memory, its node lost) is
+    started again up to `max_failures` times, on whichever node has room; the trainable decides
+    where it goes on from. SIGTERM stops the experiment as Ctrl-C does (KeyboardInterrupt).
     """
     ray = import_ray()
     from ray import tune
 
-    with ray_session(ray, run_dir=run_dir, address=address, info=info):
+    with ray_session(ray, run_dir=run_dir, address=address, info=info), sigterm_interrupts():
         info["max_concurrent"] = max_concurrent or info["num_cpus"]
+        info["max_failures"] = max_failures
         if announce is not None:
             announce(info)
         # reuse_actors: a worker process runs trial after trial, so torch, SB3 and imitation are
@@ -334,7 +397,8 @@ def run_on_ray(
             tune.with_resources(trainable, {"cpu": 1}),
             param_space=space,
             tune_config=tune_config,
-            run_config=tune.RunConfig(name=name, storage_path=str(run_dir), verbose=0, callbacks=list(callbacks)),
+            run_config=tune.RunConfig(name=name, storage_path=str(run_dir), verbose=0, callbacks=list(callbacks),
+                                      failure_config=tune.FailureConfig(max_failures=max_failures)),
         )
         with quiet_tune(), contextlib.redirect_stdout(sys.stderr):  # stdout is for the table and the path
             grid = tuner.fit()

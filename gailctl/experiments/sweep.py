@@ -5,7 +5,10 @@ trial runner (`gailctl.experiments.runner`); each goes through `gailctl.core.exe
 so it is an ordinary run folder under `<sweep>/trials/`. The sweep folder gets the aggregated
 table (`results.csv`, `results.md`) and the curves (`curves.png`) from
 `gailctl.experiments.sweep_outputs`, and keeps Ray's own files too: `tune/` (Tune's results)
-and `ray/` (the embedded cluster's temporary files and logs).
+and `ray/` (the embedded cluster's temporary files and logs). The trial list is saved first
+(`gailctl.experiments.trial_list`), so `gailctl sweep --resume` finishes a stopped sweep, and a
+trial Ray starts again after its worker died goes on from its last checkpoint
+(`gailctl.experiments.trial_runs`).
 """
 
 from __future__ import annotations
@@ -16,16 +19,29 @@ import time
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from gailctl.core.config_load import config_to_yaml
+import yaml
+
+from gailctl.core.config_load import config_from_dict, config_to_yaml
 from gailctl.core.errors import Interrupted, UsageError
 from gailctl.core.paths import shown_path
-from gailctl.core.runs import atomic_write_text, create_run, now_iso, run_lock, write_run_header, write_summary
-from gailctl.experiments.plans import SweepPlan, check_trial_data, plan_sweep, trial_payload
+from gailctl.core.runs import (
+    append_command,
+    atomic_write_text,
+    create_run,
+    now_iso,
+    read_summary,
+    run_lock,
+    write_run_header,
+    write_summary,
+)
+from gailctl.experiments.plans import SweepPlan, check_trial_data, plan_sweep, saved_plan, trial_payload
 from gailctl.experiments.runner import (
+    DEFAULT_MAX_FAILURES,
     NEVER_STARTED,
     RESULT_COLUMNS,
     TrialOutcome,
     check_address,
+    check_max_failures,
     import_ray,
     one_line_error,
     payload_trainable,
@@ -34,6 +50,8 @@ from gailctl.experiments.runner import (
 )
 from gailctl.experiments.runner import run_on_ray as run_trials_on_ray
 from gailctl.experiments.sweep_outputs import SweepOutcome, aggregate, fmt
+from gailctl.experiments.trial_list import TRIALS_FILE, new_trial_list, read_trial_list, run_trials
+from gailctl.experiments.trial_runs import RUNS_FILE
 from gailctl.report.run_scores import plural
 
 
@@ -69,7 +87,12 @@ def _progress_callback(tune: Any, labels: Sequence[str], record: Optional[tuple[
                     fh.write(json.dumps(line) + "\n")
 
         def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-            _say(self.labels, trial, "started")
+            failures = trial.run_metadata.num_failures
+            _say(self.labels, trial, f"started again (attempt {failures + 1})" if failures else "started")
+
+        def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+            _say(self.labels, trial, f"[yellow]its worker died[/] (killed, out of memory, or its node lost); Ray starts it "
+                 f"again ({trial.run_metadata.num_failures} of {trial.max_failures} retries), from its last checkpoint")
 
         def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
             self.done += 1
@@ -90,40 +113,44 @@ def _progress_callback(tune: Any, labels: Sequence[str], record: Optional[tuple[
 
         def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
             self.done += 1
-            _say(self.labels, trial, "[red]crashed in Ray[/]", self.done)
+            retried = trial.run_metadata.num_failures - 1
+            again = f" again, after {retried} retr{'y' if retried == 1 else 'ies'}" if retried else ""
+            _say(self.labels, trial, f"[red]its worker died[/]{again}: Ray gave up on it", self.done)
 
     return Progress()
+
+
+def retries_text(max_failures: int) -> str:
+    """How the announcement states `--max-failures`."""
+    return f"a trial whose worker dies retried up to {plural(max_failures, 'time')}" if max_failures else "no retries"
 
 
 def _result_of(outcome: TrialOutcome) -> dict[str, Any]:
     result = dict.fromkeys(RESULT_COLUMNS)
     if "status" in outcome.metrics:
         result.update({k: outcome.metrics.get(k) for k in RESULT_COLUMNS})
-    elif outcome.error is not None:  # the worker itself died (killed, out of memory...)
+    elif outcome.error is not None:  # the worker itself died (killed, out of memory...) as often as Ray retries
         result.update(status="failed", error=outcome.error)
     else:
         result.update(status="interrupted", error="stopped before it finished")
     return result
 
 
-def run_on_ray(plan: SweepPlan, *, sweep_dir: Path, trials_dir: Path, address: Optional[str],
-                max_concurrent: Optional[int], info: dict[str, Any]) -> list[dict[str, Any]]:
-    """The plan's trials on the one runner; one result (RESULT_COLUMNS) per trial, in plan order."""
-    return run_payload(trial_payload(plan, trials_dir), [t.label for t in plan.trials], what=f"{plan.stage} trial(s)",
-                       run_dir=sweep_dir, address=address, max_concurrent=max_concurrent, info=info)
-
-
 def run_payload(payload: dict[str, Any], labels: Sequence[str], *, what: str, run_dir: Path, address: Optional[str],
-                max_concurrent: Optional[int], info: dict[str, Any], name: str = "tune",
+                max_concurrent: Optional[int], max_failures: int, info: dict[str, Any], name: str = "tune",
                 record: Optional[tuple[Path, Sequence[int]]] = None) -> list[dict[str, Any]]:
     """A trial payload (`plans.trial_payload`, or a bench's several) on the one runner, in its order.
 
     Tune starts the trials in the payload's order; one result (RESULT_COLUMNS) per trial. Tune's
     own files go to `run_dir/name`; with `record` = (file, ids) each result is also appended to
-    the file as it arrives, numbered by `ids`.
+    the file as it arrives, numbered by `ids`. Afterwards (or when interrupted) a trial's run that
+    its dead worker left saying `running` says `failed` or `interrupted` (`trial_runs.account_lost`).
     """
+    from gailctl.experiments.trial_runs import account_lost
+
     ray_tune = import_ray().tune
     n = len(payload["trials"])
+    runs_file = Path(payload["runs_file"]) if payload.get("runs_file") else None
 
     def announce(info: dict[str, Any]) -> None:
         from rich.markup import escape
@@ -131,18 +158,31 @@ def run_payload(payload: dict[str, Any], labels: Sequence[str], *, what: str, ru
         from gailctl.core.ui import console
 
         console.print(f"sweep: {n} {what} on Ray ({info['address']}, {info['num_cpus']} CPU(s), "
-                      f"{info['max_concurrent']} at a time); run folders in {escape(payload['trials_dir'])}", highlight=False)
+                      f"{info['max_concurrent']} at a time, {retries_text(max_failures)}); "
+                      f"run folders in {escape(payload['trials_dir'])}", highlight=False)
         console.print(escape(tensorboard_hint(Path(payload["trials_dir"]))), highlight=False, soft_wrap=True)
 
-    outcomes = run_trials_on_ray(ray_tune.with_parameters(payload_trainable, payload=payload), run_dir=run_dir,
-                                 address=address, max_concurrent=max_concurrent, info=info, n_trials=n,
-                                 callbacks=[_progress_callback(ray_tune, labels, None if record is None else (str(record[0]), list(record[1])))],
-                                 announce=announce, name=name)
+    try:
+        outcomes = run_trials_on_ray(ray_tune.with_parameters(payload_trainable, payload=payload), run_dir=run_dir,
+                                     address=address, max_concurrent=max_concurrent, info=info, n_trials=n,
+                                     callbacks=[_progress_callback(ray_tune, labels, None if record is None else (str(record[0]), list(record[1])))],
+                                     announce=announce, name=name, max_failures=max_failures)
+    except KeyboardInterrupt:
+        account_lost(payload["trials"], [{"status": "interrupted"} for _ in range(n)], runs_file)
+        raise
     by_index = {int(o.config["trial"]): _result_of(o) for o in outcomes if "trial" in o.config}
     missing = {**dict.fromkeys(RESULT_COLUMNS), "status": "interrupted", "error": NEVER_STARTED}
-    return [by_index.get(i, dict(missing)) for i in range(n)]
+    results = [by_index.get(i, dict(missing)) for i in range(n)]
+    account_lost(payload["trials"], results, runs_file)
+    return results
 
 # --- the command -----------------------------------------------------------------------
+
+
+def check_runner_options(max_concurrent: Optional[int], max_failures: int) -> None:
+    if max_concurrent is not None and max_concurrent < 1:
+        raise UsageError(f"--max-concurrent {max_concurrent}: must be at least 1")
+    check_max_failures(max_failures)
 
 
 def run_sweep(
@@ -156,6 +196,7 @@ def run_sweep(
     runs_dir: Path = Path("runs"),
     address: Optional[str] = None,
     max_concurrent: Optional[int] = None,
+    max_failures: int = DEFAULT_MAX_FAILURES,
     argv: Optional[list[str]] = None,
     allow_env_mismatch: bool = False,
 ) -> SweepOutcome:
@@ -163,12 +204,13 @@ def run_sweep(
 
     The sweep folder (`runs_dir/sweep__ENV__sSEEDS__TIME`, SEEDS like `0-4`) holds config.yaml, command.txt,
     sweep.json, summary.json, trials/ (one run folder per trial), results.csv, results.md,
-    curves.png, tune/ (Ray Tune's results) and, for the embedded cluster, ray/ (its temp files).
-    A failed trial does not stop the others; the outcome says how each ended.
+    curves.png, the trial list and its logs (trials.json, trial-results.jsonl, trial-runs.jsonl:
+    what `--resume` and Ray's retries go on from), tune/ (Ray Tune's results) and, for the
+    embedded cluster, ray/ (its temp files). A failed trial does not stop the others; the
+    outcome says how each ended.
     """
     require_ray()
-    if max_concurrent is not None and max_concurrent < 1:
-        raise UsageError(f"--max-concurrent {max_concurrent}: must be at least 1")
+    check_runner_options(max_concurrent, max_failures)
     plan = plan_sweep(stage=stage, config_path=config_path, seeds=seeds, overrides=overrides, grid=grid, demos=demos,
                       allow_env_mismatch=allow_env_mismatch)
     from gailctl.rl.env.make import check_env_id
@@ -185,33 +227,85 @@ def run_sweep(
     trials_dir = sweep_dir / "trials"
     trials_dir.mkdir()
     atomic_write_text(sweep_dir / "sweep.json", json.dumps(plan.describe(trials_dir), indent=2, default=str) + "\n")
+    trial_list = new_trial_list(trial_payload(plan, trials_dir), [t.label for t in plan.trials])
+    atomic_write_text(sweep_dir / TRIALS_FILE, json.dumps(trial_list, indent=1) + "\n")  # what --resume goes on from
     head = {"stage": "sweep", "env_id": base.env.id, "seed": plan.seeds[0], "run_dir": shown_path(sweep_dir), "started": now_iso(),
             "sweep_stage": plan.stage, "n_trials": len(plan.trials)}
-    ray_info: dict[str, Any] = {}
     with run_lock(sweep_dir):
-        write_summary(sweep_dir, {**head, "status": "running"})
-        t0 = time.monotonic()
+        return _run_and_report(plan, sweep_dir, trial_list, head, earlier_s=0.0, new=True, address=address,
+                               max_concurrent=max_concurrent, max_failures=max_failures)
+
+
+def resume_sweep(sweep_dir: Path, *, address: Optional[str] = None, max_concurrent: Optional[int] = None,
+                 max_failures: int = DEFAULT_MAX_FAILURES, argv: Optional[list[str]] = None) -> SweepOutcome:
+    """`gailctl sweep --resume SWEEP_DIR`: finish the trials that did not finish, keep the finished ones.
+
+    The trials are the ones the sweep saved when it started (their configs as they were then);
+    each unfinished one goes on from its own run folder (`trial_runs.continuation`: a stopped or
+    lost gail or expert run from its last checkpoint). `wall_s` adds up every invocation.
+    """
+    require_ray()
+    check_runner_options(max_concurrent, max_failures)
+    sweep_dir = Path(sweep_dir).absolute()
+    summary = read_summary(sweep_dir)
+    if summary.get("stage") != "sweep" or not (sweep_dir / "sweep.json").is_file():
+        raise UsageError(f"--resume {sweep_dir}: not a sweep folder (no sweep summary.json and sweep.json)")
+    if not (sweep_dir / TRIALS_FILE).is_file():
+        raise UsageError(f"--resume {sweep_dir}: no {TRIALS_FILE} (a sweep from before gailctl saved its trial list): "
+                         "nothing to resume; run the sweep again")
+    if address is not None:
+        check_address(address)
+    with run_lock(sweep_dir):
+        trial_list = read_trial_list(sweep_dir)
+        if all(r is not None and r.get("status") == "finished" for r in trial_list["results"]) \
+                and summary.get("status") == "finished":
+            raise UsageError(f"--resume {sweep_dir}: every trial finished; nothing to resume")
         try:
-            results = run_on_ray(plan, sweep_dir=sweep_dir, trials_dir=trials_dir, address=address,
-                                  max_concurrent=max_concurrent, info=ray_info)
-            outcome = aggregate(plan, sweep_dir, results, wall_s=round(time.monotonic() - t0, 3))
-        except UsageError:  # Ray could not be imported or joined: nothing ran, leave no folder
+            describe = json.loads((sweep_dir / "sweep.json").read_text(encoding="utf-8"))
+            base = config_from_dict(yaml.safe_load((sweep_dir / "config.yaml").read_text(encoding="utf-8")),
+                                    source=str(sweep_dir / "config.yaml"))
+            plan = saved_plan(describe, trial_list["payload"], base)
+        except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
+            raise UsageError(f"--resume {sweep_dir}: unreadable sweep.json, config.yaml or {TRIALS_FILE}: {exc}") from None
+        head = {k: summary.get(k) for k in ("stage", "env_id", "seed", "run_dir", "started", "sweep_stage", "n_trials")}
+        head["resumed"] = [*summary.get("resumed", []), now_iso()]
+        append_command(sweep_dir, argv=argv, note=f"resumed {head['resumed'][-1]}")
+        return _run_and_report(plan, sweep_dir, trial_list, head, earlier_s=float(summary.get("wall_s") or 0.0), new=False,
+                               address=address, max_concurrent=max_concurrent, max_failures=max_failures)
+
+
+def _run_and_report(plan: SweepPlan, sweep_dir: Path, trial_list: dict[str, Any], head: dict[str, Any], *, earlier_s: float,
+                    new: bool, address: Optional[str], max_concurrent: Optional[int], max_failures: int) -> SweepOutcome:
+    """Run the list's unfinished trials, aggregate every trial; summary.json says how it ended, whatever happens."""
+    ray_info: dict[str, Any] = {}
+    write_summary(sweep_dir, {**head, "status": "running", "wall_s": round(earlier_s, 3)})
+    t0 = time.monotonic() - earlier_s
+    try:
+        results = run_trials(sweep_dir, trial_list, address=address, max_concurrent=max_concurrent, max_failures=max_failures,
+                             noun=f"{plan.stage} trial(s)", info=ray_info)
+        outcome = aggregate(plan, sweep_dir, results, wall_s=round(time.monotonic() - t0, 3))
+    except UsageError:  # Ray could not be imported or joined: nothing ran
+        if new:  # leave no folder
             shutil.rmtree(sweep_dir, ignore_errors=True)
-            raise
-        except KeyboardInterrupt as exc:
-            write_summary(sweep_dir, {**head, "status": "interrupted", "ray": ray_info, "wall_s": round(time.monotonic() - t0, 3)})
-            raise Interrupted(f"sweep interrupted; {sweep_dir}/summary.json says so, its trials/ holds the runs that started "
-                              "(a sweep has no --resume: run it again for the rest)") from exc
-        except BaseException as exc:
-            write_summary(sweep_dir, {**head, "status": "failed", "error": one_line_error(exc), "ray": ray_info,
-                                      "wall_s": round(time.monotonic() - t0, 3)})
-            raise
-        summary = {**head, "status": outcome.status, "wall_s": outcome.wall_s, "n_finished": outcome.n_finished,
-                   "n_failed": outcome.n_failed, "trials": outcome.rows, "points": outcome.points, "ray": ray_info,
-                   "artifacts": {"sweep": "sweep.json", "results_csv": "results.csv", "results_md": "results.md",
-                                 "curves": outcome.curves.name if outcome.curves else None, "trials": "trials", "tune": "tune"}}
-        if outcome.status != "finished":
-            summary["error"] = (f"{outcome.n_failed} trial(s) failed" if outcome.status == "failed"
-                                else "some trials did not finish")
-        write_summary(sweep_dir, summary)
+        else:
+            write_summary(sweep_dir, {**head, "status": "interrupted", "wall_s": round(earlier_s, 3)})
+        raise
+    except KeyboardInterrupt as exc:
+        write_summary(sweep_dir, {**head, "status": "interrupted", "ray": ray_info, "wall_s": round(time.monotonic() - t0, 3)})
+        raise Interrupted(f"sweep interrupted; {sweep_dir}/summary.json says so, its trials/ holds the runs that started; "
+                          f"continue with: gailctl sweep --resume {sweep_dir}") from exc
+    except BaseException as exc:
+        write_summary(sweep_dir, {**head, "status": "failed", "error": one_line_error(exc), "ray": ray_info,
+                                  "wall_s": round(time.monotonic() - t0, 3)})
+        raise
+    summary = {**head, "status": outcome.status, "wall_s": outcome.wall_s, "n_finished": outcome.n_finished,
+               "n_failed": outcome.n_failed, "n_restarted": outcome.n_restarted, "trials": outcome.rows, "points": outcome.points,
+               "ray": ray_info,
+               "artifacts": {"sweep": "sweep.json", "results_csv": "results.csv", "results_md": "results.md",
+                             "curves": outcome.curves.name if outcome.curves else None, "trials": "trials", "tune": "tune",
+                             "trial_list": TRIALS_FILE, "trial_runs": RUNS_FILE}}
+    if outcome.status != "finished":
+        summary["error"] = (f"{outcome.n_failed} trial(s) failed" if outcome.status == "failed"
+                            else "some trials did not finish") + f"; continue with: gailctl sweep --resume {sweep_dir}"
+    write_summary(sweep_dir, summary)
     return outcome

@@ -56,17 +56,25 @@ class SweepOutcome:
     def n_finished(self) -> int:
         return sum(r["status"] == "finished" for r in self.rows)
 
+    @property
+    def n_restarted(self) -> int:
+        """Trials whose process died at least once and went on."""
+        return sum(bool(r.get("restarts")) for r in self.rows)
+
     def summary_line(self) -> str:
         files = "results.csv, results.md" + (", curves.png" if self.curves else "")
-        return (f"sweep: {len(self.rows)} {self.plan.stage} trial(s), {self.n_finished} finished, {self.n_failed} failed, "
-                f"in {self.wall_s:.0f} s; {files} in the sweep folder")
+        restarted = f", {self.n_restarted} restarted after losing their worker" if self.n_restarted else ""
+        return (f"sweep: {len(self.rows)} {self.plan.stage} trial(s), {self.n_finished} finished, {self.n_failed} failed"
+                f"{restarted}, in {self.wall_s:.0f} s; {files} in the sweep folder")
 
     def raise_if_incomplete(self) -> None:
         """Exit 1 when a trial failed, 130 when the sweep was interrupted."""
+        again = f"gailctl sweep --resume {self.sweep_dir}"
         if self.n_failed:
-            raise GailctlError(f"sweep: {self.n_failed} of {len(self.rows)} trial(s) failed; errors in {self.sweep_dir / 'results.md'}")
+            raise GailctlError(f"sweep: {self.n_failed} of {len(self.rows)} trial(s) failed; errors in {self.sweep_dir / 'results.md'}; "
+                               f"`{again}` runs the unfinished ones again")
         if self.status == "interrupted":
-            raise Interrupted(f"sweep interrupted; finished trials are in {self.sweep_dir / 'results.md'}")
+            raise Interrupted(f"sweep interrupted; finished trials are in {self.sweep_dir / 'results.md'}; continue with: {again}")
 
 
 def summarize_points(plan: SweepPlan, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -100,8 +108,10 @@ def _table_rows(outcome: SweepOutcome, *, full_paths: bool = False) -> tuple[lis
     terminal the trial number identifies a row, and `gailctl runs SWEEP_DIR` lists the folders."""
     keys = [a.key for a in outcome.plan.grid]
     sampled, last = _has(outcome.rows, "sampled_normalized_score"), _has(outcome.rows, "last_round_normalized_score")
+    restarted = any(r.get("restarts") for r in outcome.rows)
     header = ["trial", *keys, "seed", "status", "return", "norm", *(["sampled"] if sampled else []), "ep",
-              *(["last round"] if last else []), "env steps", *(["run folder"] if full_paths else [])]
+              *(["last round"] if last else []), "env steps", *(["restarts"] if restarted else []),
+              *(["run folder"] if full_paths else [])]
     body = []
     for trial, row in zip(outcome.plan.trials, outcome.rows):
         typed = dict(trial.point)  # grid values as the user typed them
@@ -112,12 +122,21 @@ def _table_rows(outcome: SweepOutcome, *, full_paths: bool = False) -> tuple[lis
                      fmt(row.get("final_episodes"), "d"),
                      *([fmt(row.get("last_round_normalized_score"), ".2f")] if last else []),
                      "—" if outcome.plan.stage == "bc" else fmt(row["n_env_steps"], ","),
+                     *([restarts_cell(row)] if restarted else []),
                      *([run_dir or "—"] if full_paths else [])])
     if any(r["error"] for r in outcome.rows):
         header.append("error")
         for line, row in zip(body, outcome.rows):
             line.append(row["error"] or "")
     return header, body
+
+
+def restarts_cell(row: dict[str, Any]) -> str:
+    """`1 (from 3,840)`: how often a trial's process died and the env steps its run went on from each time."""
+    if not row.get("restarts"):
+        return ""
+    steps = [f"{int(s):,}" for s in str(row.get("restarted_from") or "").split(";") if s]
+    return f"{row['restarts']} (from {', '.join(steps)})" if steps else str(row["restarts"])
 
 
 def scores_note(rows: Sequence[dict[str, Any]]) -> str:
@@ -127,6 +146,8 @@ def scores_note(rows: Sequence[dict[str, Any]]) -> str:
         note += ", argmax actions; sampled: norm with sampled actions"
     if _has(rows, "last_round_normalized_score"):
         note += "; last round: norm of the last per-round evaluation"
+    if any(r.get("restarts") for r in rows):
+        note += "; restarts: times the trial's worker died, and the env steps its run went on from"
     return note
 
 
@@ -151,7 +172,7 @@ def render_sweep_tables(outcome: SweepOutcome) -> list["Table"]:
     header, body = _table_rows(outcome)
     cfg = outcome.plan.base_config
     trials = rich_table(f"sweep: {outcome.plan.stage} on {cfg.env.id}, {len(body)} trial(s); {scores_note(outcome.rows)}")
-    numeric = ("trial", "seed", "return", "norm", "sampled", "ep", "last round", "env steps")
+    numeric = ("trial", "seed", "return", "norm", "sampled", "ep", "last round", "env steps", "restarts")
     for col in header:
         trials.add_column(col, justify="right" if col in numeric else "left", overflow="fold")
     styles = {"finished": "green", "failed": "red", "interrupted": "yellow"}

@@ -20,8 +20,6 @@ import contextlib
 import functools
 import json
 import shutil
-import signal
-import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
@@ -35,7 +33,8 @@ from gailctl.core.errors import Interrupted, UsageError
 from gailctl.core.paths import shown_path
 from gailctl.core.runs import append_command, atomic_write_text, create_run, now_iso, read_summary, run_lock, write_run_header, write_summary
 from gailctl.experiments.plans import check_trial_data
-from gailctl.experiments.runner import check_address, import_ray, require_ray, run_on_ray, tensorboard_hint
+from gailctl.experiments.runner import DEFAULT_MAX_FAILURES, check_address, check_max_failures, import_ray, require_ray, run_on_ray, tensorboard_hint
+from gailctl.experiments.trial_runs import RUNS_FILE, settle_all
 from gailctl.experiments.tune_outputs import TuneOutcome, counted_row, write_outputs
 from gailctl.experiments.tune_plan import (
     DEFAULT_SAMPLER_SEED,
@@ -47,6 +46,7 @@ from gailctl.experiments.tune_plan import (
     plan_tune,
 )
 from gailctl.experiments.tune_search import (
+    CONTINUES,
     JOURNAL,
     STUDY_NAME,
     fail_stale,
@@ -63,23 +63,6 @@ OPTUNA_MISSING = "gailctl tune needs optuna (imitation installs it): pip install
 
 
 # --- messages --------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _sigterm_interrupts() -> Iterator[None]:
-    """SIGTERM to the tune process stops it like Ctrl-C (the study and its files stay consistent)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager
@@ -116,6 +99,34 @@ def _counted(trial: Any, journal: dict[int, dict[str, Any]]) -> bool:
     if trial.state.name == "COMPLETE":
         return True
     return trial.state.name == "FAIL" and journal.get(trial.number, {}).get("status", "failed") == "failed"
+
+
+def _interrupted(trial: Any, journal: dict[int, dict[str, Any]]) -> bool:
+    """Stopped before its outcome (Ctrl-C, a lost tune process): its point is run again on a resume."""
+    if trial.state.name == "PRUNED":  # Tune stopped it before it reported
+        return True
+    return trial.state.name == "FAIL" and journal.get(trial.number, {}).get("status") == "interrupted"
+
+
+def _enqueue_again(study: Any, plan: TunePlan, journal: dict[int, dict[str, Any]]) -> int:
+    """A resumed study runs each interrupted trial's point again first, as a new trial whose seeds go
+    on in the interrupted trial's run folders (from their last checkpoints; a finished seed is not
+    run again); then the config's own values if their trial never ran. Returns how many went again."""
+    again = set(study.user_attrs.get("continued", []))
+    baseline = study.user_attrs.get("baseline_trial")
+    n = 0
+    for trial in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
+        if trial.number in again or not trial.params or not _interrupted(trial, journal):
+            continue
+        study.enqueue_trial(dict(trial.params), user_attrs={CONTINUES: int(trial.user_attrs.get(CONTINUES, trial.number))})
+        again.add(trial.number)
+        n += 1
+        if trial.number == baseline:  # the config's own values go on as this new trial
+            baseline = max(t.number for t in study.get_trials(deepcopy=False) if t.state.name == "WAITING")
+            study.set_user_attr("baseline_trial", baseline)
+    study.set_user_attr("continued", sorted(again))
+    _enqueue_baseline(study, plan, journal)
+    return n
 
 
 def _enqueue_baseline(study: Any, plan: TunePlan, journal: dict[int, dict[str, Any]]) -> None:
@@ -188,6 +199,7 @@ def run_tune(
     resume: Optional[Path] = None,
     runs_dir: Path = Path("runs"),
     address: Optional[str] = None,
+    max_failures: int = DEFAULT_MAX_FAILURES,
     argv: Optional[list[str]] = None,
 ) -> TuneOutcome:
     """`gailctl tune`: plan and check, then run trials on Ray Tune until the study has `n_trials` outcomes.
@@ -215,6 +227,7 @@ def run_tune(
             demos=demos_argument(demos),
             sampler_seed=DEFAULT_SAMPLER_SEED if sampler_seed is None else sampler_seed,
             n_trials=DEFAULT_TRIALS if n_trials is None else n_trials, cwd=str(Path.cwd()))
+    check_max_failures(max_failures)
     plan = plan_tune(options, space=space, space_source=space_source, workers=workers, address=address)
     from gailctl.rl.env.make import check_env_id
 
@@ -246,7 +259,12 @@ def run_tune(
         if resume is not None and (n_stale := fail_stale(study, tune_dir, why="the tune process stopped during this trial")):
             _say(f"tune: {n_stale} trial(s) left running by a stopped tune process marked interrupted")
         journal = read_journal(tune_dir)
-        _enqueue_baseline(study, plan, journal)
+        if resume is not None:
+            settle_all(tune_dir / RUNS_FILE, status="interrupted", why="stopped with the tune process before it finished")
+            if n_again := _enqueue_again(study, plan, journal):
+                _say(f"tune: {n_again} interrupted trial(s) run again first, their seeds from their runs' last checkpoints")
+        else:
+            _enqueue_baseline(study, plan, journal)
         done = sum(_counted(t, journal) for t in study.get_trials(deepcopy=False))
         n_new = options.n_trials - done
         if n_new < 1:
@@ -284,10 +302,9 @@ def run_tune(
         status = "running"
         before = {t.number for t in study.get_trials(deepcopy=False) if t.state.name != "WAITING"}
         try:
-            with _sigterm_interrupts():
-                run_on_ray(ray_tune.with_parameters(point_trainable, context=context), run_dir=tune_dir, address=address,
-                           max_concurrent=plan.workers, info=ray_info, n_trials=n_new, search_alg=search,
-                           callbacks=[progress], announce=announce, name=f"tune-{starts}")
+            run_on_ray(ray_tune.with_parameters(point_trainable, context=context), run_dir=tune_dir, address=address,
+                       max_concurrent=plan.workers, info=ray_info, n_trials=n_new, search_alg=search,
+                       callbacks=[progress], announce=announce, name=f"tune-{starts}", max_failures=max_failures)
             status = "finished"
         except UsageError:  # Ray could not be imported or joined: nothing ran
             status = "failed"
@@ -306,6 +323,10 @@ def run_tune(
             new_rows = [r for r in rows if r["trial"] not in before]
             if status == "finished" and any(r["state"] == "interrupted" for r in new_rows):
                 status = "interrupted"  # a trial's runs were stopped, or Tune stopped trials (Ctrl-C)
+            # A run whose worker Ray ended (Ctrl-C) or gave up on says so, not `running`.
+            settle_all(tune_dir / RUNS_FILE, status="interrupted" if status == "interrupted" else "failed",
+                       why="stopped with the tune before it finished" if status == "interrupted"
+                       else "its worker died and Ray gave up on its trial")
             summary = {**head, "status": status, "wall_s": round(time.monotonic() - t0, 1), "objective": space.objective,
                        "n_trials": sum(counted_row(r) for r in rows), "n_target": options.n_trials,
                        "n_complete": sum(r["state"] == "complete" for r in rows),

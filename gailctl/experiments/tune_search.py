@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from gailctl.core.errors import ConfigError
+from gailctl.core.errors import GailctlError
 from gailctl.experiments.tune_space import ChoiceDist, FloatDist, IntDist, Space, objective_of_run, override, parse_space, yaml_value
 
 STUDY_NAME = "gailctl-tune"
@@ -30,6 +30,10 @@ METRIC = "objective"
 JOURNAL = "trials.jsonl"
 TRIAL_KEY = "trial"
 """The config key that carries a Tune trial's Optuna trial number (never a dotted config key)."""
+RUNS_KEY = "runs_of"
+"""The config key that names whose run folders a trial's seeds go on in: its own number, or the
+interrupted trial it continues (Optuna user attribute CONTINUES, set by `tune --resume`)."""
+CONTINUES = "continues"
 
 
 # --- the study (driver side) -----------------------------------------------------------
@@ -71,7 +75,8 @@ def make_search(*, optuna: Any, storage: Any, study: Any, space: Space, sampler_
 
     Two public methods are extended: `suggest` adds the Optuna trial number to the point (so the
     trainable and the progress lines can name it; the suggestion just asked is the study's
-    newest running trial, since Tune asks one at a time on the driver), and `on_trial_complete`
+    newest running trial, since Tune asks one at a time on the driver) and whose run folders its
+    seeds go on in (RUNS_KEY), and `on_trial_complete`
     turns a failed trial (reported objective NaN) into Optuna's FAIL: `Study.tell` refuses NaN as
     a value, and OptunaSearch would only log that and leave the trial running.
     """
@@ -85,11 +90,11 @@ def make_search(*, optuna: Any, storage: Any, study: Any, space: Space, sampler_
             point = super().suggest(trial_id)
             if point is None:
                 return None
-            running = [t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-                       if t.number not in numbered]
+            running = {t.number: t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+                       if t.number not in numbered}
             number = max(running)
             numbered.add(number)
-            return {**point, TRIAL_KEY: number}
+            return {**point, TRIAL_KEY: number, RUNS_KEY: int(running[number].user_attrs.get(CONTINUES, number))}
 
         def on_trial_complete(self, trial_id: str, result: Optional[dict] = None, error: bool = False) -> None:
             value = (result or {}).get(self.metric)
@@ -116,19 +121,22 @@ def run_point(point: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
     options = context["options"]
     space = parse_space(context["space"], source="space.yaml")
     number = int(point[TRIAL_KEY])
+    runs_of = int(point.get(RUNS_KEY, number))
     values = config_values(space, point)
     sets = [override(k, v) for k, v in values.items()]
     entry: dict[str, Any] = {"trial": number, "values": values, "set": sets, "per_seed": {}, "run_dirs": [],
-                             METRIC: math.nan}
+                             METRIC: math.nan, **({CONTINUES: runs_of} if runs_of != number else {})}
     if Path(options["cwd"]).is_dir():  # relative paths in --set are the user's working directory's
         os.chdir(options["cwd"])
     try:
         plan = plan_sweep(stage="gail", config_path=None if options["config"] is None else Path(options["config"]),
                           seeds=options["seeds"], overrides=[*options["set"], *sets],
                           demos=options["demos"])
-    except ConfigError as exc:  # a combination the config refuses (e.g. a batch larger than a rollout)
+    except GailctlError as exc:  # a combination the config refuses (e.g. a batch larger than a rollout)
         return {**entry, "status": "failed", "error": str(exc), "wall_s": round(time.monotonic() - t0, 1)}
-    payload = trial_payload(plan, Path(context["tune_dir"]) / "trials")
+    # Keyed by trial and seed: a retried trial (its worker died) or a resumed study's continuation of an
+    # interrupted one finds each seed's run folder and goes on there (`trial_runs`).
+    payload = trial_payload(plan, Path(context["tune_dir"]) / "trials", keys=[f"{runs_of}.s{t.seed}" for t in plan.trials])
     results = [run_trial(payload, i) for i in range(len(plan.trials))]
     per_seed: dict[str, float] = {}
     errors = []
@@ -140,7 +148,8 @@ def run_point(point: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
             per_seed[str(seed)] = objective_of_run(space.objective, Path(res["run_dir"]))
         except (OSError, ValueError) as exc:
             errors.append(f"seed {seed}: {exc}")
-    entry.update(per_seed=per_seed, run_dirs=[r.get("run_dir") for r in results], wall_s=round(time.monotonic() - t0, 1))
+    entry.update(per_seed=per_seed, run_dirs=[r.get("run_dir") for r in results], wall_s=round(time.monotonic() - t0, 1),
+                 restarts=sum(r.get("restarts") or 0 for r in results))
     if errors:
         interrupted = any(r.get("status") == "interrupted" for r in results)
         return {**entry, "status": "interrupted" if interrupted else "failed", "error": "; ".join(errors)}
@@ -148,10 +157,19 @@ def run_point(point: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
 
 
 def point_trainable(config: dict[str, Any], *, context: dict[str, Any]) -> None:
-    """Ray Tune's function trainable: one point, reported once (the entry as JSON, the objective)."""
+    """Ray Tune's function trainable: one point, reported once (the entry as JSON, the objective).
+
+    Never raises: a failure is the entry's, so Ray retries only a trial whose worker died.
+    """
     from ray import tune
 
-    entry = run_point(config, context)
+    from gailctl.experiments.runner import one_line_error
+
+    try:
+        entry = run_point(config, context)
+    except Exception as exc:  # noqa: BLE001 - a retry cannot fix it: reported, not raised to Ray
+        entry = {"trial": int(config[TRIAL_KEY]), "values": {}, "per_seed": {}, "run_dirs": [], METRIC: math.nan,
+                 "status": "failed", "error": one_line_error(exc)}
     tune.report({METRIC: entry[METRIC], "entry": json.dumps(entry)})
 
 
@@ -204,8 +222,18 @@ def progress_callback(tune: Any, *, tune_dir: Path, space: Space, on_ended: Call
     class Progress(tune.Callback):  # type: ignore[misc, name-defined]
         def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
             number = trial.config.get(TRIAL_KEY)
+            failures = trial.run_metadata.num_failures
+            if failures:  # Ray starts it again after its worker died
+                say(f"trial {number}: started again (attempt {failures + 1})")
+                return
             values = config_values(space, trial.config)
-            say(f"trial {number} {position()}: " + ", ".join(f"{k}={short_value(v)}" for k, v in values.items()))
+            runs_of = trial.config.get(RUNS_KEY, number)
+            goes_on = f" (goes on from trial {runs_of}'s runs)" if runs_of != number else ""
+            say(f"trial {number} {position()}: " + ", ".join(f"{k}={short_value(v)}" for k, v in values.items()) + goes_on)
+
+        def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+            say(f"trial {trial.config.get(TRIAL_KEY)}: its worker died (killed, out of memory, or its node lost); Ray starts it "
+                f"again ({trial.run_metadata.num_failures} of {trial.max_failures} retries), its runs from their last checkpoints")
 
         def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
             entry = json.loads(result["entry"])
@@ -223,8 +251,9 @@ def progress_callback(tune: Any, *, tune_dir: Path, space: Space, on_ended: Call
             number = trial.config.get(TRIAL_KEY)
             if number is not None:  # its worker died before it reported (killed, out of memory...)
                 append_entry(tune_dir, {"trial": number, "values": config_values(space, trial.config), "status": "failed",
-                                        "error": "Ray: the trial's worker failed (killed, or out of memory?); see Ray's logs"})
-            say(f"trial {number}: failed in Ray (its worker died)")
+                                        "error": f"Ray: the trial's worker died {trial.run_metadata.num_failures} time(s) "
+                                                 "(killed, out of memory, or its node lost); see Ray's logs"})
+            say(f"trial {number}: failed in Ray (its worker died, and Ray gave up on it)")
             on_ended()
 
     return Progress()

@@ -12,7 +12,7 @@ import json
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import yaml
 
@@ -49,6 +49,9 @@ class Curve:
     eval_deterministic: bool = True
     subsample_every: int = 1
     """The demonstrations' every K-th transition was kept (`gail.subsample_every`, 1 = all)."""
+    final_upright: Optional[float] = None
+    """Share of the final evaluation's steps spent upright (argmax when there is one); None on
+    tasks without healthy conditions (`gailctl.rl.upright`)."""
 
 
 def _float(text: Any) -> Optional[float]:
@@ -73,6 +76,8 @@ def load_curve(run_dir: Path) -> Curve:
     det = scores.final.normalized_score if scores.final and argmax else None
     sto = scores.sampled.normalized_score if scores.sampled else (
         scores.final.normalized_score if scores.final and not argmax else None)
+    shown = scores.final or scores.sampled  # argmax when there is one
+    upright = shown.upright_share if shown else None
     return Curve(
         run_dir=run_dir,
         env_id=summary.env_id,
@@ -90,6 +95,7 @@ def load_curve(run_dir: Path) -> Curve:
         final_episodes=int(scores.episodes or 0),
         eval_deterministic=bool(getattr(summary, "eval_deterministic", True)),
         subsample_every=int((cfg.get("gail") or {}).get("subsample_every", 1)),
+        final_upright=_float(upright),
     )
 
 
@@ -210,6 +216,9 @@ def summarize(curves: Sequence[Curve], *, at_steps: Sequence[int]) -> list[dict[
             "final episodes": "/".join(str(e) for e in sorted({c.final_episodes for c in group})),
             "final per seed": per_seed_finals(group),
         }
+        if any(c.final_upright is not None for c in group):  # locomotion tasks: did it stay on its feet?
+            row["upright (final)"] = _mean_std([c.final_upright for c in group])
+            row["upright per seed"] = per_seed_finals(group, value=lambda c: c.final_upright)
         if method != "bc":
             bc_finals = [f for c in groups.get((env_id, "bc", n_demos, every), []) if (f := _final(c)) is not None]
             finals = [f for c in group if (f := _final(c)) is not None]
@@ -231,11 +240,11 @@ def summarize(curves: Sequence[Curve], *, at_steps: Sequence[int]) -> list[dict[
     return rows
 
 
-def per_seed_finals(group: Sequence[Curve]) -> str:
-    """`s0 0.895, s1 1.063`: each seed's final score to three places, so a per-seed target
-    (such as "every one of 5 seeds >= 0.9") is read exactly, not from a rounded 0.90."""
+def per_seed_finals(group: Sequence[Curve], *, value: Callable[[Curve], Optional[float]] = _final) -> str:
+    """`s0 0.895, s1 1.063`: each seed's final score (or another `value` of its run) to three places,
+    so a per-seed target ("every one of 5 seeds >= 0.9") is read exactly, not from a rounded 0.90."""
     def one(c: Curve) -> str:
-        final = _final(c)
+        final = value(c)
         return f"s{c.seed} {'n/a' if final is None else f'{final:.3f}'}"
     return ", ".join(one(c) for c in sorted(group, key=lambda c: c.seed))
 

@@ -20,7 +20,7 @@ import yaml
 
 from gailctl.core import summaries
 from gailctl.core.errors import UsageError
-from gailctl.core.runs import is_run_dir, read_summary, stage_from_folder_name
+from gailctl.core.runs import is_run_dir, lock_is_free, read_summary, stage_from_folder_name
 from gailctl.core.findings import read_findings
 from gailctl.report.run_scores import ALGORITHMS, FinalScores, final_scores, number
 
@@ -73,29 +73,6 @@ def summary_or_none(run_dir: Path) -> Optional[dict[str, Any]]:
 def _stage_from_name(name: str) -> Optional[str]:
     stage = stage_from_folder_name(name)
     return stage if stage in STAGES else None
-
-
-def _lock_is_free(run_dir: Path) -> Optional[bool]:
-    """True when `run.lock` exists and nobody holds it; None when we cannot tell."""
-    try:
-        import fcntl
-    except ImportError:  # not a POSIX system
-        return None
-    try:
-        fd = os.open(Path(run_dir) / "run.lock", os.O_RDONLY)
-    except OSError:  # no lock file (a run from before locks existed) or unreadable
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        except OSError:
-            return None
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return True
-    finally:
-        os.close(fd)
 
 
 def _last_metrics_row(run_dir: Path) -> Optional[dict[str, str]]:
@@ -178,6 +155,9 @@ class RunInfo:
     """summary.json's ISO start time, as written."""
     age_s: Optional[float]
     """Seconds from the start (or, without one, from the folder's command.txt) to `now`."""
+    restarts: int = 0
+    """How often the run's process died (a worker killed, its node lost) and the run went on
+    (summary.json's `restarts`); `gailctl runs` shows it beside the status."""
     findings: tuple[str, ...] = ()
     """Names of what the live doctor found while the run trained (its findings.jsonl), in order;
     `gailctl doctor RUN` says more."""
@@ -216,7 +196,7 @@ def read_run_info(run_dir: Path, now: datetime) -> tuple[RunInfo, float]:
         status = "unknown"
     else:
         status = s["status"]
-        if status == "running" and _lock_is_free(run_dir):
+        if status == "running" and lock_is_free(run_dir):
             status = "stale"
     n_env_steps = _int(s.get("n_env_steps"))
     if n_env_steps is None:
@@ -251,6 +231,7 @@ def read_run_info(run_dir: Path, now: datetime) -> tuple[RunInfo, float]:
         last_round_normalized_score=scores.last_round_normalized_score,
         started=started,
         age_s=max(0.0, now.timestamp() - t_start) if t_start else None,
+        restarts=len(s["restarts"]) if isinstance(s.get("restarts"), list) else 0,
         findings=tuple(str(f.get("name")) for f in read_findings(run_dir)),
     )
     return info, t_start

@@ -59,7 +59,8 @@ def render_runs_table(runs: Sequence[RunInfo], *, root: Optional[Path] = None) -
     """
     table = rich_table(f"{len(runs)} run(s). Scores of the final evaluation over `ep` episodes, argmax actions "
                        "(sampled: the same with sampled actions); norm: random 0, expert 1"
-                       + ("; !N: N findings while training (`gailctl doctor RUN`)" if any(r.findings for r in runs) else ""))
+                       + ("; !N: N findings while training (`gailctl doctor RUN`)" if any(r.findings for r in runs) else "")
+                       + ("; +Nr: the run's process died N times and the run went on" if any(r.restarts for r in runs) else ""))
     table.add_column("run", overflow="fold", ratio=1, min_width=20)
     table.add_column("status", no_wrap=True)
     for name in ("env steps", "return", "norm", "sampled", "ep", "age"):
@@ -69,7 +70,7 @@ def render_runs_table(runs: Sequence[RunInfo], *, root: Optional[Path] = None) -
         status = f"[{style}]{r.status}[/]" if style else r.status
         table.add_row(
             _run_cell(r, root),
-            status + (f" [red]!{len(r.findings)}[/]" if r.findings else ""),
+            status + (f" [yellow]+{r.restarts}r[/]" if r.restarts else "") + (f" [red]!{len(r.findings)}[/]" if r.findings else ""),
             "—" if r.stage == "bc" else _fmt(r.n_env_steps, ","),  # BC trains on demonstrations only
             _fmt(r.final_return, ".1f"),
             _fmt(r.normalized_score, ".2f"),

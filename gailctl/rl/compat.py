@@ -127,3 +127,13 @@ def shallow_info_vec_env() -> type:
                     [dict(info) for info in self.buf_infos])
 
     return ShallowInfoVecEnv
+
+
+# --- imitation's DAgger trainer -----------------------------------------------------------
+
+
+def dagger_round_dir(trainer: Any, round_num: int) -> Path:
+    """Where a DAggerTrainer reads round `round_num`'s demonstrations (`scratch/demos/round-NNN`, the layout its
+    docstring gives): corrections a person made and a resumed run's aggregate go there, and imitation
+    keeps `_demo_dir_path_for_round` private."""
+    return Path(trainer._demo_dir_path_for_round(round_num))

@@ -19,12 +19,26 @@ from gailctl.core.errors import UsageError
 from gailctl.rl.demo_formats import Demos, read_demos
 from gailctl.rl.env.make import describe_space
 
-__all__ = ["Demos", "read_demos", "load_demos", "check_demos_fit", "next_obs_note"]
+__all__ = ["Demos", "read_demos", "write_demos", "load_demos", "check_demos_fit", "next_obs_note"]
 
 
-def load_demos(source: DemoSource | str | Path, *, n_demos: Optional[int]) -> list[Any]:
-    """The first `n_demos` trajectories of `source` (all when None), infos dropped (`read_demos`)."""
-    return read_demos(as_source(source), n_demos=n_demos).trajectories
+def write_demos(folder: Path, trajs: Sequence[Any], *, env_cfg: Any, spaces: tuple[Any, Any]) -> None:
+    """`folder` in imitation's format (`serialize.save`) with its `gailctl_demos.json` (the env and its
+    (observation, action) `spaces`), written whole or not at all: an existing folder is swapped
+    for the new one in one step, so a reader (or a kill) always finds one whole folder.
+    """
+    from gailctl.core.demos_meta import demos_meta
+    from gailctl.rl.demo_formats import write_demos as write_in_format
+
+    meta = demos_meta(env_id=env_cfg.id, observation_space=spaces[0], action_space=spaces[1],
+                      n_trajectories=len(trajs), env=env_cfg.model_dump(mode="json", exclude={"n_envs"}))
+    write_in_format(list(trajs), DemoSource("imitation", str(folder)), meta=meta)
+
+
+def load_demos(source: DemoSource | str | Path, *, n_demos: Optional[int], key: str = "gail.n_demos") -> list[Any]:
+    """The first `n_demos` trajectories of `source` (all when None), infos dropped (`read_demos`);
+    `key` is the config key that asked for `n_demos`, named when the source holds fewer."""
+    return read_demos(as_source(source), n_demos=n_demos, key=key).trajectories
 
 
 def next_obs_note(demos: Demos, cfg: Config) -> Optional[str]:
@@ -65,7 +79,9 @@ def check_demos_fit(trajs: Sequence[Any], venv: Any, cfg: Config, source: DemoSo
             f"--demos {source}: action {np.asarray(bad).tolist()} does not fit env {cfg.env.id} "
             f"(action space {describe_space(space)})"
         )
-    lengths = sorted({len(t.acts) for t in trajs})
+    # Whole episodes only: a piece that stops before its episode's end (terminal False: a DAgger
+    # correction, a subsampled piece) says nothing about when episodes end.
+    lengths = sorted({len(t.acts) for t in trajs if t.terminal})
     if len(lengths) > 1 and need_fixed_horizon and not cfg.env.allow_variable_horizon:
         raise UsageError(
             f"--demos {source}: episodes of different lengths ({lengths[0]} to {lengths[-1]} steps): "

@@ -17,10 +17,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Score:
-    """Returns and lengths of `n` evaluation episodes; arrays have shape (n,)."""
+    """Returns and lengths of `n` evaluation episodes; arrays have shape (n,).
+
+    `upright`: each episode's share of steps upright (`gailctl.rl.upright`), None for tasks without one.
+    """
 
     returns: np.ndarray
     lengths: np.ndarray
+    upright: Optional[np.ndarray] = None
 
     @property
     def return_mean(self) -> float:
@@ -30,14 +34,20 @@ class Score:
     def return_std(self) -> float:
         return float(np.std(self.returns))
 
+    @property
+    def upright_share(self) -> Optional[float]:
+        """Mean over episodes of the share of steps upright; None for tasks without healthy conditions."""
+        return None if self.upright is None else float(np.mean(self.upright))
+
     def as_row(self, refs: References, prefix: str = "return") -> dict[str, Any]:
-        norm = refs.normalize(self.return_mean)
+        norm, upright = refs.normalize(self.return_mean), self.upright_share
         return {
             f"{prefix}_mean": self.return_mean,
             f"{prefix}_std": self.return_std,
             f"{prefix}_min": float(np.min(self.returns)),
             "episode_len_mean": float(np.mean(self.lengths)),
             "normalized_score": float("nan") if norm is None else norm,
+            "upright_share": float("nan") if upright is None else upright,
         }
 
 
@@ -59,20 +69,28 @@ def evaluate(
 
     A stochastic gSDE policy draws fresh exploration noise as in training (see `SDENoise`), and
     the noise it had before is put back, so evaluating mid-training leaves the rollout's alone.
-    `callback(episodes_done)` is called after every step.
+    `callback(episodes_done)` is called after every step. On locomotion tasks each step's state
+    (the one the action is chosen in) is checked for being upright (`gailctl.rl.upright`).
     """
+    from gailctl.rl.upright import upright_probe
+
+    probe = upright_probe(venv)
     n_envs = venv.num_envs
     targets = np.array([(n_episodes + i) // n_envs for i in range(n_envs)], dtype=int)
     counts = np.zeros(n_envs, dtype=int)
     current_return = np.zeros(n_envs)
     current_len = np.zeros(n_envs, dtype=int)
+    current_up = np.zeros(n_envs, dtype=int)
     returns: list[float] = []
     lengths: list[int] = []
+    upright: list[float] = []
     obs = venv.reset()
     starts = np.ones(n_envs, dtype=bool)
     with SDENoise.around(model, deterministic=deterministic) as actor:
         while (counts < targets).any():
             actions, _ = actor.predict(obs, episode_start=starts, deterministic=deterministic)
+            if probe is not None:
+                current_up += probe()
             obs, rewards, dones, _infos = venv.step(actions)
             current_return += rewards
             current_len += 1
@@ -80,12 +98,14 @@ def evaluate(
                 if counts[i] < targets[i]:
                     returns.append(float(current_return[i]))
                     lengths.append(int(current_len[i]))
+                    upright.append(current_up[i] / current_len[i])
                     counts[i] += 1
-                current_return[i], current_len[i] = 0.0, 0
+                current_return[i], current_len[i], current_up[i] = 0.0, 0, 0
             starts = dones
             if callback is not None:
                 callback(int(counts.sum()))
-    return Score(np.asarray(returns, dtype=float), np.asarray(lengths, dtype=int))
+    return Score(np.asarray(returns, dtype=float), np.asarray(lengths, dtype=int),
+                 None if probe is None else np.asarray(upright, dtype=float))
 
 
 class RandomPolicy:

@@ -15,7 +15,7 @@ import re
 import zipfile
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from gailctl.core.config import NetArch, PPOConfig, RewardNetConfig
 from gailctl.core.errors import UsageError
@@ -170,6 +170,15 @@ def build_ppo(
     )
     multi_tensor_updates(model.policy.optimizer)
     return model
+
+
+def linear_lr(initial: float, *, final_fraction: float) -> Callable[[float], float]:
+    """SB3 learning-rate schedule falling linearly from `initial` (progress_remaining 1) to
+    `final_fraction` x `initial` (progress_remaining 0, the end of the budget)."""
+    def schedule(progress_remaining: float) -> float:
+        return initial * (final_fraction + (1.0 - final_fraction) * max(0.0, progress_remaining))
+
+    return schedule
 
 
 def train_value_only(policy: Any, on: bool) -> None:

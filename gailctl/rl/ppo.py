@@ -3,7 +3,9 @@
 `PPOLearner` holds stable-baselines3's PPO and, when the expert section asks for it, the
 VecNormalize it trains behind. It trains one rollout per `learn` call of SB3's (as imitation
 trains GAIL's generator), so the run loop sees every rollout boundary; with a constant learning
-rate and clip range that is the same training as one long `learn` call.
+rate and clip range that is the same training as one long `learn` call. With
+`expert.lr_schedule: linear` each rollout's update runs at the rate one long call over the
+expert's whole budget would give it (`linear_rate`), resumed or not.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from gailctl.rl.env.normalize import (
     save_policy_checkpoint,
     vecnormalize_payload,
 )
-from gailctl.rl.policies import build_ppo, load_ppo, save_zip
+from gailctl.rl.policies import build_ppo, linear_lr, load_ppo, save_zip
 
 MODEL_FILE = "model.zip"
 NORMALIZE_SETTING = "expert.normalize_obs and expert.normalize_reward"
@@ -87,17 +89,34 @@ class PolicyWithStats:
 
 
 class PPOLearner(PolicyWithStats):
-    """SB3's PPO (behind its VecNormalize, if any) at a rollout boundary."""
+    """SB3's PPO (behind its VecNormalize, if any) at a rollout boundary.
 
-    def __init__(self, model: Any, vec: Optional[Any]):
+    `budget`: the env steps the whole run trains, which a linear learning-rate schedule
+    (`expert.lr_schedule`) decays over; None for a constant rate.
+    """
+
+    def __init__(self, model: Any, vec: Optional[Any], *, expert: Optional[ExpertConfig] = None,
+                 budget: Optional[int] = None):
         self.model, self.vec = model, vec
         self.rollout_steps = model.n_steps * model.n_envs
         self._callback: Any = None
+        linear = expert is not None and expert.lr_schedule == "linear" and budget
+        self._schedule = linear_lr(expert.ppo.learning_rate, final_fraction=expert.lr_final_fraction) if linear else None
+        self._budget = budget
+
+    def linear_rate(self) -> Optional[float]:
+        """The rate the next rollout's update runs at: SB3's `progress_remaining = 1 - num_timesteps /
+        total_timesteps` as the update sees it (its rollout collected) in one `learn` call over the
+        whole budget; None with a constant rate. (SB3's own progress would count each one-rollout
+        `learn` call as a whole budget.)"""
+        if self._schedule is None or not self._budget:
+            return None
+        return self._schedule(1.0 - (self.n_env_steps + self.rollout_steps) / self._budget)
 
     @classmethod
-    def build(cls, expert: ExpertConfig, *, venv: Any, seed: int, env_id: str) -> "PPOLearner":
+    def build(cls, expert: ExpertConfig, *, venv: Any, seed: int, env_id: str, budget: Optional[int] = None) -> "PPOLearner":
         vec = wrap_normalize(venv, expert, env_id=env_id) if expert.normalize_obs or expert.normalize_reward else None
-        learner = cls(build_ppo(vec or venv, expert.ppo, seed=seed), vec)
+        learner = cls(build_ppo(vec or venv, expert.ppo, seed=seed), vec, expert=expert, budget=budget)
         if expert.normalize_obs:
             try:  # refuse now a policy that cannot be folded, not after training it
                 first_layers(learner.model.policy.state_dict())
@@ -107,7 +126,7 @@ class PPOLearner(PolicyWithStats):
 
     @classmethod
     def load(cls, folder: Path, state: dict[str, Any], expert: ExpertConfig, *, venv: Any, seed: int,
-             env_id: str) -> "PPOLearner":
+             env_id: str, budget: Optional[int] = None) -> "PPOLearner":
         """The learner a checkpoint folder written by `save` holds (random states are the caller's to restore)."""
         vec = wrap_normalize(venv, expert, env_id=env_id) if expert.normalize_obs or expert.normalize_reward else None
         model = load_ppo(folder / MODEL_FILE, vec or venv, env_id=env_id, ppo=expert.ppo, seed=seed)
@@ -115,7 +134,7 @@ class PPOLearner(PolicyWithStats):
         restore_trained_policy(model, folder)
         model.num_timesteps = int(state["n_env_steps"])
         compat.set_n_updates(model, int(state.get("n_updates", 0)))
-        return cls(model, vec)
+        return cls(model, vec, expert=expert, budget=budget)
 
     @property
     def units_done(self) -> int:
@@ -134,6 +153,10 @@ class PPOLearner(PolicyWithStats):
     def learn(self, n_rollouts: int, callback: Optional[Callable[[int, int], None]] = None) -> None:
         """Train rollouts `units_done + 1 .. n_rollouts`, calling `callback(rollout, n_env_steps)` after each."""
         while self.units_done < n_rollouts:
+            if (rate := self.linear_rate()) is not None:
+                from stable_baselines3.common.utils import get_schedule_fn
+
+                self.model.learning_rate, self.model.lr_schedule = rate, get_schedule_fn(rate)
             self.model.learn(self.rollout_steps, callback=self._callback, reset_num_timesteps=False)
             if callback is not None:
                 callback(self.units_done, self.n_env_steps)

@@ -1,6 +1,6 @@
 """One module per command, each `run(cfg, run_dir, ...)` returning its result model (`core.summaries`).
 
-`expert`, `record`, `gail` (GAIL and AIRL), `bc` and `evaluate` (`gailctl eval`). A stage never
+`expert`, `record`, `gail` (GAIL and AIRL), `bc`, `dagger` and `evaluate` (`gailctl eval`). A stage never
 imports another: what two stages share lives in `gailctl.rl` (learning pieces) or `gailctl.core`
 (run folders, the run loop, metrics, checkpoints). `stage_run` is the one registry the command
 line and the experiment runner look a stage up in; `gailctl.core.execution.execute` runs it in
@@ -24,6 +24,8 @@ def stage_run(name: str) -> Callable[..., Any]:
         from gailctl.stages import gail as module
     elif name == "bc":
         from gailctl.stages import bc as module
+    elif name == "dagger":
+        from gailctl.stages import dagger as module
     elif name == "eval":
         from gailctl.stages import evaluate as module
     else:

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 from gailctl.core.config import Config, PPOConfig
-from gailctl.core.run_loop import EVAL_KEYS, LoopPlan, Never, RunLoop
+from gailctl.core.run_loop import EVAL_KEYS, LoopPlan, Never, RunLoop, final_scores
 from gailctl.core.summaries import BCResult, Scores
-from gailctl.rl.cloning import BCEpochs, bc_trainer, demo_normalizer, normalized_demos
 from gailctl.core.demo_sources import DemoSource
+from gailctl.rl.cloning import BCEpochs, bc_trainer, demo_normalizer, normalized_demos
 from gailctl.rl.demos import check_demos_fit, load_demos
 from gailctl.rl.env.make import EVAL_SEED_OFFSET, make_venv
 from gailctl.rl.env.normalize import raw_obs_weights
@@ -30,7 +30,7 @@ def run(cfg: Config, run_dir: Path, *, demos: DemoSource) -> BCResult:
     """
     setup_torch()
     b = cfg.bc
-    trajs = load_demos(demos, n_demos=b.n_demos or cfg.gail.n_demos)
+    trajs = load_demos(demos, n_demos=b.n_demos or cfg.gail.n_demos, key="bc.n_demos" if b.n_demos else "gail.n_demos")
     venv = make_venv(cfg.env, seed=cfg.seed)
     # gail.subsample_every: BC learns from exactly the transitions GAIL gets (the paper's baseline).
     kept = demo_transitions(trajs, every=cfg.gail.subsample_every, seed=cfg.seed)
@@ -55,7 +55,7 @@ def run(cfg: Config, run_dir: Path, *, demos: DemoSource) -> BCResult:
     return BCResult(
         demos=demos.spec, n_demo_trajectories=len(trajs), subsample_every=cfg.gail.subsample_every,
         n_demo_transitions=len(kept), normalize_obs=b.normalize_obs, n_env_steps=0,
-        final=Scores(**{k: loop.last_eval[k] for k in ("return_mean", "return_std", "return_min", "normalized_score")}),
+        final=Scores(**final_scores(loop.last_eval)),
         bc_loss=loop.last_stats["bc_loss"], eval_episodes=b.eval_episodes, eval_deterministic=b.eval_deterministic,
         artifacts={"policy": "policy.zip"},
     )

@@ -17,7 +17,7 @@ from gailctl.rl.evaluation import RandomPolicy, evaluate
 from gailctl.rl.policies import load_ppo
 from gailctl.rl.torch_setup import setup_torch
 
-COLUMNS = ["episode", "n_env_steps", "return", "length", "normalized_score"]
+COLUMNS = ["episode", "n_env_steps", "return", "length", "normalized_score", "upright_share"]
 
 
 def run(
@@ -49,12 +49,15 @@ def run(
         bar.update(e.episodes, latest=f"return {score.return_mean:.1f}")
     with MetricsWriter(run_dir, columns=COLUMNS) as writer:
         steps = 0
-        for i, (ret, length) in enumerate(zip(score.returns, score.lengths)):
+        upright = score.upright if score.upright is not None else [float("nan")] * len(score.returns)
+        for i, (ret, length, up) in enumerate(zip(score.returns, score.lengths, upright)):
             steps += int(length)
             norm = cfg.references.normalize(float(ret))
             writer.write({"episode": i, "n_env_steps": steps, "return": float(ret), "length": int(length),
-                          "normalized_score": float("nan") if norm is None else norm})
+                          "normalized_score": float("nan") if norm is None else norm, "upright_share": float(up)})
     fields: dict[str, Any] = {"references": cfg.references.model_dump()}
+    if score.upright is not None:  # locomotion tasks: the share of steps upright (gailctl.rl.upright)
+        fields.update(upright_share=score.upright_share, upright_share_min=float(score.upright.min()))
     show_window = render and video is None and has_display()
     if show_window:
         console.print(f"showing {e.video_episodes} episode(s) in a window")

@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from gailctl.core.checkpoints import latest_checkpoint, read_state
 from gailctl.core.config import Config
-from gailctl.core.run_loop import EVAL_KEYS, EverySteps, LoopPlan, Resumed, RunLoop
+from gailctl.core.run_loop import EVAL_KEYS, EverySteps, LoopPlan, Resumed, RunLoop, final_scores
 from gailctl.core.summaries import Best, ExpertResult, Scores
 from gailctl.core.ui import console
 from gailctl.rl.env.make import EVAL_SEED_OFFSET, make_venv
@@ -44,6 +44,9 @@ def budget_lines(cfg: Config) -> list[str]:
     rollout, n_rollouts, n_steps = cfg.expert_steps_per_rollout, cfg.expert_n_rollouts, cfg.expert_budget
     lines = [f"expert: {n_steps:,} env steps = {n_rollouts:,} rollout{'s' if n_rollouts != 1 else ''} of {rollout:,} "
              f"({cfg.expert_env.n_envs} envs x {ecfg.ppo.n_steps} steps)"]
+    if ecfg.env_kwargs:
+        made = ", ".join(f"{k}={v}" for k, v in ecfg.env_kwargs.items())
+        lines.append(f"expert: trains on {cfg.env.id} made with {made}; evaluated on {cfg.env.id} as it is")
     if n_steps != ecfg.total_timesteps:
         lines.append(f"[yellow]warning:[/] expert.total_timesteps = {ecfg.total_timesteps} is not a whole number of "
                      f"rollouts of {rollout:,}: rounded up to {n_steps:,} (PPO stops only between rollouts)")
@@ -64,11 +67,11 @@ def run(cfg: Config, run_dir: Path, *, resume: bool = False) -> ExpertResult:
     resumed = Resumed(checkpoint, read_state(checkpoint)) if checkpoint else None
     start = resumed.n_env_steps if resumed else 0
     # Resumed envs start fresh episodes from a seed of their own (env states are not checkpointed).
-    venv = make_venv(cfg.expert_env, seed=cfg.seed + start)
+    venv = make_venv(cfg.expert_env, seed=cfg.seed + start, make_kwargs=ecfg.env_kwargs, kwargs_key="expert.env_kwargs")
     eval_venv = make_venv(cfg.env, seed=cfg.seed + EVAL_SEED_OFFSET + start, n_envs=min(ecfg.eval_episodes, cfg.expert_env.n_envs))
     for line in budget_lines(cfg):
         console.print(line)
-    common = {"venv": venv, "seed": cfg.seed, "env_id": cfg.env.id}
+    common = {"venv": venv, "seed": cfg.seed, "env_id": cfg.env.id, "budget": cfg.expert_budget}
     learner = PPOLearner.load(resumed.folder, resumed.state, ecfg, **common) if resumed else PPOLearner.build(ecfg, **common)
 
     def score() -> dict[str, Any]:  # the zip we would save, on raw eval envs, in true returns
@@ -84,7 +87,7 @@ def run(cfg: Config, run_dir: Path, *, resume: bool = False) -> ExpertResult:
     learner.save_policy(run_dir / MODEL_FILE)
     return ExpertResult(
         n_env_steps=learner.n_env_steps, n_rollouts=learner.units_done, steps_per_rollout=learner.rollout_steps,
-        n_updates=learner.n_updates, final=Scores(**{k: float(loop.last_eval[k]) for k in EVAL_KEYS}),
+        n_updates=learner.n_updates, final=Scores(**final_scores(loop.last_eval)),
         best=Best(**loop.best, **({"note": note} if (note := best_note(loop.best["n_env_steps"])) else {})),
         eval_episodes=ecfg.eval_episodes, eval_deterministic=ecfg.eval_deterministic,
         artifacts={"model": MODEL_FILE, "best_model": "best_model.zip"},

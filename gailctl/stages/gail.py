@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 from gailctl.core.checkpoints import latest_checkpoint, read_state
 from gailctl.core.config import Config
-from gailctl.core.run_loop import EVAL_KEYS, EveryUnits, LoopPlan, Resumed, RunLoop
+from gailctl.core.run_loop import EVAL_KEYS, EveryUnits, LoopPlan, Resumed, RunLoop, final_scores
 from gailctl.core.summaries import FinalEval, GailResult, Scores
 from gailctl.core.ui import console
 from gailctl.doctor.live import LiveDoctor
@@ -101,15 +101,15 @@ def run(cfg: Config, run_dir: Path, *, demos: DemoSource, resume: bool = False) 
         loop.run(lambda: learner.learn(n_rounds, callback=round_done))
     learner.save_reward_net(run_dir / REWARD_NET_FILE)
     learner.save_policy(run_dir / POLICY_FILE)
-    final_scores = {mode: Scores(**score(g.final_eval_episodes, det)) for mode, det in (("deterministic", True), ("stochastic", False))}
+    final_evals = {mode: Scores(**score(g.final_eval_episodes, det)) for mode, det in (("deterministic", True), ("stochastic", False))}
     curves = gail_curve_png(run_dir)  # never raises: a picture must not fail a finished training
     return GailResult(
         algorithm=g.algorithm, demos=demos.spec, n_demo_trajectories=len(trajs), subsample_every=g.subsample_every,
         n_demo_transitions=len(kept), bc_init_epochs=g.bc_init_epochs, value_warmup_rounds=g.value_warmup_rounds,
         bc_weight=g.bc_weight, n_rounds=n_rounds, steps_per_round=learner.steps_per_round, n_env_steps=learner.n_env_steps,
-        final=Scores(**{k: float(loop.last_eval[k]) for k in ("return_mean", "return_std", "return_min", "normalized_score")}),
+        final=Scores(**final_scores(loop.last_eval)),
         eval_episodes=g.eval_episodes, eval_deterministic=g.eval_deterministic,
-        final_eval=FinalEval(episodes=g.final_eval_episodes, **final_scores),
+        final_eval=FinalEval(episodes=g.final_eval_episodes, **final_evals),
         artifacts={"policy": POLICY_FILE, "reward_net": REWARD_NET_FILE, "curves": curves.name if curves else None},
         demo_stats=doctor.demos.to_json(),
     )

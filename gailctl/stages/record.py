@@ -12,11 +12,11 @@ import numpy as np
 
 from gailctl.core.config import Config
 from gailctl.core.demo_sources import DemoSource
-from gailctl.core.demos_meta import demos_meta
 from gailctl.core.errors import UsageError
 from gailctl.core.metrics import MetricsWriter
 from gailctl.core.summaries import DemoStats, RecordResult
 from gailctl.core.ui import console, progress_bar
+from gailctl.rl.demos import write_demos
 from gailctl.rl.env.make import describe_space, make_venv
 from gailctl.rl.env.vecnorm_stats import obs_normalization_for
 from gailctl.rl.evaluation import SDENoise
@@ -46,32 +46,41 @@ def demo_stats(trajs: list[Any], refs: Any) -> dict[str, Any]:
     return stats
 
 
+def metrics_row(refs: Any, i: int, steps: int, traj: Any) -> dict[str, Any]:
+    """The metrics row of recorded episode `i` (`steps`: env steps recorded up to and including it)."""
+    ret = float(np.sum(traj.rews))
+    norm = refs.normalize(ret)
+    return {"episode": i, "n_env_steps": steps, "return": ret, "length": len(traj.acts),
+            "normalized_score": float("nan") if norm is None else norm}
+
+
+def export_minari(cfg: Config, trajs: list[Any], minari_id: str, *, spaces: tuple[Any, Any], source: str) -> str:
+    """The trajectories as a new dataset in the local Minari store (`record --format minari`); returns its id."""
+    from gailctl.core.demos_meta import demos_meta
+    from gailctl.rl.demo_formats import write_demos as write_in_format
+
+    meta = demos_meta(env_id=cfg.env.id, observation_space=spaces[0], action_space=spaces[1],
+                      n_trajectories=len(trajs), env=cfg.env.model_dump(mode="json", exclude={"n_envs"}))
+    refs = cfg.references
+    known = refs.random_return is not None and refs.expert_return is not None
+    write_in_format(trajs, DemoSource("minari", minari_id), meta=meta, algorithm=f"gailctl record ({source})",
+                    references=(refs.random_return, refs.expert_return) if known else None)
+    console.print(f"Minari dataset {minari_id}: {len(trajs)} episodes (minari.load_dataset({minari_id!r}))")
+    return minari_id
+
+
 def save_demos(cfg: Config, run_dir: Path, trajs: list[Any], *, spaces: tuple[Any, Any],
                minari_id: Optional[str] = None, source: str = "expert") -> Optional[str]:
     """Per-episode metrics, then `demos/` in imitation's format, written whole or not at all,
     with the env and its (observation, action) `spaces` named in it (`core.demos_meta`); with
     `minari_id`, the same trajectories as a new dataset in the local Minari store. Returns its id."""
-    from gailctl.rl.demo_formats import write_demos
-
     with MetricsWriter(run_dir, columns=COLUMNS) as writer:
         steps = 0
         for i, t in enumerate(trajs):
             steps += len(t.acts)
-            ret = float(np.sum(t.rews))
-            norm = cfg.references.normalize(ret)
-            writer.write({"episode": i, "n_env_steps": steps, "return": ret, "length": len(t.acts),
-                          "normalized_score": float("nan") if norm is None else norm})
-    meta = demos_meta(env_id=cfg.env.id, observation_space=spaces[0], action_space=spaces[1],
-                      n_trajectories=len(trajs), env=cfg.env.model_dump(mode="json", exclude={"n_envs"}))
-    write_demos(trajs, DemoSource("imitation", str(run_dir / "demos")), meta=meta)
-    if minari_id is None:
-        return None
-    refs = cfg.references
-    known = refs.random_return is not None and refs.expert_return is not None
-    write_demos(trajs, DemoSource("minari", minari_id), meta=meta, algorithm=f"gailctl record ({source})",
-                references=(refs.random_return, refs.expert_return) if known else None)
-    console.print(f"Minari dataset {minari_id}: {len(trajs)} episodes (minari.load_dataset({minari_id!r}))")
-    return minari_id
+            writer.write(metrics_row(cfg.references, i, steps, t))
+    write_demos(run_dir / "demos", trajs, env_cfg=cfg.env, spaces=spaces)
+    return None if minari_id is None else export_minari(cfg, trajs, minari_id, spaces=spaces, source=source)
 
 
 def run(cfg: Config, run_dir: Path, *, expert_zip: Optional[Path] = None, stats_file: Optional[Path] = None,
@@ -128,50 +137,75 @@ def run(cfg: Config, run_dir: Path, *, expert_zip: Optional[Path] = None, stats_
 
 
 HUMAN_STEPS_FILE = "human_steps.csv"
-"""Every step a person played: attempt, step, keys, action, reward, outcome (kept/discarded/unfinished)."""
+"""Every step a person played, and every pause, redo and end: attempt, seed, time, keys, action, reward, outcome."""
 
 
 def run_human(cfg: Config, run_dir: Path, *, minari_id: Optional[str] = None) -> RecordResult:
-    """A person plays `record.n_episodes` episodes in a window (gailctl.rl.env.human); same outputs as an expert's."""
-    import csv
-    import dataclasses
-    import io
+    """A person plays `record.n_episodes` episodes in a window (gailctl.rl.env.human); same outputs as an expert's.
 
+    Nothing finished is lost: each kept episode is on disk when it ends (`demos/` swapped for one
+    holding it too, its metrics row and its steps' rows flushed), so an error, a signal or even a
+    SIGKILL leaves every finished episode loadable. The summary says how the recording ended.
+    """
     from gailctl.core.errors import GailctlError
-    from gailctl.core.runs import atomic_write_text
     from gailctl.core.signals import graceful_stop
-    from gailctl.core.ui import console
-    from gailctl.rl.env.human import check_keymap, play, prefer_x11
+    from gailctl.report.run_scores import plural
+    from gailctl.rl.env.human import Session, StepLog, check_keymap, episode_horizon
+    from gailctl.rl.env.window import prefer_x11
 
     rcfg = cfg.record
     keymap = check_keymap(cfg)
     prefer_x11()
+    import datasets  # noqa: F401  the demos writer's first import takes seconds: not in the window's first pause
     venv = make_venv(cfg.env, seed=cfg.seed, n_envs=1, render_mode="rgb_array")
+    spaces = (venv.observation_space, venv.action_space)
+    horizon = episode_horizon(cfg.env, venv)
     t0 = time.monotonic()
+    kept: list[Any] = []
+    n_ended_early = 0
+    def header() -> str:
+        last = f"   last return {float(np.sum(kept[-1].rews)):.1f}" if kept else ""
+        return f"episode {len(kept) + 1}/{rcfg.n_episodes}   kept {len(kept)}{last}"
 
-    def done(i: int, ret: float, length: int) -> None:
-        norm = cfg.references.normalize(ret)
-        console.print(f"episode {i + 1}/{rcfg.n_episodes}: return {ret:.1f}, {length} steps"
-                      + (f", normalized {norm:.2f}" if norm is not None else ""))
-
-    with graceful_stop(note="stopping: the finished episodes are kept, the current one is dropped") as stop:
-        rec = play(venv, keymap, n_episodes=rcfg.n_episodes, fps=rcfg.human.fps, seed=cfg.seed,
-                   title=f"gailctl record --human: {cfg.env.id}", stop=stop, episode_done=done)
+    with graceful_stop(note="stopping: the finished episodes are kept, the current one is dropped") as stop, \
+            StepLog(run_dir / HUMAN_STEPS_FILE) as steps, MetricsWriter(run_dir, columns=COLUMNS) as metrics:
+        session = Session(venv, keymap, env_id=cfg.env.id, horizon=horizon, fps=rcfg.human.fps, stop=stop, steps=steps,
+                          title=f"gailctl record --human: {cfg.env.id}", command="record --human")
+        session.open(cfg.seed)
+        console.print(f"record --human: a window is open on {cfg.env.id}; press {keymap.start_keys()} in it to start "
+                      f"({keymap.legend(cfg.env.id)}); space pauses, backspace redoes an episode, return ends one that is "
+                      "over, esc stops and keeps the finished ones", highlight=False)
+        try:
+            while len(kept) < rcfg.n_episodes:
+                ep = session.episode(cfg.seed + len(kept), header=header)
+                if ep is None:
+                    break
+                kept.append(ep.trajectory(continuous=keymap.continuous))
+                write_demos(run_dir / "demos", kept, env_cfg=cfg.env, spaces=spaces)
+                row = metrics_row(cfg.references, len(kept) - 1, sum(len(t.acts) for t in kept), kept[-1])
+                metrics.write(row)
+                n_ended_early += ep.ended_early is not None
+                norm = row["normalized_score"]
+                console.print(f"episode {len(kept)}/{rcfg.n_episodes}: return {row['return']:.1f}, {row['length']} steps"
+                              + (f", normalized {norm:.2f}" if norm == norm else "")
+                              + (f" ({ep.ended_early}: ended with return, the rest played out)" if ep.ended_early else "")
+                              + "; saved", highlight=False)
+        except GailctlError:
+            raise
+        except Exception as exc:  # the env or the window failed: say what is safe on disk
+            saved = f"{plural(len(kept), 'finished episode')} saved in {run_dir / 'demos'}" if kept else "no episode had finished"
+            raise GailctlError(f"record --human: {type(exc).__name__}: {exc}; {saved}") from exc
+        finally:
+            session.close()
     venv.close()
-    buf = io.StringIO()
-    fields = [f.name for f in dataclasses.fields(rec.rows[0])] if rec.rows else ["episode"]
-    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(dataclasses.asdict(r) for r in rec.rows)
-    atomic_write_text(run_dir / HUMAN_STEPS_FILE, buf.getvalue())
-    if not rec.trajectories:
-        raise GailctlError(f"record --human: stopped ({rec.stopped_by}) before any episode finished; nothing saved "
+    if not kept:
+        raise GailctlError(f"record --human: stopped ({session.stopped_by}) before any episode finished; nothing saved "
                            f"(the steps played are in {run_dir / HUMAN_STEPS_FILE})")
-    exported = save_demos(cfg, run_dir, rec.trajectories, spaces=(venv.observation_space, venv.action_space),
-                          minari_id=minari_id, source="human")
+    ended = f"stopped by {session.stopped_by}" if session.stopped_by else f"all {plural(rcfg.n_episodes, 'episode')} played"
+    exported = None if minari_id is None else export_minari(cfg, kept, minari_id, spaces=spaces, source="human")
     return RecordResult(source="human", keymap=keymap.to_json(), fps=rcfg.human.fps, n_episodes_requested=rcfg.n_episodes,
-                        n_discarded=rec.n_discarded, stopped_by=rec.stopped_by,
+                        n_redone=session.n_redone, n_ended_early=n_ended_early, stopped_by=session.stopped_by, ended=ended,
                         record_wall_s=round(time.monotonic() - t0, 3),
-                        demos=DemoStats(**demo_stats(rec.trajectories, cfg.references)),
+                        demos=DemoStats(**demo_stats(kept, cfg.references)),
                         artifacts={"demos": "demos", "steps": HUMAN_STEPS_FILE},
                         **({"minari_dataset": exported} if exported else {}))

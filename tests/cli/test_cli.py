@@ -509,6 +509,20 @@ def test_eval_prints_a_table_then_the_run_folder(workdir, fake):
     assert run_dir.is_dir() and run_dir.name.startswith("eval__")
 
 
+def test_eval_prints_the_upright_share_on_locomotion_tasks_only(workdir, fake, monkeypatch):
+    assert "upright" not in invoke("eval", "expert_run").stdout  # CartPole has no healthy conditions
+
+    class Locomotion(FakeExecute):
+        def __call__(self, *args, **kwargs):
+            run_dir, summary = super().__call__(*args, **kwargs)
+            return run_dir, {**summary, "upright_share": 0.987, "upright_share_min": 0.95}
+
+    monkeypatch.setattr(gailctl.core.execution, "execute", Locomotion())
+    result = invoke("eval", "expert_run", "--runs-dir", "runs-locomotion")
+    assert result.exit_code == 0, result.output
+    assert "upright" in result.stdout and "0.99 (0.95)" in result.stdout  # mean share (worst episode's)
+
+
 def test_eval_missing_target_is_exit_2(workdir, fake):
     line = one_line_error(invoke("eval", "nowhere"), 2)
     assert "nowhere" in line and "no such file or folder" in line

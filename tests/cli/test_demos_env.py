@@ -123,8 +123,8 @@ def test_shipped_demonstrations_name_their_env_and_every_consumer_checks_it(comm
     import gailctl.experiments.sweep
     import gailctl.experiments.tune
 
-    for module in (gailctl.experiments.sweep, gailctl.experiments.tune):
-        monkeypatch.setattr(module, "run_on_ray", lambda *a, **k: pytest.fail("Ray started"))
+    monkeypatch.setattr(gailctl.experiments.sweep, "run_payload", lambda *a, **k: pytest.fail("Ray started"))
+    monkeypatch.setattr(gailctl.experiments.tune, "run_on_ray", lambda *a, **k: pytest.fail("Ray started"))
     monkeypatch.setattr("gailctl.cli.stage_commands._run_stage", lambda *a, **k: pytest.fail("the stage ran"))
     result = CliRunner().invoke(app, [*command, "--demos", str(DEMOS), "--runs-dir", str(tmp_path / "runs")])
     assert result.exit_code == 2, result.output
@@ -147,7 +147,7 @@ def test_bench_checks_the_env_of_the_configs_own_demonstrations(tmp_path: Path, 
 def test_sweep_refuses_before_ray(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import gailctl.experiments.sweep
 
-    monkeypatch.setattr(gailctl.experiments.sweep, "run_on_ray", lambda *a, **k: pytest.fail("Ray started"))
+    monkeypatch.setattr(gailctl.experiments.sweep, "run_payload", lambda *a, **k: pytest.fail("Ray started"))
     run = record_run(tmp_path, "CartPole-v1")
     result = CliRunner().invoke(app, ["sweep", "--stage", "gail", "-c", CARTPOLE, "--seeds", "0-1", "--demos", str(run),
                                       "--runs-dir", str(tmp_path / "runs")])
@@ -167,7 +167,7 @@ def test_bench_checks_the_demos_env_before_ray(allow: bool, tmp_path: Path, monk
     def started(*_a, **_k):  # noqa: ANN002, ANN003, ANN202
         raise Started
 
-    monkeypatch.setattr(gailctl.experiments.sweep, "run_on_ray", started)
+    monkeypatch.setattr(gailctl.experiments.sweep, "run_payload", started)
     monkeypatch.setattr(gailctl.experiments.bench, "measure_throughput", started)
     run = record_run(tmp_path, "CartPole-v1")
     args = ["bench", "-c", CARTPOLE, "--seeds", "0", "--no-bc", "--set", f"gail.demos={run}", "--runs-dir", str(tmp_path / "runs")]

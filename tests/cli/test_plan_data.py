@@ -23,7 +23,7 @@ def no_ray(monkeypatch: pytest.MonkeyPatch) -> None:
     def started(*_a, **_k):  # noqa: ANN002, ANN003, ANN202
         pytest.fail("Ray started before the trials' data was checked")
 
-    monkeypatch.setattr(gailctl.experiments.sweep, "run_on_ray", started)
+    monkeypatch.setattr(gailctl.experiments.sweep, "run_payload", started)
     monkeypatch.setattr(gailctl.experiments.bench, "measure_throughput", started)
 
 

@@ -222,14 +222,16 @@ def test_resume_refuses_settings_and_non_tune_folders(tmp_path: Path) -> None:
 
 @pytest.mark.slow  # a Ray study
 def test_ctrl_c_stops_the_study_and_resume_runs_the_baseline_again(tmp_path: Path) -> None:
-    """Ctrl-C during trial 0: exit 130, the trial recorded as interrupted (not an outcome); the
-    resume runs the config's own values again as its first trial, and the counts add up."""
+    """Ctrl-C during trial 0, after its first checkpoint: exit 130, the trial recorded as interrupted
+    (not an outcome) and its run saying so; the resume runs the config's own values again as its
+    first trial, going on from the interrupted run's checkpoint, and the counts add up."""
     space = tmp_path / "space.yaml"
     space.write_text(SPACE)
     runs = tmp_path / "runs"
     err = tmp_path / "stderr.txt"
     argv = [sys.executable, "-m", "gailctl", "tune", "-c", CARTPOLE, "--space", str(space), "--trials", "2", "--seeds", "0",
-            "--workers", "1", *TINY, "--set", "gail.total_timesteps=2048", "--runs-dir", str(runs)]
+            "--workers", "1", *TINY, "--set", "gail.total_timesteps=6144", "--set", "gail.checkpoint_every=512",
+            "--runs-dir", str(runs)]
     with open(err, "w") as fh:
         proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=fh, text=True,
                                 env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -238,7 +240,8 @@ def test_ctrl_c_stops_the_study_and_resume_runs_the_baseline_again(tmp_path: Pat
         while "trial 0 [1/2]" not in err.read_text() and time.monotonic() < deadline and proc.poll() is None:
             time.sleep(0.5)
         assert "trial 0 [1/2]" in err.read_text(), err.read_text()
-        time.sleep(2)
+        while not list(runs.glob("tune__*/trials/*/checkpoints/*/state.pt")) and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)  # its first round's checkpoint: the interrupted trial has something to go on from
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=120)
     finally:
@@ -249,6 +252,8 @@ def test_ctrl_c_stops_the_study_and_resume_runs_the_baseline_again(tmp_path: Pat
     assert "gailctl tune --resume" in err.read_text().strip().splitlines()[-1]
     assert [(r["trial"], r["state"]) for r in read_trials(tune_dir)] == [("0", "interrupted")]
     assert json.loads((tune_dir / "summary.json").read_text())["status"] == "interrupted"
+    (run,) = (tune_dir / "trials").iterdir()
+    assert json.loads((run / "summary.json").read_text())["status"] == "interrupted"  # never `running` once the tune ended
 
     result = invoke("tune", "--resume", str(tune_dir), "--trials", "1")
     assert result.exit_code == 0, (result.stdout, result.stderr)
@@ -260,3 +265,9 @@ def test_ctrl_c_stops_the_study_and_resume_runs_the_baseline_again(tmp_path: Pat
     assert best["trial"] == 1 and best["baseline"]["trial"] == 1
     summary = json.loads((tune_dir / "summary.json").read_text())
     assert summary["status"] == "finished" and summary["n_trials"] == 1 and summary["n_target"] == 1
+    # The baseline goes on from the interrupted trial's checkpoint, in its run folder: each round once.
+    assert list((tune_dir / "trials").iterdir()) == [run]
+    run_summary = json.loads((run / "summary.json").read_text())
+    assert run_summary["status"] == "finished" and len(run_summary["resumed"]) == 1 and run_summary["n_env_steps"] == 6144
+    with open(run / "metrics.csv", newline="") as fh:
+        assert [int(r["round"]) for r in csv.DictReader(fh)] == list(range(13))

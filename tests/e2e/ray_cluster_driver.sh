@@ -6,7 +6,8 @@
 #
 # WORK is a short empty folder (Ray's socket paths must stay under 107 bytes). PYTHON is the venv
 # interpreter that runs gailctl; `ray` is taken from beside it. Each NAME has a file WORK/NAME.args:
-# gailctl's arguments, one per line, where `@ADDR@` stands for the head's address.
+# gailctl's arguments, one per line, where `@ADDR@` stands for the head's address. HEAD_CPUS
+# (default 2) sets the head's CPUs; WORKER_CPUS, when set, starts a worker node with that many.
 #
 # Why namespaces: Ray advertises the machine's network address even when told
 # --node-ip-address=127.0.0.1. In a network namespace whose only interface is loopback it has
@@ -20,7 +21,7 @@
 #                          (worker-ID-JOB-PID.out/.err, with what the trial printed)
 #   auth_token             the cluster's token (RAY_AUTH_TOKEN_PATH), so ~/.ray is not touched
 #   links.txt              the namespace's network interfaces
-#   head.log head.rc       `ray start`'s output and exit code
+#   head.log head.rc       `ray start`'s output and exit code (worker.log worker.rc: the worker node's)
 #   NAME.out NAME.err NAME.rc NAME.pid   each command's stdout, stderr, exit code and process id
 #   nodes.json             the cluster's nodes as Ray lists them after the commands (ray.nodes())
 #   ps_before_stop.txt     the namespace's processes before `ray stop`; stop.log, stop.rc its output
@@ -41,9 +42,15 @@ export RAY_AUTH_TOKEN_PATH=$work/auth_token
 "$python" -c 'import secrets, sys; open(sys.argv[1], "w").write(secrets.token_hex(32))' "$RAY_AUTH_TOKEN_PATH"
 export RAY_USAGE_STATS_ENABLED=0
 
-"$ray" start --head --node-ip-address=127.0.0.1 --port="$port" --temp-dir="$work/ray" --num-cpus=2 \
+"$ray" start --head --node-ip-address=127.0.0.1 --port="$port" --temp-dir="$work/ray" --num-cpus="${HEAD_CPUS:-2}" \
     --include-dashboard=false --disable-usage-stats >"$work/head.log" 2>&1
 echo $? >"$work/head.rc"
+# With WORKER_CPUS set, a second node joins the head (its raylet's socket is sockets/raylet.1).
+if [ -n "${WORKER_CPUS:-}" ] && [ "$(cat "$work/head.rc")" = 0 ]; then
+  "$ray" start --address="$address" --node-ip-address=127.0.0.1 --num-cpus="$WORKER_CPUS" --disable-usage-stats \
+      >"$work/worker.log" 2>&1
+  echo $? >"$work/worker.rc"
+fi
 
 if [ "$(cat "$work/head.rc")" = 0 ]; then
   for name in "$@"; do

@@ -79,11 +79,15 @@ def test_a_killed_benchs_stopped_gail_trial_continues_from_its_checkpoint(
     again = CliRunner().invoke(app, ["bench", "--resume", str(bench_dir)])
     assert again.exit_code == 0, again.output
     trials, what = in_process[1]
-    assert [t.get("resume_dir") for t in trials] == [str(run)] and "1 from their checkpoints" in what
+    # The trial finds its run folder by its key in trial-runs.jsonl and goes on there.
+    assert [t["key"] for t in trials] == ["0"] and "1 from their checkpoints" in what
     assert list((bench_dir / "trials").iterdir()) == [run]  # no second folder: the same run went on
     assert [int(r["round"]) for r in rows(run)] == list(range(21))  # each round once, the stopped ones kept
     run_summary = json.loads((run / "summary.json").read_text())
     assert run_summary["status"] == "finished" and run_summary["n_env_steps"] == 1280 and len(run_summary["resumed"]) == 1
+    # Its process had died saying `running`: a restart, from the round-7 checkpoint.
+    (restart,) = run_summary["restarts"]
+    assert restart["from_checkpoint"] == f"round_{STOP_AFTER:06d}" and restart["from_n_env_steps"] == STOP_AFTER * 64
     commands = (run / "command.txt").read_text().splitlines()
     assert f"gailctl gail --resume {run}" in commands[-1] and "gailctl gail -c" in commands[0]
     bench_summary = json.loads((bench_dir / "summary.json").read_text())

@@ -157,3 +157,34 @@ def test_a_stop_checkpoints_exactly_what_the_uninterrupted_run_had_at_that_bound
     clocks = ("wall_s", "eval_s")
     assert same_tensors({k: v for k, v in a.items() if k not in clocks}, {k: v for k, v in b.items() if k not in clocks})
     assert same_tensors(read_zip_weights(ours / "model.zip")[:2], read_zip_weights(theirs / "model.zip")[:2])
+
+
+def test_linear_learning_rate_decays_over_the_whole_budget_across_a_resume(tmp_path: Path, monkeypatch) -> None:
+    """Each one-rollout `learn` call runs its update at the rate one call over the whole budget gives it."""
+    import stable_baselines3
+
+    import gailctl.stages.expert as expert
+
+    rates: list[float] = []
+    train = stable_baselines3.PPO.train
+
+    def recording_train(self) -> None:
+        train(self)
+        rates.append(self.policy.optimizer.param_groups[0]["lr"])
+
+    monkeypatch.setattr(stable_baselines3.PPO, "train", recording_train)
+    cfg = load_config(ROOT / "configs/cartpole.yaml", [*TINY, "expert.total_timesteps=1024", "expert.lr_schedule=linear",
+                                                       "expert.lr_final_fraction=0.2", "expert.ppo.learning_rate=1e-3"])
+    (tmp_path / "full").mkdir()
+    expert.run(cfg, tmp_path / "full")
+    full, rates[:] = list(rates), []
+    # rollout r of 8 updates at progress_remaining 1 - r/8: 1e-3 x (0.2 + 0.8 (1 - r/8)), the last at 0.2e-3
+    assert full == pytest.approx([1e-3 * (0.2 + 0.8 * (1 - r / 8)) for r in range(1, 9)])
+
+    (tmp_path / "cut").mkdir()
+    with monkeypatch.context() as m:
+        stop_at_step(m, 64 * 5 + 20)  # stopped in the 6th rollout: 5 updates made
+        with pytest.raises(Interrupted):
+            expert.run(cfg, tmp_path / "cut")
+    expert.run(cfg, tmp_path / "cut", resume=True)
+    assert rates == pytest.approx(full)  # the resumed run continues the schedule where the stop left it

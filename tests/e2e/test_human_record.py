@@ -139,15 +139,16 @@ def test_a_person_plays_discards_stops_and_gail_learns_from_it(tmp_path: Path, d
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "finished" and summary["source"] == "human"
     assert summary["keymap"] == {"keys": {"left": 0, "right": 2}, "noop": 1}
-    assert summary["stopped_by"] == "escape" and summary["n_discarded"] == 1
+    assert summary["stopped_by"] == "escape" and summary["n_redone"] == 1 and summary["ended"] == "stopped by escape"
     assert summary["demos"]["n_traj"] == 2 and summary["demos"]["return_mean"] == -12.0
 
-    rows = list(csv.DictReader((run / "human_steps.csv").open()))
+    rows = [r for r in csv.DictReader((run / "human_steps.csv").open()) if r["event"] == "step"]
     by_attempt: dict[int, list[dict[str, str]]] = {}
     for r in rows:
         by_attempt.setdefault(int(r["episode"]), []).append(r)
     assert sorted(by_attempt) == [0, 1, 2, 3]
-    assert [by_attempt[i][0]["outcome"] for i in range(4)] == ["kept", "discarded", "kept", "unfinished"]
+    assert [by_attempt[i][0]["outcome"] for i in range(4)] == ["kept", "redone", "kept", "unfinished"]
+    assert [by_attempt[i][0]["seed"] for i in range(4)] == ["0", "1", "1", "2"]  # a redo starts from the same seed
     for r in rows:  # every step's action is the key map's for the keys held at that step
         assert r["action"] == ACTIONS[r["keys"]], r
     first = run_lengths([r["keys"] for r in by_attempt[0]])
@@ -168,7 +169,9 @@ def test_a_person_plays_discards_stops_and_gail_learns_from_it(tmp_path: Path, d
 
     # The screenshot shows the task (the car on its hill) above the overlay text.
     assert shot.shape[0] > 400 and shot.shape[1] >= 600
-    frame, panel = shot[: shot.shape[0] - 64], shot[shot.shape[0] - 64:]
+    from gailctl.rl.env.window import PANEL_HEIGHT
+
+    frame, panel = shot[: shot.shape[0] - PANEL_HEIGHT], shot[shot.shape[0] - PANEL_HEIGHT:]
     assert (frame > 200).mean() > 0.5 and (frame < 60).any()  # white sky, dark track and car
     assert (panel > 200).any() and (panel < 60).mean() > 0.5  # light text on the dark panel
 
@@ -214,3 +217,84 @@ def test_ctrl_c_keeps_the_finished_episodes(tmp_path: Path, display: str) -> Non
     (traj,) = serialize.load(run / "demos")
     assert traj.acts.tolist() == [2] * 12
     assert not [p for p in run.iterdir() if p.name.startswith(".")]  # no temporary leftovers
+
+
+CARTPOLE = """\
+seed: 3
+env:
+  id: seals/CartPole-v0
+  n_envs: 1
+record:
+  human:
+    fps: 60
+"""
+
+
+def kept_rows(run_steps: Path, attempt: int) -> list[dict[str, str]]:
+    if not run_steps.is_file():
+        return []
+    with open(run_steps, newline="") as fh:
+        return [r for r in csv.DictReader(fh) if r["episode"] == str(attempt) and r["outcome"] == "kept"]
+
+
+def test_cartpole_survives_its_drawing_error_ends_a_lost_episode_and_a_sigkill_keeps_both(tmp_path: Path, display: str) -> None:
+    """Right held for a whole seals/CartPole-v0 episode drives the cart ~260 m away by step ~380, where
+    gymnasium's renderer overflows; the episode goes on to its 500 steps. The second is ended with
+    Return once the pole is down. A SIGKILL during the third leaves both on disk, loadable."""
+    import signal
+
+    cfg = tmp_path / "cartpole.yaml"
+    cfg.write_text(CARTPOLE)
+    runs = tmp_path / "runs"
+    env = {**os.environ, "DISPLAY": display, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "gailctl", "record", "-c", str(cfg), "--human", "-n", "5",
+                             "--runs-dir", str(runs)], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while not xdo(display, "search", "--class", ".").strip() and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.25)
+        time.sleep(1.0)
+        (run,) = runs.iterdir()
+        steps = run / "human_steps.csv"
+
+        def wait_kept(attempt: int) -> None:
+            until = time.monotonic() + 90
+            while not kept_rows(steps, attempt) and time.monotonic() < until:
+                assert proc.poll() is None, proc.communicate()
+                time.sleep(0.2)
+
+        xdo(display, "keydown", "Right")
+        wait_kept(0)
+        xdo(display, "keyup", "Right")
+        time.sleep(1.0)  # the episode is saved; the next one waits for a key
+        xdo(display, "keydown", "Right"); time.sleep(0.6); xdo(display, "key", "Return"); xdo(display, "keyup", "Right")  # noqa: E702
+        wait_kept(1)
+        xdo(display, "keydown", "Left"); time.sleep(0.4)  # noqa: E702  a third episode, under way
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        xdo(display, "keyup", "Left")
+    assert proc.returncode == -signal.SIGKILL
+    assert json.loads((run / "summary.json").read_text())["status"] == "running"  # killed: nothing could say otherwise
+
+    from imitation.data import serialize
+
+    first, second = serialize.load(run / "demos")
+    assert len(first.acts) == len(second.acts) == 500
+    assert first.acts.tolist() == [1] * 500 and abs(float(first.obs[-1][0])) > 200  # driven far off the screen
+    drawn = kept_rows(steps, 0)
+    errors = [r for r in drawn if r["event"] == "draw_error"]
+    assert len(errors) == 1 and "m right of the centre" in errors[0]["note"]
+    assert len([r for r in drawn if r["event"] == "step"]) == 500
+    ended = kept_rows(steps, 1)
+    (end,) = [r for r in ended if r["event"] == "end"]
+    # Which test says "over" first depends on how many steps the held key got (the machine's load).
+    assert end["note"] in ("the pole is down", "the cart left the track") and int(end["step"]) < 120
+    played = [r for r in ended if r["event"] in ("step", "fill")]
+    assert len(played) == 500 and [r["action"] for r in played] == [str(a) for a in second.acts.tolist()]
+    assert json.loads((run / "demos" / "gailctl_demos.json").read_text())["n_trajectories"] == 2
+    with open(run / "metrics.csv", newline="") as fh:
+        assert [r["length"] for r in csv.DictReader(fh)] == ["500", "500"]

@@ -12,7 +12,8 @@ from gailctl.report import bench_report as br
 
 
 def make_run(root: Path, name: str, scores: list[float], *, seed: int = 0, method: str = "gail", n_demos: int = 4,
-             every: int = 1000, final=(1.0, 0.9), stage: str = "gail", subsample_every: int = 1) -> Path:
+             every: int = 1000, final=(1.0, 0.9), stage: str = "gail", subsample_every: int = 1,
+             upright: tuple = ()) -> Path:
     run = root / name
     run.mkdir(parents=True)
     cfg = {"seed": seed, "env": {"id": "seals/CartPole-v0"}, "gail": {"algorithm": method, "subsample_every": subsample_every},
@@ -28,6 +29,10 @@ def make_run(root: Path, name: str, scores: list[float], *, seed: int = 0, metho
     summary = {"stage": stage, "env_id": "seals/CartPole-v0", "seed": seed, "run_dir": str(run), "status": "finished",
                "n_demo_trajectories": n_demos, "eval_episodes": 5, "final": scores(final[0]),
                "final_eval": {"episodes": 50, "deterministic": scores(final[0]), "stochastic": scores(final[1])}}
+    if upright:  # a locomotion task's final upright share, argmax and sampled (bc: its one evaluation)
+        summary["final"]["upright_share"] = upright[0]
+        for mode, share in zip(("deterministic", "stochastic"), upright):
+            summary["final_eval"][mode]["upright_share"] = share
     (run / "summary.json").write_text(json.dumps(summary))
     return run
 
@@ -195,3 +200,17 @@ def test_lead_over_bc_gives_the_gap_the_margin_beyond_both_spreads_and_welchs_p(
     assert rows[("gail", 4)]["final - BC's"] == f"+0.59, beyond both spreads ({lead['margin']:+.2f}), Welch p={lead['p']:.3f}"
     assert "final - BC's" not in rows[("gail", 25)]  # no BC run with 25 demonstrations to compare with
     assert "final - BC's" not in rows[("bc", 4)]
+
+
+def test_upright_share_per_seed_appears_only_for_locomotion_runs(tmp_path: Path) -> None:
+    walking = [br.load_curve(make_run(tmp_path, f"w{i}", [0.5, 0.95], seed=i, upright=(share, 0.5)))
+               for i, share in enumerate((1.0, 0.9321))]
+    walking.append(br.load_curve(make_run(tmp_path, "bc", [0.7], stage="bc", final=(0.7, None), upright=(0.25,))))
+    assert walking[0].final_upright == 1.0 and walking[2].final_upright == 0.25  # argmax first; bc its own
+    rows = br.summarize(walking, at_steps=[])
+    by_method = {r["method"]: r for r in rows}
+    assert by_method["gail"]["upright per seed"] == "s0 1.000, s1 0.932"
+    assert by_method["gail"]["upright (final)"] == "0.97 ± 0.03"
+    assert by_method["bc"]["upright per seed"] == "s0 0.250"
+    plain = br.summarize([br.load_curve(make_run(tmp_path, "cartpole", [0.5, 0.95]))], at_steps=[])
+    assert "upright per seed" not in plain[0] and "upright (final)" not in plain[0]

@@ -141,7 +141,7 @@ BAD_FILES = [
     ),
     pytest.param(
         "gial:\n  total_timesteps: 4\n",
-        ["gial: unknown key", "did you mean gail?", "expected one of: bc, bench, env, eval, expert, gail, record, references, seed"],
+        ["gial: unknown key", "did you mean gail?", "expected one of: bc, bench, dagger, env, eval, expert, gail, record, references, seed"],
         id="unknown-section",
     ),
     pytest.param(
@@ -491,3 +491,19 @@ def test_expert_n_envs_overrides_env_n_envs_for_the_expert_only():
     assert config_from_dict({"env": {"n_envs": 4}}, source="t.yaml").expert_env.n_envs == 4
     with pytest.raises(ConfigError, match=r"expert.ppo.batch_size = 64: must be at most one rollout, expert.ppo.n_steps x expert.n_envs = 32"):
         config_from_dict({"expert": {"n_envs": 2, "ppo": {"n_steps": 16, "batch_size": 64}}}, source="t.yaml")
+
+
+def test_expert_env_kwargs_are_typed_and_settable_one_by_one(tmp_path):
+    path = write(tmp_path, "expert:\n  env_kwargs:\n    terminate_when_unhealthy: true\n    healthy_z_range: [0.7, 2]\n")
+    cfg = load_config(path, ["expert.env_kwargs.healthy_reward=3.0"])
+    assert cfg.expert.env_kwargs == {"terminate_when_unhealthy": True, "healthy_z_range": (0.7, 2), "healthy_reward": 3.0}
+    assert load_config(CARTPOLE).expert.env_kwargs == {}
+    # round trip through the run folder's config.yaml
+    assert config_from_dict(yaml.safe_load(config_to_yaml(cfg)), source="run").expert.env_kwargs == cfg.expert.env_kwargs
+
+
+def test_expert_env_kwargs_refuse_what_gymnasium_make_cannot_take(tmp_path):
+    message = config_error(CARTPOLE, ["expert.env_kwargs.healthy_reward={a: 1}"])
+    assert message.startswith("--set expert.env_kwargs.healthy_reward: expert.env_kwargs.healthy_reward = {a: 1}: "
+                              "expected a gymnasium.make keyword value"), message
+    assert config_error(CARTPOLE, ["expert.env_kwargs=3"]).startswith("--set expert.env_kwargs: expert.env_kwargs = 3")

@@ -10,10 +10,11 @@ from gailctl.core.config_reference import config_keys, markdown, type_name
 
 
 def dumped_keys(data: dict[str, Any], prefix: str = "") -> list[str]:
-    """Every dotted key of a default config's dump, found without the generator (sections are mappings)."""
+    """Every dotted key of a default config's dump, found without the generator (sections are mappings;
+    an empty mapping is a key whose value is one, such as expert.env_kwargs)."""
     out = []
     for name, value in data.items():
-        out += dumped_keys(value, f"{prefix}{name}.") if isinstance(value, dict) else [f"{prefix}{name}"]
+        out += dumped_keys(value, f"{prefix}{name}.") if isinstance(value, dict) and value else [f"{prefix}{name}"]
     return out
 
 

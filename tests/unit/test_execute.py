@@ -47,6 +47,7 @@ def test_resume_continues_one_clock_and_appends_its_command(tmp_path: Path) -> N
                          argv=["gailctl", "expert", "--resume", str(run)])
     # The total over both invocations, and the metrics rows on the same clock (never later than it).
     assert summary["wall_s"] >= first + 0.3
+    assert "restarts" not in summary  # a graceful stop and resume: no process died
     walls = [float(r["wall_s"]) for r in csv.DictReader(open(run / "metrics.csv"))]
     assert walls[0] <= first and first + 0.3 <= walls[1] <= summary["wall_s"]
     lines = (run / "command.txt").read_text().splitlines()
@@ -68,6 +69,10 @@ def test_resume_after_sigkill_counts_the_killed_invocation_from_its_metrics(tmp_
         fh.write("2,5.0\n")
     _, summary = execute("expert", fake_stage(seconds=0.0, stop=False), cfg, resume_dir=run, argv=["gailctl", "expert"])
     assert summary["wall_s"] >= 5.0
+    # Its process had died: the summary says so, how far it had got and where it went on from.
+    (restart,) = summary["restarts"]
+    assert restart["lost_at_n_env_steps"] == 2 and restart["from_checkpoint"] == "step_1"
+    assert summary["resumed"] == [restart["at"]]
 
 
 def test_resume_of_a_run_without_checkpoint_is_refused(tmp_path: Path) -> None:

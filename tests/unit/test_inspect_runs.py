@@ -186,6 +186,7 @@ def test_run_info_json_fields_per_stage(runs_dir):
         "last_round_normalized_score": 0.5,
         "started": "2026-01-01T11:00:00+0000",
         "age_s": 3600.0,
+        "restarts": 0,
         "findings": [],
     }
     json.dumps(gail, allow_nan=False)  # plain JSON, no Path objects or NaN
@@ -272,7 +273,7 @@ def test_list_runs_refuses_a_missing_folder_and_unknown_filters(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(UsageError, match="expected a runs folder, got a file"):
         list_runs(tmp_path / "file")
-    with pytest.raises(UsageError, match=r"stage = 'gial': expected one of expert, record, gail, bc, eval, sweep, bench, tune"):
+    with pytest.raises(UsageError, match=r"stage = 'gial': expected one of expert, record, gail, bc, dagger, eval, sweep, bench, tune"):
         list_runs(tmp_path, stage="gial")
     with pytest.raises(UsageError, match=r"status = 'done': expected one of running, finished"):
         list_runs(tmp_path, status="done")

@@ -74,3 +74,12 @@ def test_budget_line_states_whole_rounds_and_warns_when_cut():
                        "(gail.ppo.n_steps x env.n_envs = 512): training 512 env steps")
     line, _ = budget_line(load_config("configs/cartpole.yaml", ["gail.algorithm=airl"]))
     assert line.startswith("airl: 153,600 env steps")
+
+
+def test_expert_linear_learning_rate_falls_to_its_final_fraction_at_the_end_of_the_budget():
+    from gailctl.rl.policies import linear_lr
+
+    schedule = linear_lr(3e-4, final_fraction=0.1)
+    assert schedule(1.0) == pytest.approx(3e-4)  # SB3's progress_remaining: 1 at the start
+    assert schedule(0.5) == pytest.approx(3e-4 * 0.55)
+    assert schedule(0.0) == pytest.approx(3e-5) and schedule(-0.01) == pytest.approx(3e-5)

@@ -31,7 +31,7 @@ def _config_with(folder: Path, dotted: str, value: str, name: str = "exp.yaml") 
 
 
 def test_the_path_keys_are_found_in_the_schema():
-    assert set(PATH_KEYS) == {"record.expert", "record.vecnormalize", "gail.demos", "bc.demos"}
+    assert set(PATH_KEYS) == {"record.expert", "record.vecnormalize", "gail.demos", "bc.demos", "dagger.expert", "dagger.demos"}
 
 
 @pytest.mark.parametrize("dotted", PATH_KEYS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -186,6 +187,23 @@ def test_atomic_path_is_dir_failure_keeps_the_old_directory(tmp_path):
             (tmp / "partial.arrow").write_text("partial")
             raise ValueError("serialize failed")
     assert sorted(os.listdir(final)) == ["old.arrow"]
+    assert os.listdir(tmp_path) == ["demos"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="renameat2(RENAME_EXCHANGE) is Linux's")
+def test_replacing_a_folder_swaps_it_in_one_step_so_a_kill_never_finds_none(tmp_path, monkeypatch):
+    """The swap is the kernel's one call: no moment exists at which `final` is missing
+    (the two-rename fallback, which has one, is never reached)."""
+    from gailctl.core import runs
+
+    final = tmp_path / "demos"
+    final.mkdir()
+    (final / "old.arrow").write_text("old")
+    monkeypatch.setattr(runs.os, "replace", lambda *a: pytest.fail("fell back to two renames"))
+    with atomic_path(final, is_dir=True) as tmp:
+        tmp.mkdir()
+        (tmp / "new.arrow").write_text("new")
+    assert sorted(os.listdir(final)) == ["new.arrow"]
     assert os.listdir(tmp_path) == ["demos"]
 
 

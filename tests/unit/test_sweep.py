@@ -363,18 +363,17 @@ def test_a_failing_trial_is_recorded_not_raised(workdir, monkeypatch):
 
 @pytest.fixture
 def no_ray(monkeypatch):
-    """`run_on_ray` runs each trial in this process; `execute` is faked."""
+    """`run_payload` runs each trial in this process; `execute` is faked."""
     fake = FakeExecute()
     monkeypatch.setattr(gailctl.core.execution, "execute", fake)
     seen: dict[str, Any] = {}
 
-    def run_here(plan, *, sweep_dir, trials_dir, address, max_concurrent, info):
-        seen.update(plan=plan, sweep_dir=sweep_dir, address=address, max_concurrent=max_concurrent)
-        assert (sweep_dir / "sweep.json").is_file() and (sweep_dir / "config.yaml").is_file()
-        payload = trial_payload(plan, trials_dir)
-        return [run_trial(payload, t.index) for t in plan.trials]
+    def run_here(payload, labels, *, what, run_dir, address, max_concurrent, max_failures, info, name, record):
+        seen.update(payload=payload, sweep_dir=run_dir, address=address, max_concurrent=max_concurrent, max_failures=max_failures)
+        assert (run_dir / "sweep.json").is_file() and (run_dir / "config.yaml").is_file() and (run_dir / "trials.json").is_file()
+        return [run_trial(payload, i) for i in range(len(labels))]
 
-    monkeypatch.setattr(sweep, "run_on_ray", run_here)
+    monkeypatch.setattr(sweep, "run_payload", run_here)
     fake.seen = seen
     return fake
 
@@ -435,7 +434,8 @@ def test_a_failed_trial_makes_exit_1_after_the_table(workdir, no_ray):
     assert result.exit_code == 1, result.output
     sweep_dir = Path(result.stdout.strip().splitlines()[-1])
     assert sweep_dir.is_dir()
-    assert result.stderr.strip().splitlines()[-1] == f"error: sweep: 1 of 2 trial(s) failed; errors in {sweep_dir / 'results.md'}"
+    assert result.stderr.strip().splitlines()[-1] == (f"error: sweep: 1 of 2 trial(s) failed; errors in {sweep_dir / 'results.md'}; "
+                                                       f"`gailctl sweep --resume {sweep_dir}` runs the unfinished ones again")
     summary = json.loads((sweep_dir / "summary.json").read_text())
     assert summary["status"] == "failed" and summary["n_failed"] == 1 and summary["n_finished"] == 1
     assert summary["trials"][1]["error"] == "seed 1: the discriminator exploded"

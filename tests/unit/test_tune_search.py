@@ -230,24 +230,35 @@ def test_help_imports_neither_ray_nor_optuna_nor_torch() -> None:
     assert out.stdout.strip() == "[]"
 
 
+def tune_trial(config: dict, *, failures: int = 0) -> SimpleNamespace:
+    """What the driver's callbacks read of a Tune trial: its config and how often its worker died."""
+    return SimpleNamespace(config=config, run_metadata=SimpleNamespace(num_failures=failures), max_failures=3)
+
+
 def test_progress_journals_each_ended_trial_and_a_dead_worker(tmp_path: Path) -> None:
     """The driver's callback: a reported entry goes to trials.jsonl as reported; a trial whose worker
-    died (no report) is journalled as failed with a reason, so trials.csv does not show a bare failure."""
+    died and was started again is said once more without taking another place; one Ray gave up on
+    (no report) is journalled as failed with a reason, so trials.csv does not show a bare failure."""
     import ray.tune
 
     said: list[str] = []
     ended: list[int] = []
+    places = iter(["[1/2]", "[2/2]"])
     progress = tune_search.progress_callback(ray.tune, tune_dir=tmp_path, space=SPACE, say=said.append,
-                                             position=lambda: "[1/2]", on_ended=lambda: ended.append(1))
+                                             position=lambda: next(places), on_ended=lambda: ended.append(1))
     point = {TRIAL_KEY: 0, "gail.disc_lr": 0.002, "gail.n_disc_updates_per_round": 2, "gail.ppo.net_arch": "[8]"}
     entry = {"trial": 0, "values": config_values(SPACE, point), "set": [], "per_seed": {"0": 0.5}, "run_dirs": ["r"],
              "objective": 0.5, "wall_s": 3.0, "status": "complete", "error": None}
-    progress.on_trial_start(0, [], SimpleNamespace(config=point))
-    progress.on_trial_result(0, [], SimpleNamespace(config=point), {"objective": 0.5, "entry": json.dumps(entry)})
-    progress.on_trial_complete(0, [], SimpleNamespace(config=point))
-    progress.on_trial_error(0, [], SimpleNamespace(config={**point, TRIAL_KEY: 1}))
+    progress.on_trial_start(0, [], tune_trial(point))
+    progress.on_trial_recover(0, [], tune_trial(point, failures=1))
+    progress.on_trial_start(0, [], tune_trial(point, failures=1))
+    progress.on_trial_result(0, [], tune_trial(point, failures=1), {"objective": 0.5, "entry": json.dumps(entry)})
+    progress.on_trial_complete(0, [], tune_trial(point, failures=1))
+    progress.on_trial_error(0, [], tune_trial({**point, TRIAL_KEY: 1}, failures=4))
     journal = tune_search.read_journal(tmp_path)
     assert journal[0] == entry
-    assert journal[1]["status"] == "failed" and journal[1]["error"].startswith("Ray: the trial's worker failed")
+    assert journal[1]["status"] == "failed" and journal[1]["error"].startswith("Ray: the trial's worker died 4 time(s)")
     assert said[0] == "trial 0 [1/2]: gail.disc_lr=0.002, gail.n_disc_updates_per_round=2, gail.ppo.net_arch=[8]"
-    assert said[1] == "trial 0: auc 0.500 (s0 0.500) in 3 s" and len(ended) == 2
+    assert said[1].startswith("trial 0: its worker died") and "(1 of 3 retries)" in said[1]
+    assert said[2] == "trial 0: started again (attempt 2)"
+    assert said[3] == "trial 0: auc 0.500 (s0 0.500) in 3 s" and len(ended) == 2

@@ -37,3 +37,16 @@ def test_make_venv_matches_imitations_make_vec_env(env_cfg: EnvConfig) -> None:
         previous = i1
         n_done += int(d1.sum())
     assert n_done > 0  # episodes ended (and reset) inside the comparison
+
+
+def test_make_kwargs_reach_gymnasium_make_and_unknown_ones_name_their_key() -> None:
+    pytest.importorskip("mujoco")
+    from gailctl.core.errors import UsageError
+
+    env_cfg = EnvConfig(id="seals/Hopper-v1", n_envs=1)
+    venv = make_venv(env_cfg, seed=0, make_kwargs={"terminate_when_unhealthy": True})
+    assert venv.envs[0].unwrapped._terminate_when_unhealthy  # gymnasium's v4 Hopper, seals' observations
+    assert venv.observation_space.shape == make_venv(env_cfg, seed=0).observation_space.shape == (12,)
+    assert not make_venv(env_cfg, seed=0).envs[0].unwrapped._terminate_when_unhealthy
+    with pytest.raises(UsageError, match=r"^expert.env_kwargs = \{'stand_up': 1\}: env.id = seals/Hopper-v1 does not take them"):
+        make_venv(env_cfg, seed=0, make_kwargs={"stand_up": 1}, kwargs_key="expert.env_kwargs")

@@ -36,8 +36,8 @@ class Demos:
     next_obs_repeated: bool = False
 
 
-def read_demos(source: DemoSource, *, n_demos: Optional[int] = None) -> Demos:
-    """The first `n_demos` trajectories of `source` (all when None).
+def read_demos(source: DemoSource, *, n_demos: Optional[int] = None, key: str = "gail.n_demos") -> Demos:
+    """The first `n_demos` trajectories of `source` (all when None); `key` is the config key that set `n_demos`.
 
     Raises:
         UsageError: the source cannot be read, holds none, or fewer than `n_demos`; one line
@@ -61,7 +61,8 @@ def read_demos(source: DemoSource, *, n_demos: Optional[int] = None) -> Demos:
     if total == 0:
         raise UsageError(f"--demos {source}: holds no trajectories")
     if n_demos is not None and n_demos > total:
-        raise UsageError(f"gail.n_demos = {n_demos}: only {total} trajectories in {source}")
+        raise UsageError(f"{key} = {n_demos}: only {total} trajectories in {source}; "
+                         f"to learn from all of them, pass --set {key}={total}")
     return Demos(source=source, trajectories=list(trajs), n_available=total, meta=source_meta(source),
                  next_obs_repeated=repeated)
 

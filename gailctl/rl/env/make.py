@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import functools
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Optional
 
 from gailctl.core.config import EnvConfig
@@ -59,11 +60,14 @@ def make_venv(
     seed: int,
     n_envs: Optional[int] = None,
     render_mode: Optional[str] = None,
+    make_kwargs: Optional[Mapping[str, Any]] = None,
+    kwargs_key: str = "make_kwargs",
 ) -> "VecEnv":
     """`n_envs` copies of the env in one process, each seeded from `seed`.
 
     Every env is wrapped in imitation's RolloutInfoWrapper so rollouts recorded from it
-    keep the original observations and rewards.
+    keep the original observations and rewards. `make_kwargs` go to `gymnasium.make`; one the
+    env does not take is refused with `kwargs_key` (the config key they came from) named.
     """
     import gymnasium as gym
     import numpy as np
@@ -91,10 +95,14 @@ def make_venv(
             n_envs=n_envs or env_cfg.n_envs,
             max_episode_steps=None if env_cfg.absorb_after_done else env_cfg.max_episode_steps,
             post_wrappers=post_wrappers,
-            env_make_kwargs={"render_mode": render_mode} if render_mode else None,
+            env_make_kwargs={**(make_kwargs or {}), **({"render_mode": render_mode} if render_mode else {})} or None,
         )
     except gym.error.DependencyNotInstalled as exc:
         raise missing_dependency(env_cfg.id, exc) from None
+    except TypeError as exc:
+        if not make_kwargs:
+            raise
+        raise UsageError(f"{kwargs_key} = {dict(make_kwargs)}: env.id = {env_cfg.id} does not take them ({exc})") from None
     # imitation's envs (its seeds, Monitor and wrappers), stepped by a DummyVecEnv that copies infos shallowly.
     from gailctl.rl.compat import shallow_info_vec_env
 

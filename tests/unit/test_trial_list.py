@@ -1,4 +1,4 @@
-"""Which run folder a resumed bench continues each stopped trial in (`bench_trials.stopped_runs`)."""
+"""Which run folder a resumed bench continues each stopped trial in (`trial_list.stopped_runs`)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from gailctl.core.config_load import config_to_yaml, load_config
-from gailctl.experiments.bench_trials import stopped_runs
+from gailctl.experiments.trial_list import stopped_runs
 from tests.e2e.test_pipeline import ROOT
 
 
