@@ -1,15 +1,15 @@
 """The `gailctl` command line: a thin Typer app; each command hands a typed config to a stage or an experiment.
 
 `base` holds the app, the shared options and the one error boundary; the commands are grouped
-by what they run: `stage_commands` (expert, record, gail, bc, dagger, eval), `report_commands` (runs,
-plot, compare), `experiment_commands` (sweep, bench, tune), `config_commands` (configs).
+by what they run: `stage_commands` (expert, record, gail, bc, dagger, eval), `data_commands` (convert),
+`report_commands` (runs, plot, compare), `experiment_commands` (sweep, bench, tune), `config_commands` (configs).
 Importing them registers them on the app.
 """
 
 from __future__ import annotations
 
 # In this order `gailctl --help` lists them.
-from gailctl.cli import stage_commands, report_commands, experiment_commands, config_commands  # noqa: F401, I001
+from gailctl.cli import stage_commands, data_commands, report_commands, experiment_commands, config_commands  # noqa: F401, I001
 from gailctl.cli.base import app
 
 __all__ = ["app", "main"]

@@ -117,6 +117,12 @@ SetOpt = Annotated[
 ]
 SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Shortcut for --set seed=N.", show_default=False)]
 RunsDirOpt = Annotated[Path, typer.Option("--runs-dir", help="Where new run folders are created.")]
+TrackOpt = Annotated[
+    Optional[str],
+    typer.Option("--track", metavar="mlflow|wandb", help="Once the run finishes, send its config, metrics rows, final scores "
+                 "and artifacts to MLflow (MLFLOW_TRACKING_URI, else its local store) or W&B (offline unless WANDB_MODE says "
+                 "otherwise).", show_default=False),
+]
 AllowEnvMismatchOpt = Annotated[
     bool,
     typer.Option("--allow-env-mismatch", help="Use demonstrations recorded on another env than env.id "

@@ -21,6 +21,7 @@ from gailctl.cli.base import (
     RunsDirOpt,
     SetOpt,
 )
+from gailctl.core.demo_sources import DEMOS_HELP, DEMOS_METAVAR
 from gailctl.core.errors import UsageError
 from gailctl.experiments import DEFAULT_MAX_FAILURES
 
@@ -42,7 +43,7 @@ def sweep(
         typer.Option("--grid", metavar="KEY=V1,V2,...", help="Values to sweep: KEY=V1,V2,... (YAML values, e.g. gail.disc_lr=0.001,0.0003). "
                      "Repeatable; every combination runs with every seed.", show_default=False),
     ] = None,
-    demos: Annotated[Optional[Path], typer.Option("--demos", help="(gail, bc) Record run folder or demonstrations folder (default: gail.demos in the config).", show_default=False)] = None,
+    demos: Annotated[Optional[str], typer.Option("--demos", metavar=DEMOS_METAVAR, help=f"(gail, bc) {DEMOS_HELP} (default: gail.demos in the config).", show_default=False)] = None,
     address: Annotated[Optional[str], typer.Option("--address", help="Join this running Ray cluster (e.g. auto) instead of starting an embedded one.", show_default=False)] = None,
     max_concurrent: Annotated[Optional[int], typer.Option("--max-concurrent", help="Trials at a time (default: the Ray cluster's CPUs).", show_default=False)] = None,
     max_failures: MaxFailuresOpt = DEFAULT_MAX_FAILURES,
@@ -83,6 +84,7 @@ def bench(
     with_bc: Annotated[bool, typer.Option("--bc/--no-bc", help="Behavioural cloning on the same demonstrations, as the GAIL paper's baseline.")] = True,
     throughput: Annotated[bool, typer.Option("--throughput/--no-throughput", help="First measure GAIL's env steps/s against plain PPO's, before any trial; the report states other processes' load meanwhile.")] = True,
     throughput_only: Annotated[bool, typer.Option("--throughput-only", help="Only that measurement, no trials (--quick: one repeat instead of three).")] = False,
+    demos: Annotated[Optional[str], typer.Option("--demos", metavar=DEMOS_METAVAR, help=f"{DEMOS_HELP}, for GAIL and BC in every config (default: each config's gail.demos).", show_default=False)] = None,
     set_: SetOpt = None,
     address: Annotated[Optional[str], typer.Option("--address", help="Join this Ray cluster instead of starting one.", show_default=False)] = None,
     max_concurrent: Annotated[Optional[int], typer.Option("--max-concurrent", help="Trials at a time (default: one per CPU).", show_default=False)] = None,
@@ -98,7 +100,8 @@ def bench(
     if resume is not None:
         given = [flag for flag, value in (("-c", configs), ("--suite", suite), ("--seeds", seeds != "0-4"), ("--n-demos", n_demos),
                                           ("--quick", quick), ("--no-bc", not with_bc), ("--no-throughput", not throughput),
-                                          ("--throughput-only", throughput_only), ("--set", set_), ("--allow-env-mismatch", allow_env_mismatch))
+                                          ("--throughput-only", throughput_only), ("--demos", demos), ("--set", set_),
+                                          ("--allow-env-mismatch", allow_env_mismatch))
                  if value]
         if given:
             raise UsageError(f"--resume continues a bench with its own settings: drop {', '.join(given)}")
@@ -116,7 +119,7 @@ def bench(
         n_demos=parse_n_demos(n_demos),
         quick=quick,
         with_bc=with_bc,
-        overrides=tuple(set_ or []),
+        overrides=(*(set_ or []), *demos_overrides(demos, set_)),
         allow_env_mismatch=allow_env_mismatch,
     )
     if not throughput_only:
@@ -124,6 +127,16 @@ def bench(
     bench_dir, summary = run_bench(plan, runs_dir=runs_dir, address=address, max_concurrent=max_concurrent, max_failures=max_failures,
                                    throughput=throughput, trials=not throughput_only)
     _report_bench(bench_dir, summary)
+
+
+def demos_overrides(demos: Optional[str], given: Optional[list[str]]) -> list[str]:
+    """bench --demos: the same demonstrations for GAIL and BC in every config, as `--set` items."""
+    if demos is None:
+        return []
+    clash = [item.partition("=")[0].strip() for item in given or [] if item.partition("=")[0].strip() in ("gail.demos", "bc.demos")]
+    if clash:
+        raise UsageError(f"--demos and --set {clash[0]}: give the demonstrations once")
+    return [f"gail.demos={demos}", f"bc.demos={demos}"]
 
 
 def _report_bench(bench_dir: Path, summary: dict[str, Any]) -> None:
@@ -145,7 +158,7 @@ def tune(
     trials: Annotated[Optional[int], typer.Option("--trials", help="Trials the study should have in all (default 20; with --resume, the study's own).", show_default=False)] = None,
     seeds: Annotated[Optional[str], typer.Option("--seeds", help="Seeds every trial runs: a range 0-2, a list 0,2,5 (default 0-2).", show_default=False)] = None,
     set_: SetOpt = None,
-    demos: Annotated[Optional[Path], typer.Option("--demos", help="Record run folder or demonstrations folder (default: gail.demos in the config).", show_default=False)] = None,
+    demos: Annotated[Optional[str], typer.Option("--demos", metavar=DEMOS_METAVAR, help=f"{DEMOS_HELP} (default: gail.demos in the config).", show_default=False)] = None,
     workers: Annotated[Optional[int], typer.Option("--workers", help="Trials at a time on Ray, one CPU each; a trial runs its seeds one after another (default: one per CPU of the Ray cluster).", show_default=False)] = None,
     sampler_seed: Annotated[Optional[int], typer.Option("--sampler-seed", help="Seed of Optuna's TPE sampler (default 0).", show_default=False)] = None,
     resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue the study in this tune folder, with its own config, space and seeds.", show_default=False)] = None,

@@ -28,10 +28,13 @@ from gailctl.cli.base import (
     RunsDirOpt,
     SeedOpt,
     SetOpt,
+    TrackOpt,
     shortcuts,
 )
 from gailctl.core.errors import UsageError
-from gailctl.core.runs import resolve_demos_dir, resolve_policy_zip, resolve_stats_file
+from gailctl.core.tracking import check_tracker
+from gailctl.core.demo_sources import DEMOS_HELP, DEMOS_METAVAR, DemoSource, resolve_demos
+from gailctl.core.runs import resolve_policy_zip, resolve_stats_file
 from gailctl.report.run_scores import plural
 
 if TYPE_CHECKING:
@@ -67,11 +70,19 @@ def _input_path(given: Optional[Path], configured: Optional[str], *, command: st
     return resolve(Path(source), flag=flag.split()[0] if given is not None else f"{key} =").resolve()
 
 
-def _check_demos_env(demos_dir: Path, cfg: Config, *, given: Optional[Path], key: str, allow: bool) -> None:
-    """Demonstrations recorded on another env than the run's: refused, or a warning with --allow-env-mismatch."""
-    from gailctl.core.runs import check_demos_env
+def _demos_source(given: Optional[str], configured: Optional[str], *, command: str, key: str) -> DemoSource:
+    """A stage's demonstrations: --demos wins over the config key; any format `resolve_demos` accepts."""
+    source = given if given is not None else configured
+    if source is None:
+        raise UsageError(f"{command}: no demonstrations given: pass --demos {DEMOS_METAVAR} or set {key} in the config")
+    return resolve_demos(source, flag="--demos" if given is not None else f"{key} =")
 
-    warning = check_demos_env(demos_dir, env_id=cfg.env.id, allow=allow, flag="--demos" if given is not None else f"{key} =")
+
+def _check_demos_env(source: DemoSource, cfg: Config, *, given: Optional[str], key: str, allow: bool) -> None:
+    """Demonstrations recorded on another env than the run's: refused, or a warning with --allow-env-mismatch."""
+    from gailctl.core.demo_sources import check_demos_env
+
+    warning = check_demos_env(source, env_id=cfg.env.id, allow=allow, flag="--demos" if given is not None else f"{key} =")
     if warning is not None:
         from gailctl.core.ui import console
 
@@ -79,8 +90,9 @@ def _check_demos_env(demos_dir: Path, cfg: Config, *, given: Optional[Path], key
 
 
 def _run_stage(stage: str, cfg: Config, *, runs_dir: Path, resume: Optional[Path] = None,
-               inputs: Optional[dict[str, Any]] = None, **kwargs: Any) -> tuple[Path, dict[str, Any]]:
-    """Import the stage (torch and friends load here, after the config validated) and execute it.
+               inputs: Optional[dict[str, Any]] = None, track: Optional[str] = None, **kwargs: Any) -> tuple[Path, dict[str, Any]]:
+    """Import the stage (torch and friends load here, after the config validated) and execute it;
+    with `track`, send the finished run to that tracker (`core.tracking`).
 
     `inputs`: what the command line gave, as typed, added to the run's summary.json.
     """
@@ -93,13 +105,28 @@ def _run_stage(stage: str, cfg: Config, *, runs_dir: Path, resume: Optional[Path
         kwargs["resume_dir"] = resume
     if inputs:
         kwargs["inputs"] = inputs
-    return execution.execute(stage, stage_run(stage), cfg, runs_dir=runs_dir, **kwargs)
+    run_dir, summary = execution.execute(stage, stage_run(stage), cfg, runs_dir=runs_dir, **kwargs)
+    if track is not None:
+        _track(run_dir, track)
+    return run_dir, summary
 
 
-def _with_path(cfg: Config, section: str, key: str, value: Path) -> Config:
-    """The config as the run used it: the resolved input path, absolute, in its section."""
+def _track(run_dir: Path, tracker: str) -> None:
+    """`--track`: the finished run to MLflow or W&B; a tracker that fails is a warning, the run folder stays."""
+    from gailctl.core.tracking import track_run
+
+    try:
+        typer.echo(track_run(run_dir, tracker), err=True)
+    except Exception as exc:  # noqa: BLE001 - a tracker's many errors must not fail a finished run
+        typer.echo(f"warning: --track {tracker}: not sent ({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}); "
+                   f"the run is in {run_dir}", err=True)
+
+
+def _with_path(cfg: Config, section: str, key: str, value: Path | DemoSource) -> Config:
+    """The config as the run used it: the resolved input (an absolute path, or a named source) in its section."""
     sec = getattr(cfg, section)
-    return cfg.model_copy(update={section: sec.model_copy(update={key: str(value.resolve())})})
+    text = value.spec if isinstance(value, DemoSource) else str(value.resolve())
+    return cfg.model_copy(update={section: sec.model_copy(update={key: text})})
 
 
 
@@ -111,6 +138,7 @@ def expert(
     set_: SetOpt = None,
     seed: SeedOpt = None,
     runs_dir: RunsDirOpt = Path("runs"),
+    track: TrackOpt = None,
     resume: ResumeOpt = None,
 ) -> None:
     """Train a PPO expert: periodic evaluation, checkpoints, metrics, a final SB3 model.zip."""
@@ -119,7 +147,7 @@ def expert(
         cfg = _resume_config(resume, "expert")
     else:
         cfg = config_from_options(config, set_, seed)
-    run_dir, summary = _run_stage("expert", cfg, runs_dir=runs_dir, resume=resume)
+    run_dir, summary = _run_stage("expert", cfg, runs_dir=runs_dir, resume=resume, track=check_tracker(track))
     final = summary["final"]
     finish(run_dir, [
         f"expert: {summary['n_env_steps']} env steps in {summary['wall_s']:.0f} s; final return "
@@ -134,7 +162,7 @@ def expert(
 @boundary
 def record(
     config: ConfigOpt = None,
-    expert: Annotated[Optional[Path], typer.Option("--expert", help="Expert run folder or SB3 .zip (default: record.expert in the config).", show_default=False)] = None,
+    expert: Annotated[Optional[Path], typer.Option("--expert", help="Expert run folder, SB3 .zip, Hub-layout folder (ALGO-ENV.zip [+ vec_normalize.pkl]) or hf:ORG/REPO from the local Hugging Face cache (default: record.expert in the config).", show_default=False)] = None,
     episodes: Annotated[Optional[int], typer.Option("--episodes", "-n", help="Shortcut for --set record.n_episodes=N.", show_default=False)] = None,
     vecnormalize: Annotated[Optional[Path], typer.Option(
         "--vecnormalize", metavar="FILE", show_default=False,
@@ -142,11 +170,14 @@ def record(
              "unpickler, or a checkpoint's vecnormalize.pt): the policy sees normalised observations, the demos stay raw "
              "(default: record.vecnormalize).")] = None,
     human: Annotated[bool, typer.Option("--human", help="You play: a window, the keyboard drives the task (keys: record.human in the config).")] = False,
+    format_: Annotated[str, typer.Option("--format", metavar="imitation|minari", help="minari: also write the demonstrations as a new dataset in the local Minari store (needs --dataset-id); the run folder always holds them in imitation's format.")] = "imitation",
+    dataset_id: Annotated[Optional[str], typer.Option("--dataset-id", metavar="ID", help="The Minari dataset id for --format minari, e.g. cartpole-expert-v0 (Minari's ENV-NAME-vN; never overwritten).", show_default=False)] = None,
     set_: SetOpt = None,
     seed: SeedOpt = None,
     runs_dir: RunsDirOpt = Path("runs"),
 ) -> None:
-    """Roll out an expert (or, with --human, play yourself) and save demonstrations in imitation's format."""
+    """Roll out an expert (or, with --human, play yourself) and save demonstrations in imitation's format (and Minari's)."""
+    minari_id = _minari_target(format_, dataset_id)
     cfg = config_from_options(config, set_, seed, episodes=("-n/--episodes", "record.n_episodes", episodes))
     if human:
         if expert is not None:
@@ -158,7 +189,7 @@ def record(
         check_keymap(cfg)  # a bad key map and a missing display are refused before any run folder exists
         check_display("record --human")
         cfg = cfg.model_copy(update={"record": cfg.record.model_copy(update={"expert": None})})
-        run_dir, summary = _run_stage("record", cfg, runs_dir=runs_dir, human=True)
+        run_dir, summary = _run_stage("record", cfg, runs_dir=runs_dir, human=True, minari_id=minari_id)
         source = (f"played by a person: {summary['ended']}; {summary['n_redone']} redone, "
                   f"{summary['n_ended_early']} ended once over")
     else:
@@ -169,8 +200,14 @@ def record(
         if vecnormalize is not None or cfg.record.vecnormalize is not None:
             stats_file = _input_path(vecnormalize, cfg.record.vecnormalize, command="record", flag="--vecnormalize FILE",
                                      key="record.vecnormalize", what="statistics", resolve=resolve_stats_file)
+        else:
+            from gailctl.core.hub_experts import hub_stats
+
+            stats_file = hub_stats(expert_zip)  # a Hub-layout expert's own statistics (restricted unpickler)
+        if stats_file is not None:
             cfg = _with_path(cfg, "record", "vecnormalize", stats_file)
-        run_dir, summary = _run_stage("record", cfg, runs_dir=runs_dir, expert_zip=expert_zip, stats_file=stats_file)
+        run_dir, summary = _run_stage("record", cfg, runs_dir=runs_dir, expert_zip=expert_zip, stats_file=stats_file,
+                                      minari_id=minari_id)
         source = f"{'deterministic' if summary['deterministic'] else 'stochastic'} expert"
     d = summary["demos"]
     finish(run_dir, [
@@ -179,17 +216,39 @@ def record(
         f"length mean {d['len_mean']:.1f} min {d['len_min']:.0f} max {d['len_max']:.0f}"
         + (f"; {normalized(d['normalized_return_mean'])}" if known(d["normalized_return_mean"]) else ""),
         f"demonstrations: {run_dir / 'demos'}",
+        *([f"Minari dataset: minari:{summary['minari_dataset']}"] if summary.get("minari_dataset") else []),
     ])
+
+
+RECORD_FORMATS = ("imitation", "minari")
+
+
+def _minari_target(format_: str, dataset_id: Optional[str]) -> Optional[str]:
+    """record --format/--dataset-id: the Minari id to write, checked before anything is recorded; None for imitation's only."""
+    if format_ not in RECORD_FORMATS:
+        raise UsageError(f"--format {format_}: record writes {' or '.join(RECORD_FORMATS)} "
+                         "(`gailctl convert` writes npz and hdf5 from a record run)")
+    if format_ == "imitation":
+        if dataset_id is not None:
+            raise UsageError("--dataset-id: names a Minari dataset; add --format minari")
+        return None
+    if dataset_id is None:
+        raise UsageError("--format minari: needs --dataset-id ID, e.g. cartpole-expert-v0")
+    from gailctl.rl.demo_formats.minari_io import check_dataset_id
+
+    check_dataset_id(dataset_id)
+    return dataset_id
 
 
 @app.command()
 @boundary
 def gail(
     config: ConfigOpt = None,
-    demos: Annotated[Optional[Path], typer.Option("--demos", help="Record run folder or demonstrations folder (default: gail.demos in the config).", show_default=False)] = None,
+    demos: Annotated[Optional[str], typer.Option("--demos", metavar=DEMOS_METAVAR, help=f"{DEMOS_HELP} (default: gail.demos in the config).", show_default=False)] = None,
     set_: SetOpt = None,
     seed: SeedOpt = None,
     runs_dir: RunsDirOpt = Path("runs"),
+    track: TrackOpt = None,
     resume: ResumeOpt = None,
     allow_env_mismatch: AllowEnvMismatchOpt = False,
 ) -> None:
@@ -199,12 +258,11 @@ def gail(
         cfg = _resume_config(resume, "gail")
     else:
         cfg = config_from_options(config, set_, seed)
-    demos_dir = _input_path(demos, cfg.gail.demos, command="gail", flag="--demos RUN_OR_DIR", key="gail.demos",
-                            what="demonstrations", resolve=resolve_demos_dir)
+    source = _demos_source(demos, cfg.gail.demos, command="gail", key="gail.demos")
     if resume is None:  # a resumed run took its demonstrations when it started
-        _check_demos_env(demos_dir, cfg, given=demos, key="gail.demos", allow=allow_env_mismatch)
-        cfg = _with_path(cfg, "gail", "demos", demos_dir)
-    run_dir, summary = _run_stage("gail", cfg, runs_dir=runs_dir, resume=resume, demos_dir=demos_dir)
+        _check_demos_env(source, cfg, given=demos, key="gail.demos", allow=allow_env_mismatch)
+        cfg = _with_path(cfg, "gail", "demos", source)
+    run_dir, summary = _run_stage("gail", cfg, runs_dir=runs_dir, resume=resume, demos=source, track=check_tracker(track))
     final = summary["final"]
     finish(run_dir, [
         f"{cfg.gail.algorithm}: {plural(summary['n_rounds'], 'round')}, {summary['n_env_steps']} env steps in {summary['wall_s']:.0f} s "
@@ -220,20 +278,20 @@ def gail(
 @boundary
 def bc(
     config: ConfigOpt = None,
-    demos: Annotated[Optional[Path], typer.Option("--demos", help="Record run folder or demonstrations folder (default: bc.demos, then gail.demos).", show_default=False)] = None,
+    demos: Annotated[Optional[str], typer.Option("--demos", metavar=DEMOS_METAVAR, help=f"{DEMOS_HELP} (default: bc.demos, then gail.demos).", show_default=False)] = None,
     set_: SetOpt = None,
     seed: SeedOpt = None,
     runs_dir: RunsDirOpt = Path("runs"),
+    track: TrackOpt = None,
     allow_env_mismatch: AllowEnvMismatchOpt = False,
 ) -> None:
     """Behavioural cloning (imitation's BC) on demonstrations: the baseline GAIL is compared with."""
     cfg = config_from_options(config, set_, seed)
     key = "bc.demos" if cfg.bc.demos or not cfg.gail.demos else "gail.demos"
-    demos_dir = _input_path(demos, cfg.bc.demos or cfg.gail.demos, command="bc", flag="--demos RUN_OR_DIR", key=key,
-                            what="demonstrations", resolve=resolve_demos_dir)
-    _check_demos_env(demos_dir, cfg, given=demos, key=key, allow=allow_env_mismatch)
-    cfg = _with_path(cfg, "bc", "demos", demos_dir)
-    run_dir, summary = _run_stage("bc", cfg, runs_dir=runs_dir, demos_dir=demos_dir)
+    source = _demos_source(demos, cfg.bc.demos or cfg.gail.demos, command="bc", key=key)
+    _check_demos_env(source, cfg, given=demos, key=key, allow=allow_env_mismatch)
+    cfg = _with_path(cfg, "bc", "demos", source)
+    run_dir, summary = _run_stage("bc", cfg, runs_dir=runs_dir, demos=source, track=check_tracker(track))
     final = summary["final"]
     finish(run_dir, [
         f"bc: {cfg.bc.n_epochs} epochs on {summary['n_demo_trajectories']} demonstrations in {summary['wall_s']:.0f} s",
@@ -248,7 +306,7 @@ def dagger(
     config: ConfigOpt = None,
     expert: Annotated[Optional[Path], typer.Option("--expert", help="Expert run folder or SB3 .zip that labels every visited state (DAgger; default: dagger.expert).", show_default=False)] = None,
     human: Annotated[bool, typer.Option("--human", help="You label: a window, hold a key to take over from the policy (HG-DAgger; keys: record.human).")] = False,
-    demos: Annotated[Optional[Path], typer.Option("--demos", help="Starting demonstrations: record run folder or demonstrations folder (default: dagger.demos, bc.demos, then gail.demos).", show_default=False)] = None,
+    demos: Annotated[Optional[str], typer.Option("--demos", metavar=DEMOS_METAVAR, help=f"Starting demonstrations: {DEMOS_HELP} (default: dagger.demos, bc.demos, then gail.demos).", show_default=False)] = None,
     rounds: Annotated[Optional[int], typer.Option("--rounds", help="Shortcut for --set dagger.rounds=N.", show_default=False)] = None,
     set_: SetOpt = None,
     seed: SeedOpt = None,
@@ -281,9 +339,10 @@ def dagger(
     if d.start_from_demos:
         configured = d.demos or cfg.bc.demos or cfg.gail.demos
         key = "dagger.demos" if d.demos else ("bc.demos" if cfg.bc.demos else "gail.demos")
-        demos_dir = _input_path(demos, configured, command="dagger", flag="--demos RUN_OR_DIR", key=key,
-                                what="starting demonstrations (or set dagger.start_from_demos=false)",
-                                resolve=resolve_demos_dir)
+        if demos is None and configured is None:
+            raise UsageError(f"dagger: no starting demonstrations given: pass --demos {DEMOS_METAVAR} or set {key} "
+                             "in the config (or set dagger.start_from_demos=false)")
+        demos_dir = _demos_source(demos, configured, command="dagger", key=key)
     if resume is None:
         if demos_dir is not None:
             _check_demos_env(demos_dir, cfg, given=demos, key="dagger.demos", allow=allow_env_mismatch)
@@ -320,7 +379,7 @@ def _eval_config(target: Path, config: Optional[Path], overrides: list[str], fla
 @app.command(name="eval")
 @boundary
 def eval_(
-    target: Annotated[Path, typer.Argument(metavar="RUN_OR_ZIP", help="Run folder (expert or gail), SB3 .zip, or `random` for a uniform-random policy.", show_default=False)],
+    target: Annotated[Path, typer.Argument(metavar="RUN_OR_ZIP", help="Run folder (expert or gail), SB3 .zip, Hub-layout folder, hf:ORG/REPO (local Hugging Face cache), or `random` for a uniform-random policy.", show_default=False)],
     config: ConfigOpt = None,
     episodes: Annotated[Optional[int], typer.Option("--episodes", "-n", help="Episodes to score (default: eval.episodes).", show_default=False)] = None,
     render: Annotated[bool, typer.Option("--render", help="Show the policy: a window if there is a display, else a video in the run folder.")] = False,

@@ -7,8 +7,9 @@ command line (`--set gail.demos=...`, `--demos`, `--expert`) stay relative to th
 directory, as a shell user expects.
 
 A config field is a path when its type is `ConfigPath`; `file_path_keys(Config)` finds them
-all, so a later path key needs no change here. Only pydantic-free stdlib code lives here:
-config.py imports it, not the other way round.
+all, so a later path key needs no change here. A value naming a source by its scheme
+(`minari:DATASET_ID`, `hf:ORG/REPO`) is not a path and stays as written. Only pydantic-free
+stdlib code lives here: config.py imports it, not the other way round.
 """
 
 from __future__ import annotations
@@ -32,6 +33,15 @@ ConfigPath = Annotated[Optional[str], PATH_FIELD]
 """A config field holding a file or folder path (None when unset)."""
 
 
+SOURCE_SCHEMES = ("minari:", "hf:")
+"""Prefixes of values that name a source in a store, not a file: a Minari dataset, a Hugging Face Hub repo."""
+
+
+def is_named_source(value: str) -> bool:
+    """`minari:cartpole-expert-v0`, `hf:sb3/ppo-CartPole-v1`: resolved by their store, never against a folder."""
+    return str(value).startswith(SOURCE_SCHEMES)
+
+
 def file_path_keys(model: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
     """Dotted keys (as tuples) of every `ConfigPath` field of a pydantic model and its sections."""
     for name, field in model.model_fields.items():
@@ -50,7 +60,7 @@ def resolve_in_file(value: str, *, key: str, config_file: Path, cwd: Optional[Pa
     directory (the meaning before paths followed the config file), naming both candidates.
     """
     path = Path(value).expanduser()
-    if path.is_absolute():
+    if path.is_absolute() or is_named_source(value):
         return value
     folder = Path(config_file).absolute().parent
     here = Path(os.path.normpath(folder / path))
@@ -91,7 +101,8 @@ def resolve_cli_paths(overrides: dict[str, Any], *, keys: list[tuple[str, ...]],
     """Make the relative path values of `--set KEY=PATH` absolute against the working directory, in place."""
     wanted = {".".join(k) for k in keys}
     for dotted, value in overrides.items():
-        if dotted in wanted and isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+        if (dotted in wanted and isinstance(value, str) and value and not is_named_source(value)
+                and not Path(value).expanduser().is_absolute()):
             overrides[dotted] = os.path.normpath((cwd or Path.cwd()) / Path(value).expanduser())
 
 
@@ -103,6 +114,8 @@ def shown_path(path: "os.PathLike[str] | str", *, base: "Optional[os.PathLike[st
     writes for people to read or copy elsewhere carries no absolute path of this machine unless
     the user typed one.
     """
+    if is_named_source(str(path)):
+        return str(path)
     given = Path(path)
     if not given.is_absolute():
         return str(given)

@@ -321,7 +321,17 @@ def is_run_dir(path: Path) -> bool:
 
 
 def resolve_policy_zip(path: Path, *, flag: str) -> Path:
-    """A run folder (expert or gail) or an SB3 .zip -> the .zip to load."""
+    """A run folder (expert or gail), an SB3 .zip, a Hub-layout folder (`core.hub_experts`) or
+    `hf:ORG/REPO` from the local Hub cache -> the .zip to load."""
+    from gailctl.core.hub_experts import HF_SCHEME, hub_policy_zip, hub_snapshot
+
+    if str(path).startswith(HF_SCHEME):
+        repo_id = str(path)[len(HF_SCHEME):]
+        folder = hub_snapshot(repo_id, flag=flag)
+        found = hub_policy_zip(folder, flag=flag)
+        if found is None:
+            raise UsageError(f"{flag} {path}: its snapshot {folder} holds no ALGO-ENV.zip (rl-zoo's Hub layout)")
+        return found
     path = Path(path)
     if path.is_file():
         if path.suffix != ".zip":
@@ -331,11 +341,14 @@ def resolve_policy_zip(path: Path, *, flag: str) -> Path:
         for name in FINAL_POLICY_FILES:
             if (path / name).is_file():
                 return path / name
+        hub = hub_policy_zip(path, flag=flag)
+        if hub is not None:
+            return hub
         summary = read_summary(path) if (path / "summary.json").is_file() else {}
         if summary.get("stage") == "record" or (path / "demos" / "dataset_info.json").is_file():
             raise UsageError(f"{flag} {path}: {_record_run_holds_demos(path, summary)}")
         raise UsageError(
-            f"{flag} {path}: no {' or '.join(FINAL_POLICY_FILES)} in this folder "
+            f"{flag} {path}: no {' or '.join(FINAL_POLICY_FILES)} or ALGO-ENV.zip in this folder "
             "(an unfinished run? its checkpoints/ hold .zip files you can pass directly)"
         )
     raise UsageError(f"{flag} {path}: no such file or folder")
@@ -359,58 +372,3 @@ def resolve_stats_file(path: Path, *, flag: str) -> Path:
         raise UsageError(f"{flag} {path}: expected VecNormalize statistics, a .pkl written by VecNormalize.save "
                          "or a gailctl checkpoint's vecnormalize.pt")
     return path
-
-
-def resolve_demos_dir(path: Path, *, flag: str) -> Path:
-    """A record run folder or a demonstrations folder -> the folder imitation's loader reads."""
-    path = Path(path)
-    if not path.exists():
-        raise UsageError(f"{flag} {path}: no such folder")
-    if not path.is_dir():
-        raise UsageError(f"{flag} {path}: expected a record run folder or a demonstrations folder, got a file")
-    if (path / "demos").is_dir():
-        path = path / "demos"
-    if not (path / "dataset_info.json").is_file():
-        raise UsageError(
-            f"{flag} {path}: not a demonstrations folder (no dataset_info.json); "
-            "expected what `gailctl record` writes or imitation.data.serialize.save"
-        )
-    return path
-
-
-ALLOW_ENV_MISMATCH = "--allow-env-mismatch"
-
-
-def recorded_env_id(demos_dir: Path) -> Optional[str]:
-    """The env a demonstrations folder was recorded on, when it is known: its `gailctl_demos.json`
-    (`core.demos_meta`), else, for the `demos/` folder of a `gailctl record` run, the run's
-    summary.json. None for a folder from elsewhere (imitation's own `serialize.save`)."""
-    from gailctl.core.demos_meta import read_demos_meta
-
-    meta = read_demos_meta(demos_dir)
-    if meta is not None:
-        return meta["env_id"]
-    run = Path(demos_dir).parent
-    try:
-        summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    env_id = summary.get("env_id") if isinstance(summary, dict) and summary.get("stage") == "record" else None
-    return env_id if isinstance(env_id, str) else None
-
-
-def check_demos_env(demos_dir: Path, *, env_id: str, allow: bool, flag: str = "--demos") -> Optional[str]:
-    """Refuse demonstrations recorded on another env (shapes alone can match: CartPole-v1 and
-    seals/CartPole-v0), unless `allow`; then return a warning to print. Demonstrations that name
-    no env get a warning saying what is checked instead (their shapes, against the env, when it
-    is built). None when they name `env_id`."""
-    recorded = recorded_env_id(demos_dir)
-    if recorded is None:
-        return (f"{flag} {demos_dir}: names no env (no gailctl_demos.json, so not written by `gailctl record`): "
-                f"its observation and action shapes are checked against {env_id}, not that it was recorded there")
-    if recorded == env_id:
-        return None
-    text = f"{flag} {demos_dir}: recorded on {recorded}, but env.id = {env_id}"
-    if not allow:
-        raise UsageError(f"{text}; pass {ALLOW_ENV_MISMATCH} to use them anyway")
-    return f"{text} ({ALLOW_ENV_MISMATCH})"

@@ -220,6 +220,8 @@ class RecordResult(_Model):
     deterministic: Optional[bool] = None
     demos: DemoStats
     artifacts: Optional[dict[str, Optional[str]]] = None
+    minari_dataset: Optional[str] = None
+    """The Minari dataset id the demonstrations were also written as (`record --format minari`)."""
     keymap: Optional[dict[str, Any]] = None
     """`--human`: the key map played with (key -> action, and the action with no key held)."""
     fps: Optional[int] = None

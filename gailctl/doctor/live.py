@@ -36,12 +36,12 @@ class LiveDoctor:
         return self.view.demos
 
     @classmethod
-    def for_gail(cls, run_dir: Path, cfg: Any, *, trajs: Sequence[Any], demos_dir: Path, n_kept: int, start_round: int,
+    def for_gail(cls, run_dir: Path, cfg: Any, *, trajs: Sequence[Any], demos: Any, n_kept: int, start_round: int,
                  echo: Optional[Callable[[str], Any]] = None) -> "LiveDoctor":
         """The live doctor of a gail run (fresh, or resumed at `start_round` with its metrics
         already cut back to that round): checks the demonstrations once, on a fresh start."""
         config = cfg.model_dump(mode="json")
-        facts = demo_facts(trajs, demos_dir=demos_dir, n_kept=n_kept, references=config.get("references") or {})
+        facts = demo_facts(trajs, demos=demos, n_kept=n_kept, references=config.get("references") or {})
         sink = FindingsFile(run_dir, echo=echo)
         fired = sink.keep_until(start_round) if start_round else set()
         rows = read_rows(run_dir) if start_round else ()

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from gailctl.core.errors import UsageError
-from gailctl.core.runs import is_run_dir, recorded_env_id, stage_from_folder_name
+from gailctl.core.demo_sources import recorded_env_id
+from gailctl.core.runs import is_run_dir, stage_from_folder_name
 from gailctl.report.run_info import load_run_config, run_algorithm, summary_or_none
 from gailctl.report.run_scores import FinalScores, final_scores, number
 
@@ -253,9 +254,8 @@ def read_demo_facts(summary: Mapping[str, Any], config: Mapping[str, Any], norma
     facts = DemoFacts(path=path, n_traj=_int(summary.get("n_demo_trajectories")), n_kept=_int(summary.get("n_demo_transitions")))
     if path is None:
         return facts
-    demos_dir = Path(path)
-    recorded = recorded_env_id(demos_dir)
-    record_summary = summary_or_none(demos_dir.parent) or {}
+    recorded = recorded_env_id(path)
+    record_summary = (summary_or_none(Path(path).parent) if Path(path).is_dir() else None) or {}  # a record run's demos/
     stats = record_summary.get("demos") if isinstance(record_summary.get("demos"), Mapping) else {}
     ret = number(stats.get("return_mean"))
     return replace(facts, recorded_env_id=recorded, len_min=number(stats.get("len_min")), len_max=number(stats.get("len_max")),
@@ -318,12 +318,14 @@ def live_view(run_dir: Path, config: Mapping[str, Any], *, demos: DemoFacts, row
                    budget=budget, steps_per_round=per_round, rows=tuple(rows), demos=demos)
 
 
-def demo_facts(trajs: Sequence[Any], *, demos_dir: Path, n_kept: int, references: Mapping[str, Any]) -> DemoFacts:
-    """DemoFacts of loaded trajectories (imitation's, with `.acts` and `.rews`)."""
+def demo_facts(trajs: Sequence[Any], *, demos: Any, n_kept: int, references: Mapping[str, Any]) -> DemoFacts:
+    """DemoFacts of loaded trajectories (imitation's, with `.acts`, and `.rews` unless the source has no
+    rewards); `demos`: their `core.demo_sources.DemoSource`."""
     lengths = [len(t.acts) for t in trajs]
-    ret = float(sum(float(t.rews.sum()) for t in trajs) / len(trajs)) if trajs else None
+    rewarded = bool(trajs) and all(getattr(t, "rews", None) is not None for t in trajs)
+    ret = float(sum(float(t.rews.sum()) for t in trajs) / len(trajs)) if rewarded else None
     lo, hi = number(references.get("random_return")), number(references.get("expert_return"))
-    return DemoFacts(path=str(demos_dir), recorded_env_id=recorded_env_id(demos_dir), n_traj=len(trajs), n_kept=n_kept,
+    return DemoFacts(path=str(demos), recorded_env_id=recorded_env_id(demos), n_traj=len(trajs), n_kept=n_kept,
                      len_min=float(min(lengths)) if lengths else None, len_max=float(max(lengths)) if lengths else None,
                      return_mean=ret,
                      normalized_return=None if ret is None or lo is None or hi is None or hi == lo else (ret - lo) / (hi - lo))

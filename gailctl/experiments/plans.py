@@ -19,7 +19,7 @@ from gailctl.core.config import Config
 from gailctl.core.config_load import load_config, parse_overrides
 from gailctl.core.errors import ConfigError, UsageError
 from gailctl.core.paths import shown_path
-from gailctl.core.runs import check_demos_env, resolve_demos_dir
+from gailctl.core.demo_sources import MINARI_SCHEME, DemoSource, check_demos_env, demos_argument, resolve_demos
 
 SWEEP_STAGES = ("expert", "gail", "bc")
 DEMO_STAGES = ("gail", "bc")  # stages that learn from demonstrations (--demos)
@@ -137,8 +137,8 @@ class SweepPlan:
     base_overrides: tuple[str, ...]
     seeds: tuple[int, ...]
     grid: tuple[GridAxis, ...]
-    demos: Optional[Path]
-    """--demos as given (absolute), for gail."""
+    demos: Optional[str]
+    """--demos as given (a path made absolute, or a named source such as minari:ID), for gail and bc."""
     cwd: Path
     """Where relative paths were resolved; trials run their command from here."""
     base_config: Config
@@ -146,8 +146,8 @@ class SweepPlan:
     trials: tuple[Trial, ...]
     configs: tuple[Config, ...]
     """trials[i]'s validated config, its input paths absolute."""
-    demos_dirs: tuple[Optional[Path], ...]
-    """trials[i]'s demonstrations folder (gail), as `resolve_demos_dir` found it."""
+    demos_dirs: tuple[Optional[DemoSource], ...]
+    """trials[i]'s demonstrations (gail, bc), as `resolve_demos` found them."""
 
     def trial_argv(self, trial: Trial, trials_dir: Path) -> list[str]:
         """The single-run command that reproduces one trial (its run folder's command.txt), run from
@@ -160,7 +160,7 @@ class SweepPlan:
         argv += ["--seed", str(trial.seed)]
         demos_dir = self.demos_dirs[trial.index]
         if demos_dir is not None:
-            argv += ["--demos", shown_path(demos_dir, base=self.cwd)]
+            argv += ["--demos", demos_dir.shown(self.cwd)]
         return argv + ["--runs-dir", shown_path(trials_dir, base=self.cwd)]
 
     def describe(self, trials_dir: Path) -> dict[str, Any]:
@@ -199,15 +199,15 @@ def _blame_grid(message: str, grid: Sequence[GridAxis], trial: Trial) -> str:
     return message
 
 
-def _absolute_inputs(cfg: Config, demos_dir: Optional[Path]) -> Config:
+def _absolute_inputs(cfg: Config, demos_dir: Optional[DemoSource]) -> Config:
     """Input paths made absolute: Ray workers may run in another working directory."""
     record, gail = cfg.record, cfg.gail
     if record.expert is not None:
         record = record.model_copy(update={"expert": str(Path(record.expert).resolve())})
     if demos_dir is not None:
-        gail = gail.model_copy(update={"demos": str(demos_dir)})
+        gail = gail.model_copy(update={"demos": demos_dir.spec})
     elif gail.demos is not None:
-        gail = gail.model_copy(update={"demos": str(Path(gail.demos).resolve())})
+        gail = gail.model_copy(update={"demos": demos_argument(gail.demos)})
     return cfg.model_copy(update={"record": record, "gail": gail})
 
 
@@ -218,7 +218,7 @@ def plan_sweep(
     seeds: str,
     overrides: Sequence[str] = (),
     grid: Sequence[str] = (),
-    demos: Optional[Path] = None,
+    demos: Optional[str | Path] = None,
     allow_env_mismatch: bool = False,
 ) -> SweepPlan:
     """Parse the sweep's options and validate every trial's config; no Ray, no torch.
@@ -260,13 +260,13 @@ def plan_sweep(
             key = "bc.demos" if stage == "bc" and cfg.bc.demos else "gail.demos"  # as `gailctl bc` chooses
             source = demos if demos is not None else ((cfg.bc.demos or cfg.gail.demos) if stage == "bc" else cfg.gail.demos)
             if source is None:
-                raise UsageError(f"sweep --stage {stage}: no demonstrations given: pass --demos RUN_OR_DIR or set {key} in the config")
+                raise UsageError(f"sweep --stage {stage}: no demonstrations given: pass --demos DEMOS or set {key} in the config")
             flag = "--demos" if demos is not None else f"{key} ="
             if str(source) not in found:
-                found[str(source)] = resolve_demos_dir(Path(source), flag=flag).resolve()
+                found[str(source)] = resolve_demos(source, flag=flag)
             demos_dir = found[str(source)]
-            if (str(demos_dir), cfg.env.id) not in env_checked:
-                env_checked.add((str(demos_dir), cfg.env.id))
+            if (demos_dir.spec, cfg.env.id) not in env_checked:
+                env_checked.add((demos_dir.spec, cfg.env.id))
                 warning = check_demos_env(demos_dir, env_id=cfg.env.id, allow=allow_env_mismatch, flag=flag)
                 if warning is not None:
                     from gailctl.core.ui import console
@@ -286,7 +286,7 @@ def plan_sweep(
         base_overrides=base_overrides,
         seeds=tuple(seed_list),
         grid=tuple(axes),
-        demos=None if demos is None else Path(demos).absolute(),
+        demos=demos_argument(demos),
         cwd=Path.cwd(),
         base_config=base,
         trials=tuple(trials),
@@ -363,7 +363,7 @@ def trial_payload(plan: SweepPlan, trials_dir: Path, *, keys: Optional[Sequence[
         "runs_file": str(Path(trials_dir).parent / RUNS_FILE),
         "trials": [
             {"key": key, "config": cfg.model_dump(mode="json"), "argv": plan.trial_argv(t, trials_dir),
-             "demos_dir": None if d is None else str(d)}
+             "demos": None if d is None else {"format": d.format, "location": d.location}}
             for t, cfg, d, key in zip(plan.trials, plan.configs, plan.demos_dirs, keys)
         ],
     }
@@ -390,10 +390,24 @@ def saved_plan(describe: dict[str, Any], payload: dict[str, Any], base_config: C
         base_overrides=tuple(describe["set"]),
         seeds=tuple(describe["seeds"]),
         grid=tuple(axes),
-        demos=None if describe["demos"] is None else cwd / describe["demos"],
+        demos=None if describe["demos"] is None else _saved_demos_argument(describe["demos"], cwd),
         cwd=cwd,
         base_config=base_config,
         trials=tuple(trials),
         configs=tuple(config_from_dict(t["config"], source=f"trial {i}") for i, t in enumerate(payload["trials"])),
-        demos_dirs=tuple(None if t["demos_dir"] is None else Path(t["demos_dir"]) for t in payload["trials"]),
+        demos_dirs=tuple(saved_trial_demos(t) for t in payload["trials"]),
     )
+
+
+def _saved_demos_argument(saved: str, cwd: Path) -> str:
+    """sweep.json's `demos` (relative to where the sweep started, or a named source) as `plan_sweep` keeps it."""
+    return saved if saved.startswith(MINARI_SCHEME) else str(cwd / saved)
+
+
+def saved_trial_demos(trial: dict[str, Any]) -> Optional[DemoSource]:
+    """A payload trial's demonstrations: `demos` (format and location), or an older list's `demos_dir`."""
+    if trial.get("demos") is not None:
+        return DemoSource(**trial["demos"])
+    if trial.get("demos_dir") is not None:  # a trial list written before demonstrations had formats
+        return DemoSource("imitation", trial["demos_dir"])
+    return None

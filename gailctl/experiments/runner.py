@@ -81,8 +81,8 @@ def run_trial(payload: dict[str, Any], index: int) -> dict[str, Any]:
     `payload` is plain data (see `gailctl.experiments.plans.trial_payload`): the stage, the
     working directory to run from, the folder for run folders, the experiment's `runs_file`
     (`trial_runs.RUNS_FILE`), and per trial its `key`, its config as a dict, its reproducing
-    command, its demonstrations folder and, in a bench that mixes stages, its own stage. A trial
-    whose key already has a run folder (Ray retrying it after its worker died, or the
+    command, its demonstrations (format and location) and, in a bench that mixes stages, its own
+    stage. A trial whose key already has a run folder (Ray retrying it after its worker died, or the
     experiment's `--resume`) goes on there as `trial_runs.continuation` decides: a finished run
     is not run again, an unfinished one continues from its last checkpoint
     (`execute(..., resume_dir=...)`, as `--resume` does). An older bench's payload may name the
@@ -92,6 +92,7 @@ def run_trial(payload: dict[str, Any], index: int) -> dict[str, Any]:
     """
     from gailctl.core import execution as stages
     from gailctl.experiments import trial_runs
+    from gailctl.experiments.plans import saved_trial_demos
     from gailctl.stages import stage_run
 
     trial = payload["trials"][index]
@@ -111,8 +112,9 @@ def run_trial(payload: dict[str, Any], index: int) -> dict[str, Any]:
             return run_stage(cfg, run_dir, **kwargs)
 
         kwargs: dict[str, Any] = {}
-        if trial["demos_dir"] is not None:
-            kwargs["demos_dir"] = Path(trial["demos_dir"])
+        demos = saved_trial_demos(trial)
+        if demos is not None:
+            kwargs["demos"] = demos
         cfg = config_from_dict(trial["config"], source=f"trial {index}")
         resume_dir = trial.get("resume_dir")
         earlier = trial_runs.recorded_runs(Path(runs_file)).get(str(key)) if resume_dir is None and runs_file else None

@@ -192,7 +192,7 @@ def run_sweep(
     seeds: str = "0",
     overrides: Sequence[str] = (),
     grid: Sequence[str] = (),
-    demos: Optional[Path] = None,
+    demos: Optional[str] = None,
     runs_dir: Path = Path("runs"),
     address: Optional[str] = None,
     max_concurrent: Optional[int] = None,

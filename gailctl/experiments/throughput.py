@@ -38,7 +38,7 @@ class ThroughputSetup:
 
 def throughput_setup(config: Path, overrides: Sequence[str]) -> ThroughputSetup:
     """The config (without a value warm-up) and its demonstrations, for `measure_throughput`."""
-    from gailctl.core.runs import resolve_demos_dir
+    from gailctl.core.demo_sources import resolve_demos
     from gailctl.rl.demos import load_demos
     from gailctl.rl.subsample import demo_transitions
 
@@ -47,7 +47,7 @@ def throughput_setup(config: Path, overrides: Sequence[str]) -> ThroughputSetup:
     g = cfg.gail
     if g.demos is None:
         raise UsageError(f"{config}: gail.demos is not set; the throughput measurement needs demonstrations")
-    trajs = load_demos(resolve_demos_dir(Path(g.demos), flag="gail.demos =").resolve(), n_demos=g.n_demos)
+    trajs = load_demos(resolve_demos(g.demos, flag="gail.demos ="), n_demos=g.n_demos)
     return ThroughputSetup(cfg=cfg, trajs=trajs, kept=demo_transitions(trajs, every=g.subsample_every, seed=cfg.seed),
                            n_rounds=max(5, THROUGHPUT_STEPS // cfg.gail_steps_per_round))
 

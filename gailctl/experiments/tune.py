@@ -28,6 +28,7 @@ import yaml
 
 from gailctl.core.config import Config
 from gailctl.core.config_load import config_to_yaml
+from gailctl.core.demo_sources import demos_argument
 from gailctl.core.errors import Interrupted, UsageError
 from gailctl.core.paths import shown_path
 from gailctl.core.runs import append_command, atomic_write_text, create_run, now_iso, read_summary, run_lock, write_run_header, write_summary
@@ -192,7 +193,7 @@ def run_tune(
     n_trials: Optional[int] = None,
     seeds: Optional[str] = None,
     overrides: Sequence[str] = (),
-    demos: Optional[Path] = None,
+    demos: Optional[str] = None,
     workers: Optional[int] = None,
     sampler_seed: Optional[int] = None,
     resume: Optional[Path] = None,
@@ -223,7 +224,7 @@ def run_tune(
         options = TuneOptions(
             config=None if config_path is None else str(Path(config_path).absolute()), space=str(space_path),
             seeds=seeds if seeds is not None else DEFAULT_SEEDS, set=tuple(overrides),
-            demos=None if demos is None else str(Path(demos).absolute()),
+            demos=demos_argument(demos),
             sampler_seed=DEFAULT_SAMPLER_SEED if sampler_seed is None else sampler_seed,
             n_trials=DEFAULT_TRIALS if n_trials is None else n_trials, cwd=str(Path.cwd()))
     check_max_failures(max_failures)

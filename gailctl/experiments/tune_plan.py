@@ -140,7 +140,7 @@ def plan_tune(options: TuneOptions, *, space: Space, space_source: str, workers:
     config_path = None if options.config is None else Path(options.config)
     try:
         base = plan_sweep(stage="gail", config_path=config_path, seeds=options.seeds, overrides=options.set,
-                          demos=None if options.demos is None else Path(options.demos))
+                          demos=options.demos)
     except ConfigError:
         raise
     except UsageError as exc:  # the sweep's words for a missing --demos

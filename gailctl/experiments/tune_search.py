@@ -131,7 +131,7 @@ def run_point(point: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
     try:
         plan = plan_sweep(stage="gail", config_path=None if options["config"] is None else Path(options["config"]),
                           seeds=options["seeds"], overrides=[*options["set"], *sets],
-                          demos=None if options["demos"] is None else Path(options["demos"]))
+                          demos=options["demos"])
     except GailctlError as exc:  # a combination the config refuses (e.g. a batch larger than a rollout)
         return {**entry, "status": "failed", "error": str(exc), "wall_s": round(time.monotonic() - t0, 1)}
     # Keyed by trial and seed: a retried trial (its worker died) or a resumed study's continuation of an

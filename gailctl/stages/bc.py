@@ -8,6 +8,7 @@ from typing import Any
 from gailctl.core.config import Config, PPOConfig
 from gailctl.core.run_loop import EVAL_KEYS, LoopPlan, Never, RunLoop, final_scores
 from gailctl.core.summaries import BCResult, Scores
+from gailctl.core.demo_sources import DemoSource
 from gailctl.rl.cloning import BCEpochs, bc_trainer, demo_normalizer, normalized_demos
 from gailctl.rl.demos import check_demos_fit, load_demos
 from gailctl.rl.env.make import EVAL_SEED_OFFSET, make_venv
@@ -20,7 +21,7 @@ from gailctl.rl.torch_setup import setup_torch
 COLUMNS = ("epoch", "n_env_steps", "wall_s", "bc_loss", *EVAL_KEYS)
 
 
-def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> BCResult:
+def run(cfg: Config, run_dir: Path, *, demos: DemoSource) -> BCResult:
     """Train imitation's BC on a fresh PPO MlpPolicy, so the result is an ordinary SB3 zip.
 
     With bc.normalize_obs the policy learns on demonstrations normalised by their own statistics;
@@ -29,17 +30,17 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> BCResult:
     """
     setup_torch()
     b = cfg.bc
-    trajs = load_demos(demos_dir, n_demos=b.n_demos or cfg.gail.n_demos, key="bc.n_demos" if b.n_demos else "gail.n_demos")
+    trajs = load_demos(demos, n_demos=b.n_demos or cfg.gail.n_demos, key="bc.n_demos" if b.n_demos else "gail.n_demos")
     venv = make_venv(cfg.env, seed=cfg.seed)
     # gail.subsample_every: BC learns from exactly the transitions GAIL gets (the paper's baseline).
-    demos = demo_transitions(trajs, every=cfg.gail.subsample_every, seed=cfg.seed)
-    check_demos_fit(trajs, venv, cfg, demos_dir, batch_size=b.batch_size, batch_key="bc.batch_size",
-                    need_fixed_horizon=False, n_transitions=len(demos))  # episode ends leak nothing to a supervised learner
+    kept = demo_transitions(trajs, every=cfg.gail.subsample_every, seed=cfg.seed)
+    check_demos_fit(trajs, venv, cfg, demos, batch_size=b.batch_size, batch_key="bc.batch_size",
+                    need_fixed_horizon=False, n_transitions=len(kept))  # episode ends leak nothing to a supervised learner
     eval_venv = make_venv(cfg.env, seed=cfg.seed + EVAL_SEED_OFFSET, n_envs=min(b.eval_episodes, cfg.env.n_envs))
     # A PPO shell gives the policy SB3's MlpPolicy layout and, later, a zip eval can load.
     model = build_ppo(venv, PPOConfig(net_arch=b.net_arch), seed=cfg.seed)
     vec = demo_normalizer(venv) if b.normalize_obs else None
-    learner = BCEpochs(bc_trainer(model.policy, normalized_demos(demos, vec), b, seed=cfg.seed, log_dir=run_dir / "imitation"))
+    learner = BCEpochs(bc_trainer(model.policy, normalized_demos(kept, vec), b, seed=cfg.seed, log_dir=run_dir / "imitation"))
 
     def score() -> dict[str, Any]:
         with raw_obs_weights(model, vec):
@@ -52,8 +53,8 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path) -> BCResult:
     with raw_obs_weights(model, vec):  # built on the raw env, so SB3's data needs no "folded" marker
         save_zip(model, run_dir / "policy.zip")
     return BCResult(
-        demos=str(demos_dir), n_demo_trajectories=len(trajs), subsample_every=cfg.gail.subsample_every,
-        n_demo_transitions=len(demos), normalize_obs=b.normalize_obs, n_env_steps=0,
+        demos=demos.spec, n_demo_trajectories=len(trajs), subsample_every=cfg.gail.subsample_every,
+        n_demo_transitions=len(kept), normalize_obs=b.normalize_obs, n_env_steps=0,
         final=Scores(**final_scores(loop.last_eval)),
         bc_loss=loop.last_stats["bc_loss"], eval_episodes=b.eval_episodes, eval_deterministic=b.eval_deterministic,
         artifacts={"policy": "policy.zip"},

@@ -18,6 +18,7 @@ import numpy as np
 
 from gailctl.core.checkpoints import latest_checkpoint, read_state
 from gailctl.core.config import Config, PPOConfig
+from gailctl.core.demo_sources import DemoSource
 from gailctl.core.errors import UsageError
 from gailctl.core.run_loop import EVAL_KEYS, EveryUnits, LoopPlan, Resumed, RunLoop
 from gailctl.core.summaries import DaggerResult, Reached, Scores
@@ -36,7 +37,7 @@ TARGET = 0.95
 """The normalized score whose first round the summary reports (`reached`), as the benchmarks do."""
 
 
-def start_trajectories(cfg: Config, demos_dir: Optional[Path], venv: Any) -> list[Any]:
+def start_trajectories(cfg: Config, demos_dir: Optional[DemoSource], venv: Any) -> list[Any]:
     """The starting demonstrations, whole (DAgger learns from trajectories; gail.subsample_every does not apply)."""
     d = cfg.dagger
     if not d.start_from_demos or demos_dir is None:
@@ -58,7 +59,7 @@ def policy_actor(policy: Any, *, continuous: bool) -> Any:
     return act
 
 
-def run(cfg: Config, run_dir: Path, *, expert_zip: Optional[Path] = None, demos_dir: Optional[Path] = None,
+def run(cfg: Config, run_dir: Path, *, expert_zip: Optional[Path] = None, demos_dir: Optional[DemoSource] = None,
         resume: bool = False) -> DaggerResult:
     setup_torch()
     d, b = cfg.dagger, cfg.bc
@@ -149,7 +150,7 @@ def _say_how(cfg: Config, keymap: Any) -> None:
 
 
 def _result(cfg: Config, run_dir: Path, learner: DaggerLearner, *, expert_zip: Optional[Path],
-            demos_dir: Optional[Path], last: dict[str, Any]) -> DaggerResult:
+            demos_dir: Optional[DemoSource], last: dict[str, Any]) -> DaggerResult:
     """The summary's result, read from the run's own rows (a resumed run's earlier rounds included)."""
     from gailctl.core.metrics import read_metrics
 

@@ -19,7 +19,8 @@ from gailctl.core.summaries import FinalEval, GailResult, Scores
 from gailctl.core.ui import console
 from gailctl.doctor.live import LiveDoctor
 from gailctl.report.curves import gail_curve_png
-from gailctl.rl.demos import check_demos_fit, load_demos
+from gailctl.core.demo_sources import DemoSource
+from gailctl.rl.demos import check_demos_fit, next_obs_note, read_demos
 from gailctl.rl.env.make import EVAL_SEED_OFFSET, make_venv, warn_variable_horizon
 from gailctl.rl.evaluation import evaluate
 from gailctl.rl.gail.learner import POLICY_FILE, REWARD_NET_FILE, GailLearner, RoundDone
@@ -45,21 +46,24 @@ def budget_line(cfg: Config) -> tuple[str, Optional[str]]:
     return line, warning
 
 
-def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) -> GailResult:
+def run(cfg: Config, run_dir: Path, *, demos: DemoSource, resume: bool = False) -> GailResult:
+    """`demos`: any source `core.demo_sources.resolve_demos` accepts (folder, Minari dataset, npz, HDF5)."""
     setup_torch()
     g = cfg.gail
-    trajs = load_demos(demos_dir, n_demos=g.n_demos)
+    read = read_demos(demos, n_demos=g.n_demos)
+    trajs = read.trajectories
     checkpoint = latest_checkpoint(run_dir) if resume else None  # execute refused a resume without one
     resumed = Resumed(checkpoint, read_state(checkpoint)) if checkpoint else None
     steps0 = resumed.n_env_steps if resumed else 0
     # Resumed envs start fresh episodes from a seed of their own (env states are not checkpointed).
     venv = make_venv(cfg.env, seed=cfg.seed + steps0)
-    demos = demo_transitions(trajs, every=g.subsample_every, seed=cfg.seed)
-    check_demos_fit(trajs, venv, cfg, demos_dir, n_transitions=len(demos))
-    if (warning := warn_variable_horizon(cfg.env)) is not None:
-        console.print(f"[yellow]warning:[/] {warning}")
+    kept = demo_transitions(trajs, every=g.subsample_every, seed=cfg.seed)
+    check_demos_fit(trajs, venv, cfg, demos, n_transitions=len(kept))
+    for warning in (warn_variable_horizon(cfg.env), next_obs_note(read, cfg)):
+        if warning is not None:
+            console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     eval_venv = make_venv(cfg.env, seed=cfg.seed + EVAL_SEED_OFFSET + steps0, n_envs=min(g.eval_episodes, cfg.env.n_envs))
-    common = {"env": cfg.env, "seed": cfg.seed, "venv": venv, "demos": demos, "log_dir": run_dir / "imitation"}
+    common = {"env": cfg.env, "seed": cfg.seed, "venv": venv, "demos": kept, "log_dir": run_dir / "imitation"}
     if resumed:
         learner = GailLearner.load(resumed.folder, resumed.state, g, **common)
     else:
@@ -87,7 +91,7 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
     with RunLoop(run_dir, plan, learner, resumed=resumed, evaluate=lambda: score(g.eval_episodes, g.eval_deterministic),
                  describe=lambda stats: f"disc acc {stats['disc_acc']:.2f}") as loop:
         # The doctor's live checks read every row (a resumed run's after the loop cut them back to its checkpoint).
-        doctor = LiveDoctor.for_gail(run_dir, cfg, trajs=trajs, demos_dir=demos_dir, n_kept=len(demos),
+        doctor = LiveDoctor.for_gail(run_dir, cfg, trajs=trajs, demos=demos, n_kept=len(kept),
                                      start_round=learner.rounds_done, echo=console.print)
         loop.watch(doctor.observe)
 
@@ -100,8 +104,8 @@ def run(cfg: Config, run_dir: Path, *, demos_dir: Path, resume: bool = False) ->
     final_evals = {mode: Scores(**score(g.final_eval_episodes, det)) for mode, det in (("deterministic", True), ("stochastic", False))}
     curves = gail_curve_png(run_dir)  # never raises: a picture must not fail a finished training
     return GailResult(
-        algorithm=g.algorithm, demos=str(demos_dir), n_demo_trajectories=len(trajs), subsample_every=g.subsample_every,
-        n_demo_transitions=len(demos), bc_init_epochs=g.bc_init_epochs, value_warmup_rounds=g.value_warmup_rounds,
+        algorithm=g.algorithm, demos=demos.spec, n_demo_trajectories=len(trajs), subsample_every=g.subsample_every,
+        n_demo_transitions=len(kept), bc_init_epochs=g.bc_init_epochs, value_warmup_rounds=g.value_warmup_rounds,
         bc_weight=g.bc_weight, n_rounds=n_rounds, steps_per_round=learner.steps_per_round, n_env_steps=learner.n_env_steps,
         final=Scores(**final_scores(loop.last_eval)),
         eval_episodes=g.eval_episodes, eval_deterministic=g.eval_deterministic,

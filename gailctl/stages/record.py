@@ -1,4 +1,5 @@
-"""`gailctl record`: roll out an expert and save demonstrations in imitation's format."""
+"""`gailctl record`: roll out an expert (or a person) and save demonstrations in imitation's format,
+and also as a Minari dataset when asked (`--format minari --dataset-id ID`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any, Optional
 import numpy as np
 
 from gailctl.core.config import Config
+from gailctl.core.demo_sources import DemoSource
 from gailctl.core.errors import UsageError
 from gailctl.core.metrics import MetricsWriter
 from gailctl.core.summaries import DemoStats, RecordResult
@@ -52,19 +54,37 @@ def metrics_row(refs: Any, i: int, steps: int, traj: Any) -> dict[str, Any]:
             "normalized_score": float("nan") if norm is None else norm}
 
 
-def save_demos(cfg: Config, run_dir: Path, trajs: list[Any], *, spaces: tuple[Any, Any]) -> None:
+def export_minari(cfg: Config, trajs: list[Any], minari_id: str, *, spaces: tuple[Any, Any], source: str) -> str:
+    """The trajectories as a new dataset in the local Minari store (`record --format minari`); returns its id."""
+    from gailctl.core.demos_meta import demos_meta
+    from gailctl.rl.demo_formats import write_demos as write_in_format
+
+    meta = demos_meta(env_id=cfg.env.id, observation_space=spaces[0], action_space=spaces[1],
+                      n_trajectories=len(trajs), env=cfg.env.model_dump(mode="json", exclude={"n_envs"}))
+    refs = cfg.references
+    known = refs.random_return is not None and refs.expert_return is not None
+    write_in_format(trajs, DemoSource("minari", minari_id), meta=meta, algorithm=f"gailctl record ({source})",
+                    references=(refs.random_return, refs.expert_return) if known else None)
+    console.print(f"Minari dataset {minari_id}: {len(trajs)} episodes (minari.load_dataset({minari_id!r}))")
+    return minari_id
+
+
+def save_demos(cfg: Config, run_dir: Path, trajs: list[Any], *, spaces: tuple[Any, Any],
+               minari_id: Optional[str] = None, source: str = "expert") -> Optional[str]:
     """Per-episode metrics, then `demos/` in imitation's format, written whole or not at all,
-    with the env and its (observation, action) `spaces` named in it (`core.demos_meta`)."""
+    with the env and its (observation, action) `spaces` named in it (`core.demos_meta`); with
+    `minari_id`, the same trajectories as a new dataset in the local Minari store. Returns its id."""
     with MetricsWriter(run_dir, columns=COLUMNS) as writer:
         steps = 0
         for i, t in enumerate(trajs):
             steps += len(t.acts)
             writer.write(metrics_row(cfg.references, i, steps, t))
     write_demos(run_dir / "demos", trajs, env_cfg=cfg.env, spaces=spaces)
+    return None if minari_id is None else export_minari(cfg, trajs, minari_id, spaces=spaces, source=source)
 
 
 def run(cfg: Config, run_dir: Path, *, expert_zip: Optional[Path] = None, stats_file: Optional[Path] = None,
-        human: bool = False) -> RecordResult:
+        human: bool = False, minari_id: Optional[str] = None) -> RecordResult:
     """Record `record.n_episodes` episodes: a person's (`human`, gailctl.rl.env.human) or an expert's.
 
     `stats_file`: VecNormalize statistics the expert's inputs need. With statistics, the policy
@@ -73,7 +93,7 @@ def run(cfg: Config, run_dir: Path, *, expert_zip: Optional[Path] = None, stats_
     VecNormalize is refused without them (`obs_normalization_for`).
     """
     if human:
-        return run_human(cfg, run_dir)
+        return run_human(cfg, run_dir, minari_id=minari_id)
     assert expert_zip is not None, "the CLI resolves the expert before calling"
     from imitation.data import rollout
 
@@ -108,19 +128,19 @@ def run(cfg: Config, run_dir: Path, *, expert_zip: Optional[Path] = None, stats_
         # Keep original obs/rewards (RolloutInfoWrapper), drop infos as imitation's rollout() does.
         trajs = [dataclasses.replace(rollout.unwrap_traj(t), infos=None) for t in trajs][: rcfg.n_episodes]
         bar.update(len(trajs), latest=f"return {np.mean([t.rews.sum() for t in trajs]):.1f}")
-    save_demos(cfg, run_dir, trajs, spaces=(venv.observation_space, venv.action_space))
+    exported = save_demos(cfg, run_dir, trajs, spaces=(venv.observation_space, venv.action_space), minari_id=minari_id)
     stats = demo_stats(trajs, cfg.references)
     return RecordResult(source="expert", expert=str(expert_zip), deterministic=rcfg.deterministic,
                         vecnormalize=None if obs_norm is None else obs_norm.source,
                         record_wall_s=round(time.monotonic() - t0, 3), demos=DemoStats(**stats),
-                        artifacts={"demos": "demos"})
+                        artifacts={"demos": "demos"}, **({"minari_dataset": exported} if exported else {}))
 
 
 HUMAN_STEPS_FILE = "human_steps.csv"
 """Every step a person played, and every pause, redo and end: attempt, seed, time, keys, action, reward, outcome."""
 
 
-def run_human(cfg: Config, run_dir: Path) -> RecordResult:
+def run_human(cfg: Config, run_dir: Path, *, minari_id: Optional[str] = None) -> RecordResult:
     """A person plays `record.n_episodes` episodes in a window (gailctl.rl.env.human); same outputs as an expert's.
 
     Nothing finished is lost: each kept episode is on disk when it ends (`demos/` swapped for one
@@ -182,8 +202,10 @@ def run_human(cfg: Config, run_dir: Path) -> RecordResult:
         raise GailctlError(f"record --human: stopped ({session.stopped_by}) before any episode finished; nothing saved "
                            f"(the steps played are in {run_dir / HUMAN_STEPS_FILE})")
     ended = f"stopped by {session.stopped_by}" if session.stopped_by else f"all {plural(rcfg.n_episodes, 'episode')} played"
+    exported = None if minari_id is None else export_minari(cfg, kept, minari_id, spaces=spaces, source="human")
     return RecordResult(source="human", keymap=keymap.to_json(), fps=rcfg.human.fps, n_episodes_requested=rcfg.n_episodes,
                         n_redone=session.n_redone, n_ended_early=n_ended_early, stopped_by=session.stopped_by, ended=ended,
                         record_wall_s=round(time.monotonic() - t0, 3),
                         demos=DemoStats(**demo_stats(kept, cfg.references)),
-                        artifacts={"demos": "demos", "steps": HUMAN_STEPS_FILE})
+                        artifacts={"demos": "demos", "steps": HUMAN_STEPS_FILE},
+                        **({"minari_dataset": exported} if exported else {}))

@@ -97,7 +97,7 @@ CASES: list[tuple[str, Callable[[Path], list[str]], int, str]] = [
     ("expert from another env", lambda t: ["record", "-c", CARTPOLE, "--set", "env.id=Pendulum-v1", "--expert", EXPERT], 2,
      "policy does not match env Pendulum-v1"),
     ("no expert at all", lambda t: ["record", "-c", write(t / "c.yaml", "seed: 1\n")], 2, "no expert given"),
-    ("missing demos", lambda t: ["gail", "-c", CARTPOLE, "--demos", str(t / "none")], 2, "no such folder"),
+    ("missing demos", lambda t: ["gail", "-c", CARTPOLE, "--demos", str(t / "none")], 2, "no such file or folder"),
     ("empty demos folder", lambda t: ["gail", "-c", CARTPOLE, "--demos", str(t)], 2, "not a demonstrations folder"),
     ("corrupt demos", lambda t: ["gail", "-c", CARTPOLE, "--demos", corrupt_demos(t)], 2, "cannot load demonstrations"),
     ("demos for another env", lambda t: ["gail", "-c", CARTPOLE, "--set", "env.id=Pendulum-v1", "--demos", DEMOS], 2,

@@ -21,6 +21,7 @@ import gailctl.core.execution
 import gailctl.stages
 from gailctl.cli import app
 from gailctl.core.config import Config
+from gailctl.core.demo_sources import DemoSource
 from gailctl.core.errors import GailctlError, UsageError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -306,7 +307,7 @@ def test_gail_demos_flag_wins_over_config(workdir, fake):
     (other / "dataset_info.json").write_text("{}")
     result = invoke("gail", "-c", "exp.yaml", "--demos", "my_demos")
     assert result.exit_code == 0, result.output
-    assert fake.only.kwargs["demos_dir"] == other.resolve()
+    assert fake.only.kwargs["demos"] == DemoSource("imitation", str(other.resolve()))
     assert fake.only.cfg.gail.demos == str(other.resolve())
 
 
@@ -328,7 +329,7 @@ def test_gail_uses_config_demos_when_flag_absent(workdir, fake):
     result = invoke("gail", "-c", "exp.yaml")
     assert result.exit_code == 0, result.output
     expected = (workdir / "demos_run" / "demos").resolve()  # the record run folder's demos/
-    assert fake.only.kwargs["demos_dir"] == expected
+    assert fake.only.kwargs["demos"] == DemoSource("imitation", str(expected))
     assert fake.only.cfg.gail.demos == str(expected)
 
 
@@ -603,8 +604,8 @@ def test_real_execute_marks_a_crashed_run_failed(workdir, monkeypatch):
 
 
 def test_real_execute_removes_the_folder_of_refused_input(workdir, monkeypatch):
-    def refuse(cfg, run_dir, *, demos_dir):
-        raise UsageError(f"--demos {demos_dir}: holds no trajectories")
+    def refuse(cfg, run_dir, *, demos):
+        raise UsageError(f"--demos {demos}: holds no trajectories")
 
     monkeypatch.setattr(gailctl.stages.gail, "run", refuse)
     line = one_line_error(invoke("gail", "-c", "exp.yaml"), 2)

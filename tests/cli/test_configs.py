@@ -16,6 +16,7 @@ import gailctl.stages
 from gailctl.core import shipped
 from gailctl.cli import app
 from gailctl.core.config_load import load_config
+from gailctl.core.demo_sources import DemoSource
 
 from .test_cli import FakeExecute, one_line_error
 
@@ -51,7 +52,7 @@ def test_gail_by_name_from_an_empty_folder_uses_the_shipped_config_and_demos(emp
     assert result.exit_code == 0, result.output
     call = fake.only
     assert call.cfg.env.id == "seals/CartPole-v0"
-    assert call.kwargs["demos_dir"] == (REPO / "experts" / "cartpole" / "demos").resolve()
+    assert call.kwargs["demos"] == DemoSource("imitation", str((REPO / "experts" / "cartpole" / "demos").resolve()))
     assert call.runs_dir == Path("runs")
     assert (empty / "runs").is_dir()
 
@@ -100,7 +101,7 @@ def test_a_config_elsewhere_reads_its_paths_from_its_own_folder(empty, fake):
     work.mkdir()
     result = invoke("gail", "-c", folder / "exp.yaml", "--runs-dir", work / "runs")
     assert result.exit_code == 0, result.output
-    assert fake.only.kwargs["demos_dir"] == demos.resolve()
+    assert fake.only.kwargs["demos"] == DemoSource("imitation", str(demos.resolve()))
     assert fake.only.cfg.gail.demos == str(demos.resolve())  # what the run folder records
 
 

@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gailctl.cli import app
+from gailctl.core.demo_sources import DemoSource
 
 ROOT = Path(__file__).resolve().parents[2]
 CARTPOLE = str(ROOT / "configs/cartpole.yaml")  # seals/CartPole-v0
@@ -68,7 +69,7 @@ def test_allow_env_mismatch_uses_them_with_a_warning(tmp_path: Path, captured: d
     result = CliRunner().invoke(app, ["gail", "-c", CARTPOLE, "--demos", str(run), "--allow-env-mismatch",
                                       "--runs-dir", str(tmp_path / "runs")])
     assert result.exit_code == 0, result.stderr
-    assert captured["demos_dir"] == (run / "demos").resolve()
+    assert captured["demos"] == DemoSource("imitation", str((run / "demos").resolve()))
     assert "warning:" in result.stderr and "recorded on CartPole-v1" in result.stderr
     assert not [line for line in result.stderr.splitlines() if line.startswith("error")]
 

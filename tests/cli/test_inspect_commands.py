@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from gailctl.cli import app
 from gailctl.core.config_load import load_config
+from gailctl.core.demo_sources import resolve_demos
 from gailctl.core.execution import execute
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +38,7 @@ def runs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with mock.patch.object(run_loop, "progress_bar", recorded_bar):
         for extra in (["seed=0"], ["seed=1"], ["gail.algorithm=airl"]):
             cfg = load_config(ROOT / "configs/cartpole.yaml", TINY + extra)
-            execute("gail", gail.run, cfg, runs_dir=runs, demos_dir=demos)
+            execute("gail", gail.run, cfg, runs_dir=runs, demos=resolve_demos(demos, flag="--demos"))
     return runs
 
 

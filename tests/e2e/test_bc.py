@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from gailctl.core.config_load import load_config
+from gailctl.core.demo_sources import resolve_demos
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
@@ -27,7 +28,7 @@ def run_bc(tmp_path: Path, task: str = "cartpole", overrides: tuple[str, ...] = 
     cfg = load_config(ROOT / f"configs/{task}.yaml", [*TINY, *overrides])
     run_dir = tmp_path / f"bc-{task}-{len(list(tmp_path.iterdir()))}"
     run_dir.mkdir()
-    return run_dir, bc.run(cfg, run_dir, demos_dir=ROOT / f"experts/{task}/demos")
+    return run_dir, bc.run(cfg, run_dir, demos=resolve_demos(ROOT / f"experts/{task}/demos", flag="--demos"))
 
 
 def test_bc_writes_a_finite_decreasing_loss_per_epoch(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from gailctl.core.config_load import load_config
+from gailctl.core.demo_sources import resolve_demos
 from gailctl.core.execution import execute
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +38,7 @@ def test_same_seed_same_metrics(stage: str, tmp_path: Path) -> None:
     fn, kwargs = {
         "expert": (expert.run, {}),
         "record": (record.run, {"expert_zip": ROOT / "experts/cartpole/model.zip"}),
-        "gail": (gail.run, {"demos_dir": ROOT / "experts/cartpole/demos"}),
+        "gail": (gail.run, {"demos": resolve_demos(ROOT / "experts/cartpole/demos", flag="--demos")}),
     }[stage]
     first, _ = execute(stage, fn, cfg, runs_dir=tmp_path, **kwargs)
     second, _ = execute(stage, fn, cfg, runs_dir=tmp_path, **kwargs)

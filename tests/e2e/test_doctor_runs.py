@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gailctl.core.config_load import load_config
+from gailctl.core.demo_sources import resolve_demos
 from gailctl.core.execution import execute
 from gailctl.doctor.diagnose import examine
 from gailctl.core.findings import FINDINGS_FILE
@@ -28,7 +29,7 @@ def _gail(tmp_path: Path, items: list[str], *, demos: Path = DEMOS, seed: int = 
 
     cfg = load_config(CONFIG, [*SMALL, f"seed={seed}", *items])
     run_dir, _ = execute("gail", gail.run, cfg, runs_dir=tmp_path / "runs", argv=["gailctl", "gail", "-c", str(CONFIG)],
-                         demos_dir=demos)
+                         demos=resolve_demos(demos, flag="--demos"))
     return run_dir
 
 
@@ -58,7 +59,7 @@ def test_a_budget_cut_to_a_tenth(tmp_path):
     from gailctl.stages import gail
 
     cfg = load_config(CONFIG, ["seed=1", "gail.total_timesteps=15360", "gail.eval_episodes=2", "gail.final_eval_episodes=2"])
-    run, _ = execute("gail", gail.run, cfg, runs_dir=tmp_path, argv=["gailctl", "gail"], demos_dir=DEMOS)
+    run, _ = execute("gail", gail.run, cfg, runs_dir=tmp_path, argv=["gailctl", "gail"], demos=resolve_demos(DEMOS, flag="--demos"))
     verdict = examine(run).verdicts[0]
     assert verdict.first.name == "budget-short"
     assert verdict.first.next_step.endswith("--set gail.total_timesteps=153600")
@@ -101,7 +102,7 @@ def test_bc_above_gail_on_the_same_demonstrations(tmp_path):
     from gailctl.stages import bc
 
     cfg = load_config(CONFIG, [*SMALL, "seed=1", "bc.n_epochs=20", "bc.eval_episodes=2"])
-    execute("bc", bc.run, cfg, runs_dir=tmp_path / "runs", argv=["gailctl", "bc"], demos_dir=DEMOS)
+    execute("bc", bc.run, cfg, runs_dir=tmp_path / "runs", argv=["gailctl", "bc"], demos=resolve_demos(DEMOS, flag="--demos"))
     run = _gail(tmp_path, ["gail.total_timesteps=640"])
     names = [f.name for f in examine(run).verdicts[0].findings]
     assert "bc-above-gail" in names

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from gailctl.core.config_load import load_config
+from gailctl.core.demo_sources import resolve_demos
 from gailctl.core.errors import UsageError
 from gailctl.core.torch_files import read_torch_payload
 
@@ -37,7 +38,7 @@ def run_gail(tmp_path: Path, name: str, overrides: list[str], *, resume: bool = 
     run_dir = tmp_path / name
     run_dir.mkdir(exist_ok=True)
     summary = gail.run(load_config(ROOT / "configs/mountaincar.yaml", [*TINY, *overrides]), run_dir,
-                       demos_dir=DEMOS, resume=resume)
+                       demos=resolve_demos(DEMOS, flag="--demos"), resume=resume)
     return run_dir, summary
 
 

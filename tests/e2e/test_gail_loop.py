@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from gailctl.core.demo_sources import resolve_demos
 from gailctl.experiments import throughput
 from gailctl.core.config_load import load_config
 from gailctl.core.execution import execute
@@ -34,7 +35,7 @@ def test_bench_throughput_trains_the_stages_airl_reward_net(tmp_path: Path, monk
 
     monkeypatch.setattr(learner, "build_trainer", spy)  # what GailLearner calls, for the stage and bench alike
     cfg = load_config(CONFIG, TINY)
-    execute("gail", gail.run, cfg, runs_dir=tmp_path, argv=["gailctl", "gail"], demos_dir=ROOT / "experts/cartpole/demos")
+    execute("gail", gail.run, cfg, runs_dir=tmp_path, argv=["gailctl", "gail"], demos=resolve_demos(ROOT / "experts/cartpole/demos", flag="--demos"))
     who[0] = "bench"
     monkeypatch.setattr(throughput, "THROUGHPUT_STEPS", 64)
     speed = throughput.measure_throughput(CONFIG, TINY, repeats=1)

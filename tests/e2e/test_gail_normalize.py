@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from gailctl.core.config_load import load_config
+from gailctl.core.demo_sources import resolve_demos
 from gailctl.core.torch_files import read_torch_payload
 from gailctl.rl.policies import read_zip_weights
 
@@ -31,7 +32,7 @@ def test_gail_normalize_obs_folds_policy_and_resumes(tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     demos = ROOT / "experts/mountaincar/demos"
-    gail.run(cfg, run_dir, demos_dir=demos)
+    gail.run(cfg, run_dir, demos=resolve_demos(demos, flag="--demos"))
 
     ckpt = run_dir / "checkpoints" / "round_000002"
     stats = read_torch_payload(ckpt / "vecnormalize.pt")  # tensors only, weights_only=True
@@ -46,7 +47,7 @@ def test_gail_normalize_obs_folds_policy_and_resumes(tmp_path: Path) -> None:
     assert not torch.allclose(folded["mlp_extractor.policy_net.0.weight"], w)
 
     cfg2 = cfg.model_copy(update={"gail": cfg.gail.model_copy(update={"total_timesteps": 512})})
-    resumed = gail.run(cfg2, run_dir, demos_dir=demos, resume=True)
+    resumed = gail.run(cfg2, run_dir, demos=resolve_demos(demos, flag="--demos"), resume=True)
     assert resumed.n_env_steps == 512
     after = read_torch_payload(run_dir / "checkpoints" / "round_000004" / "vecnormalize.pt")
     assert after["obs_rms"]["count"] > stats["obs_rms"]["count"] + 200  # went on from the checkpoint's
@@ -68,13 +69,13 @@ def test_gail_normalize_reward_checkpoints_its_statistics_and_resumes(tmp_path: 
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     demos = ROOT / "experts/mountaincar/demos"
-    gail.run(cfg, run_dir, demos_dir=demos)
+    gail.run(cfg, run_dir, demos=resolve_demos(demos, flag="--demos"))
     scale = read_state(run_dir / "checkpoints" / "round_000002")["reward_scale"]
     # One return per env and step pushed into the statistics: 2 rounds x 2 envs x 64 steps.
     assert scale["count"] == pytest.approx(256, abs=1e-3) and scale["var"] > 0 and len(scale["returns"]) == 2
 
     cfg2 = cfg.model_copy(update={"gail": cfg.gail.model_copy(update={"total_timesteps": 512})})
-    gail.run(cfg2, run_dir, demos_dir=demos, resume=True)
+    gail.run(cfg2, run_dir, demos=resolve_demos(demos, flag="--demos"), resume=True)
     after = read_state(run_dir / "checkpoints" / "round_000004")["reward_scale"]
     assert after["count"] == pytest.approx(512, abs=1e-3)  # went on from the checkpoint's statistics
 

@@ -20,7 +20,6 @@ from gailctl.core.runs import (
     create_run,
     is_run_dir,
     read_summary,
-    resolve_demos_dir,
     resolve_policy_zip,
     write_run_header,
     write_summary,
@@ -338,45 +337,3 @@ def test_resolve_policy_zip_errors_name_flag_and_path(tmp_path, case):
     assert message.startswith(f"--expert {path}: "), message
     assert fragment in message
     assert "\n" not in message
-
-
-def _demos(folder: Path) -> Path:
-    folder.mkdir(parents=True)
-    (folder / "dataset_info.json").write_text("{}")
-    return folder
-
-
-def test_resolve_demos_dir_record_run_folder_gives_its_demos(tmp_path):
-    run = tmp_path / "record__CartPole-v1__s0__x"
-    demos = _demos(run / "demos")
-    (run / "config.yaml").write_text("seed: 0\n")
-    assert resolve_demos_dir(run, flag="--demos") == demos
-
-
-def test_resolve_demos_dir_demos_folder_itself(tmp_path):
-    demos = _demos(tmp_path / "my-demos")
-    assert resolve_demos_dir(demos, flag="--demos") == demos
-
-
-@pytest.mark.parametrize("case", ["missing", "file", "not-demos", "run-without-demos"])
-def test_resolve_demos_dir_errors_name_flag_and_path(tmp_path, case):
-    path = tmp_path / "target"
-    if case == "file":
-        path.write_text("x")
-    elif case == "not-demos":
-        path.mkdir()
-        (path / "data.arrow").write_text("x")
-    elif case == "run-without-demos":
-        path.mkdir()
-        (path / "config.yaml").write_text("seed: 0\n")
-        (path / "command.txt").write_text("gailctl record\n")
-    with pytest.raises(UsageError) as info:
-        resolve_demos_dir(path, flag="--demos")
-    message = str(info.value)
-    assert message.startswith(f"--demos {path}"), message
-    assert "\n" not in message
-
-
-def test_resolve_demos_dir_names_the_config_key_when_given_as_flag(tmp_path):
-    with pytest.raises(UsageError, match=r"^gail\.demos = .*nope: no such folder"):
-        resolve_demos_dir(tmp_path / "nope", flag="gail.demos =")

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gailctl.core.demo_sources import DemoSource
 from gailctl.core.config import Config, EnvConfig, GailConfig
 from gailctl.core.errors import UsageError
 from gailctl.rl.demos import check_demos_fit
@@ -43,7 +44,7 @@ def test_recording_envs_exhaustive_property():
 
 # --- check_demos_fit -------------------------------------------------------------------
 
-DEMOS = Path("/data/demos")
+DEMOS = DemoSource("imitation", "/data/demos")  # never opened: the checks read the trajectories given
 
 
 @pytest.fixture(scope="module")

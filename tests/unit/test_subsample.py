@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from gailctl.core.config_load import config_from_dict, load_config
+from gailctl.core.demo_sources import resolve_demos
 from gailctl.core.errors import ConfigError, UsageError
 from gailctl.rl.subsample import demo_transitions, kept_indices, subsample_offsets, subsample_rng
 
@@ -147,7 +148,7 @@ def test_bc_is_given_only_the_kept_transitions(tmp_path, monkeypatch):
     cfg = cartpole_cfg(subsample_every=10, n_demos=2)
     cfg = cfg.model_copy(update={"bc": cfg.bc.model_copy(update={"batch_size": 32})})
     with pytest.raises(_Stop):
-        bc_stage.run(cfg, tmp_path, demos_dir=CARTPOLE_DEMOS)
+        bc_stage.run(cfg, tmp_path, demos=resolve_demos(CARTPOLE_DEMOS, flag="--demos"))
     demos = received["demonstrations"]
     trajs = load_demos(CARTPOLE_DEMOS, n_demos=2)
     assert len(demos) == 100  # 2 x 500 steps, 1 in 10

@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 import gailctl.core.execution
 import gailctl.stages
+from gailctl.core.demo_sources import DemoSource
 from gailctl.experiments import sweep
 from gailctl.cli import app
 from gailctl.core.errors import ConfigError, GailctlError, UsageError
@@ -191,8 +192,8 @@ def test_a_setting_refused_only_with_a_grid_point_says_which(workdir):
     ({"overrides": ["gail.disc_lr=0.1"], "grid": ["gail.disc_lr=0.1,0.2"]}, "also given with --set"),
     ({"stage": "expert", "demos": Path("demos_run")}, "only for --stage gail"),
     ({"demos": Path("demos_run"), "grid": ["gail.demos=a,b"]}, "--demos would override"),
-    ({"overrides": ["gail.demos=nowhere"]}, "gail.demos = /.*/nowhere: no such folder"),  # --set paths: from the cwd, absolute
-    ({"demos": Path("nowhere")}, "--demos nowhere: no such folder"),
+    ({"overrides": ["gail.demos=nowhere"]}, "gail.demos = /.*/nowhere: no such file or folder"),  # --set paths: from the cwd, absolute
+    ({"demos": Path("nowhere")}, "--demos nowhere: no such file or folder"),
 ])
 def test_plan_refuses_clashing_or_missing_inputs(workdir, kwargs, says):
     args = {"stage": "gail", "config_path": Path("exp.yaml"), "seeds": "0", **kwargs}
@@ -202,7 +203,7 @@ def test_plan_refuses_clashing_or_missing_inputs(workdir, kwargs, says):
 
 def test_gail_without_demonstrations_says_how_to_give_them(workdir):
     (workdir / "nodemos.yaml").write_text(CONFIG.replace("  demos: demos_run\n", ""))
-    with pytest.raises(UsageError, match="pass --demos RUN_OR_DIR or set gail.demos"):
+    with pytest.raises(UsageError, match="pass --demos DEMOS or set gail.demos"):
         plan_sweep(stage="gail", config_path=Path("nodemos.yaml"), seeds="0")
 
 
@@ -336,7 +337,7 @@ def test_run_trial_runs_execute_with_the_trial_config_and_reports_scores(workdir
     call = fake.calls[0]
     assert call["stage"] == "gail" and call["cfg"] == plan.configs[3]
     assert call["cfg"].seed == 1 and call["cfg"].gail.disc_lr == 0.0003
-    assert call["kwargs"] == {"demos_dir": (workdir / "demos_run" / "demos").resolve()}
+    assert call["kwargs"] == {"demos": DemoSource("imitation", str((workdir / "demos_run" / "demos").resolve()))}
     assert call["runs_dir"] == workdir / "sweep" / "trials"
     assert call["argv"] == plan.trial_argv(plan.trials[3], workdir / "sweep" / "trials")
     assert call["cwd"] == workdir  # command.txt's `cd` is where the sweep was started

@@ -80,7 +80,7 @@ def _stand_in(module: str, name: str) -> type:
     return type(f"StandIn_{name}", (_StandIn,), {"stands_for": f"{module}.{name}"})
 
 
-def _numpy_rebuilders() -> dict[tuple[str, str], Any]:
+def numpy_rebuilders() -> dict[tuple[str, str], Any]:
     """numpy's own array/dtype/scalar rebuilders: they make arrays of plain data and call nothing else."""
     from numpy.core import multiarray
 
@@ -115,7 +115,7 @@ class _StatsUnpickler(pickle.Unpickler):
 
     def __init__(self, file: Any) -> None:
         super().__init__(file)
-        self._allowed = _numpy_rebuilders()
+        self._allowed = numpy_rebuilders()
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in self._allowed:
