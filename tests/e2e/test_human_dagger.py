@@ -36,7 +36,7 @@ def test_a_takeover_labels_exactly_the_held_steps_with_the_keys_action(tmp_path:
     cfg = tmp_path / "mountaincar.yaml"
     cfg.write_text(CONFIG)
     runs = tmp_path / "runs"
-    env = {**os.environ, "DISPLAY": display, "PYTHONPATH": str(REPO)}
+    env = human.window_env(display)
     proc = subprocess.Popen([sys.executable, "-m", "gailctl", "dagger", "-c", str(cfg), "--human", "--runs-dir", str(runs)],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

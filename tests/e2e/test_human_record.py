@@ -58,6 +58,17 @@ def gailctl(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess
                           timeout=timeout)
 
 
+def window_env(display: str) -> dict[str, str]:
+    """The environment of a child that must open a real window on `display`.
+
+    Tests that render in-process point SDL at its dummy driver (gailctl does so itself for
+    off-screen video); a child inheriting that would fall back to no window, so SDL's choice is
+    left to the child.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in ("SDL_VIDEODRIVER", "SDL_AUDIODRIVER", "WAYLAND_DISPLAY")}
+    return {**env, "DISPLAY": display, "PYTHONPATH": str(REPO)}
+
+
 def xdo(display: str, *args: str) -> str:
     return subprocess.run(["xdotool", *args], env={**os.environ, "DISPLAY": display}, capture_output=True, text=True,
                           timeout=10).stdout
@@ -105,7 +116,7 @@ def screenshot(display: str, out: Path, window: str) -> np.ndarray:
 def test_a_person_plays_discards_stops_and_gail_learns_from_it(tmp_path: Path, display: str) -> None:
     cfg = tmp_path / "mc.yaml"
     cfg.write_text(CONFIG)
-    env = {**os.environ, "DISPLAY": display, "PYTHONPATH": str(REPO)}
+    env = window_env(display)
     proc = subprocess.Popen([sys.executable, "-m", "gailctl", "record", "-c", str(cfg), "--human", "-n", "5",
                              "--runs-dir", str(tmp_path / "runs")], cwd=REPO, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -189,7 +200,7 @@ def test_ctrl_c_keeps_the_finished_episodes(tmp_path: Path, display: str) -> Non
 
     cfg = tmp_path / "mc.yaml"
     cfg.write_text(CONFIG)
-    env = {**os.environ, "DISPLAY": display, "PYTHONPATH": str(REPO)}
+    env = window_env(display)
     proc = subprocess.Popen([sys.executable, "-m", "gailctl", "record", "-c", str(cfg), "--human", "-n", "3",
                              "--runs-dir", str(tmp_path / "runs")], cwd=REPO, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -246,7 +257,7 @@ def test_cartpole_survives_its_drawing_error_ends_a_lost_episode_and_a_sigkill_k
     cfg = tmp_path / "cartpole.yaml"
     cfg.write_text(CARTPOLE)
     runs = tmp_path / "runs"
-    env = {**os.environ, "DISPLAY": display, "PYTHONPATH": str(REPO)}
+    env = window_env(display)
     proc = subprocess.Popen([sys.executable, "-m", "gailctl", "record", "-c", str(cfg), "--human", "-n", "5",
                              "--runs-dir", str(runs)], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -9,7 +9,6 @@ their real frames (pygame off-screen), so a drawing error is the real one.
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 from typing import Any, Optional
 
@@ -22,8 +21,13 @@ from gailctl.core.signals import StopFlag
 from gailctl.rl.env.human import Episode, Session, StepLog
 from gailctl.rl.env.make import make_venv
 
-os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 CARTPOLE = "seals/CartPole-v0"
+
+
+@pytest.fixture(autouse=True)
+def offscreen_frames(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The envs draw their frames with SDL's dummy driver, for this module's tests only."""
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
 
 
 class ScriptedWindow:
