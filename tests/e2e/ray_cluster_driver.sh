@@ -23,7 +23,8 @@
 #   links.txt              the namespace's network interfaces
 #   head.log head.rc       `ray start`'s output and exit code (worker.log worker.rc: the worker node's)
 #   NAME.out NAME.err NAME.rc NAME.pid   each command's stdout, stderr, exit code and process id
-#   nodes.json             the cluster's nodes as Ray lists them after the commands (ray.nodes())
+#   nodes.json             the cluster's nodes as Ray lists them after the commands (ray.nodes());
+#                          with EXPECT_DEAD_NODES=N, once N nodes are dead (or after 120 s)
 #   ps_before_stop.txt     the namespace's processes before `ray stop`; stop.log, stop.rc its output
 #   ps_after_stop.txt      every process left in the namespace after it, but this script (none)
 set -uo pipefail
@@ -65,7 +66,14 @@ if [ "$(cat "$work/head.rc")" = 0 ]; then
 import json, sys
 import ray
 
+import os, time
+
 ray.init(address=sys.argv[1], log_to_driver=False)
+# A node whose raylet was killed stays Alive in Ray's table until the head's health checks give
+# up on it (seconds to tens of seconds): with EXPECT_DEAD_NODES, wait up to 120 s for that many.
+expect_dead, deadline = int(os.environ.get("EXPECT_DEAD_NODES", "0")), time.monotonic() + 120
+while sum(not n["Alive"] for n in ray.nodes()) < expect_dead and time.monotonic() < deadline:
+    time.sleep(1)
 with open(sys.argv[2], "w") as fh:
     json.dump([{k: n[k] for k in ("NodeID", "NodeManagerAddress", "Alive")} for n in ray.nodes()], fh)
 ray.shutdown()
