@@ -317,16 +317,6 @@ def _report(bench_dir: Path, describe: dict[str, Any], base: dict[str, Any], res
     return summary
 
 
-EXPLAINED = (
-    "Normalized score: random = 0, expert = 1 (the config's references). A run's final score is its final "
-    "evaluation: GAIL's `gail.final_eval_episodes` episodes with argmax actions, BC's `bc.eval_episodes` in its "
-    "config's mode (marked sampled). " + bench_stats.EXPLAINED + " `final mean ± std` over seeds. `last-5 mean "
-    "(min seed)`: the lowest seed's mean of its last 5 per-round evaluations. `steps to 0.95`: env steps to the "
-    "first per-round evaluation >= 0.95, median over seeds (worst). results.csv holds the wide table: each seed's "
-    "final score, argmax and sampled, GAIL's lead over BC (Welch's p), the score at fixed env steps, wall seconds "
-    "to 0.95, steps until 0.95 held for 5 evaluations, each seed's steps to 0.9, the seeds that stayed >= 0.95 "
-    "over their last 10 evaluations and, on locomotion tasks, the share of the final evaluation spent upright.")
-
 THROUGHPUT_COLUMNS = ("task", "env steps", "repeats", "PPO env steps/s", "GAIL env steps/s", "GAIL generator s",
                       "GAIL discriminator s", "GAIL/PPO", "other processes")
 
@@ -344,7 +334,7 @@ def render_markdown(rows: Sequence[dict[str, Any]], *, speed: Optional[list[dict
         f"demonstrations {describe['n_demos'] or 'as each config says'}{'; --quick' if describe['quick'] else ''}. "
         f"Whole run {wall_s / 60:.1f} min.",
         "",
-        EXPLAINED,
+        bench_stats.EXPLAINED_REPORT,
         "",
         bench_stats.main_table(rows, statistics) if rows else "(no finished trial)\n",
     ]

@@ -172,6 +172,18 @@ EXPLAINED = ("`final IQM [95% CI]`: the interquartile mean of the seeds' final s
              "the Edge of the Statistical Precipice\", recommend both for few-run results.")
 
 
+EXPLAINED_REPORT = (
+    "Normalized score: random = 0, expert = 1 (the config's references). A run's final score is its final "
+    "evaluation: GAIL's `gail.final_eval_episodes` episodes with argmax actions, BC's `bc.eval_episodes` in its "
+    "config's mode (marked sampled). " + EXPLAINED + " `final mean ± std` over seeds. `last-5 mean "
+    "(min seed)`: the lowest seed's mean of its last 5 per-round evaluations. `steps to 0.95`: env steps to the "
+    "first per-round evaluation >= 0.95, median over seeds (worst). results.csv holds the wide table: each seed's "
+    "final score, argmax and sampled, GAIL's lead over BC (Welch's p), the score at fixed env steps, wall seconds "
+    "to 0.95, steps until 0.95 held for 5 evaluations, each seed's steps to 0.9, the seeds that stayed >= 0.95 "
+    "over their last 10 evaluations and, on locomotion tasks, the share of the final evaluation spent upright.")
+"""results.md's note on its columns."""
+
+
 def section(result: BenchStats, *, profile_png: Optional[str]) -> list[str]:
     """results.md's lines under the main table: the aggregate IQM per method, P(X > BC), the profiles."""
     if not result.aggregates:
