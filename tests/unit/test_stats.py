@@ -116,3 +116,14 @@ def test_the_same_numbers_as_rliable(rliable):
     profile, low, high = stats.profile_interval(by_task(GAIL), taus, rng=np.random.default_rng(stats.SEED), reps=reps)
     assert profile == pytest.approx(profiles["gail"], abs=1e-12)
     assert low == pytest.approx(bands["gail"][0], abs=0.06) and high == pytest.approx(bands["gail"][1], abs=0.06)
+
+
+def test_the_statistics_need_numpy_only():
+    """The report's arithmetic loads no torch, scipy or pandas (a bench report is made without them)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, gailctl.report.stats, gailctl.report.bench_stats; "
+            "print(sorted(m for m in ('torch', 'scipy', 'pandas') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
