@@ -29,7 +29,8 @@ from gailctl.experiments.trial_list import TRIALS_FILE, new_trial_list, read_tri
 from gailctl.experiments.trial_runs import RUNS_FILE
 from gailctl.experiments.sweep_outputs import restarts_cell
 from gailctl.experiments.throughput import measure_throughput
-from gailctl.report.tables import columns_of, markdown_table, write_csv
+from gailctl.report import bench_stats
+from gailctl.report.tables import markdown_table, write_csv
 
 SUITES = {
     "classic": ("cartpole", "acrobot", "mountaincar", "pendulum"),
@@ -292,22 +293,26 @@ def _report(bench_dir: Path, describe: dict[str, Any], base: dict[str, Any], res
     describe = {**describe, "published": {env_id: pub.source for env_id, _refs, pub in published}}
     bench_report.evaluations_csv(curves, bench_dir / "evaluations.csv")
     plot = bench_report.plot(curves, bench_dir / "curves.png") if curves else None
+    statistics = bench_stats.compute(bench_report.final_scores(curves))
+    profiles = bench_stats.plot_profiles(statistics, bench_dir / bench_stats.PROFILE_PNG)
     restarted = [(_trial_name(r, bench_dir), restarts_cell(r)) for r in results if r.get("restarts")]
     atomic_write_text(bench_dir / "results.md", render_markdown(rows, speed=speed, describe=describe, wall_s=wall_s,
-                                                                restarted=restarted))
-    write_csv(bench_dir / "results.csv", columns_of(rows), rows)  # the wide table, for scripts and spreadsheets
+                                                                restarted=restarted, statistics=statistics,
+                                                                profiles=profiles.name if profiles else None))
+    write_csv(bench_dir / "results.csv", *bench_stats.csv_rows(rows, statistics))  # the wide table, for scripts and spreadsheets
     failed = [r for r in results if r.get("status") == "failed"]
     unfinished = [r for r in results if r.get("status") not in ("finished", "failed")]  # a Ctrl-C stopped them
     summary = {**base, "status": bench_status(results), "wall_s": round(wall_s, 1),
                "n_trials": len(results), "n_finished": len(results) - len(failed) - len(unfinished),
                "n_failed": len(failed), "n_interrupted": len(unfinished), "throughput": speed, "table": rows,
+               "statistics": bench_stats.summary(statistics),
                "references": references,
                "failed": [{"error": r.get("error"), "run_dir": _trial_name(r, bench_dir)} for r in failed],
                "interrupted": [{"error": r.get("error"), "run_dir": _trial_name(r, bench_dir)} for r in unfinished],
                "restarted": [{"run_dir": _trial_name(r, bench_dir), "restarts": r["restarts"], "from_n_env_steps": r.get("restarted_from")}
                              for r in results if r.get("restarts")],
                "artifacts": {"results": "results.md", "results_csv": "results.csv", "evaluations": "evaluations.csv",
-                             "curves": plot.name if plot else None}}
+                             "curves": plot.name if plot else None, "profiles": profiles.name if profiles else None}}
     write_summary(bench_dir, summary)
     return summary
 
@@ -317,7 +322,8 @@ THROUGHPUT_COLUMNS = ("task", "env steps", "repeats", "PPO env steps/s", "GAIL e
 
 
 def render_markdown(rows: Sequence[dict[str, Any]], *, speed: Optional[list[dict[str, Any]]], describe: dict[str, Any], wall_s: float,
-                    restarted: Sequence[tuple[Optional[str], str]] = ()) -> str:
+                    restarted: Sequence[tuple[Optional[str], str]] = (), statistics: Optional[bench_stats.BenchStats] = None,
+                    profiles: Optional[str] = None) -> str:
     if not describe.get("trials", True):
         lines = ["# gailctl bench --throughput-only", "", f"Configs {', '.join(describe['configs'])}. Whole run {wall_s / 60:.1f} min.", ""]
         return "\n".join(lines + _throughput_lines(speed or []))
@@ -328,14 +334,9 @@ def render_markdown(rows: Sequence[dict[str, Any]], *, speed: Optional[list[dict
         f"demonstrations {describe['n_demos'] or 'as each config says'}{'; --quick' if describe['quick'] else ''}. "
         f"Whole run {wall_s / 60:.1f} min.",
         "",
-        "Normalized score: random = 0, expert = 1 (the config's references). `final` = mean ± std over seeds of the "
-        "final evaluation (GAIL: `gail.final_eval_episodes` episodes, argmax and sampled actions; BC: "
-        "`bc.eval_episodes`). `@Nk` = the per-round evaluation (`gail.eval_episodes` episodes) at N env steps. "
-        "Steps and wall seconds to 0.95: median over seeds (worst). `stayed` = seeds whose last 10 evaluations "
-        "are all >= 0.95. `upright` (locomotion tasks) = the share of the final evaluation's steps the robot "
-        "stood by the task's healthy conditions (argmax episodes when there are any).",
+        bench_stats.EXPLAINED_REPORT,
         "",
-        bench_report.markdown(rows) if rows else "(no finished trial)\n",
+        bench_stats.main_table(rows, statistics) if rows else "(no finished trial)\n",
     ]
     if describe.get("published"):
         lines += ["Rows marked (published) are not runs of ours: "
@@ -344,6 +345,8 @@ def render_markdown(rows: Sequence[dict[str, Any]], *, speed: Optional[list[dict
     if restarted:
         lines += ["Trials whose worker died and that went on (times, and the env steps they went on from): "
                   + "; ".join(f"`{name}` {cell}" for name, cell in restarted) + ".", ""]
+    if statistics:
+        lines += bench_stats.section(statistics, profile_png=profiles)
     if speed:
         lines += _throughput_lines(speed)
     return "\n".join(lines)

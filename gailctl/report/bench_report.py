@@ -240,6 +240,16 @@ def summarize(curves: Sequence[Curve], *, at_steps: Sequence[int]) -> list[dict[
     return rows
 
 
+def final_scores(curves: Sequence[Curve]) -> dict[tuple[str, str, str, str], list[float]]:
+    """Each bench row's final scores over its seeds (seed order), keyed as `bench_stats.row_key` keys rows."""
+    out: dict[tuple[str, str, str, str], list[float]] = {}
+    for c in sorted(curves, key=lambda c: c.seed):
+        final = _final(c)
+        if final is not None:
+            out.setdefault((c.env_id, c.method, str(c.n_demos), str(c.subsample_every)), []).append(final)
+    return out
+
+
 def per_seed_finals(group: Sequence[Curve], *, value: Callable[[Curve], Optional[float]] = _final) -> str:
     """`s0 0.895, s1 1.063`: each seed's final score (or another `value` of its run) to three places,
     so a per-seed target ("every one of 5 seeds >= 0.9") is read exactly, not from a rounded 0.90."""

@@ -8,13 +8,16 @@ The documentation shows compact tables instead, as blocks in markdown files betw
     ...
     <!-- /results -->
 
-where KIND is `headline` (a row per task at its config's own number of demonstrations) or
-`gail-vs-bc` (a row per task and number of demonstrations) and each FOLDER is a bench folder
+where KIND is `headline` (a row per task at its config's own number of demonstrations),
+`gail-vs-bc` (a row per task and number of demonstrations) or `aggregate` (each method's IQM over
+all of them, and P(GAIL > BC)) and each FOLDER is a bench folder
 relative to the repository root. For every (task, method, demonstrations) the last folder
 listed that has it wins, so a page follows a later bench of some of its tasks by naming that
 folder after the others. `python -m gailctl.report.published` rewrites every block, and draws
 each `<!-- figure: PNG FOLDER [FOLDER ...] -->` (PNG beside the page) from its folders' curves;
-`--check` only says which blocks differ. The numbers are the reports' own, as they print them.
+`--check` only says which blocks differ. The numbers are the reports' own, as they print them; the
+IQMs and probabilities of improvement are computed again (`report.bench_stats`, same seed) from
+each seed's final score in the reports' results.csv.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ BLOCK = re.compile(r"^<!-- results: (?P<kind>[\w-]+) (?P<folders>[^>]*?) -->\n(?
                    re.DOTALL | re.MULTILINE)
 FIGURE = re.compile(r"^<!-- figure: (?P<png>\S+) (?P<folders>[^>]*?) -->$", re.MULTILINE)
 """Markers start their own line, so a page can quote them in prose."""
-KINDS = ("headline", "gail-vs-bc")
+KINDS = ("headline", "gail-vs-bc", "aggregate")
 PAGES = ("README.md", "docs/index.md", "docs/results")
 """Where blocks live: files, or folders whose markdown files are searched."""
 
@@ -159,25 +162,56 @@ def headline(folders: Sequence[Path], root: Path) -> str:
     return markdown_table(["task", "expert return", "demos", "GAIL", "BC", "imitation's GAIL", "env steps"], body)
 
 
+def _statistics(rows: dict[tuple[str, str, str], Row]) -> Any:
+    """The bench statistics of the rows that keep each seed's final score (`final per seed`)."""
+    from gailctl.report import bench_stats
+
+    return bench_stats.compute(bench_stats.finals_from_rows([row.cells for row in rows.values()]))
+
+
 def gail_vs_bc(folders: Sequence[Path], root: Path) -> str:
-    """A row per task and number of demonstrations: GAIL's final score with argmax and sampled
-    actions, BC's, GAIL's lead over BC, imitation's published GAIL on the same scale."""
+    """A row per task and number of demonstrations: GAIL's final score (mean ± std with argmax
+    actions, and the IQM with its 95% CI), BC's, GAIL's lead over BC (Welch's p) and P(GAIL > BC),
+    imitation's published GAIL on the same scale. IQM and P(GAIL > BC) where the folder keeps each
+    seed's final score."""
+    from gailctl.report.bench_stats import row_key, setting
+
     rows = merged_rows(folders)
+    result = _statistics(rows)
+    improvement = {i.setting: i.estimate for i in result.improvements if i.method == "gail" and i.setting is not None}
     published = any(key[1] == "gail (published)" for key in rows)
     body = []
     for task, method, demos in rows:
         if method != "gail":
             continue
         gail = rows[(task, method, demos)]
-        body.append([task, demos, _score(gail), gail.cells.get("final (stoch.)") or "—",
-                     _score(rows.get((task, "bc", demos))), _lead(gail),
+        iqm, poi = result.row_iqm.get(row_key(gail.cells)), improvement.get(setting(row_key(gail.cells)))
+        body.append([task, demos, _score(gail), iqm.text() if iqm else "—",
+                     _score(rows.get((task, "bc", demos))), _lead(gail), poi.text() if poi else "—",
                      *([_published(rows.get((task, "gail (published)", "")))] if published else [])])
-    columns = ["task", "demos", "GAIL, argmax", "GAIL, sampled", "BC", "GAIL − BC (Welch's p)",
+    columns = ["task", "demos", "GAIL, argmax", "GAIL IQM [95% CI]", "BC", "GAIL − BC (Welch's p)", "P(GAIL > BC) [95% CI]",
                *(["imitation's GAIL"] if published else [])]
     return markdown_table(columns, body)
 
 
-RENDER = {"headline": headline, "gail-vs-bc": gail_vs_bc}
+def aggregate(folders: Sequence[Path], root: Path) -> str:
+    """Each method's IQM over every task and number of demonstrations of the folders, and
+    P(GAIL > BC) averaged over them (with 95% stratified bootstrap CIs); rows whose folder keeps
+    no per-seed final scores are named, not counted."""
+    result = _statistics(rows := merged_rows(folders))
+    name = {"gail": "GAIL", "bc": "BC", "airl": "AIRL"}
+    body = [[f"{name.get(a.method, a.method)} final IQM", a.n_settings, a.n_runs, a.iqm.text()] for a in result.aggregates]
+    overall = [i for i in result.improvements if i.setting is None] or result.improvements[:1]  # one task: its own
+    body += [[f"P({name.get(i.method, i.method)} > BC)", i.n_settings, "", i.estimate.text()] for i in overall]
+    text = markdown_table(["", "tasks", "runs", "estimate [95% CI]"], body)
+    missing = [f"{key[0]} {key[1]} ({key[2]} demos)" for key, row in rows.items()
+               if key[1] in ("gail", "bc", "airl") and not row.cells.get("final per seed")]
+    if missing:
+        text += "\nNot counted (their bench folder keeps no per-seed final scores): " + ", ".join(missing) + ".\n"
+    return text
+
+
+RENDER = {"headline": headline, "gail-vs-bc": gail_vs_bc, "aggregate": aggregate}
 
 
 def figure(folders: Sequence[Path], out: Path) -> Path:

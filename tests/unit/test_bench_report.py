@@ -214,3 +214,42 @@ def test_upright_share_per_seed_appears_only_for_locomotion_runs(tmp_path: Path)
     assert by_method["bc"]["upright per seed"] == "s0 0.250"
     plain = br.summarize([br.load_curve(make_run(tmp_path, "cartpole", [0.5, 0.95]))], at_steps=[])
     assert "upright per seed" not in plain[0] and "upright (final)" not in plain[0]
+
+
+def test_bench_report_keeps_results_md_to_eight_columns_and_adds_the_statistics(tmp_path: Path) -> None:
+    """results.md: an 8-column table, then the IQM per method, P(gail > bc) and the profiles figure;
+    results.csv: the wide table's columns in their order, then the IQM and P(> bc) columns."""
+    import csv
+
+    from gailctl.experiments.bench import _report
+    from gailctl.report.bench_stats import CSV_COLUMNS, MAIN_COLUMNS
+
+    gail, bc = [0.2, 0.9, 0.95, 1.0, 1.05], [0.1, 0.2, 0.3, 0.4, 0.5]
+    runs = [make_run(tmp_path / "trials", f"g{i}", [0.0, 0.5, g], seed=i, final=(g, None)) for i, g in enumerate(gail)]
+    runs += [make_run(tmp_path / "trials", f"b{i}", [b], seed=i, stage="bc", final=(b, None)) for i, b in enumerate(bc)]
+    bench_dir = tmp_path / "bench"
+    bench_dir.mkdir()
+    describe = {"configs": ["configs/cartpole.yaml"], "seeds": [0, 1, 2, 3, 4], "n_demos": None, "quick": False, "set": []}
+    root = Path(__file__).resolve().parents[2]
+    summary = _report(bench_dir, describe, {"stage": "bench"}, [{"status": "finished", "run_dir": str(r)} for r in runs],
+                      config_files=[root / "configs/cartpole.yaml"], speed=None, wall_s=60.0)
+
+    report = (bench_dir / "results.md").read_text()
+    tables = [line for line in report.splitlines() if line.startswith("| task | method |")]
+    assert tables == ["| " + " | ".join(MAIN_COLUMNS) + " |"] and len(MAIN_COLUMNS) <= 8
+    # IQM of 5 seeds: the middle 3 (0.9, 0.95, 1.0); BC's: 0.2, 0.3, 0.4
+    assert "| seals/CartPole-v0 | gail | 4 | 5 | 0.95 [" in report and "| seals/CartPole-v0 | bc | 4 | 5 | 0.30 [" in report
+    # four GAIL seeds beat every BC seed; the 0.2 seed beats 0.1 and ties 0.2: (20 + 1.5) / 25
+    assert "| seals/CartPole-v0 | 4 | P(gail > bc) | 0.86 [" in report and "**all" not in report  # one task: no average
+    assert "](profiles.png)" in report and (bench_dir / "profiles.png").read_bytes()[:4] == b"\x89PNG"
+
+    with open(bench_dir / "results.csv", newline="") as fh:
+        reader = csv.DictReader(fh)
+        columns, wide = list(reader.fieldnames or []), list(reader)
+    assert columns == br.columns_of(summary["table"]) + list(CSV_COLUMNS)
+    by_method = {r["method"]: r for r in wide}
+    assert float(by_method["gail"]["final IQM"]) == pytest.approx(0.95)
+    assert float(by_method["gail"]["P(> bc)"]) == pytest.approx(0.86) and by_method["bc"]["P(> bc)"] == ""
+    low, high = float(by_method["gail"]["final IQM 95% CI low"]), float(by_method["gail"]["final IQM 95% CI high"])
+    assert low <= 0.95 <= high and low < high
+    assert summary["statistics"]["iqm"][0]["method"] == "gail" and summary["artifacts"]["profiles"] == "profiles.png"

@@ -54,11 +54,17 @@ def test_results_tables_are_the_kept_reports_numbers():
     assert update(ROOT, check=True) == [], "run `python -m gailctl.report.published` and commit the pages"
     for page in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
         for block in BLOCK.finditer(page.read_text(encoding="utf-8")):
-            reports = "".join((ROOT / f / "results.md").read_text(encoding="utf-8") for f in block["folders"].split())
+            folders = [ROOT / f for f in block["folders"].split()]
+            reports = "".join((f / "results.md").read_text(encoding="utf-8") for f in folders)
+            wide = "".join((f / "results.csv").read_text(encoding="utf-8") for f in folders if (f / "results.csv").is_file())
             scores = re.findall(r"\d\.\d\d ± \d\.\d\d", block["body"])
-            assert scores, page
-            for score in scores:  # every mean ± std shown is printed so in a report the block names
-                assert f"| {score} |" in reports, (page.name, score)
+            intervals = re.findall(r"-?\d\.\d\d \[-?\d\.\d\d, -?\d\.\d\d\]", block["body"])
+            assert scores or intervals, page
+            for score in scores:  # every mean ± std shown is printed so in a report the block names (or its wide table)
+                assert f"| {score} |" in reports or f"| {score} (sampled) |" in reports or f",{score}," in wide, (page.name, score)
+            if len(folders) == 1:  # an IQM or P(X > BC) with its interval: the report's own
+                for interval in intervals:
+                    assert interval in reports, (page.name, interval)
 
 
 def test_docs_hold_one_folder_per_published_benchmark_and_few_files():

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
-from gailctl.report.published import gail_vs_bc, headline, merged_rows, read_table, render_page, update
+from gailctl.report.published import aggregate, gail_vs_bc, headline, merged_rows, read_table, render_page, update
 
-HEADER = ("| task | method | demos | seeds | final (det.) | final (stoch.) | final episodes | final - BC's |\n"
-          "|---|---|---|---|---|---|---|---|\n")
+HEADER = ("| task | method | demos | seeds | final (det.) | final (stoch.) | final episodes | final - BC's | final per seed |\n"
+          "|---|---|---|---|---|---|---|---|---|\n")
 
 
 def bench_folder(root: Path, name: str, rows: list[str], *, expert: float = 100.0, steps: int = 2048,
@@ -29,9 +30,10 @@ def bench_folder(root: Path, name: str, rows: list[str], *, expert: float = 100.
     return folder
 
 
-GAIL = "| T-v0 | gail | 4 | 5 | 0.91 ± 0.02 | 0.88 ± 0.03 | 50 | +0.30, beyond both spreads (+0.10), Welch p=0.004 |\n"
-BC = "| T-v0 | bc | 4 | 5 | 0.61 ± 0.05 | n/a | 50 |  |\n"
-PUBLISHED = "| T-v0 | gail (published) |  |  | 0.80 (return 80; 0.9 of their expert) |  |  |  |\n"
+GAIL = ("| T-v0 | gail | 4 | 5 | 0.91 ± 0.02 | 0.88 ± 0.03 | 50 | +0.30, beyond both spreads (+0.10), Welch p=0.004 "
+        "| s0 0.900, s1 0.920, s2 0.880, s3 0.950, s4 0.910 |\n")
+BC = "| T-v0 | bc | 4 | 5 | 0.61 ± 0.05 | n/a | 50 |  | s0 0.600, s1 0.550, s2 0.660, s3 0.700, s4 0.540 |\n"
+PUBLISHED = "| T-v0 | gail (published) |  |  | 0.80 (return 80; 0.9 of their expert) |  |  |  |  |\n"
 
 
 def test_read_table_parses_the_reports_markdown_table(tmp_path):
@@ -55,9 +57,22 @@ def test_headline_row_holds_the_reports_numbers_and_the_recorded_expert(tmp_path
     assert "| T-v0 | 2,581 | 4, every 20th step | 0.91 ± 0.02 | 0.61 ± 0.05 | 0.80 | 1.0M |" in table
 
 
-def test_gail_vs_bc_bolds_a_lead_beyond_both_spreads(tmp_path):
+def test_gail_vs_bc_bolds_a_lead_beyond_both_spreads_and_gives_iqm_and_probability_of_improvement(tmp_path):
     table = gail_vs_bc([bench_folder(tmp_path, "b", [GAIL, BC])], tmp_path)
-    assert "| T-v0 | 4 | 0.91 ± 0.02 | 0.88 ± 0.03 | 0.61 ± 0.05 | **+0.30** (p 0.004) |" in table
+    # IQM: the middle three of 0.88-0.95 (0.90, 0.91, 0.92); every GAIL seed above every BC seed: P = 1
+    assert re.search(r"\| T-v0 \| 4 \| 0.91 ± 0.02 \| 0.91 \[0.8\d, 0.9\d\] \| 0.61 ± 0.05 \| \*\*\+0.30\*\* \(p 0.004\) "
+                     r"\| 1.00 \[1.00, 1.00\] \|", table), table
+    without = gail_vs_bc([bench_folder(tmp_path, "old", [GAIL.replace("s0 0.900, s1 0.920, s2 0.880, s3 0.950, s4 0.910", ""),
+                                                        BC])], tmp_path)
+    assert "| T-v0 | 4 | 0.91 ± 0.02 | — | 0.61 ± 0.05 | **+0.30** (p 0.004) | — |" in without  # no per-seed scores kept
+
+
+def test_aggregate_gives_each_methods_iqm_and_names_rows_it_cannot_count(tmp_path):
+    other = GAIL.replace("T-v0", "U-v0").replace("s0 0.900, s1 0.920, s2 0.880, s3 0.950, s4 0.910", "")
+    table = aggregate([bench_folder(tmp_path, "b", [GAIL, BC, other])], tmp_path)
+    assert "| GAIL final IQM | 1 | 5 | 0.91 [" in table and "| BC final IQM | 1 | 5 | 0.60 [" in table
+    assert "| P(GAIL > BC) | 1 |  | 1.00 [1.00, 1.00] |" in table
+    assert "Not counted (their bench folder keeps no per-seed final scores): U-v0 gail (4 demos)." in table
 
 
 def test_update_rewrites_stale_blocks_and_check_reports_them(tmp_path):
