@@ -90,18 +90,11 @@ TRACKED_KEY = "tracked"
 """summary.json's record of where the run was sent: tracker -> {at, to}."""
 
 
-def was_tracked(run_dir: Path, tracker: str) -> bool:
-    """Whether `send_run` already sent this run to `tracker`."""
-    from gailctl.core.runs import read_summary
-
-    return tracker in (read_summary(run_dir).get(TRACKED_KEY) or {})
-
-
 def send_run(run_dir: Path, tracker: str, *, group: Optional[str] = None, tags: Optional[dict[str, str]] = None) -> tuple[bool, str]:
     """`track_run` for a finished run, never raising: (sent, the line to show).
 
     A tracker that fails is a warning: the run folder stays as it is. A sent run's summary.json
-    records where it went (rewritten atomically), which `was_tracked` reads.
+    records where it went (TRACKED_KEY, rewritten atomically).
     """
     try:
         where = track_run(run_dir, tracker, group=group, tags=tags)
