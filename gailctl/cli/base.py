@@ -123,6 +123,13 @@ TrackOpt = Annotated[
                  "and artifacts to MLflow (MLFLOW_TRACKING_URI, else its local store) or W&B (offline unless WANDB_MODE says "
                  "otherwise).", show_default=False),
 ]
+TrialsTrackOpt = Annotated[
+    Optional[str],
+    typer.Option("--track", metavar="mlflow|wandb", help="Once the trials have run, send each finished trial's run (config, "
+                 "metrics rows, final scores, artifacts) to MLflow (MLFLOW_TRACKING_URI, else its local store) or W&B (offline "
+                 "unless WANDB_MODE says otherwise) as a run of its own, grouped under the experiment folder's name (MLflow "
+                 "experiment, W&B group). With --resume: the trials not sent yet.", show_default=False),
+]
 AllowEnvMismatchOpt = Annotated[
     bool,
     typer.Option("--allow-env-mismatch", help="Use demonstrations recorded on another env than env.id "

@@ -20,9 +20,11 @@ from gailctl.cli.base import (
     named_space,
     RunsDirOpt,
     SetOpt,
+    TrialsTrackOpt,
 )
 from gailctl.core.demo_sources import DEMOS_HELP, DEMOS_METAVAR
 from gailctl.core.errors import UsageError
+from gailctl.core.tracking import check_tracker
 from gailctl.experiments import DEFAULT_MAX_FAILURES
 
 MaxFailuresOpt = Annotated[int, typer.Option(
@@ -50,23 +52,25 @@ def sweep(
     runs_dir: RunsDirOpt = Path("runs"),
     allow_env_mismatch: AllowEnvMismatchOpt = False,
     resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue this stopped sweep in its own folder: the finished trials are kept, stopped gail and expert trials go on from their last checkpoint, the others run again from the start.", show_default=False)] = None,
+    track: TrialsTrackOpt = None,
 ) -> None:
     """Run a stage over seeds and a grid of settings on Ray Tune; one table and one plot for all trials."""
     from gailctl.experiments.sweep import resume_sweep, run_sweep
     from gailctl.experiments.sweep_outputs import render_sweep_tables
     from gailctl.core.ui import results
 
+    track = check_tracker(track)
     if resume is not None:
         given = [flag for flag, value in (("-c", config), ("--stage", stage), ("--seeds", seeds != "0"), ("--set", set_),
                                           ("--grid", grid), ("--demos", demos), ("--allow-env-mismatch", allow_env_mismatch))
                  if value]
         if given:
             raise UsageError(f"--resume continues a sweep with its own settings: drop {', '.join(given)}")
-        outcome = resume_sweep(resume, address=address, max_concurrent=max_concurrent, max_failures=max_failures)
+        outcome = resume_sweep(resume, address=address, max_concurrent=max_concurrent, max_failures=max_failures, track=track)
     else:
         outcome = run_sweep(stage=stage, config_path=config, seeds=seeds, overrides=list(set_ or []), grid=list(grid or []),
                             demos=demos, runs_dir=runs_dir, address=address, max_concurrent=max_concurrent,
-                            max_failures=max_failures, allow_env_mismatch=allow_env_mismatch)
+                            max_failures=max_failures, allow_env_mismatch=allow_env_mismatch, track=track)
     for table in render_sweep_tables(outcome):
         results.print(table)
     finish(outcome.sweep_dir, [outcome.summary_line()])
@@ -92,11 +96,13 @@ def bench(
     runs_dir: RunsDirOpt = Path("runs"),
     allow_env_mismatch: AllowEnvMismatchOpt = False,
     resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue this stopped bench in its own folder: the finished trials are kept, stopped GAIL trials continue from their last checkpoint, the others run again from the start.", show_default=False)] = None,
+    track: TrialsTrackOpt = None,
 ) -> None:
     """Benchmark GAIL (and BC) over configs x seeds x numbers of demonstrations: table, CSV, curves."""
     from gailctl.experiments.bench import QUICK_SEEDS, BenchPlan, parse_n_demos, resume_bench, run_bench, suite_configs
     from gailctl.experiments.runner import require_ray
 
+    track = check_tracker(track)
     if resume is not None:
         given = [flag for flag, value in (("-c", configs), ("--suite", suite), ("--seeds", seeds != "0-4"), ("--n-demos", n_demos),
                                           ("--quick", quick), ("--no-bc", not with_bc), ("--no-throughput", not throughput),
@@ -106,7 +112,8 @@ def bench(
         if given:
             raise UsageError(f"--resume continues a bench with its own settings: drop {', '.join(given)}")
         require_ray()
-        bench_dir, summary = resume_bench(resume, address=address, max_concurrent=max_concurrent, max_failures=max_failures)
+        bench_dir, summary = resume_bench(resume, address=address, max_concurrent=max_concurrent, max_failures=max_failures,
+                                          track=track)
         _report_bench(bench_dir, summary)
         return
     if throughput_only and not throughput:
@@ -125,7 +132,7 @@ def bench(
     if not throughput_only:
         require_ray()
     bench_dir, summary = run_bench(plan, runs_dir=runs_dir, address=address, max_concurrent=max_concurrent, max_failures=max_failures,
-                                   throughput=throughput, trials=not throughput_only)
+                                   throughput=throughput, trials=not throughput_only, track=track)
     _report_bench(bench_dir, summary)
 
 
@@ -165,15 +172,17 @@ def tune(
     address: Annotated[Optional[str], typer.Option("--address", help="Join this running Ray cluster (e.g. auto) instead of starting an embedded one.", show_default=False)] = None,
     max_failures: MaxFailuresOpt = DEFAULT_MAX_FAILURES,
     runs_dir: RunsDirOpt = Path("runs"),
+    track: TrialsTrackOpt = None,
 ) -> None:
     """Tune config values with Optuna's TPE on Ray Tune: every trial runs gail over the seeds; best.yaml keeps the winner."""
     from gailctl.experiments.tune import run_tune
     from gailctl.experiments.tune_outputs import render_tune_table
     from gailctl.core.ui import results
 
+    track = check_tracker(track)
     outcome = run_tune(config_path=config, space_path=space, n_trials=trials, seeds=seeds, overrides=list(set_ or []), demos=demos,
                        workers=workers, sampler_seed=sampler_seed, resume=resume, runs_dir=runs_dir, address=address,
-                       max_failures=max_failures)
+                       max_failures=max_failures, track=track)
     results.print(render_tune_table(outcome))
     finish(outcome.tune_dir, [outcome.summary_line()])
     outcome.raise_if_incomplete()

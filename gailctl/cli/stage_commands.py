@@ -113,13 +113,9 @@ def _run_stage(stage: str, cfg: Config, *, runs_dir: Path, resume: Optional[Path
 
 def _track(run_dir: Path, tracker: str) -> None:
     """`--track`: the finished run to MLflow or W&B; a tracker that fails is a warning, the run folder stays."""
-    from gailctl.core.tracking import track_run
+    from gailctl.core.tracking import send_run
 
-    try:
-        typer.echo(track_run(run_dir, tracker), err=True)
-    except Exception as exc:  # noqa: BLE001 - a tracker's many errors must not fail a finished run
-        typer.echo(f"warning: --track {tracker}: not sent ({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}); "
-                   f"the run is in {run_dir}", err=True)
+    typer.echo(send_run(run_dir, tracker)[1], err=True)
 
 
 def _with_path(cfg: Config, section: str, key: str, value: Path | DemoSource) -> Config:

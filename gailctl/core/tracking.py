@@ -9,6 +9,10 @@ so tracking never slows or breaks a training (a tracker that fails is a warning;
 MLflow: its default local store, or the server `MLFLOW_TRACKING_URI` names; experiment `gailctl`
 (`MLFLOW_EXPERIMENT_NAME` overrides). W&B: offline unless `WANDB_MODE` says otherwise, so no
 account is needed; `wandb sync` uploads later. Project `gailctl` (`WANDB_PROJECT` overrides).
+
+A run of a sweep, tune or bench goes with its `group` (the experiment folder's name: MLflow's
+experiment, W&B's group) and `tags` naming the trial. `send_run` never raises and records in the
+run's summary.json (`tracked`) where it went, so a resumed experiment does not send a run twice.
 """
 
 from __future__ import annotations
@@ -69,23 +73,57 @@ def run_record(run_dir: Path) -> dict[str, Any]:
             "rows": rows, "finals": _numbers(finals), "files": files}
 
 
-def track_run(run_dir: Path, tracker: str) -> str:
-    """Send the finished run in `run_dir` to `tracker`; returns one line saying where it went."""
+def track_run(run_dir: Path, tracker: str, *, group: Optional[str] = None, tags: Optional[dict[str, str]] = None) -> str:
+    """Send the finished run in `run_dir` to `tracker`; returns one line saying where it went.
+
+    `group`: the experiment the run belongs to (MLflow: its experiment, W&B: its group);
+    `tags`: what names the run within it (`gailctl.trial`, `gailctl.seed`, ...).
+    """
     record = run_record(run_dir)
+    record["tags"] = {"gailctl.stage": str(record["stage"]), "gailctl.status": str(record["status"]), **(tags or {})}
     if tracker == "mlflow":
-        return _to_mlflow(record)
-    return _to_wandb(record, run_dir)
+        return _to_mlflow(record, group=group)
+    return _to_wandb(record, run_dir, group=group)
 
 
-def _to_mlflow(record: dict[str, Any]) -> str:
+TRACKED_KEY = "tracked"
+"""summary.json's record of where the run was sent: tracker -> {at, to}."""
+
+
+def send_run(run_dir: Path, tracker: str, *, group: Optional[str] = None, tags: Optional[dict[str, str]] = None) -> tuple[bool, str]:
+    """`track_run` for a finished run, never raising: (sent, the line to show).
+
+    A tracker that fails is a warning: the run folder stays as it is. A sent run's summary.json
+    records where it went (TRACKED_KEY, rewritten atomically).
+    """
+    try:
+        where = track_run(run_dir, tracker, group=group, tags=tags)
+    except Exception as exc:  # noqa: BLE001 - a tracker's many errors must not fail a finished run
+        first = str(exc).splitlines()[0][:200] if str(exc).strip() else ""
+        return False, f"warning: --track {tracker}: not sent ({type(exc).__name__}: {first}); the run is in {run_dir}"
+    try:
+        _mark_tracked(run_dir, tracker, where)
+    except (OSError, ValueError) as exc:
+        return True, f"{where} (not recorded in its summary.json: {exc})"
+    return True, where
+
+
+def _mark_tracked(run_dir: Path, tracker: str, where: str) -> None:
+    from gailctl.core.runs import atomic_write_text, now_iso, read_summary
+
+    summary = read_summary(run_dir)
+    summary[TRACKED_KEY] = {**(summary.get(TRACKED_KEY) or {}), tracker: {"at": now_iso(), "to": where}}
+    atomic_write_text(Path(run_dir) / "summary.json", json.dumps(summary, indent=2, allow_nan=False) + "\n")
+
+
+def _to_mlflow(record: dict[str, Any], *, group: Optional[str]) -> str:
     import mlflow
 
     client = mlflow.MlflowClient()
-    name = os.environ.get("MLFLOW_EXPERIMENT_NAME", PROJECT)
+    name = group or os.environ.get("MLFLOW_EXPERIMENT_NAME", PROJECT)
     experiment = client.get_experiment_by_name(name)
     experiment_id = experiment.experiment_id if experiment is not None else client.create_experiment(name)
-    run = client.create_run(experiment_id, run_name=record["name"],
-                            tags={"gailctl.stage": str(record["stage"]), "gailctl.status": str(record["status"])})
+    run = client.create_run(experiment_id, run_name=record["name"], tags=record["tags"])
     rid = run.info.run_id
     from mlflow.entities import Metric, Param
 
@@ -102,13 +140,13 @@ def _to_mlflow(record: dict[str, Any]) -> str:
     return f"mlflow: run {rid} in experiment {name} ({mlflow.get_tracking_uri()})"
 
 
-def _to_wandb(record: dict[str, Any], run_dir: Path) -> str:
+def _to_wandb(record: dict[str, Any], run_dir: Path, *, group: Optional[str]) -> str:
     import wandb
 
     mode = os.environ.get("WANDB_MODE", "offline")
-    run = wandb.init(project=os.environ.get("WANDB_PROJECT", PROJECT), name=record["name"], mode=mode,
-                     dir=os.environ.get("WANDB_DIR", str(run_dir)), config=record["params"], reinit=True,
-                     settings=wandb.Settings(silent=True))
+    run = wandb.init(project=os.environ.get("WANDB_PROJECT", PROJECT), name=record["name"], mode=mode, group=group,
+                     job_type=str(record["stage"]), dir=os.environ.get("WANDB_DIR", str(run_dir)),
+                     config={**record["params"], **record["tags"]}, reinit=True, settings=wandb.Settings(silent=True))
     for i, row in enumerate(record["rows"]):
         run.log(row, step=i)
     for k, v in record["finals"].items():

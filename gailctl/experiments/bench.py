@@ -181,10 +181,12 @@ def run_bench(
     max_failures: int = DEFAULT_MAX_FAILURES,
     throughput: bool = True,
     trials: bool = True,
+    track: Optional[str] = None,
 ) -> tuple[Path, dict[str, Any]]:
     """Plan every sweep (all configs validated before anything runs), run them, write the report.
 
     `trials=False` measures throughput only (the configs and their data are still checked).
+    `track` (mlflow, wandb): each finished trial's run is sent there afterwards (`trial_tracking`).
     """
     from gailctl.experiments.plans import plan_sweep
 
@@ -227,11 +229,13 @@ def run_bench(
                                  max_failures=max_failures, order=", longest first")
         summary = _report(bench_dir, describe, base, results, config_files=plan.configs, speed=speed,
                           wall_s=time.monotonic() - t0)
+        if trials:
+            _track_trials(bench_dir, summary, track)
     return bench_dir, summary
 
 
 def resume_bench(bench_dir: Path, *, address: Optional[str] = None, max_concurrent: Optional[int] = None,
-                 max_failures: int = DEFAULT_MAX_FAILURES) -> tuple[Path, dict[str, Any]]:
+                 max_failures: int = DEFAULT_MAX_FAILURES, track: Optional[str] = None) -> tuple[Path, dict[str, Any]]:
     """Finish the trials of `bench_dir` that did not finish; keep the finished ones; report them all.
 
     A stopped or lost GAIL trial continues in its run folder from its last checkpoint; a failed,
@@ -239,7 +243,8 @@ def resume_bench(bench_dir: Path, *, address: Optional[str] = None, max_concurre
     a new one.
 
     The trials are the ones the bench saved when it started (its configs as they were then), and
-    the throughput table is the first invocation's. `wall_s` adds up every invocation.
+    the throughput table is the first invocation's. `wall_s` adds up every invocation. With
+    `track`, every finished trial not yet sent there is sent (none twice).
     """
     check_max_failures(max_failures)
     bench_dir = Path(bench_dir)
@@ -252,7 +257,11 @@ def resume_bench(bench_dir: Path, *, address: Optional[str] = None, max_concurre
     with run_lock(bench_dir):
         trial_list = read_trial_list(bench_dir)
         if all(r is not None and r.get("status") == "finished" for r in trial_list["results"]):
-            raise UsageError(f"--resume {bench_dir}: every trial finished; nothing to resume")
+            from gailctl.experiments.trial_tracking import listed_runs, unsent
+
+            if not unsent(listed_runs(trial_list), track):
+                sent = f" and was sent to {track}" if track else ""
+                raise UsageError(f"--resume {bench_dir}: every trial finished{sent}; nothing to resume")
         describe = json.loads((bench_dir / "bench.json").read_text(encoding="utf-8"))
         base = {k: summary.get(k) for k in ("stage", "env_id", "seed", "run_dir", "started")}
         earlier_s = float(summary.get("wall_s") or 0.0)
@@ -264,7 +273,16 @@ def resume_bench(bench_dir: Path, *, address: Optional[str] = None, max_concurre
             summary = _report(bench_dir, describe, base, results,
                               config_files=_config_files(describe, trial_list["payload"]["cwd"]),
                               speed=summary.get("throughput"), wall_s=earlier_s + time.monotonic() - t0)
+        _track_trials(bench_dir, summary, track)
     return bench_dir, summary
+
+
+def _track_trials(bench_dir: Path, summary: dict[str, Any], track: Optional[str]) -> None:
+    """`--track`: the finished trials' runs, unless the bench was interrupted (its resume sends them)."""
+    if track is not None and summary["status"] != "interrupted":
+        from gailctl.experiments.trial_tracking import listed_runs, send_trials
+
+        send_trials(listed_runs(read_trial_list(bench_dir)), track, exp_dir=bench_dir, kind="bench")
 
 
 def _config_files(describe: dict[str, Any], cwd: str) -> list[Path]:

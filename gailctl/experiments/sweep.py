@@ -199,6 +199,7 @@ def run_sweep(
     max_failures: int = DEFAULT_MAX_FAILURES,
     argv: Optional[list[str]] = None,
     allow_env_mismatch: bool = False,
+    track: Optional[str] = None,
 ) -> SweepOutcome:
     """`gailctl sweep`: check everything, run the trials on Ray Tune, aggregate them.
 
@@ -207,7 +208,8 @@ def run_sweep(
     curves.png, the trial list and its logs (trials.json, trial-results.jsonl, trial-runs.jsonl:
     what `--resume` and Ray's retries go on from), tune/ (Ray Tune's results) and, for the
     embedded cluster, ray/ (its temp files). A failed trial does not stop the others; the
-    outcome says how each ended.
+    outcome says how each ended. `track` (mlflow, wandb): each finished trial's run is sent there
+    afterwards (`trial_tracking`), unless the sweep was interrupted.
     """
     require_ray()
     check_runner_options(max_concurrent, max_failures)
@@ -233,16 +235,18 @@ def run_sweep(
             "sweep_stage": plan.stage, "n_trials": len(plan.trials)}
     with run_lock(sweep_dir):
         return _run_and_report(plan, sweep_dir, trial_list, head, earlier_s=0.0, new=True, address=address,
-                               max_concurrent=max_concurrent, max_failures=max_failures)
+                               max_concurrent=max_concurrent, max_failures=max_failures, track=track)
 
 
 def resume_sweep(sweep_dir: Path, *, address: Optional[str] = None, max_concurrent: Optional[int] = None,
-                 max_failures: int = DEFAULT_MAX_FAILURES, argv: Optional[list[str]] = None) -> SweepOutcome:
+                 max_failures: int = DEFAULT_MAX_FAILURES, argv: Optional[list[str]] = None,
+                 track: Optional[str] = None) -> SweepOutcome:
     """`gailctl sweep --resume SWEEP_DIR`: finish the trials that did not finish, keep the finished ones.
 
     The trials are the ones the sweep saved when it started (their configs as they were then);
     each unfinished one goes on from its own run folder (`trial_runs.continuation`: a stopped or
-    lost gail or expert run from its last checkpoint). `wall_s` adds up every invocation.
+    lost gail or expert run from its last checkpoint). `wall_s` adds up every invocation. With
+    `track`, every finished trial not yet sent there is sent (none twice).
     """
     require_ray()
     check_runner_options(max_concurrent, max_failures)
@@ -258,8 +262,9 @@ def resume_sweep(sweep_dir: Path, *, address: Optional[str] = None, max_concurre
     with run_lock(sweep_dir):
         trial_list = read_trial_list(sweep_dir)
         if all(r is not None and r.get("status") == "finished" for r in trial_list["results"]) \
-                and summary.get("status") == "finished":
-            raise UsageError(f"--resume {sweep_dir}: every trial finished; nothing to resume")
+                and summary.get("status") == "finished" and not _unsent(trial_list, track):
+            sent = f" and was sent to {track}" if track else ""
+            raise UsageError(f"--resume {sweep_dir}: every trial finished{sent}; nothing to resume")
         try:
             describe = json.loads((sweep_dir / "sweep.json").read_text(encoding="utf-8"))
             base = config_from_dict(yaml.safe_load((sweep_dir / "config.yaml").read_text(encoding="utf-8")),
@@ -271,11 +276,18 @@ def resume_sweep(sweep_dir: Path, *, address: Optional[str] = None, max_concurre
         head["resumed"] = [*summary.get("resumed", []), now_iso()]
         append_command(sweep_dir, argv=argv, note=f"resumed {head['resumed'][-1]}")
         return _run_and_report(plan, sweep_dir, trial_list, head, earlier_s=float(summary.get("wall_s") or 0.0), new=False,
-                               address=address, max_concurrent=max_concurrent, max_failures=max_failures)
+                               address=address, max_concurrent=max_concurrent, max_failures=max_failures, track=track)
+
+
+def _unsent(trial_list: dict[str, Any], track: Optional[str]) -> int:
+    from gailctl.experiments.trial_tracking import listed_runs, unsent
+
+    return unsent(listed_runs(trial_list), track)
 
 
 def _run_and_report(plan: SweepPlan, sweep_dir: Path, trial_list: dict[str, Any], head: dict[str, Any], *, earlier_s: float,
-                    new: bool, address: Optional[str], max_concurrent: Optional[int], max_failures: int) -> SweepOutcome:
+                    new: bool, address: Optional[str], max_concurrent: Optional[int], max_failures: int,
+                    track: Optional[str] = None) -> SweepOutcome:
     """Run the list's unfinished trials, aggregate every trial; summary.json says how it ended, whatever happens."""
     ray_info: dict[str, Any] = {}
     write_summary(sweep_dir, {**head, "status": "running", "wall_s": round(earlier_s, 3)})
@@ -308,4 +320,8 @@ def _run_and_report(plan: SweepPlan, sweep_dir: Path, trial_list: dict[str, Any]
         summary["error"] = (f"{outcome.n_failed} trial(s) failed" if outcome.status == "failed"
                             else "some trials did not finish") + f"; continue with: gailctl sweep --resume {sweep_dir}"
     write_summary(sweep_dir, summary)
+    if track is not None and outcome.status != "interrupted":  # a resume sends what a stopped sweep finished
+        from gailctl.experiments.trial_tracking import listed_runs, send_trials
+
+        send_trials(listed_runs(read_trial_list(sweep_dir)), track, exp_dir=sweep_dir, kind="sweep")
     return outcome

@@ -201,6 +201,7 @@ def run_tune(
     address: Optional[str] = None,
     max_failures: int = DEFAULT_MAX_FAILURES,
     argv: Optional[list[str]] = None,
+    track: Optional[str] = None,
 ) -> TuneOutcome:
     """`gailctl tune`: plan and check, then run trials on Ray Tune until the study has `n_trials` outcomes.
 
@@ -208,6 +209,8 @@ def run_tune(
     command.txt (one line per start), tune.json, space.yaml, study.db, trials.jsonl, summary.json,
     trials/ (a gail run folder per trial and seed), trials.csv, results.md and best.yaml, and Ray's
     files: tune-N/ (Tune's results of the Nth start) and, for the embedded cluster, ray/.
+    `track` (mlflow, wandb): each finished run of every trial (one per seed) is sent there once the
+    trials have run, unless the tune was interrupted; a resumed tune sends what was not sent yet.
     """
     if resume is not None:
         tune_dir = Path(resume).absolute()
@@ -337,6 +340,10 @@ def run_tune(
             if status == "interrupted":
                 summary["error"] = f"interrupted; continue with: gailctl tune --resume {tune_dir}"
             write_summary(tune_dir, summary)
+        if track is not None and status == "finished":  # a resume sends what a stopped tune finished
+            from gailctl.experiments.trial_tracking import journal_runs, send_trials
+
+            send_trials(journal_runs(read_journal(tune_dir)), track, exp_dir=tune_dir, kind="tune", say=_say)
     if status == "interrupted":
         raise Interrupted(f"tune interrupted; continue the study with: gailctl tune --resume {tune_dir}")
     n_failed = sum(r["state"] == "failed" for r in new_rows)

@@ -27,6 +27,7 @@ from typing import Iterator, Optional
 
 import pytest
 
+from tests.e2e.namespaces import unshare_command, why_no_namespace
 from tests.e2e.test_sweep import TINY_ENV, TINY_GAIL
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,23 +43,6 @@ COMMANDS = {
              *DEMOS, *TINY_ENV, *TINY_GAIL],
 }
 GAIL_LINE = re.compile(r"^gail: ([\d,]+) env steps = ", re.M)  # the gail stage's first line (stages/gail.py)
-
-
-def unshare_command() -> list[str]:
-    # As root (.ci/run) plain unshare works; otherwise map ourselves to root in a user namespace.
-    return ["unshare", *([] if os.geteuid() == 0 else ["-r"]), "-n", "-p", "-f", "--mount-proc"]
-
-
-def why_no_namespace() -> Optional[str]:
-    """None when this machine lets us make the namespaces, else why not (the only reason to skip)."""
-    for tool in ("unshare", "ip"):
-        if shutil.which(tool) is None:
-            return f"`{tool}` is not installed"
-    try:
-        probe = subprocess.run([*unshare_command(), "ip", "link", "set", "lo", "up"], capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"cannot unshare: {exc}"
-    return None if probe.returncode == 0 else f"cannot unshare network and process namespaces: {probe.stderr.strip()}"
 
 
 def tmp_ray_state() -> tuple[set[str], Optional[float]]:

@@ -100,3 +100,12 @@ def test_track_wandb_offline_writes_a_run_wandb_sync_can_upload(tmp_path: Path, 
     assert config["bc.batch_size"] == "64" and config["env.id"] == "seals/CartPole-v0"
     assert summary["final.return_mean"] == pytest.approx(json.loads((run_dir / "summary.json").read_text())["final"]["return_mean"])
     assert "policy.zip" in artifacts
+
+    # A trial of a sweep, tune or bench: the same run in its experiment's group, its trial in the config.
+    from gailctl.core.tracking import track_run
+
+    track_run(run_dir, "wandb", group="sweep__seals-CartPole-v0__s0-1__T", tags={"gailctl.trial": "1"})
+    (log,) = set((tmp_path / "wb").glob("wandb/offline-run-*/run-*.wandb")) - {log}
+    (run,) = [r.run for r in _wandb_records(log) if r.WhichOneof("record_type") == "run"]
+    assert run.run_group == "sweep__seals-CartPole-v0__s0-1__T" and run.job_type == "bc"
+    assert _items(run.config.update)["gailctl.trial"] == "1"
