@@ -60,24 +60,4 @@ kill -TERM -- "-$server"
 wait "$server"
 echo $? >"$work/server.rc"
 # Every process left in the namespace but this script (its pid 1): the server's children take a moment to go.
-"$python" - "$work/ps_after_stop.txt" <<'PY'
-import os, sys, time
-
-def others() -> list[str]:
-    out = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        if int(pid) in (1, os.getpid()):
-            continue
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                out.append(f"{pid} {fh.read().replace(bytes(1), b' ').decode(errors='replace').strip()}")
-        except OSError:  # gone meanwhile
-            pass
-    return out
-
-deadline = time.monotonic() + 10
-while (left := others()) and time.monotonic() < deadline:
-    time.sleep(0.2)
-with open(sys.argv[1], "w") as fh:
-    fh.writelines(line + "\n" for line in left)
-PY
+"$python" "$(dirname "$0")/namespace_leftovers.py" "$work/ps_after_stop.txt" 10

@@ -85,24 +85,4 @@ ps -eo pid,args >"$work/ps_before_stop.txt"
 echo $? >"$work/stop.rc"
 # Every process left in the namespace but this script (its pid 1). `ray stop` waits for what it
 # signalled, but a worker may take a moment to go: look for up to 10 s.
-"$python" - "$work/ps_after_stop.txt" <<'EOF'
-import os, sys, time
-
-def others() -> list[str]:
-    out = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        if int(pid) in (1, os.getpid()):
-            continue
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                out.append(f"{pid} {fh.read().replace(bytes(1), b' ').decode(errors='replace').strip()}")
-        except OSError:  # gone meanwhile
-            pass
-    return out
-
-deadline = time.monotonic() + 10
-while (left := others()) and time.monotonic() < deadline:
-    time.sleep(0.5)
-with open(sys.argv[1], "w") as fh:
-    fh.writelines(line + "\n" for line in left)
-EOF
+"$python" "$(dirname "$0")/namespace_leftovers.py" "$work/ps_after_stop.txt" 10
