@@ -2,7 +2,8 @@
 
 A learner trains unit after unit (an expert's PPO rollout, a GAIL round, a BC epoch, a DAgger round) and calls
 `RunLoop.unit_done` after each. The loop writes the unit's metrics row, evaluates the policy and
-writes a checkpoint when they are due, keeps the best policy if asked, and leaves at a safe
+writes a checkpoint when they are due, keeps the best policy by each criterion it is given
+(`core.selection`), and leaves at a safe
 point when SIGINT/SIGTERM asked it to. A stop that arrives inside a unit (`StoppedMidUnit`, raised
 from a rollout) rewinds the learner to the unit's start and checkpoints there, so `--resume`
 continues exactly where an uninterrupted run would have been. Stage modules say only what
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +29,14 @@ from gailctl.core.checkpoints import (
 from gailctl.core.errors import Interrupted
 from gailctl.core.execution import resume_hint, run_clock_start
 from gailctl.core.metrics import MetricsWriter, read_metrics
+from gailctl.core.runs import atomic_path
+from gailctl.core.selection import KeepBest, pick
 from gailctl.core.signals import StoppedMidUnit, graceful_stop
 from gailctl.core.ui import console, progress_bar
+
+BEST_FOLDER = "best"
+"""A checkpoint's copy of the kept policies as they stood then: a resume puts them back, so a kept
+file from a round the resume trains again never outlives its metrics row."""
 
 EVAL_KEYS = ("return_mean", "return_std", "return_min", "episode_len_mean", "normalized_score", "upright_share")
 """The evaluation's columns in a metrics row (`evaluation.Score.as_row`); empty where a row has none
@@ -142,19 +150,23 @@ class RunLoop:
     """Drive a learner's units through one run folder; use as a context manager, then `run(learn)`.
 
     `evaluate()` returns the evaluation's row fields (EVAL_KEYS); `describe(stats)` the text the
-    progress bar adds for a unit's own statistics. `keep_best(path)` saves the policy where an
-    evaluation beat every earlier one (best_model.zip).
+    progress bar adds for a unit's own statistics. `keep_best(path)` saves the policy at `path`; it
+    is called, for each criterion in `keep`, where an evaluation beat every earlier one by that
+    criterion (by default best_model.zip, the highest return). `picks[file]` is the row that chose
+    each kept file (a resumed run's from its earlier rows).
     """
 
     def __init__(self, run_dir: Path, plan: LoopPlan, learner: Learner, *, evaluate: Callable[[], dict[str, Any]],
                  resumed: Optional[Resumed] = None, describe: Callable[[dict[str, Any]], str] = lambda stats: "",
-                 keep_best: Optional[Callable[[Path], None]] = None):
+                 keep_best: Optional[Callable[[Path], None]] = None,
+                 keep: tuple[KeepBest, ...] = (KeepBest("best_model.zip"),)):
         self.run_dir, self.plan, self.learner = Path(run_dir), plan, learner
         self.evaluate, self.describe, self.keep_best, self.resumed = evaluate, describe, keep_best, resumed
+        self.keep = keep if keep_best is not None else ()
         self.eval_s = float(resumed.state.get("eval_s", 0.0)) if resumed else 0.0
         self.last_eval: dict[str, Any] = {}
         self.last_stats: dict[str, Any] = {}
-        self.best: dict[str, Any] = {"return_mean": -math.inf, "n_env_steps": 0}
+        self.picks: dict[str, dict[str, Any]] = {}
         self._snapshot: Any = None
         self._watchers: list[Callable[[dict[str, Any]], Any]] = []
 
@@ -169,6 +181,7 @@ class RunLoop:
             console.print(f"resuming {self.run_dir.name} from {resumed.folder.name} "
                           f"({self._position_text()}; {dropped} later metric rows dropped)")
             self._read_earlier_rows()
+            self._restore_kept(resumed.folder)
         self.t0 = run_clock_start(self.run_dir)  # one clock over every invocation, as summary.json's wall_s
         purge = resumed.n_env_steps + 1 if resumed is not None else None  # TensorBoard hides the later events
         self._stack = contextlib.ExitStack()
@@ -180,6 +193,14 @@ class RunLoop:
 
     def __exit__(self, *exc: Any) -> Optional[bool]:
         return self._stack.__exit__(*exc)
+
+    @property
+    def best(self) -> dict[str, Any]:
+        """The first criterion's pick as the expert's summary states it (`summaries.Best`)."""
+        row = self.picks.get(self.keep[0].file) if self.keep else None
+        if row is None:
+            return {"return_mean": -math.inf, "n_env_steps": 0}
+        return {"return_mean": float(row["return_mean"]), "n_env_steps": int(float(row["n_env_steps"]))}
 
     def watch(self, watcher: Callable[[dict[str, Any]], Any]) -> None:
         """Call `watcher(row)` with every metrics row once it is written (the live doctor reads them)."""
@@ -235,17 +256,34 @@ class RunLoop:
         self.writer.write(row)
         for watcher in self._watchers:
             watcher(row)
-        if evaluate and self.keep_best is not None and row["return_mean"] > self.best["return_mean"]:
-            self.best = {"return_mean": row["return_mean"], "n_env_steps": row["n_env_steps"]}
-            self.keep_best(self.run_dir / "best_model.zip")
+        if evaluate and self.keep_best is not None:
+            for keep in self.keep:
+                if keep.beats(row, self.picks.get(keep.file)):
+                    self.picks[keep.file] = dict(row)
+                    self.keep_best(self.run_dir / keep.file)
 
     def _checkpoint_path(self, unit: int) -> Path:
         name = f"{self.plan.unit_column}_{unit:06d}" if self.plan.unit_column else f"step_{self.learner.n_env_steps:09d}"
         return self.run_dir / "checkpoints" / name
 
     def _checkpoint(self, unit: int) -> None:
-        write_checkpoint(self._checkpoint_path(unit), self.learner.save,
-                         {"wall_s": time.monotonic() - self.t0, "eval_s": self.eval_s})
+        def fill(folder: Path) -> dict[str, Any]:
+            kept = [self.run_dir / k.file for k in self.keep if (self.run_dir / k.file).is_file()]
+            if kept:
+                (folder / BEST_FOLDER).mkdir()
+                for path in kept:
+                    shutil.copy2(path, folder / BEST_FOLDER / path.name)
+            return self.learner.save(folder)
+
+        write_checkpoint(self._checkpoint_path(unit), fill, {"wall_s": time.monotonic() - self.t0, "eval_s": self.eval_s})
+
+    def _restore_kept(self, checkpoint: Path) -> None:
+        """Put back the kept policies the checkpoint holds (a killed run may have kept a later round's)."""
+        for keep in self.keep:
+            saved = checkpoint / BEST_FOLDER / keep.file
+            if saved.is_file():
+                with atomic_path(self.run_dir / keep.file) as tmp:
+                    shutil.copy2(saved, tmp)
 
     def _take_snapshot(self) -> tuple[dict[str, Any], Any]:
         return capture_rng(), self.learner.snapshot()
@@ -262,13 +300,11 @@ class RunLoop:
         return Interrupted(f"{hint} ({self.plan.unit} {unit + 1}'s partial rollout was discarded)")
 
     def _read_earlier_rows(self) -> None:
-        """A resumed run's last evaluation and best, from the rows its earlier invocations wrote."""
-        for row in read_metrics(self.run_dir):
-            if row.get("return_mean", "") == "":
-                continue
-            self.last_eval = {k: float(row[k]) for k in EVAL_KEYS if row.get(k, "") != ""}
-            if float(row["return_mean"]) > self.best["return_mean"]:
-                self.best = {"return_mean": float(row["return_mean"]), "n_env_steps": int(float(row["n_env_steps"]))}
+        """A resumed run's last evaluation and picks, from the rows its earlier invocations wrote."""
+        rows = [row for row in read_metrics(self.run_dir) if row.get("return_mean", "") != ""]
+        if rows:
+            self.last_eval = {k: float(rows[-1][k]) for k in EVAL_KEYS if rows[-1].get(k, "") != ""}
+        self.picks = {keep.file: row for keep in self.keep if (row := pick(rows, keep)) is not None}
 
     def _bar_position(self, unit: int, n_env_steps: int) -> int:
         return n_env_steps if self.plan.bar_total is not None else unit

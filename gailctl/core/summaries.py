@@ -66,6 +66,43 @@ class Best(_Model):
     note: Optional[str] = None
 
 
+class Selected(_Model):
+    """A policy picked among a gail run's per-round evaluations, scored again on fresh episodes.
+
+    The pick's own evaluation flatters it (among several noisy scores, the highest is likely lucky),
+    so `rescored` plays it again on `rescored_episodes` episodes with seeds no per-round evaluation
+    used, in the final evaluation's argmax mode. `gap` = `selection` - `rescored` (normalized scores
+    when the config has references, else returns): how much the selection was optimistic.
+    """
+
+    criterion: str
+    """`env_reward` (the highest per-round return) or `heldout_demos` (the lowest held-out action error)."""
+    uses_env_reward: bool
+    statement: Optional[str] = None
+    """The criterion in words, and whether it needed the env's reward."""
+    file: str
+    round: int
+    n_env_steps: int
+    selection_value: float
+    """The criterion's value at the pick: the per-round return, or the held-out action error."""
+    selection: Scores
+    """The per-round evaluation at the pick (`eval_episodes` episodes)."""
+    rescored: Scores
+    rescored_episodes: int
+    gap: Optional[float] = None
+    gap_is_normalized: bool = False
+
+
+class HeldOutSource(_Model):
+    """What the held-out action error is measured on (`gailctl.rl.heldout`)."""
+
+    heldout: bool
+    """False: the demonstrations held no trajectory beyond gail.n_demos, so the training ones were used."""
+    n_trajectories: int
+    n_transitions: int
+    note: Optional[str] = None
+
+
 class Lost(_Model):
     """What an experiment found of a run whose process died without a word (killed, its node lost)."""
 
@@ -147,6 +184,11 @@ class GailResult(_Model):
     artifacts: Optional[dict[str, Optional[str]]] = None
     demo_stats: Optional[dict[str, Any]] = None
     """What the doctor measured of the demonstrations (`gailctl.doctor.view.DemoFacts`)."""
+    best_by_reward: Optional[Selected] = None
+    """best_policy.zip: the per-round evaluation with the highest return (needs the env's reward)."""
+    best_reward_free: Optional[Selected] = None
+    """best_policy_reward_free.zip: the lowest held-out action error (needs demonstrations only)."""
+    heldout: Optional[HeldOutSource] = None
 
 
 class BCResult(_Model):

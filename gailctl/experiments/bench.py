@@ -29,7 +29,7 @@ from gailctl.experiments.trial_list import TRIALS_FILE, new_trial_list, read_tri
 from gailctl.experiments.trial_runs import RUNS_FILE
 from gailctl.experiments.sweep_outputs import restarts_cell
 from gailctl.experiments.throughput import measure_throughput
-from gailctl.report import bench_stats
+from gailctl.report import bench_selection, bench_stats
 from gailctl.report.tables import markdown_table, write_csv
 
 SUITES = {
@@ -316,7 +316,8 @@ def _report(bench_dir: Path, describe: dict[str, Any], base: dict[str, Any], res
     restarted = [(_trial_name(r, bench_dir), restarts_cell(r)) for r in results if r.get("restarts")]
     atomic_write_text(bench_dir / "results.md", render_markdown(rows, speed=speed, describe=describe, wall_s=wall_s,
                                                                 restarted=restarted, statistics=statistics,
-                                                                profiles=profiles.name if profiles else None))
+                                                                profiles=profiles.name if profiles else None,
+                                                                selection=bench_selection.section(curves)))
     write_csv(bench_dir / "results.csv", *bench_stats.csv_rows(rows, statistics))  # the wide table, for scripts and spreadsheets
     failed = [r for r in results if r.get("status") == "failed"]
     unfinished = [r for r in results if r.get("status") not in ("finished", "failed")]  # a Ctrl-C stopped them
@@ -341,7 +342,7 @@ THROUGHPUT_COLUMNS = ("task", "env steps", "repeats", "PPO env steps/s", "GAIL e
 
 def render_markdown(rows: Sequence[dict[str, Any]], *, speed: Optional[list[dict[str, Any]]], describe: dict[str, Any], wall_s: float,
                     restarted: Sequence[tuple[Optional[str], str]] = (), statistics: Optional[bench_stats.BenchStats] = None,
-                    profiles: Optional[str] = None) -> str:
+                    profiles: Optional[str] = None, selection: Sequence[str] = ()) -> str:
     if not describe.get("trials", True):
         lines = ["# gailctl bench --throughput-only", "", f"Configs {', '.join(describe['configs'])}. Whole run {wall_s / 60:.1f} min.", ""]
         return "\n".join(lines + _throughput_lines(speed or []))
@@ -365,6 +366,7 @@ def render_markdown(rows: Sequence[dict[str, Any]], *, speed: Optional[list[dict
                   + "; ".join(f"`{name}` {cell}" for name, cell in restarted) + ".", ""]
     if statistics:
         lines += bench_stats.section(statistics, profile_png=profiles)
+    lines += list(selection)  # bench_selection.section: empty when no run kept a pick
     if speed:
         lines += _throughput_lines(speed)
     return "\n".join(lines)

@@ -52,6 +52,13 @@ class Curve:
     final_upright: Optional[float] = None
     """Share of the final evaluation's steps spent upright (argmax when there is one); None on
     tasks without healthy conditions (`gailctl.rl.upright`)."""
+    best_rescored: Optional[float] = None
+    """best_policy.zip (the highest per-round return) scored again on fresh final episodes; None for
+    runs without one (bc, older gail runs). Normalized, as every score here."""
+    best_selection: Optional[float] = None
+    """The per-round evaluation that picked best_policy.zip (optimistic: the highest of several)."""
+    reward_free_rescored: Optional[float] = None
+    """best_policy_reward_free.zip (the lowest held-out action error) scored again on fresh final episodes."""
 
 
 def _float(text: Any) -> Optional[float]:
@@ -78,6 +85,7 @@ def load_curve(run_dir: Path) -> Curve:
         scores.final.normalized_score if scores.final and not argmax else None)
     shown = scores.final or scores.sampled  # argmax when there is one
     upright = shown.upright_share if shown else None
+    by_reward, reward_free = getattr(summary, "best_by_reward", None), getattr(summary, "best_reward_free", None)
     return Curve(
         run_dir=run_dir,
         env_id=summary.env_id,
@@ -96,6 +104,9 @@ def load_curve(run_dir: Path) -> Curve:
         eval_deterministic=bool(getattr(summary, "eval_deterministic", True)),
         subsample_every=int((cfg.get("gail") or {}).get("subsample_every", 1)),
         final_upright=_float(upright),
+        best_rescored=_float(by_reward.rescored.normalized_score) if by_reward else None,
+        best_selection=_float(by_reward.selection.normalized_score) if by_reward else None,
+        reward_free_rescored=_float(reward_free.rescored.normalized_score) if reward_free else None,
     )
 
 
@@ -219,6 +230,7 @@ def summarize(curves: Sequence[Curve], *, at_steps: Sequence[int]) -> list[dict[
         if any(c.final_upright is not None for c in group):  # locomotion tasks: did it stay on its feet?
             row["upright (final)"] = _mean_std([c.final_upright for c in group])
             row["upright per seed"] = per_seed_finals(group, value=lambda c: c.final_upright)
+        row.update(selection_per_seed(group))
         if method != "bc":
             bc_finals = [f for c in groups.get((env_id, "bc", n_demos, every), []) if (f := _final(c)) is not None]
             finals = [f for c in group if (f := _final(c)) is not None]
@@ -257,6 +269,19 @@ def per_seed_finals(group: Sequence[Curve], *, value: Callable[[Curve], Optional
         final = value(c)
         return f"s{c.seed} {'n/a' if final is None else f'{final:.3f}'}"
     return ", ".join(one(c) for c in sorted(group, key=lambda c: c.seed))
+
+
+def selection_per_seed(group: Sequence[Curve]) -> dict[str, str]:
+    """results.csv's per-seed columns of model selection (`report.bench_selection`), where the runs have it."""
+    if not any(c.best_rescored is not None or c.reward_free_rescored is not None for c in group):
+        return {}
+
+    def optimism(c: Curve) -> Optional[float]:
+        return None if c.best_selection is None or c.best_rescored is None else c.best_selection - c.best_rescored
+
+    return {"best by reward, re-scored, per seed": per_seed_finals(group, value=lambda c: c.best_rescored),
+            "selection optimism per seed": per_seed_finals(group, value=optimism),
+            "best by held-out demos, re-scored, per seed": per_seed_finals(group, value=lambda c: c.reward_free_rescored)}
 
 
 def per_seed_reach(group: Sequence[Curve], threshold: float) -> str:

@@ -3,7 +3,10 @@
 The learner (`gailctl.rl.gail.GailLearner`) trains round by round through imitation's public
 `train_gen` / `train_disc`; the run loop (`gailctl.core.run_loop`) writes a metrics row per round
 with the discriminator's statistics, measures the generator's true return on separate eval envs
-every few rounds, checkpoints on round boundaries, and stops and resumes cleanly.
+every few rounds, checkpoints on round boundaries, and stops and resumes cleanly. It keeps two
+policies besides the last (`gailctl.rl.selection`): best_policy.zip, the round with the highest
+return, and best_policy_reward_free.zip, the round with the lowest action error on held-out
+demonstrations; both are scored again on fresh episodes at the end.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any, Optional
 from gailctl.core.checkpoints import latest_checkpoint, read_state
 from gailctl.core.config import Config
 from gailctl.core.run_loop import EVAL_KEYS, EveryUnits, LoopPlan, Resumed, RunLoop, final_scores
-from gailctl.core.summaries import FinalEval, GailResult, Scores
+from gailctl.core.summaries import FinalEval, GailResult, HeldOutSource, Scores, Selected
 from gailctl.core.ui import console
 from gailctl.doctor.live import LiveDoctor
 from gailctl.report.curves import gail_curve_png
@@ -25,10 +28,38 @@ from gailctl.rl.env.make import EVAL_SEED_OFFSET, make_venv, warn_variable_horiz
 from gailctl.rl.evaluation import evaluate
 from gailctl.rl.gail.learner import POLICY_FILE, REWARD_NET_FILE, GailLearner, RoundDone
 from gailctl.rl.gail.trainer import DISC_KEYS, mean_disc_stats
+from gailctl.rl.heldout import COLUMN as HELDOUT_COLUMN
+from gailctl.rl.heldout import HeldOutDemos, heldout_demos, policy_error
+from gailctl.rl.selection import BY_REWARD, CRITERIA, REWARD_FREE, rescore, selected, selection_line
 from gailctl.rl.subsample import demo_transitions
 from gailctl.rl.torch_setup import setup_torch
 
-COLUMNS = ("round", "n_env_steps", "wall_s", "train_wall_s", *DISC_KEYS, *EVAL_KEYS)
+COLUMNS = ("round", "n_env_steps", "wall_s", "train_wall_s", *DISC_KEYS, *EVAL_KEYS, HELDOUT_COLUMN)
+
+
+def metrics_header(run_dir: Path) -> list[str]:
+    """metrics.csv's columns ([] without one)."""
+    path = run_dir / "metrics.csv"
+    return path.read_text(encoding="utf-8").split("\n", 1)[0].strip().split(",") if path.is_file() else []
+
+
+def _held_out(read: Any, demos: DemoSource, *, n_train: int, resumed: bool, run_dir: Path) -> Optional[HeldOutDemos]:
+    """The demonstrations the reward-free pick is measured on; None where it cannot be (dict observations,
+    or a resumed run whose metrics.csv was started without the column)."""
+    if resumed and HELDOUT_COLUMN not in metrics_header(run_dir):
+        return None
+    every = read.trajectories if read.n_available <= n_train else read_demos(demos).trajectories
+    return heldout_demos(every, n_train=n_train)
+
+
+def _picks(cfg: Config, run_dir: Path, picks: dict[str, dict[str, Any]]) -> dict[str, Selected]:
+    """Each kept policy's record, with its score on fresh final-evaluation episodes."""
+    n = cfg.gail.final_eval_episodes
+    out = {}
+    for criterion, keep in CRITERIA.items():
+        if keep.file in picks and (run_dir / keep.file).is_file():
+            out[criterion] = selected(criterion, picks[keep.file], rescore(run_dir / keep.file, cfg, n_episodes=n), n_episodes=n)
+    return out
 
 
 def budget_line(cfg: Config) -> tuple[str, Optional[str]]:
@@ -74,22 +105,29 @@ def run(cfg: Config, run_dir: Path, *, demos: DemoSource, resume: bool = False) 
     if learner.rounds_done < g.value_warmup_rounds:
         console.print(f"rounds {learner.rounds_done + 1}-{min(g.value_warmup_rounds, n_rounds)}: "
                       "PPO trains only its value function (gail.value_warmup_rounds)")
+    held = _held_out(read, demos, n_train=len(trajs), resumed=resumed is not None, run_dir=run_dir)
     line, cut = budget_line(cfg)
     if cut is not None:
         console.print(f"[yellow]warning:[/] {cut}")
     console.print(line)
 
-    def score(n_episodes: int, deterministic: bool) -> dict[str, Any]:
+    def score(n_episodes: int, deterministic: bool, *, with_error: bool = False) -> dict[str, Any]:
         with learner.policy() as policy:  # as policy.zip ships it, on raw eval envs
-            return evaluate(policy, eval_venv, n_episodes=n_episodes, deterministic=deterministic).as_row(cfg.references)
+            row = evaluate(policy, eval_venv, n_episodes=n_episodes, deterministic=deterministic).as_row(cfg.references)
+            if with_error:  # the same weights, on the held-out demonstrations' raw observations
+                row[HELDOUT_COLUMN] = policy_error(policy, held) if held is not None else float("nan")
+            return row
 
-    plan = LoopPlan(stage="gail", unit="round", n_units=n_rounds, columns=COLUMNS, unit_column="round",
+    columns = COLUMNS if held is not None or resumed is None else tuple(c for c in COLUMNS if c != HELDOUT_COLUMN)
+    plan = LoopPlan(stage="gail", unit="round", n_units=n_rounds, columns=columns, unit_column="round",
                     eval_every=EveryUnits(max(1, math.ceil(g.eval_every / learner.steps_per_round))),
                     checkpoint_every=EveryUnits(max(1, math.ceil(g.checkpoint_every / learner.steps_per_round))),
                     bar_label=f"{g.algorithm} rounds")
     learner.stop_on_signal()
-    with RunLoop(run_dir, plan, learner, resumed=resumed, evaluate=lambda: score(g.eval_episodes, g.eval_deterministic),
-                 describe=lambda stats: f"disc acc {stats['disc_acc']:.2f}") as loop:
+    with RunLoop(run_dir, plan, learner, resumed=resumed,
+                 evaluate=lambda: score(g.eval_episodes, g.eval_deterministic, with_error=HELDOUT_COLUMN in columns),
+                 describe=lambda stats: f"disc acc {stats['disc_acc']:.2f}", keep_best=learner.save_policy,
+                 keep=(BY_REWARD, REWARD_FREE)) as loop:
         # The doctor's live checks read every row (a resumed run's after the loop cut them back to its checkpoint).
         doctor = LiveDoctor.for_gail(run_dir, cfg, trajs=trajs, demos=demos, n_kept=len(kept),
                                      start_round=learner.rounds_done, echo=console.print)
@@ -102,6 +140,9 @@ def run(cfg: Config, run_dir: Path, *, demos: DemoSource, resume: bool = False) 
     learner.save_reward_net(run_dir / REWARD_NET_FILE)
     learner.save_policy(run_dir / POLICY_FILE)
     final_evals = {mode: Scores(**score(g.final_eval_episodes, det)) for mode, det in (("deterministic", True), ("stochastic", False))}
+    picks = _picks(cfg, run_dir, loop.picks)  # after the final evaluation: loading a zip reseeds torch
+    for pick in picks.values():
+        console.print(selection_line(pick), highlight=False, soft_wrap=True)
     curves = gail_curve_png(run_dir)  # never raises: a picture must not fail a finished training
     return GailResult(
         algorithm=g.algorithm, demos=demos.spec, n_demo_trajectories=len(trajs), subsample_every=g.subsample_every,
@@ -110,6 +151,9 @@ def run(cfg: Config, run_dir: Path, *, demos: DemoSource, resume: bool = False) 
         final=Scores(**final_scores(loop.last_eval)),
         eval_episodes=g.eval_episodes, eval_deterministic=g.eval_deterministic,
         final_eval=FinalEval(episodes=g.final_eval_episodes, **final_evals),
-        artifacts={"policy": POLICY_FILE, "reward_net": REWARD_NET_FILE, "curves": curves.name if curves else None},
+        artifacts={"policy": POLICY_FILE, "reward_net": REWARD_NET_FILE, "curves": curves.name if curves else None,
+                   **{k.file.removesuffix(".zip"): k.file for c, k in CRITERIA.items() if c in picks}},
         demo_stats=doctor.demos.to_json(),
+        best_by_reward=picks.get("env_reward"), best_reward_free=picks.get("heldout_demos"),
+        heldout=HeldOutSource(**held.summary()) if held is not None else None,
     )

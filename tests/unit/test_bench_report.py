@@ -253,3 +253,41 @@ def test_bench_report_keeps_results_md_to_eight_columns_and_adds_the_statistics(
     low, high = float(by_method["gail"]["final IQM 95% CI low"]), float(by_method["gail"]["final IQM 95% CI high"])
     assert low <= 0.95 <= high and low < high
     assert summary["statistics"]["iqm"][0]["method"] == "gail" and summary["artifacts"]["profiles"] == "profiles.png"
+
+
+def _with_picks(run: Path, *, selection: float, rescored: float, reward_free: float) -> Path:
+    """A gail run's summary with its kept policies' records (as `gailctl.rl.selection.selected` writes them)."""
+    summary = json.loads((run / "summary.json").read_text())
+
+    def pick(criterion: str, chosen: float, fresh: float) -> dict:
+        return {"criterion": criterion, "uses_env_reward": criterion == "env_reward", "file": f"{criterion}.zip",
+                "round": 3, "n_env_steps": 3000, "selection_value": chosen,
+                "selection": {"return_mean": 500 * chosen, "normalized_score": chosen},
+                "rescored": {"return_mean": 500 * fresh, "normalized_score": fresh}, "rescored_episodes": 50,
+                "gap": chosen - fresh, "gap_is_normalized": True}
+
+    summary["best_by_reward"] = pick("env_reward", selection, rescored)
+    summary["best_reward_free"] = pick("heldout_demos", 0.5, reward_free)
+    (run / "summary.json").write_text(json.dumps(summary))
+    return run
+
+
+def test_model_selection_table_from_summaries_and_older_runs_skipped(tmp_path: Path) -> None:
+    from gailctl.report import bench_selection
+
+    curves = [br.load_curve(_with_picks(make_run(tmp_path, "s0", [0.5, 1.0], seed=0, final=(0.8, 0.7)),
+                                        selection=1.0, rescored=0.9, reward_free=0.85)),
+              br.load_curve(_with_picks(make_run(tmp_path, "s1", [0.5, 1.0], seed=1, final=(0.6, 0.7)),
+                                        selection=1.1, rescored=0.7, reward_free=0.65)),
+              br.load_curve(make_run(tmp_path, "bc0", [0.5], method="bc", stage="bc", final=(0.5, 0.5)))]
+    (row,) = bench_selection.rows(curves)  # bc kept no pick: no row
+    assert (row["task"], row["method"], row["seeds"]) == ("seals/CartPole-v0", "gail", "2")
+    assert row["final"] == "0.70" and row["best by reward, re-scored"] == "0.80"
+    assert row["selection optimism"] == "0.25" and row["best by held-out demos, re-scored"] == "0.75"
+    text = "\n".join(bench_selection.section(curves))
+    assert "## Model selection" in text and "| seals/CartPole-v0 | gail | 4 | 2 | 0.70 | 0.80 | 0.25 | 0.75 |" in text
+    wide = {r["method"]: r for r in br.summarize(curves, at_steps=[])}
+    assert wide["gail"]["best by reward, re-scored, per seed"] == "s0 0.900, s1 0.700"
+    assert wide["gail"]["selection optimism per seed"] == "s0 0.100, s1 0.400"
+    assert "selection optimism per seed" not in wide["bc"]
+    assert bench_selection.section(curves[2:]) == []  # runs without picks (older gail, bc): no table

@@ -1,0 +1,76 @@
+"""gail's two kept policies, and their honest scores: each pick played again on fresh episodes.
+
+`BY_REWARD` keeps best_policy.zip at the per-round evaluation with the highest return; that pick
+is optimistic (the highest of several noisy scores is likely a lucky one) and needs the env's
+reward. `REWARD_FREE` keeps best_policy_reward_free.zip at the lowest held-out action error
+(`gailctl.rl.heldout`), which needs demonstrations only. At the run's end each kept zip is loaded
+as `gailctl eval` loads it and scored on episodes whose seeds no per-round evaluation used.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Mapping
+
+from gailctl.core.config import Config
+from gailctl.core.selection import KeepBest
+from gailctl.core.summaries import Scores, Selected
+from gailctl.rl.env.make import EVAL_SEED_OFFSET, make_venv
+from gailctl.rl.heldout import COLUMN
+
+BY_REWARD = KeepBest("best_policy.zip", column="return_mean", higher_is_better=True)
+REWARD_FREE = KeepBest("best_policy_reward_free.zip", column=COLUMN, higher_is_better=False)
+CRITERIA = {"env_reward": BY_REWARD, "heldout_demos": REWARD_FREE}
+STATEMENTS = {
+    "env_reward": "picked by the env's reward: the per-round evaluation with the highest return (needs the reward)",
+    "heldout_demos": ("picked without the env's reward: the per-round evaluation with the lowest action error on "
+                      "held-out demonstrations (needs demonstrations only)"),
+}
+
+RESCORE_SEED_OFFSET = EVAL_SEED_OFFSET // 2
+"""Re-scoring envs are seeded at seed + 5,000 (+ env index): below every per-round evaluation's
+seed (seed + 10,000 + the env steps it started at), so no pick is scored again on its own episodes."""
+
+
+def rescore(path: Path, cfg: Config, *, n_episodes: int) -> Scores:
+    """`path` loaded as `gailctl eval` loads a zip, scored with argmax actions over `n_episodes` fresh episodes.
+
+    Every pick is scored on the same episode seeds, so two picks are compared on the same starts.
+    """
+    from gailctl.rl.evaluation import evaluate
+    from gailctl.rl.policies import load_ppo
+
+    venv = make_venv(cfg.env, seed=cfg.seed + RESCORE_SEED_OFFSET, n_envs=min(n_episodes, cfg.env.n_envs))
+    try:
+        model = load_ppo(path, venv, env_id=cfg.env.id, seed=cfg.seed)
+        return Scores(**evaluate(model, venv, n_episodes=n_episodes, deterministic=True).as_row(cfg.references))
+    finally:
+        venv.close()
+
+
+def selected(criterion: str, row: Mapping[str, Any], rescored: Scores, *, n_episodes: int) -> Selected:
+    """The summary's record of one pick: the metrics row that chose it and its fresh score."""
+    keep = CRITERIA[criterion]
+    chosen = Scores(**{k: float(row[k]) for k in Scores.model_fields if row.get(k, "") not in ("", None)})
+    normalized = chosen.normalized_score is not None and rescored.normalized_score is not None
+    gap = (chosen.normalized_score - rescored.normalized_score if normalized  # type: ignore[operator]
+           else chosen.return_mean - rescored.return_mean)
+    value = keep.value(row)
+    return Selected(criterion=criterion, uses_env_reward=criterion == "env_reward", statement=STATEMENTS[criterion],
+                    file=keep.file, round=int(float(row["round"])), n_env_steps=int(float(row["n_env_steps"])),
+                    selection_value=math.nan if value is None else value, selection=chosen, rescored=rescored,
+                    rescored_episodes=n_episodes, gap=gap, gap_is_normalized=normalized)
+
+
+def selection_line(pick: Selected) -> str:
+    """One line for the end of `gailctl gail`: where the pick was, what chose it, what it scores afresh."""
+    kind = "normalized" if pick.gap_is_normalized else "return"
+
+    def val(s: Scores) -> float:
+        return s.normalized_score if pick.gap_is_normalized else s.return_mean  # type: ignore[return-value]
+
+    how = "by env reward" if pick.uses_env_reward else "by held-out demos, reward-free"
+    return (f"{pick.file} ({how}): round {pick.round} ({pick.n_env_steps:,} env steps), {kind} {val(pick.selection):.3f} "
+            f"when picked, {val(pick.rescored):.3f} on {pick.rescored_episodes} fresh episodes "
+            f"(optimism {pick.gap:+.3f})")
