@@ -29,8 +29,8 @@ STATEMENTS = {
 }
 
 RESCORE_SEED_OFFSET = EVAL_SEED_OFFSET // 2
-"""Re-scoring envs are seeded at seed + 5,000 (+ env index): below every per-round evaluation's
-seed (seed + 10,000 + the env steps it started at), so no pick is scored again on its own episodes."""
+"""Re-scoring env i starts its episodes from seed + 5,000 + i; per-round evaluations' envs draw their
+seeds from a generator seeded apart (`make_venv`), so no pick is scored again on its own episodes."""
 
 
 def rescore(path: Path, cfg: Config, *, n_episodes: int) -> Scores:
@@ -44,6 +44,7 @@ def rescore(path: Path, cfg: Config, *, n_episodes: int) -> Scores:
     venv = make_venv(cfg.env, seed=cfg.seed + RESCORE_SEED_OFFSET, n_envs=min(n_episodes, cfg.env.n_envs))
     try:
         model = load_ppo(path, venv, env_id=cfg.env.id, seed=cfg.seed)
+        venv.seed(cfg.seed + RESCORE_SEED_OFFSET)  # after the build, which seeds its env with the model's seed
         return Scores(**evaluate(model, venv, n_episodes=n_episodes, deterministic=True).as_row(cfg.references))
     finally:
         venv.close()
