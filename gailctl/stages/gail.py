@@ -53,12 +53,17 @@ def _held_out(read: Any, demos: DemoSource, *, n_train: int, resumed: bool, run_
 
 
 def _picks(cfg: Config, run_dir: Path, picks: dict[str, dict[str, Any]]) -> dict[str, Selected]:
-    """Each kept policy's record, with its score on fresh final-evaluation episodes."""
+    """Each kept policy's record, with its score on fresh final-evaluation episodes (once per round:
+    both criteria often pick the same one, and its zips then hold the same policy)."""
     n = cfg.gail.final_eval_episodes
-    out = {}
+    out: dict[str, Selected] = {}
+    scored: dict[int, Scores] = {}
     for criterion, keep in CRITERIA.items():
         if keep.file in picks and (run_dir / keep.file).is_file():
-            out[criterion] = selected(criterion, picks[keep.file], rescore(run_dir / keep.file, cfg, n_episodes=n), n_episodes=n)
+            row, unit = picks[keep.file], int(float(picks[keep.file]["round"]))
+            if unit not in scored:
+                scored[unit] = rescore(run_dir / keep.file, cfg, n_episodes=n)
+            out[criterion] = selected(criterion, row, scored[unit], n_episodes=n)
     return out
 
 
@@ -106,6 +111,9 @@ def run(cfg: Config, run_dir: Path, *, demos: DemoSource, resume: bool = False) 
         console.print(f"rounds {learner.rounds_done + 1}-{min(g.value_warmup_rounds, n_rounds)}: "
                       "PPO trains only its value function (gail.value_warmup_rounds)")
     held = _held_out(read, demos, n_train=len(trajs), resumed=resumed is not None, run_dir=run_dir)
+    if held is not None and not held.heldout:
+        console.print(f"[yellow]note:[/] reward-free selection (best_policy_reward_free.zip): {held.note}",
+                      highlight=False, soft_wrap=True)
     line, cut = budget_line(cfg)
     if cut is not None:
         console.print(f"[yellow]warning:[/] {cut}")
