@@ -160,6 +160,10 @@ def record(
     config: ConfigOpt = None,
     expert: Annotated[Optional[Path], typer.Option("--expert", help="Expert run folder, SB3 .zip, Hub-layout folder (ALGO-ENV.zip [+ vec_normalize.pkl]) or hf:ORG/REPO from the local Hugging Face cache (default: record.expert in the config).", show_default=False)] = None,
     episodes: Annotated[Optional[int], typer.Option("--episodes", "-n", help="Shortcut for --set record.n_episodes=N.", show_default=False)] = None,
+    min_upright_share: Annotated[Optional[float], typer.Option(
+        "--min-upright-share", metavar="SHARE", show_default=False,
+        help="Locomotion tasks: keep only episodes upright for at least this share of their steps, rolling out until "
+             "-n are kept (shortcut for --set record.min_upright_share=SHARE).")] = None,
     vecnormalize: Annotated[Optional[Path], typer.Option(
         "--vecnormalize", metavar="FILE", show_default=False,
         help="VecNormalize statistics of an expert trained behind it (VecNormalize.save's .pkl, read by a restricted "
@@ -174,10 +178,14 @@ def record(
 ) -> None:
     """Roll out an expert (or, with --human, play yourself) and save demonstrations in imitation's format (and Minari's)."""
     minari_id = _minari_target(format_, dataset_id)
-    cfg = config_from_options(config, set_, seed, episodes=("-n/--episodes", "record.n_episodes", episodes))
+    cfg = config_from_options(config, set_, seed, episodes=("-n/--episodes", "record.n_episodes", episodes),
+                              min_upright_share=("--min-upright-share", "record.min_upright_share", min_upright_share))
     if human:
         if expert is not None:
             raise UsageError("record: --human records a person, --expert a policy; pass one of them")
+        if cfg.record.min_upright_share is not None:
+            raise UsageError(f"record.min_upright_share = {cfg.record.min_upright_share}: filters an expert's episodes, "
+                             "not --human ones (every finished episode a person plays is kept)")
         if vecnormalize is not None:
             raise UsageError("record: --vecnormalize applies to an expert's inputs, not to --human")
         from gailctl.rl.env.human import check_display, check_keymap
@@ -211,9 +219,30 @@ def record(
         f"return mean {d['return_mean']:.1f} std {d['return_std']:.1f} min {d['return_min']:.1f} max {d['return_max']:.1f}; "
         f"length mean {d['len_mean']:.1f} min {d['len_min']:.0f} max {d['len_max']:.0f}"
         + (f"; {normalized(d['normalized_return_mean'])}" if known(d["normalized_return_mean"]) else ""),
+        *_upright_lines(d, summary.get("upright_selection")),
         f"demonstrations: {run_dir / 'demos'}",
         *([f"Minari dataset: minari:{summary['minari_dataset']}"] if summary.get("minari_dataset") else []),
     ])
+
+
+SHOWN_DROPPED = 10
+"""Dropped episodes listed in record's summary line; all of them are in summary.json and metrics.csv."""
+
+
+def _upright_lines(demos: dict[str, Any], selection: Optional[dict[str, Any]]) -> list[str]:
+    """record's summary lines on standing: the kept episodes' upright share, and what min_upright_share dropped."""
+    lines = []
+    if demos.get("upright_share") is not None:
+        lines.append(f"upright share mean {demos['upright_share']:.3f} min {demos['upright_share_min']:.3f}")
+    if selection:
+        pairs = list(zip(selection["dropped_returns"], selection["dropped_upright_shares"]))
+        dropped = ", ".join(f"{r:.1f} ({u:.2f})" for r, u in pairs[:SHOWN_DROPPED])
+        dropped += f", {len(pairs) - SHOWN_DROPPED} more in metrics.csv" if len(pairs) > SHOWN_DROPPED else ""
+        lines.append(f"kept {selection['n_kept']} of {plural(selection['n_rolled_out'], 'episode')} rolled out "
+                     f"(upright share >= {selection['min_upright_share']}); dropped {selection['n_dropped']}"
+                     + (f": return (upright share) {dropped}" if dropped else "")
+                     + (f"; {selection['n_unused']} more upright ones not needed" if selection.get("n_unused") else ""))
+    return lines
 
 
 RECORD_FORMATS = ("imitation", "minari")

@@ -37,6 +37,7 @@ from gailctl.core.config_types import (
     whole_number,
 )
 from gailctl.core.paths import ConfigPath
+from gailctl.core.upright_tasks import UPRIGHT_TASKS, has_upright_test
 
 class _Section(BaseModel):
     """Frozen and strict about keys: a typo in a config is an error, not a silent default."""
@@ -230,7 +231,27 @@ class RecordConfig(_Section):
     """Statistics file of an expert trained behind SB3's VecNormalize (`VecNormalize.save`'s
     pickle, read by a restricted unpickler, or a gailctl checkpoint's vecnormalize.pt; relative to the config file's folder): its
     policy sees normalised observations, the demonstrations stay raw; --vecnormalize wins."""
+    min_upright_share: Optional[float] = Field(default=None, ge=0.0, le=1.0)
+    """Locomotion tasks with an upright test (Hopper, Walker2d, Ant, Humanoid; `gailctl.rl.upright`):
+    keep only the expert's episodes that stand upright for at least this share of their steps, and
+    roll out until `n_episodes` are kept (`--min-upright-share` wins). A demonstrator's falls are not
+    the gait to imitate. Unset keeps every episode."""
+    max_episodes: Optional[PositiveInt] = None
+    """With `min_upright_share`: the most episodes to roll out; fewer than `n_episodes` upright among
+    them is an error. 4 x n_episodes when unset."""
     human: HumanConfig = HumanConfig()
+
+    @model_validator(mode="after")
+    def _cap_fits(self) -> "RecordConfig":
+        if self.max_episodes is not None and self.max_episodes < self.n_episodes:
+            raise ValueError(f"record.max_episodes = {self.max_episodes}: must be at least "
+                             f"record.n_episodes = {self.n_episodes}")
+        return self
+
+    @property
+    def episode_cap(self) -> int:
+        """The most episodes an upright-filtered recording rolls out before it gives up."""
+        return self.max_episodes if self.max_episodes is not None else 4 * self.n_episodes
 
 
 class RewardNetConfig(_Section):
@@ -476,6 +497,11 @@ class Config(_Section):
                     f"{stage}.ppo.batch_size = {ppo.batch_size}: must be at most one rollout, "
                     f"{stage}.ppo.n_steps x {self._n_envs_key(stage)} = {rollout}"
                 )
+        if self.record.min_upright_share is not None and not has_upright_test(self.env.id):
+            raise ValueError(
+                f"record.min_upright_share = {self.record.min_upright_share}: env.id = {self.env.id} has no "
+                f"upright test (only {', '.join(UPRIGHT_TASKS)} do); leave it unset"
+            )
         if self.gail.normalize_obs and self.gail.algorithm == "airl":
             raise ValueError(
                 "gail.normalize_obs = true: not supported with gail.algorithm = airl "

@@ -65,11 +65,13 @@ def describe(space: dict[str, Any]) -> str:
 
 
 def demos_meta(*, env_id: str, observation_space: Any, action_space: Any, n_trajectories: int,
-               env: Optional[dict[str, Any]] = None) -> dict[str, Any]:
-    """The metadata a demonstrations folder carries; `env`: the config's env section it was recorded with."""
+               env: Optional[dict[str, Any]] = None, upright_selection: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """The metadata a demonstrations folder carries; `env`: the config's env section it was recorded with;
+    `upright_selection`: with record.min_upright_share, what was rolled out and dropped (`summaries.UprightSelection`)."""
     return {"format": META_FORMAT, "env_id": env_id, "observation_space": space_json(observation_space),
             "action_space": space_json(action_space), "n_trajectories": int(n_trajectories),
-            **({"env": env} if env is not None else {})}
+            **({"env": env} if env is not None else {}),
+            **({"upright_selection": upright_selection} if upright_selection is not None else {})}
 
 
 def write_demos_meta(folder: Path, meta: dict[str, Any]) -> None:

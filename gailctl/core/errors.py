@@ -17,6 +17,13 @@ class ConfigError(UsageError):
     """A config file or override that does not validate."""
 
 
+class Unattainable(GailctlError):
+    """A request the run tried and could not meet (too few upright episodes within the cap); exit code 2
+    like bad input, but the run folder stays, failed, with what it measured."""
+
+    exit_code = 2
+
+
 class Interrupted(GailctlError):
     """SIGINT/SIGTERM stopped a run after a checkpoint; `gailctl STAGE --resume RUN` continues it."""
 

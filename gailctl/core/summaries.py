@@ -254,6 +254,27 @@ class DemoStats(_Model):
     len_min: Optional[float] = None
     len_max: Optional[float] = None
     normalized_return_mean: Normalized = None
+    upright_share: Normalized = None
+    """Locomotion tasks: the mean share of steps upright over the recorded episodes (`gailctl.rl.upright`)."""
+    upright_share_min: Normalized = None
+    """The least upright recorded episode's share."""
+
+
+class UprightSelection(_Model):
+    """`record.min_upright_share`: how many episodes were rolled out to keep the requested ones, and what was dropped."""
+
+    min_upright_share: float
+    n_rolled_out: int
+    """Episodes recorded in all; the metrics rows list each, with its upright share and whether it was kept."""
+    n_kept: int
+    n_dropped: int
+    """Episodes below the threshold: the expert fell."""
+    n_unused: int = 0
+    """Episodes upright enough but beyond record.n_episodes (the last batch of envs overshot)."""
+    dropped_episodes: list[int] = []
+    """The dropped episodes' numbers in the metrics rows."""
+    dropped_returns: list[float] = []
+    dropped_upright_shares: list[float] = []
 
 
 class RecordResult(_Model):
@@ -276,6 +297,8 @@ class RecordResult(_Model):
     """`--human`: escape, window closed, SIGINT or SIGTERM; None when every requested episode was played."""
     ended: Optional[str] = None
     """`--human`: how the recording ended, in words."""
+    upright_selection: Optional[UprightSelection] = None
+    """With record.min_upright_share: the episodes rolled out, kept and dropped."""
 
 
 class EvalResult(_Model):

@@ -22,16 +22,19 @@ from gailctl.rl.env.make import describe_space
 __all__ = ["Demos", "read_demos", "write_demos", "load_demos", "check_demos_fit", "next_obs_note"]
 
 
-def write_demos(folder: Path, trajs: Sequence[Any], *, env_cfg: Any, spaces: tuple[Any, Any]) -> None:
+def write_demos(folder: Path, trajs: Sequence[Any], *, env_cfg: Any, spaces: tuple[Any, Any],
+                upright_selection: Optional[dict[str, Any]] = None) -> None:
     """`folder` in imitation's format (`serialize.save`) with its `gailctl_demos.json` (the env and its
-    (observation, action) `spaces`), written whole or not at all: an existing folder is swapped
-    for the new one in one step, so a reader (or a kill) always finds one whole folder.
+    (observation, action) `spaces`, and `upright_selection` when episodes were filtered), written whole
+    or not at all: an existing folder is swapped for the new one in one step, so a reader (or a kill)
+    always finds one whole folder.
     """
     from gailctl.core.demos_meta import demos_meta
     from gailctl.rl.demo_formats import write_demos as write_in_format
 
     meta = demos_meta(env_id=env_cfg.id, observation_space=spaces[0], action_space=spaces[1],
-                      n_trajectories=len(trajs), env=env_cfg.model_dump(mode="json", exclude={"n_envs"}))
+                      n_trajectories=len(trajs), env=env_cfg.model_dump(mode="json", exclude={"n_envs"}),
+                      upright_selection=upright_selection)
     write_in_format(list(trajs), DemoSource("imitation", str(folder)), meta=meta)
 
 

@@ -62,3 +62,20 @@ def upright_probe(venv: "VecEnv") -> Optional[Callable[[], np.ndarray]]:
     if any(t is None for t in tests):
         return None
     return lambda: np.fromiter((t() for t in tests), dtype=bool, count=len(tests))
+
+
+def upright_of_states(env: Any, qpos: np.ndarray, qvel: np.ndarray) -> np.ndarray:
+    """Whether each simulator state is upright by the task's test (bool, shape (n,)), for states
+    saved elsewhere (a demonstration's observations: seals' MuJoCo tasks observe qpos, then qvel).
+
+    `qpos` (n, nq) and `qvel` (n, nv); sets `env`'s state to each in turn, so use a scratch env.
+    """
+    test = upright_test(env)
+    if test is None:
+        raise ValueError(f"{getattr(getattr(env, 'spec', None), 'id', env)}: the task has no upright test")
+    unwrapped = env.unwrapped
+    out = np.empty(len(qpos), dtype=bool)
+    for i, (pos, vel) in enumerate(zip(qpos, qvel)):
+        unwrapped.set_state(np.asarray(pos, dtype=float), np.asarray(vel, dtype=float))
+        out[i] = test()
+    return out

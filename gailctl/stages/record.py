@@ -14,7 +14,7 @@ from gailctl.core.config import Config
 from gailctl.core.demo_sources import DemoSource
 from gailctl.core.errors import UsageError
 from gailctl.core.metrics import MetricsWriter
-from gailctl.core.summaries import DemoStats, RecordResult
+from gailctl.core.summaries import DemoStats, RecordResult, UprightSelection
 from gailctl.core.ui import console, progress_bar
 from gailctl.rl.demos import write_demos
 from gailctl.rl.env.make import describe_space, make_venv
@@ -22,8 +22,12 @@ from gailctl.rl.env.vecnorm_stats import obs_normalization_for
 from gailctl.rl.evaluation import SDENoise
 from gailctl.rl.policies import load_ppo
 from gailctl.rl.torch_setup import setup_torch
+from gailctl.rl.upright import upright_probe
+from gailctl.rl.upright_filter import Selection, check_enough, enough_kept, select
 
-COLUMNS = ["episode", "n_env_steps", "return", "length", "normalized_score"]
+COLUMNS = ["episode", "n_env_steps", "return", "length", "normalized_score", "upright_share", "kept"]
+"""`upright_share`: locomotion tasks' share of steps upright (`gailctl.rl.upright`), empty elsewhere;
+`kept`: whether the episode is in the demonstrations (false: dropped by record.min_upright_share)."""
 
 
 def recording_envs(n_episodes: int, n_envs: int) -> int:
@@ -35,23 +39,28 @@ def recording_envs(n_episodes: int, n_envs: int) -> int:
     return max(d for d in range(1, min(n_envs, n_episodes) + 1) if n_episodes % d == 0)
 
 
-def demo_stats(trajs: list[Any], refs: Any) -> dict[str, Any]:
-    """Return/length statistics of trajectories (imitation's rollout_stats) plus normalized mean."""
+def demo_stats(trajs: list[Any], refs: Any, upright: Optional[list[Optional[float]]] = None) -> dict[str, Any]:
+    """Return/length statistics of trajectories (imitation's rollout_stats) plus normalized mean;
+    with `upright` (each trajectory's upright share), their mean and minimum."""
     from imitation.data.rollout import rollout_stats
 
     stats = {k: float(v) for k, v in rollout_stats(trajs).items()}
     stats["n_traj"] = int(stats["n_traj"])
     stats["n_transitions"] = int(sum(len(t.acts) for t in trajs))
     stats["normalized_return_mean"] = refs.normalize(stats["return_mean"])
+    if upright and all(u is not None for u in upright):
+        stats.update(upright_share=float(np.mean(upright)), upright_share_min=float(np.min(upright)))
     return stats
 
 
-def metrics_row(refs: Any, i: int, steps: int, traj: Any) -> dict[str, Any]:
+def metrics_row(refs: Any, i: int, steps: int, traj: Any, *, upright: Optional[float] = None,
+                kept: bool = True) -> dict[str, Any]:
     """The metrics row of recorded episode `i` (`steps`: env steps recorded up to and including it)."""
     ret = float(np.sum(traj.rews))
     norm = refs.normalize(ret)
     return {"episode": i, "n_env_steps": steps, "return": ret, "length": len(traj.acts),
-            "normalized_score": float("nan") if norm is None else norm}
+            "normalized_score": float("nan") if norm is None else norm,
+            "upright_share": float("nan") if upright is None else upright, "kept": kept}
 
 
 def export_minari(cfg: Config, trajs: list[Any], minari_id: str, *, spaces: tuple[Any, Any], source: str) -> str:
@@ -69,18 +78,38 @@ def export_minari(cfg: Config, trajs: list[Any], minari_id: str, *, spaces: tupl
     return minari_id
 
 
-def save_demos(cfg: Config, run_dir: Path, trajs: list[Any], *, spaces: tuple[Any, Any],
-               minari_id: Optional[str] = None, source: str = "expert") -> Optional[str]:
-    """Per-episode metrics, then `demos/` in imitation's format, written whole or not at all,
-    with the env and its (observation, action) `spaces` named in it (`core.demos_meta`); with
-    `minari_id`, the same trajectories as a new dataset in the local Minari store. Returns its id."""
+def write_episode_rows(cfg: Config, run_dir: Path, trajs: list[Any], upright: list[Optional[float]],
+                       kept: set[int]) -> None:
+    """One metrics row per episode rolled out, kept or not, in the rollout's order."""
     with MetricsWriter(run_dir, columns=COLUMNS) as writer:
         steps = 0
         for i, t in enumerate(trajs):
             steps += len(t.acts)
-            writer.write(metrics_row(cfg.references, i, steps, t))
-    write_demos(run_dir / "demos", trajs, env_cfg=cfg.env, spaces=spaces)
+            writer.write(metrics_row(cfg.references, i, steps, t, upright=upright[i], kept=i in kept))
+
+
+def save_demos(cfg: Config, run_dir: Path, trajs: list[Any], *, spaces: tuple[Any, Any],
+               minari_id: Optional[str] = None, source: str = "expert",
+               upright_selection: Optional[UprightSelection] = None) -> Optional[str]:
+    """`demos/` in imitation's format, written whole or not at all, with the env and its
+    (observation, action) `spaces` named in it (`core.demos_meta`), and what record.min_upright_share
+    dropped; with `minari_id`, the same trajectories as a new dataset in the local Minari store. Returns its id."""
+    selection = None if upright_selection is None else upright_selection.model_dump(mode="json")
+    write_demos(run_dir / "demos", trajs, env_cfg=cfg.env, spaces=spaces, upright_selection=selection)
     return None if minari_id is None else export_minari(cfg, trajs, minari_id, spaces=spaces, source=source)
+
+
+def selection_summary(cfg: Config, trajs: list[Any], upright: list[Optional[float]],
+                      chosen: Selection) -> Optional[UprightSelection]:
+    """What record.min_upright_share kept and dropped, for the summary and the demos' metadata; None when unset."""
+    min_share = cfg.record.min_upright_share
+    if min_share is None:
+        return None
+    return UprightSelection(
+        min_upright_share=min_share, n_rolled_out=len(trajs), n_kept=len(chosen.kept), n_dropped=len(chosen.dropped),
+        n_unused=len(chosen.unused), dropped_episodes=list(chosen.dropped),
+        dropped_returns=[round(float(np.sum(trajs[i].rews)), 2) for i in chosen.dropped],
+        dropped_upright_shares=[round(float(upright[i] or 0.0), 3) for i in chosen.dropped])
 
 
 def run(cfg: Config, run_dir: Path, *, expert_zip: Optional[Path] = None, stats_file: Optional[Path] = None,
@@ -91,11 +120,16 @@ def run(cfg: Config, run_dir: Path, *, expert_zip: Optional[Path] = None, stats_
     acts on normalised observations (as VecNormalize gave them in training) while the
     demonstrations keep the raw ones the env returned. A zip that says it was trained behind
     VecNormalize is refused without them (`obs_normalization_for`).
+
+    With `record.min_upright_share` it rolls out until `record.n_episodes` episodes stood upright long
+    enough (`rl.upright_filter`), at most `record.episode_cap`; every episode gets a metrics row.
     """
     if human:
         return run_human(cfg, run_dir, minari_id=minari_id)
     assert expert_zip is not None, "the CLI resolves the expert before calling"
     from imitation.data import rollout
+
+    from gailctl.rl.env.upright_info import episode_upright_share
 
     setup_torch()
     rcfg = cfg.record
@@ -103,7 +137,10 @@ def run(cfg: Config, run_dir: Path, *, expert_zip: Optional[Path] = None, stats_
     if warning:
         console.print(f"[yellow]warning:[/] {warning}")
     n_envs = recording_envs(rcfg.n_episodes, cfg.env.n_envs)
-    venv = make_venv(cfg.env, seed=cfg.seed, n_envs=n_envs)
+    venv = make_venv(cfg.env, seed=cfg.seed, n_envs=n_envs, upright_info=True)
+    min_share = rcfg.min_upright_share
+    if min_share is not None and upright_probe(venv) is None:
+        raise UsageError(f"record.min_upright_share = {min_share}: env.id = {cfg.env.id} has no upright test")
     model = load_ppo(expert_zip, venv, env_id=cfg.env.id, seed=cfg.seed)
     if obs_norm is not None and obs_norm.mean.shape != tuple(venv.observation_space.shape):
         raise UsageError(f"--vecnormalize {obs_norm.source}: statistics for observations of shape {obs_norm.mean.shape}; "
@@ -112,28 +149,42 @@ def run(cfg: Config, run_dir: Path, *, expert_zip: Optional[Path] = None, stats_
     # A gSDE expert's sampled actions need their exploration noise redrawn (SDENoise).
     with progress_bar("record", rcfg.n_episodes) as bar, SDENoise.around(model, deterministic=rcfg.deterministic) as actor:
         finished = [-n_envs]  # the first call's episode starts are resets, not finished episodes
+        n_kept = [0]  # with min_upright_share the bar counts the episodes kept so far
 
         def act(obs: Any, state: Any, episode_start: Any) -> tuple[Any, Any]:
             finished[0] += int(np.sum(episode_start))
-            bar.update(max(finished[0], 0))
+            bar.update(max(finished[0], 0) if min_share is None else min(n_kept[0], rcfg.n_episodes))
             seen = obs if obs_norm is None else obs_norm.apply(obs)  # the trajectories keep the raw obs
             return actor.predict(seen, state, episode_start, deterministic=rcfg.deterministic)
 
-        trajs = rollout.generate_trajectories(
-            act,
-            venv,
-            rollout.make_sample_until(min_episodes=rcfg.n_episodes),
-            rng=np.random.default_rng(cfg.seed),
-        )
+        if min_share is None:
+            sample_until = rollout.make_sample_until(min_episodes=rcfg.n_episodes)
+        else:  # roll out until enough episodes stood upright, or the cap is reached
+            def sample_until(done: list[Any]) -> bool:
+                shares = [episode_upright_share(t.infos) for t in done]
+                n_kept[0] = len(select(shares, min_share=min_share, n_wanted=rcfg.n_episodes).kept)
+                return enough_kept(shares, min_share=min_share, n_wanted=rcfg.n_episodes, cap=rcfg.episode_cap)
+
+        trajs = rollout.generate_trajectories(act, venv, sample_until, rng=np.random.default_rng(cfg.seed))
+        upright = [episode_upright_share(t.infos) for t in trajs]
         # Keep original obs/rewards (RolloutInfoWrapper), drop infos as imitation's rollout() does.
-        trajs = [dataclasses.replace(rollout.unwrap_traj(t), infos=None) for t in trajs][: rcfg.n_episodes]
-        bar.update(len(trajs), latest=f"return {np.mean([t.rews.sum() for t in trajs]):.1f}")
-    exported = save_demos(cfg, run_dir, trajs, spaces=(venv.observation_space, venv.action_space), minari_id=minari_id)
-    stats = demo_stats(trajs, cfg.references)
+        trajs = [dataclasses.replace(rollout.unwrap_traj(t), infos=None) for t in trajs]
+        if min_share is None:
+            trajs, upright = trajs[: rcfg.n_episodes], upright[: rcfg.n_episodes]
+        chosen = select(upright, min_share=min_share, n_wanted=rcfg.n_episodes)
+        kept = [trajs[i] for i in chosen.kept]
+        bar.update(len(kept), latest=f"return {np.mean([t.rews.sum() for t in kept]):.1f}" if kept else "")
+    write_episode_rows(cfg, run_dir, trajs, upright, set(chosen.kept))
+    check_enough(chosen, n_wanted=rcfg.n_episodes, n_rolled_out=len(trajs), min_share=min_share)
+    selection = selection_summary(cfg, trajs, upright, chosen)
+    exported = save_demos(cfg, run_dir, kept, spaces=(venv.observation_space, venv.action_space), minari_id=minari_id,
+                          upright_selection=selection)
+    stats = demo_stats(kept, cfg.references, [upright[i] for i in chosen.kept])
     return RecordResult(source="expert", expert=str(expert_zip), deterministic=rcfg.deterministic,
                         vecnormalize=None if obs_norm is None else obs_norm.source,
                         record_wall_s=round(time.monotonic() - t0, 3), demos=DemoStats(**stats),
-                        artifacts={"demos": "demos"}, **({"minari_dataset": exported} if exported else {}))
+                        artifacts={"demos": "demos"}, upright_selection=selection,
+                        **({"minari_dataset": exported} if exported else {}))
 
 
 HUMAN_STEPS_FILE = "human_steps.csv"

@@ -272,6 +272,24 @@ def test_record_of_one_episode_says_one_episode(workdir, fake):
     assert "recorded 1 episode, 500 transitions" in result.stdout
 
 
+def test_record_min_upright_share_flag_reaches_the_config(workdir, fake):
+    result = invoke("record", "-c", "exp.yaml", "--set", "env.id=seals/Hopper-v1", "--min-upright-share", "0.9")
+    assert result.exit_code == 0, result.output
+    assert fake.only.cfg.record.min_upright_share == 0.9
+
+
+def test_record_min_upright_share_on_a_task_without_an_upright_test_is_exit_2(workdir, fake):
+    line = one_line_error(invoke("record", "-c", "exp.yaml", "--min-upright-share", "0.9"), 2)
+    assert "--min-upright-share" in line and "record.min_upright_share = 0.9" in line and "CartPole-v1" in line
+    assert not fake.calls
+
+
+def test_record_min_upright_share_is_refused_with_human(workdir, fake):
+    line = one_line_error(invoke("record", "-c", "exp.yaml", "--human", "--set", "env.id=seals/Hopper-v1",
+                                 "--min-upright-share", "0.9"), 2)
+    assert "record.min_upright_share" in line and "--human" in line
+
+
 def test_expert_says_over_how_many_episodes_its_final_return_was_measured(workdir, fake):
     result = invoke("expert", "-c", "exp.yaml", "--set", "expert.eval_episodes=7")
     assert result.exit_code == 0, result.output

@@ -92,3 +92,34 @@ def test_shipped_expert_stands_upright_on_the_seals_task(task: str) -> None:
     for seed in (1000, 1001):
         share = upright_share_of_first_steps(ROOT / "experts" / task / "model.zip", task, seed=seed, n_steps=UPRIGHT_STEPS)
         assert share >= 0.9, f"{task}, seed {seed}: upright {share:.3f} of the first {UPRIGHT_STEPS} steps"
+
+
+@pytest.mark.parametrize("task", ["hopper", "walker2d", "ant"])
+def test_shipped_locomotion_demos_stand_upright(task: str) -> None:
+    """Every shipped demonstration stands for at least record.min_upright_share of its steps, read back
+    from its own observations (seals' MuJoCo tasks observe qpos, then qvel) by the task's upright test;
+    its metadata says how many episodes were rolled out to keep them."""
+    pytest.importorskip("mujoco")
+    import json
+
+    import gymnasium as gym
+    import numpy as np
+    import seals  # noqa: F401
+    from imitation.data import serialize
+
+    from gailctl.rl.upright import upright_of_states
+
+    cfg = load_config(ROOT / f"configs/{task}.yaml")
+    assert cfg.record.min_upright_share == 0.9
+    folder = ROOT / "experts" / task / "demos"
+    trajs = serialize.load(folder)
+    assert len(trajs) == cfg.record.n_episodes
+    env = gym.make(cfg.env.id)
+    env.reset(seed=0)
+    nq = env.unwrapped.model.nq
+    shares = [float(upright_of_states(env, t.obs[:-1, :nq], t.obs[:-1, nq:]).mean()) for t in trajs]
+    assert min(shares) >= 0.9, f"{task}: upright shares {np.round(shares, 3).tolist()}"
+    selection = json.loads((folder / "gailctl_demos.json").read_text())["upright_selection"]
+    assert selection["min_upright_share"] == 0.9 and selection["n_kept"] == len(trajs)
+    assert selection["n_rolled_out"] == len(trajs) + selection["n_dropped"] + selection["n_unused"]
+    assert all(u < 0.9 for u in selection["dropped_upright_shares"]) and len(selection["dropped_returns"]) == selection["n_dropped"]

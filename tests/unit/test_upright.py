@@ -9,7 +9,7 @@ import pytest
 
 from gailctl.core.config import EnvConfig, References
 from gailctl.rl.evaluation import RandomPolicy, Score, evaluate
-from gailctl.rl.upright import ANT_MIN_UP_Z, up_axis_z, upright_probe, upright_test
+from gailctl.rl.upright import ANT_MIN_UP_Z, up_axis_z, upright_of_states, upright_probe, upright_test
 
 
 def quat_about_x(angle: float) -> np.ndarray:
@@ -110,3 +110,75 @@ def test_random_cartpole_evaluation_has_no_upright_share() -> None:
     venv = make_venv(EnvConfig(id="seals/CartPole-v0", n_envs=2), seed=0)
     score = evaluate(RandomPolicy(venv.action_space, seed=0), venv, n_episodes=2, deterministic=False)
     assert score.upright is None
+
+
+@pytest.mark.parametrize("env_id", ["seals/Hopper-v1", "seals/Walker2d-v1", "seals/Ant-v1", "seals/HalfCheetah-v1",
+                                    "seals/Swimmer-v1", "seals/CartPole-v0"])
+def test_the_configs_id_rule_agrees_with_the_simulators_test(env_id: str) -> None:
+    from gailctl.core.upright_tasks import has_upright_test
+
+    assert has_upright_test(env_id) == (upright_test(made(env_id)) is not None)
+
+
+def test_recorded_episodes_carry_the_share_evaluate_counts_and_their_observations_show() -> None:
+    """A zero-torque hopper topples part way: the share its recorded step infos give equals
+    evaluate()'s and the one read back from the saved observations (seals: qpos, then qvel)."""
+    pytest.importorskip("mujoco")
+    from imitation.data import rollout
+
+    from gailctl.rl.env.make import make_venv
+    from gailctl.rl.env.upright_info import episode_upright_share
+    from gailctl.rl.upright import upright_of_states
+
+    env_cfg = EnvConfig(id="seals/Hopper-v1", n_envs=1)
+    zeros = lambda obs, state, starts: (np.zeros((len(obs), 3), dtype=np.float32), None)  # noqa: E731
+    trajs = rollout.generate_trajectories(zeros, make_venv(env_cfg, seed=3, upright_info=True),
+                                          rollout.make_sample_until(min_episodes=1), rng=np.random.default_rng(0))
+    share = episode_upright_share(trajs[0].infos)
+    assert share is not None and 0 < share < 1
+
+    class Still:
+        def predict(self, obs, state=None, episode_start=None, deterministic=True):
+            return zeros(obs, state, episode_start)
+
+    assert evaluate(Still(), make_venv(env_cfg, seed=3), n_episodes=1, deterministic=True).upright[0] == pytest.approx(share)
+    obs = rollout.unwrap_traj(trajs[0]).obs[:-1]  # the states each action was chosen in
+    env = made("seals/Hopper-v1")
+    nq = env.unwrapped.model.nq
+    assert upright_of_states(env, obs[:, :nq], obs[:, nq:]).mean() == pytest.approx(share)
+    assert episode_upright_share(None) is None and episode_upright_share([{}]) is None  # CartPole's infos say nothing
+
+
+def test_record_keeps_only_upright_episodes_and_says_what_it_dropped(tmp_path) -> None:
+    """A short real recording with the shipped Hopper expert: every row carries its share and kept
+    flag, the demonstrations are the kept rows, and their observations stand upright."""
+    pytest.importorskip("mujoco")
+    import json
+    from pathlib import Path
+
+    from imitation.data import serialize
+
+    from gailctl.core.config_load import load_config
+    from gailctl.stages.record import run
+
+    root = Path(__file__).resolve().parents[2]
+    cfg = load_config(root / "configs/hopper.yaml", ["env.n_envs=2", "record.n_episodes=2", "record.max_episodes=6"])
+    assert cfg.record.min_upright_share == 0.9
+    result = run(cfg, tmp_path, expert_zip=root / "experts/hopper/model.zip")
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    sel = result.upright_selection
+    assert sel is not None and sel.n_rolled_out == len(rows) and sel.n_kept == 2
+    assert all(r["upright_share"] >= 0.9 for r in rows if r["kept"]) and sum(r["kept"] for r in rows) == 2
+    assert sum(r["upright_share"] >= 0.9 and not r["kept"] for r in rows) == sel.n_unused
+    assert [r["upright_share"] for r in rows if not r["kept"] and r["upright_share"] < 0.9] == \
+        pytest.approx(sel.dropped_upright_shares, abs=1e-3)
+    kept = [r for r in rows if r["kept"]]
+    trajs = serialize.load(tmp_path / "demos")
+    assert [float(np.sum(t.rews)) for t in trajs] == pytest.approx([r["return"] for r in kept])
+    env = made("seals/Hopper-v1")
+    nq = env.unwrapped.model.nq
+    shares = [upright_of_states(env, t.obs[:-1, :nq], t.obs[:-1, nq:]).mean() for t in trajs]
+    assert shares == pytest.approx([r["upright_share"] for r in kept])
+    meta = json.loads((tmp_path / "demos" / "gailctl_demos.json").read_text())
+    assert meta["upright_selection"]["n_rolled_out"] == sel.n_rolled_out and meta["n_trajectories"] == 2
+    assert result.demos.upright_share == pytest.approx(float(np.mean(shares)))

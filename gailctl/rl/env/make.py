@@ -62,12 +62,15 @@ def make_venv(
     render_mode: Optional[str] = None,
     make_kwargs: Optional[Mapping[str, Any]] = None,
     kwargs_key: str = "make_kwargs",
+    upright_info: bool = False,
 ) -> "VecEnv":
     """`n_envs` copies of the env in one process, each seeded from `seed`.
 
     Every env is wrapped in imitation's RolloutInfoWrapper so rollouts recorded from it
     keep the original observations and rewards. `make_kwargs` go to `gymnasium.make`; one the
     env does not take is refused with `kwargs_key` (the config key they came from) named.
+    `upright_info`: each step's info says whether the robot was upright (`rl.env.upright_info`;
+    nothing on tasks without an upright test), so recorded episodes carry their upright share.
     """
     import gymnasium as gym
     import numpy as np
@@ -87,6 +90,10 @@ def make_venv(
             lambda env, _: AbsorbAfterDoneWrapper(env),
             lambda env, _: gym.wrappers.TimeLimit(env, max_episode_steps=limit),
         ]
+    if upright_info:
+        from gailctl.rl.env.upright_info import with_upright_info
+
+        post_wrappers.append(lambda env, _: with_upright_info(env))
     post_wrappers.append(lambda env, _: RolloutInfoWrapper(env))
     try:
         made = make_vec_env(
