@@ -295,6 +295,12 @@ class GailConfig(_Section):
     section's batch size, learning rate and loss weights) that start the generator's policy
     before the first round, as OpenAI baselines' GAIL `--pretrained`; 0 = a random start. PPO's
     value head is not cloned. With normalize_obs the statistics are the demonstrations', fixed."""
+    bc_init_std: Optional[PositiveFloat] = None
+    """With bc_init_epochs, the generator's action spread once it is cloned: every action
+    dimension's standard deviation is set to this (the cloned means stay); unset keeps the spread
+    BC learned. BC's likelihood shrinks the spread with the data: Walker2d's clone of 25
+    subsampled trajectories ends at 0.035 (of 4: 0.28), and PPO, which explores by that spread,
+    then barely moves. Box actions with a state-independent spread only (not gSDE)."""
     value_warmup_rounds: NonNegativeInt = 0
     """Rounds at the start in which PPO trains only its value function: the policy's weights and
     action spread stay as they are while the critic learns the returns of the learned reward (the
@@ -341,6 +347,14 @@ class GailConfig(_Section):
     -log(1 - D) changes scale as the discriminator sharpens. The discriminator and the logged
     returns are unchanged. Needs gail.batched_rewards. Measured on MuJoCo it did not help
     (Walker2d: 2 seeds up, 2 down; Swimmer: no learning)."""
+    reward_form: Literal["gail", "logit"] = "gail"
+    """The reward PPO trains on, from the discriminator's logit L = log D - log(1 - D) (D: the
+    probability a pair is the expert's): `gail` is imitation's -log(1 - D) = softplus(L), which
+    flattens to 0 wherever the discriminator is sure a state is the generator's, so a generator
+    far from the demonstrations gets almost no signal; `logit` is L itself (AIRL's form,
+    Fu et al. 2018), as steep far from the demonstrations as near them. The discriminator trains
+    the same either way. Needs gail.batched_rewards; on fixed-horizon tasks only (a negative
+    reward on a task that can end early teaches ending it)."""
     batched_rewards: bool = True
     """Label the generator's rollout with the learned reward in one batch after it is collected,
     instead of imitation's per-step reward wrapper (same rewards, less overhead)."""
@@ -507,6 +521,12 @@ class Config(_Section):
                 "gail.normalize_obs = true: not supported with gail.algorithm = airl "
                 "(AIRL's discriminator reads the policy's probabilities of raw observations)"
             )
+        if self.gail.bc_init_std is not None and (not self.gail.bc_init_epochs or self.gail.ppo.use_sde):
+            raise ValueError(f"gail.bc_init_std = {self.gail.bc_init_std}: needs gail.bc_init_epochs > 0 "
+                             "and gail.ppo.use_sde = false (it sets a cloned generator's action spread)")
+        if self.gail.reward_form == "logit" and (self.gail.algorithm != "gail" or not self.gail.batched_rewards):
+            raise ValueError("gail.reward_form = logit: needs gail.algorithm = gail and gail.batched_rewards = true "
+                             "(the logit is taken when a rollout is labelled)")
         if self.gail.normalize_reward and not self.gail.batched_rewards:
             raise ValueError("gail.normalize_reward = true: needs gail.batched_rewards = true "
                              "(the rewards are scaled when a rollout is labelled)")

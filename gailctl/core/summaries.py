@@ -76,7 +76,8 @@ class Selected(_Model):
     """
 
     criterion: str
-    """`env_reward` (the highest per-round return) or `heldout_demos` (the lowest held-out action error)."""
+    """`env_reward` (the highest per-round return) or `heldout_demos` (the evaluation's states closest to held-out
+    demonstrations' states, the lowest heldout_state_mmd)."""
     uses_env_reward: bool
     statement: Optional[str] = None
     """The criterion in words, and whether it needed the env's reward."""
@@ -84,7 +85,7 @@ class Selected(_Model):
     round: int
     n_env_steps: int
     selection_value: float
-    """The criterion's value at the pick: the per-round return, or the held-out action error."""
+    """The criterion's value at the pick: the per-round return, or the held-out state MMD."""
     selection: Scores
     """The per-round evaluation at the pick (`eval_episodes` episodes)."""
     rescored: Scores
@@ -94,7 +95,7 @@ class Selected(_Model):
 
 
 class HeldOutSource(_Model):
-    """What the held-out action error is measured on (`gailctl.rl.heldout`)."""
+    """What the held-out state MMD and action error are measured on (`gailctl.rl.heldout`)."""
 
     heldout: bool
     """False: the demonstrations held no trajectory beyond gail.n_demos, so the training ones were used."""
@@ -187,7 +188,7 @@ class GailResult(_Model):
     best_by_reward: Optional[Selected] = None
     """best_policy.zip: the per-round evaluation with the highest return (needs the env's reward)."""
     best_reward_free: Optional[Selected] = None
-    """best_policy_reward_free.zip: the lowest held-out action error (needs demonstrations only)."""
+    """best_policy_reward_free.zip: the evaluation's states closest to held-out demonstrations' (needs demonstrations only)."""
     heldout: Optional[HeldOutSource] = None
 
 

@@ -58,7 +58,7 @@ class Curve:
     best_selection: Optional[float] = None
     """The per-round evaluation that picked best_policy.zip (optimistic: the highest of several)."""
     reward_free_rescored: Optional[float] = None
-    """best_policy_reward_free.zip (the lowest held-out action error) scored again on fresh final episodes."""
+    """best_policy_reward_free.zip (the evaluation's states closest to held-out demonstrations') scored again on fresh final episodes."""
 
 
 def _float(text: Any) -> Optional[float]:

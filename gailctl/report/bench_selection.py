@@ -2,7 +2,7 @@
 
 A run's final policy is where its swing stopped; best_policy.zip is the round with the highest
 per-round return (which needs the env's reward, and flatters itself), best_policy_reward_free.zip
-the round with the lowest held-out action error (demonstrations only). Each pick was scored again
+the round whose visited states are closest to held-out demonstrations' states (demonstrations only). Each pick was scored again
 on fresh episodes; this table sets those scores beside the final one, means over seeds. Runs
 without picks (bc, older gail runs) are left out; a bench without any has no table.
 """
@@ -23,8 +23,8 @@ EXPLAINED = (
     "reward, re-scored`: best_policy.zip, the per-round evaluation with the highest return, scored again on fresh "
     "episodes (as many as the final score, argmax actions); picking it needs the env's reward. `selection "
     "optimism`: its per-round score minus that re-score, how much the pick flattered itself. `best by held-out "
-    "demos, re-scored`: best_policy_reward_free.zip, the per-round evaluation with the lowest action error on "
-    "demonstrations the run did not learn from, scored the same way; picking it needs no reward. Means over "
+    "demos, re-scored`: best_policy_reward_free.zip, the per-round evaluation whose visited states are "
+    "closest (MMD) to the states of demonstrations the run did not learn from, scored the same way; picking it needs no reward. Means over "
     "seeds of normalized scores; each seed's values are in results.csv.")
 
 

@@ -18,6 +18,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from gailctl.core.errors import UsageError
 from gailctl.rl.torch_setup import multi_tensor_updates
 
 
@@ -108,8 +109,10 @@ def normalized_demos(demos: Any, vec: Optional[Any]) -> Any:
 
 
 def clone_into_generator(gen: Any, demos: Any, *, vec: Optional[Any], bc: Any, epochs: int, seed: int,
-                         log_dir: Path) -> float:
-    """Train the generator's policy by BC for `epochs` epochs; returns the last epoch's mean loss."""
+                         log_dir: Path, std: Optional[float] = None) -> float:
+    """Train the generator's policy by BC for `epochs` epochs; returns the last epoch's mean loss.
+
+    `std`: then set the policy's action standard deviation to it (gail.bc_init_std)."""
     trainer = bc_trainer(gen.policy, normalized_demos(demos, vec), bc, seed=seed, log_dir=log_dir)
     epoch_loss = EpochLoss(trainer.loss_calculator)
     trainer.loss_calculator = epoch_loss
@@ -117,7 +120,23 @@ def clone_into_generator(gen: Any, demos: Any, *, vec: Optional[Any], bc: Any, e
     with quiet_bc_logger():
         trainer.train(n_epochs=epochs, on_epoch_end=lambda: losses.append(epoch_loss.take()),
                       progress_bar=False, log_interval=10**9)
+    if std is not None:
+        set_action_std(gen.policy, std)
     return losses[-1]
+
+
+def set_action_std(policy: Any, std: float) -> None:
+    """Every action dimension's standard deviation of an SB3 Gaussian policy (state-independent log_std) to `std`."""
+    import math
+
+    import torch as th
+
+    log_std = getattr(policy, "log_std", None)
+    if not isinstance(log_std, th.nn.Parameter) or getattr(policy, "use_sde", False):
+        raise UsageError(f"gail.bc_init_std = {std}: needs continuous (Box) actions and a policy without gSDE; "
+                         "leave it unset for this env")
+    with th.no_grad():
+        log_std.fill_(math.log(std))
 
 
 class BCEpochs:

@@ -20,11 +20,14 @@ class Score:
     """Returns and lengths of `n` evaluation episodes; arrays have shape (n,).
 
     `upright`: each episode's share of steps upright (`gailctl.rl.upright`), None for tasks without one.
+    `states`: observations the policy acted in, every `keep_states_every`-th step of each episode
+    (`evaluate`), None unless asked for.
     """
 
     returns: np.ndarray
     lengths: np.ndarray
     upright: Optional[np.ndarray] = None
+    states: Optional[np.ndarray] = None
 
     @property
     def return_mean(self) -> float:
@@ -58,6 +61,7 @@ def evaluate(
     n_episodes: int,
     deterministic: bool,
     callback: Optional[Callable[[int], None]] = None,
+    keep_states_every: int = 0,
 ) -> Score:
     """Run exactly `n_episodes` full episodes and score them by the rewards the venv returns.
 
@@ -71,6 +75,8 @@ def evaluate(
     the noise it had before is put back, so evaluating mid-training leaves the rollout's alone.
     `callback(episodes_done)` is called after every step. On locomotion tasks each step's state
     (the one the action is chosen in) is checked for being upright (`gailctl.rl.upright`).
+    `keep_states_every` > 0 keeps the observation of every such step of the scored episodes
+    (array observations; for `gailctl.rl.state_distance`).
     """
     from gailctl.rl.upright import upright_probe
 
@@ -84,6 +90,7 @@ def evaluate(
     returns: list[float] = []
     lengths: list[int] = []
     upright: list[float] = []
+    states: list[np.ndarray] = []
     obs = venv.reset()
     starts = np.ones(n_envs, dtype=bool)
     with SDENoise.around(model, deterministic=deterministic) as actor:
@@ -91,6 +98,9 @@ def evaluate(
             actions, _ = actor.predict(obs, episode_start=starts, deterministic=deterministic)
             if probe is not None:
                 current_up += probe()
+            if keep_states_every:
+                keep = (current_len % keep_states_every == 0) & (counts < targets)
+                states.extend(np.asarray(obs)[keep])
             obs, rewards, dones, _infos = venv.step(actions)
             current_return += rewards
             current_len += 1
@@ -105,7 +115,8 @@ def evaluate(
             if callback is not None:
                 callback(int(counts.sum()))
     return Score(np.asarray(returns, dtype=float), np.asarray(lengths, dtype=int),
-                 None if probe is None else np.asarray(upright, dtype=float))
+                 None if probe is None else np.asarray(upright, dtype=float),
+                 np.stack(states) if states else None)
 
 
 class RandomPolicy:

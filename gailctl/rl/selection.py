@@ -2,8 +2,8 @@
 
 `BY_REWARD` keeps best_policy.zip at the per-round evaluation with the highest return; that pick
 is optimistic (the highest of several noisy scores is likely a lucky one) and needs the env's
-reward. `REWARD_FREE` keeps best_policy_reward_free.zip at the lowest held-out action error
-(`gailctl.rl.heldout`), which needs demonstrations only. At the run's end each kept zip is loaded
+reward. `REWARD_FREE` keeps best_policy_reward_free.zip where the evaluation's states are closest to
+held-out demonstrations' states (`gailctl.rl.heldout`), which needs demonstrations only. At the run's end each kept zip is loaded
 as `gailctl eval` loads it and scored on episodes whose seeds no per-round evaluation used.
 """
 
@@ -17,15 +17,15 @@ from gailctl.core.config import Config
 from gailctl.core.selection import KeepBest
 from gailctl.core.summaries import Scores, Selected
 from gailctl.rl.env.make import EVAL_SEED_OFFSET, make_venv
-from gailctl.rl.heldout import COLUMN
+from gailctl.rl.heldout import STATE_COLUMN
 
 BY_REWARD = KeepBest("best_policy.zip", column="return_mean", higher_is_better=True)
-REWARD_FREE = KeepBest("best_policy_reward_free.zip", column=COLUMN, higher_is_better=False)
+REWARD_FREE = KeepBest("best_policy_reward_free.zip", column=STATE_COLUMN, higher_is_better=False)
 CRITERIA = {"env_reward": BY_REWARD, "heldout_demos": REWARD_FREE}
 STATEMENTS = {
     "env_reward": "picked by the env's reward: the per-round evaluation with the highest return (needs the reward)",
-    "heldout_demos": ("picked without the env's reward: the per-round evaluation with the lowest action error on "
-                      "held-out demonstrations (needs demonstrations only)"),
+    "heldout_demos": ("picked without the env's reward: the per-round evaluation whose visited states are closest "
+                      "(MMD) to held-out demonstrations' states (needs demonstrations only)"),
 }
 
 RESCORE_SEED_OFFSET = EVAL_SEED_OFFSET // 2

@@ -5,8 +5,8 @@ The learner (`gailctl.rl.gail.GailLearner`) trains round by round through imitat
 with the discriminator's statistics, measures the generator's true return on separate eval envs
 every few rounds, checkpoints on round boundaries, and stops and resumes cleanly. It keeps two
 policies besides the last (`gailctl.rl.selection`): best_policy.zip, the round with the highest
-return, and best_policy_reward_free.zip, the round with the lowest action error on held-out
-demonstrations; both are scored again on fresh episodes at the end.
+return, and best_policy_reward_free.zip, the round whose visited states are closest to held-out
+demonstrations' states; both are scored again on fresh episodes at the end.
 """
 
 from __future__ import annotations
@@ -29,12 +29,14 @@ from gailctl.rl.evaluation import evaluate
 from gailctl.rl.gail.learner import POLICY_FILE, REWARD_NET_FILE, GailLearner, RoundDone
 from gailctl.rl.gail.trainer import DISC_KEYS, mean_disc_stats
 from gailctl.rl.heldout import COLUMN as HELDOUT_COLUMN
-from gailctl.rl.heldout import HeldOutDemos, heldout_demos, policy_error
+from gailctl.rl.heldout import COLUMNS as HELDOUT_COLUMNS
+from gailctl.rl.heldout import STATE_COLUMN, HeldOutDemos, heldout_demos, policy_error
+from gailctl.rl.state_distance import EVAL_STATE_EVERY
 from gailctl.rl.selection import BY_REWARD, CRITERIA, REWARD_FREE, rescore, selected, selection_line
 from gailctl.rl.subsample import demo_transitions
 from gailctl.rl.torch_setup import setup_torch
 
-COLUMNS = ("round", "n_env_steps", "wall_s", "train_wall_s", *DISC_KEYS, *EVAL_KEYS, HELDOUT_COLUMN)
+COLUMNS = ("round", "n_env_steps", "wall_s", "train_wall_s", *DISC_KEYS, *EVAL_KEYS, *HELDOUT_COLUMNS)
 
 
 def metrics_header(run_dir: Path) -> list[str]:
@@ -45,8 +47,8 @@ def metrics_header(run_dir: Path) -> list[str]:
 
 def _held_out(read: Any, demos: DemoSource, *, n_train: int, resumed: bool, run_dir: Path) -> Optional[HeldOutDemos]:
     """The demonstrations the reward-free pick is measured on; None where it cannot be (dict observations,
-    or a resumed run whose metrics.csv was started without the column)."""
-    if resumed and HELDOUT_COLUMN not in metrics_header(run_dir):
+    or a resumed run whose metrics.csv was started without the columns)."""
+    if resumed and not set(HELDOUT_COLUMNS) <= set(metrics_header(run_dir)):
         return None
     every = read.trajectories if read.n_available <= n_train else read_demos(demos).trajectories
     return heldout_demos(every, n_train=n_train)
@@ -121,19 +123,23 @@ def run(cfg: Config, run_dir: Path, *, demos: DemoSource, resume: bool = False) 
 
     def score(n_episodes: int, deterministic: bool, *, with_error: bool = False) -> dict[str, Any]:
         with learner.policy() as policy:  # as policy.zip ships it, on raw eval envs
-            row = evaluate(policy, eval_venv, n_episodes=n_episodes, deterministic=deterministic).as_row(cfg.references)
+            scored = evaluate(policy, eval_venv, n_episodes=n_episodes, deterministic=deterministic,
+                              keep_states_every=EVAL_STATE_EVERY if with_error and held is not None else 0)
+            row = scored.as_row(cfg.references)
             if with_error:  # the same weights, on the held-out demonstrations' raw observations
                 row[HELDOUT_COLUMN] = policy_error(policy, held) if held is not None else float("nan")
+                row[STATE_COLUMN] = (held.states.mmd2(scored.states) if held is not None and scored.states is not None
+                                     else float("nan"))
             return row
 
-    columns = COLUMNS if held is not None or resumed is None else tuple(c for c in COLUMNS if c != HELDOUT_COLUMN)
+    columns = COLUMNS if held is not None or resumed is None else tuple(c for c in COLUMNS if c not in HELDOUT_COLUMNS)
     plan = LoopPlan(stage="gail", unit="round", n_units=n_rounds, columns=columns, unit_column="round",
                     eval_every=EveryUnits(max(1, math.ceil(g.eval_every / learner.steps_per_round))),
                     checkpoint_every=EveryUnits(max(1, math.ceil(g.checkpoint_every / learner.steps_per_round))),
                     bar_label=f"{g.algorithm} rounds")
     learner.stop_on_signal()
     with RunLoop(run_dir, plan, learner, resumed=resumed,
-                 evaluate=lambda: score(g.eval_episodes, g.eval_deterministic, with_error=HELDOUT_COLUMN in columns),
+                 evaluate=lambda: score(g.eval_episodes, g.eval_deterministic, with_error=STATE_COLUMN in columns),
                  describe=lambda stats: f"disc acc {stats['disc_acc']:.2f}", keep_best=learner.save_policy,
                  keep=(BY_REWARD, REWARD_FREE)) as loop:
         # The doctor's live checks read every row (a resumed run's after the loop cut them back to its checkpoint).

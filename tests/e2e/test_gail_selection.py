@@ -49,19 +49,22 @@ def _check_picks(result: GailResult, run_dir: Path, cfg) -> None:
     rows = _rows(run_dir)
     errors = [float(r["heldout_action_error"]) for r in rows]
     assert all(0.0 <= e <= 1.0 for e in errors)  # a disagreement rate (discrete actions), finite in every row
+    mmds = [float(r["heldout_state_mmd"]) for r in rows]
+    assert all(0.0 <= m <= 2.0 for m in mmds) and len(set(mmds)) > 1  # a kernel MMD^2, measured at every evaluation
     by_reward, reward_free = result.best_by_reward, result.best_reward_free
     assert by_reward is not None and reward_free is not None
     returns = [float(r["return_mean"]) for r in rows]
     assert by_reward.round == int(rows[returns.index(max(returns))]["round"])  # the first of the highest
-    assert reward_free.round == int(rows[errors.index(min(errors))]["round"])  # the argmin row
-    assert reward_free.selection_value == pytest.approx(min(errors)) and not reward_free.uses_env_reward
+    picked = rows[mmds.index(min(mmds))]  # the first argmin row
+    assert reward_free.round == int(picked["round"])
+    assert reward_free.selection_value == pytest.approx(min(mmds)) and not reward_free.uses_env_reward
     assert by_reward.uses_env_reward and "env's reward" in (by_reward.statement or "")
     for pick in (by_reward, reward_free):
         assert pick.rescored_episodes == cfg.gail.final_eval_episodes
         assert pick.gap_is_normalized
         assert pick.gap == pytest.approx(pick.selection.normalized_score - pick.rescored.normalized_score)
-    # The reward-free zip is the policy its row measured: its held-out error, recomputed, is the row's.
-    assert _heldout_error(run_dir / "best_policy_reward_free.zip", cfg) == pytest.approx(reward_free.selection_value)
+    # The reward-free zip is the policy its row measured: its held-out action error, recomputed, is the row's.
+    assert _heldout_error(run_dir / "best_policy_reward_free.zip", cfg) == pytest.approx(float(picked["heldout_action_error"]))
     summary_fields = result.model_dump(mode="json")
     assert summary_fields["heldout"]["heldout"] is True and summary_fields["heldout"]["n_trajectories"] == 18
 

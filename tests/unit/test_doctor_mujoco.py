@@ -52,3 +52,16 @@ def test_reward_scaling_is_what_the_swimmer_fix_turns_off():
 def test_halfcheetah_noise_fix_is_the_quieter_start():
     finding = _verdict("hc-ff32-s0").first
     assert finding.severity == "error" and finding.next_step.endswith("--set gail.ppo.log_std_init=-1")
+
+
+def test_a_won_discriminator_past_the_penalty_fixes_is_told_the_logit_reward():
+    # Walker2d seed 3 with a penalty of 1.0 already: the next documented change is the logit reward
+    # (which stood the upright Hopper's fallen seeds up), and once a run has it, fewer discriminator updates.
+    import dataclasses
+
+    view = read_run(FIXTURES / "mujoco" / "w-bcilin-s3")
+    gail = dict(view.config["gail"], disc_grad_penalty=1.0)
+    with_penalty = dataclasses.replace(view, config={**view.config, "gail": gail})
+    assert diagnose(with_penalty).first.next_step.endswith("--set gail.reward_form=logit")
+    with_logit = dataclasses.replace(view, config={**view.config, "gail": dict(gail, reward_form="logit")})
+    assert diagnose(with_logit).first.next_step.endswith("--set gail.n_disc_updates_per_round=2")

@@ -34,3 +34,13 @@ def test_episode_split_across_envs_is_unbiased():
     assert len(score.returns) == 6
     assert seen[-1] == 6 and seen == sorted(seen)
     assert np.all(score.lengths == 500)
+
+
+def test_kept_states_are_every_kth_step_of_the_scored_episodes_only():
+    # 4 envs, 6 episodes of 500 steps: envs 2 and 3 score two episodes, envs 0 and 1 one each; the
+    # second episode envs 0 and 1 play meanwhile is not scored, so its states are not kept either.
+    env = EnvConfig(id="seals/CartPole-v0", n_envs=4)
+    venv = make_venv(env, seed=1)
+    score = evaluate(RandomPolicy(venv.action_space, seed=1), venv, n_episodes=6, deterministic=True, keep_states_every=50)
+    assert score.states is not None and score.states.shape == (6 * 500 // 50, *venv.observation_space.shape)
+    assert evaluate(RandomPolicy(venv.action_space, seed=1), venv, n_episodes=2, deterministic=True).states is None

@@ -121,6 +121,28 @@ def test_scaled_rewards_are_what_vecnormalize_gives_imitations_per_step_rewards(
         assert not np.allclose(b[-1]["rewards"], labels, rtol=1e-3)
 
 
+def test_logit_reward_form_labels_rollouts_with_the_discriminators_logit(tmp_path: Path) -> None:
+    # gail.reward_form = logit through the config: PPO trains on L, whose softplus is imitation's reward.
+    import torch as th
+
+    trainer, snapshots, cfg = trainer_and_snapshots(
+        tmp_path, ["gail.batched_rewards=true", "gail.reward_form=logit"], batched=False)
+    trainer.train_gen(cfg.gail_steps_per_round)
+    recorder = trainer.venv_train
+    logits = label_rollout(trainer.reward_train.base.predict_processed, recorder)
+    imitations = label_rollout(trainer.reward_train.predict_processed, recorder)
+    np.testing.assert_allclose(snapshots[0]["rewards"], logits, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(th.nn.functional.softplus(th.as_tensor(logits)).numpy(), imitations, rtol=1e-5, atol=1e-6)
+    assert (logits < 0).any()  # not imitation's reward, which is positive everywhere
+
+
+def test_logit_reward_form_is_refused_where_it_cannot_apply() -> None:
+    with pytest.raises(Exception, match="gail.reward_form = logit"):
+        load_config(ROOT / "configs/cartpole.yaml", ["gail.reward_form=logit", "gail.batched_rewards=false"])
+    with pytest.raises(Exception, match="gail.reward_form = logit"):
+        load_config(ROOT / "configs/cartpole.yaml", ["gail.reward_form=logit", "gail.algorithm=airl"])
+
+
 def test_return_scaler_state_continues_like_one_scaler() -> None:
     rng = np.random.default_rng(0)
     rews, dones = rng.normal(1.0, 3.0, size=(40, 3)), rng.random((40, 3)) < 0.1

@@ -1,4 +1,4 @@
-"""Model selection: which row each criterion picks, the held-out action error, the summary's gap,
+"""Model selection: which row each criterion picks, the held-out action error and state MMD, the summary's gap,
 and the run loop's kept files across a resume (a scripted learner, no training)."""
 
 from __future__ import annotations
@@ -51,8 +51,35 @@ def test_heldout_demos_are_the_trajectories_after_the_training_ones() -> None:
     assert not fallback.heldout and fallback.n_transitions == 12 and "not held out" in fallback.note
 
 
+def test_state_mmd_is_zero_for_the_same_states_and_grows_with_the_shift() -> None:
+    from gailctl.rl.state_distance import StateReference
+
+    rng = np.random.default_rng(0)
+    demo = rng.normal(size=(3000, 5))
+    demo[:, 4] = 2.0  # a constant feature (a fixed target, a pinned joint) neither divides by zero nor dominates
+    ref = StateReference.of(demo)
+    assert ref.mmd2(demo) == pytest.approx(0.0, abs=1e-9)
+    shifts = [0.0, 0.25, 1.0, 4.0]
+    mmds = [ref.mmd2(rng.normal(size=(1000, 5)) + np.array([s, 0, 0, 0, 2.0])) for s in shifts]
+    assert mmds[0] < 0.01 and all(a < b for a, b in zip(mmds, mmds[1:]))
+    assert ref.mmd2(np.full((10, 5), 1e3)) == pytest.approx(1.0 + ref.kxx, rel=1e-6)  # nothing in common: kxx + kyy
+    # The same states in a different unit (x1000) score the same: the demonstrations' spread sets the scale.
+    scaled = StateReference.of(demo * 1000.0)
+    probe = rng.normal(size=(500, 5)) + np.array([1.0, 0, 0, 0, 0])
+    probe[:, 4] = 2.0
+    assert scaled.mmd2(probe * 1000.0) == pytest.approx(ref.mmd2(probe), rel=1e-6)
+
+
+def test_heldout_states_are_built_once_from_the_heldout_observations() -> None:
+    from gailctl.rl.heldout import HeldOutDemos
+
+    obs = np.random.default_rng(1).normal(size=(50, 3))
+    held = HeldOutDemos(obs=obs, acts=np.zeros(50), heldout=True, n_trajectories=1)
+    assert held.states is held.states and held.states.mmd2(obs) == pytest.approx(0.0, abs=1e-9)
+
+
 def test_selected_gap_is_selection_minus_rescored() -> None:
-    row = {"round": "3", "n_env_steps": "300", "return_mean": "90", "normalized_score": "0.9", "heldout_action_error": "0.2"}
+    row = {"round": "3", "n_env_steps": "300", "return_mean": "90", "normalized_score": "0.9", "heldout_state_mmd": "0.2"}
     rescored = Scores(return_mean=70.0, normalized_score=0.7)
     by_reward = selected("env_reward", row, rescored, n_episodes=50)
     assert by_reward.gap == pytest.approx(0.2) and by_reward.gap_is_normalized and by_reward.uses_env_reward
@@ -88,17 +115,17 @@ class Scripted:
 
 
 SCRIPT = {0: (1.0, 0.9), 1: (5.0, 0.4), 2: (3.0, 0.3), 3: (4.0, 0.6), 4: (2.0, 0.5), 5: (9.0, 0.1), 6: (0.0, 0.9)}
-"""unit -> (return, held-out error)."""
+"""unit -> (return, held-out state MMD)."""
 
 
 def _loop(run_dir: Path, learner: Scripted, n_units: int, resumed: Any = None) -> RunLoop:
     plan = LoopPlan(stage="gail", unit="round", n_units=n_units, columns=("round", "n_env_steps", "wall_s", "return_mean",
-                                                                          "heldout_action_error"),
+                                                                          "heldout_state_mmd"),
                     unit_column="round", eval_every=EveryUnits(1), checkpoint_every=EveryUnits(2))
 
     def evaluate() -> dict[str, Any]:
         ret, err = SCRIPT[learner.units_done]
-        return {"return_mean": ret, "heldout_action_error": err}
+        return {"return_mean": ret, "heldout_state_mmd": err}
 
     def keep(path: Path) -> None:
         path.write_text(str(learner.units_done))
@@ -123,10 +150,10 @@ def test_resume_knows_the_picks_and_puts_back_the_checkpoints_files(tmp_path: Pa
     with _loop(tmp_path, resumed_learner, 4, Resumed(checkpoint, read_state(checkpoint))) as again:
         assert {f: int(r["round"]) for f, r in again.picks.items()} == {BY_REWARD.file: 1, REWARD_FREE.file: 2}
         assert (tmp_path / BY_REWARD.file).read_text() == "1" and (tmp_path / REWARD_FREE.file).read_text() == "2"
-    # Going on to round 6: round 5 (return 9, error 0.1) becomes both picks, round 6 neither.
+    # Going on to round 6: round 5 (return 9, MMD 0.1) becomes both picks, round 6 neither.
     with _loop(tmp_path, resumed_learner, 6, Resumed(checkpoint, read_state(checkpoint))) as more:
         more.run(lambda: resumed_learner.learn(more, 6))
     assert {f: int(r["round"]) for f, r in more.picks.items()} == {BY_REWARD.file: 5, REWARD_FREE.file: 5}
     assert (tmp_path / BY_REWARD.file).read_text() == "5" and more.best == {"return_mean": 9.0, "n_env_steps": 500}
     assert [int(r["round"]) for r in read_metrics(tmp_path)] == list(range(7))
-    assert math.isfinite(float(read_metrics(tmp_path)[-1]["heldout_action_error"]))
+    assert math.isfinite(float(read_metrics(tmp_path)[-1]["heldout_state_mmd"]))

@@ -108,7 +108,7 @@ class GailLearner(PolicyWithStats):
             from gailctl.rl.cloning import clone_into_generator
 
             learner.bc_init_loss = clone_into_generator(gen, demos, vec=learner.vec, bc=bc, epochs=g.bc_init_epochs,
-                                                        seed=seed, log_dir=log_dir / "bc_init")
+                                                        seed=seed, log_dir=log_dir / "bc_init", std=g.bc_init_std)
         return learner
 
     @classmethod

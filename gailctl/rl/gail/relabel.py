@@ -242,7 +242,8 @@ class BatchedRewardCallback(BaseCallback):
             self.logger.record("rollout/ep_rew_wrapped_mean", float(np.mean(self.episode_rewards)))
 
 
-def install_batched_rewards(trainer: Any, *, scaler: Optional[ReturnScaler] = None) -> None:
+def install_batched_rewards(trainer: Any, *, scaler: Optional[ReturnScaler] = None,
+                            reward_fn: Optional[RewardFn] = None) -> None:
     """Make `trainer.train_gen` label each rollout in one reward-net call instead of per step.
 
     Replaces imitation's `RewardVecEnvWrapper` and `BufferingWrapper` with one `RolloutRecorder`
@@ -257,6 +258,8 @@ def install_batched_rewards(trainer: Any, *, scaler: Optional[ReturnScaler] = No
         trainer: an imitation `AdversarialTrainer` (GAIL or AIRL), with an on-policy
             generator (PPO), built but not yet trained or between rounds.
         scaler: scales the labels PPO trains on (gail.normalize_reward); None leaves them as labelled.
+        reward_fn: labels rollouts instead of `trainer.reward_train.predict_processed`
+            (gail.reward_form = logit: the discriminator's logit).
     """
     from gymnasium import spaces
 
@@ -265,6 +268,7 @@ def install_batched_rewards(trainer: Any, *, scaler: Optional[ReturnScaler] = No
                          "set gail.batched_rewards: false")
     recorder = RolloutRecorder(trainer.venv)
     trainer.venv_buffering = trainer.venv_wrapped = trainer.venv_train = recorder
-    trainer.gen_callback = BatchedRewardCallback(recorder, trainer.reward_train.predict_processed, scaler=scaler)
+    trainer.gen_callback = BatchedRewardCallback(recorder, reward_fn or trainer.reward_train.predict_processed,
+                                                 scaler=scaler)
     # No forced reset: a generator between rounds continues its episodes.
     trainer.gen_algo.set_env(recorder, force_reset=False)

@@ -85,7 +85,8 @@ def build_trainer(g: GailConfig, *, allow_variable_horizon: bool, venv: Any, gen
     if g.batched_rewards:
         from gailctl.rl.gail.relabel import install_batched_rewards
 
-        install_batched_rewards(trainer, scaler=scaler)
+        logit = trainer.reward_train.base.predict_processed if g.reward_form == "logit" else None
+        install_batched_rewards(trainer, scaler=scaler, reward_fn=logit)
     return trainer
 
 
