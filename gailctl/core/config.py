@@ -299,7 +299,7 @@ class GailConfig(_Section):
     """With bc_init_epochs, the generator's action spread once it is cloned: every action
     dimension's standard deviation is set to this (the cloned means stay); unset keeps the spread
     BC learned. BC's likelihood shrinks the spread with the data: Walker2d's clone of 25
-    subsampled trajectories ends at 0.035 (of 4: 0.28), and PPO, which explores by that spread,
+    subsampled trajectories ends at 0.036 (of 4: 0.28), and PPO, which explores by that spread,
     then barely moves. Box actions with a state-independent spread only (not gSDE)."""
     value_warmup_rounds: NonNegativeInt = 0
     """Rounds at the start in which PPO trains only its value function: the policy's weights and

@@ -45,11 +45,17 @@ def metrics_header(run_dir: Path) -> list[str]:
     return path.read_text(encoding="utf-8").split("\n", 1)[0].strip().split(",") if path.is_file() else []
 
 
-def _held_out(read: Any, demos: DemoSource, *, n_train: int, resumed: bool, run_dir: Path) -> Optional[HeldOutDemos]:
-    """The demonstrations the reward-free pick is measured on; None where it cannot be (dict observations,
-    or a resumed run whose metrics.csv was started without the columns)."""
-    if resumed and not set(HELDOUT_COLUMNS) <= set(metrics_header(run_dir)):
-        return None
+def _held_out_columns(run_dir: Path, *, resumed: bool) -> tuple[str, ...]:
+    """The held-out measures this invocation writes: all of them, or on a resume those its metrics.csv was
+    started with (a run begun by an older gailctl keeps its header)."""
+    if not resumed:
+        return HELDOUT_COLUMNS
+    header = metrics_header(run_dir)
+    return tuple(c for c in HELDOUT_COLUMNS if c in header)
+
+
+def _held_out(read: Any, demos: DemoSource, *, n_train: int) -> Optional[HeldOutDemos]:
+    """The demonstrations the held-out measures are taken on; None for dict observations."""
     every = read.trajectories if read.n_available <= n_train else read_demos(demos).trajectories
     return heldout_demos(every, n_train=n_train)
 
@@ -112,7 +118,8 @@ def run(cfg: Config, run_dir: Path, *, demos: DemoSource, resume: bool = False) 
     if learner.rounds_done < g.value_warmup_rounds:
         console.print(f"rounds {learner.rounds_done + 1}-{min(g.value_warmup_rounds, n_rounds)}: "
                       "PPO trains only its value function (gail.value_warmup_rounds)")
-    held = _held_out(read, demos, n_train=len(trajs), resumed=resumed is not None, run_dir=run_dir)
+    measured = _held_out_columns(run_dir, resumed=resumed is not None)
+    held = _held_out(read, demos, n_train=len(trajs)) if measured else None
     if held is not None and not held.heldout:
         console.print(f"[yellow]note:[/] reward-free selection (best_policy_reward_free.zip): {held.note}",
                       highlight=False, soft_wrap=True)
@@ -121,25 +128,28 @@ def run(cfg: Config, run_dir: Path, *, demos: DemoSource, resume: bool = False) 
         console.print(f"[yellow]warning:[/] {cut}")
     console.print(line)
 
-    def score(n_episodes: int, deterministic: bool, *, with_error: bool = False) -> dict[str, Any]:
+    # A fresh run writes every column (NaN where there is nothing held out); a resume keeps its header's.
+    columns = tuple(c for c in COLUMNS if c not in HELDOUT_COLUMNS or c in measured)
+
+    def score(n_episodes: int, deterministic: bool, *, per_round: bool = False) -> dict[str, Any]:
         with learner.policy() as policy:  # as policy.zip ships it, on raw eval envs
+            states = per_round and held is not None and STATE_COLUMN in columns
             scored = evaluate(policy, eval_venv, n_episodes=n_episodes, deterministic=deterministic,
-                              keep_states_every=EVAL_STATE_EVERY if with_error and held is not None else 0)
+                              keep_states_every=EVAL_STATE_EVERY if states else 0)
             row = scored.as_row(cfg.references)
-            if with_error:  # the same weights, on the held-out demonstrations' raw observations
+            if per_round and HELDOUT_COLUMN in columns:  # the same weights, on the held-out demonstrations' observations
                 row[HELDOUT_COLUMN] = policy_error(policy, held) if held is not None else float("nan")
-                row[STATE_COLUMN] = (held.states.mmd2(scored.states) if held is not None and scored.states is not None
-                                     else float("nan"))
+            if per_round and STATE_COLUMN in columns:  # where its episodes went, against the held-out states
+                row[STATE_COLUMN] = held.states.mmd2(scored.states) if states and scored.states is not None else float("nan")
             return row
 
-    columns = COLUMNS if held is not None or resumed is None else tuple(c for c in COLUMNS if c not in HELDOUT_COLUMNS)
     plan = LoopPlan(stage="gail", unit="round", n_units=n_rounds, columns=columns, unit_column="round",
                     eval_every=EveryUnits(max(1, math.ceil(g.eval_every / learner.steps_per_round))),
                     checkpoint_every=EveryUnits(max(1, math.ceil(g.checkpoint_every / learner.steps_per_round))),
                     bar_label=f"{g.algorithm} rounds")
     learner.stop_on_signal()
     with RunLoop(run_dir, plan, learner, resumed=resumed,
-                 evaluate=lambda: score(g.eval_episodes, g.eval_deterministic, with_error=STATE_COLUMN in columns),
+                 evaluate=lambda: score(g.eval_episodes, g.eval_deterministic, per_round=True),
                  describe=lambda stats: f"disc acc {stats['disc_acc']:.2f}", keep_best=learner.save_policy,
                  keep=(BY_REWARD, REWARD_FREE)) as loop:
         # The doctor's live checks read every row (a resumed run's after the loop cut them back to its checkpoint).

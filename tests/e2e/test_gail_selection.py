@@ -91,3 +91,28 @@ def test_kept_policies_load_match_their_rows_and_survive_resume(tmp_path: Path) 
     _check_picks(resumed, run_dir, cfg2)  # picks over the rows of both invocations
     if resumed.best_reward_free.round <= 4:
         assert (run_dir / "best_policy_reward_free.zip").read_bytes() == kept
+
+
+def test_a_run_begun_without_the_state_column_resumes_with_its_own_header(tmp_path: Path) -> None:
+    # A run started by a gailctl that measured only the action error: its metrics.csv keeps that
+    # header on --resume, the action error goes on being measured, and there is no reward-free pick.
+    from gailctl.stages import gail
+
+    cfg = load_config(ROOT / "configs/mountaincar.yaml", [*TINY, "gail.total_timesteps=256"])
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    gail.run(cfg, run_dir, demos=resolve_demos(DEMOS, flag="--demos"))
+    with open(run_dir / "metrics.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    old = [c for c in rows[0] if c != "heldout_state_mmd"]
+    with open(run_dir / "metrics.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=old, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    (run_dir / "best_policy_reward_free.zip").unlink()
+    cfg2 = cfg.model_copy(update={"gail": cfg.gail.model_copy(update={"total_timesteps": 512})})
+    resumed = gail.run(cfg2, run_dir, demos=resolve_demos(DEMOS, flag="--demos"), resume=True)
+    assert resumed.n_env_steps == 512 and resumed.best_reward_free is None
+    later = _rows(run_dir)
+    assert "heldout_state_mmd" not in later[0] and int(later[-1]["round"]) == 4
+    assert all(0.0 <= float(r["heldout_action_error"]) <= 1.0 for r in later)
