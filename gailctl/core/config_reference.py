@@ -1,5 +1,5 @@
 """The config reference, generated from the schema: every dotted key with its type, default,
-constraint and the docstring written under its field in `gailctl.core.config`.
+constraint and the docstring written under its field in `gailctl.core.config` (and its sections' modules).
 
 The documentation site renders `markdown()` at build time (`docs/plugins/main.py`), so the
 reference cannot drift from the models; `tests/unit/test_config_reference.py` checks that every
