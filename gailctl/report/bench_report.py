@@ -59,6 +59,8 @@ class Curve:
     """The per-round evaluation that picked best_policy.zip (optimistic: the highest of several)."""
     reward_free_rescored: Optional[float] = None
     """best_policy_reward_free.zip (the evaluation's states closest to held-out demonstrations') scored again on fresh final episodes."""
+    reward_free_on_training: bool = False
+    """The reward-free pick was measured on the training trajectories: the demonstrations held none beyond them."""
 
 
 def _float(text: Any) -> Optional[float]:
@@ -107,6 +109,8 @@ def load_curve(run_dir: Path) -> Curve:
         best_rescored=_float(by_reward.rescored.normalized_score) if by_reward else None,
         best_selection=_float(by_reward.selection.normalized_score) if by_reward else None,
         reward_free_rescored=_float(reward_free.rescored.normalized_score) if reward_free else None,
+        reward_free_on_training=bool(reward_free) and getattr(summary, "heldout", None) is not None
+        and not summary.heldout.heldout,
     )
 
 

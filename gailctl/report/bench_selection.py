@@ -25,7 +25,8 @@ EXPLAINED = (
     "optimism`: its per-round score minus that re-score, how much the pick flattered itself. `best by held-out "
     "demos, re-scored`: best_policy_reward_free.zip, the per-round evaluation whose visited states are "
     "closest (MMD) to the states of demonstrations the run did not learn from, scored the same way; picking it needs no reward. Means over "
-    "seeds of normalized scores; each seed's values are in results.csv.")
+    "seeds of normalized scores; each seed's values are in results.csv. A † marks picks measured on the "
+    "training trajectories, where the demonstrations held none beyond those the runs learned from.")
 
 
 def _mean(values: Sequence[Optional[float]]) -> str:
@@ -50,7 +51,8 @@ def rows(curves: Sequence[Curve]) -> list[dict[str, str]]:
             "selection optimism": _mean([c.best_selection - c.best_rescored
                                          if c.best_selection is not None and c.best_rescored is not None else None
                                          for c in group]),
-            "best by held-out demos, re-scored": _mean([c.reward_free_rescored for c in group]),
+            "best by held-out demos, re-scored": _mean([c.reward_free_rescored for c in group])
+            + (" †" if any(c.reward_free_on_training for c in group) else ""),
         })
     return out
 

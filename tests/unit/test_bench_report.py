@@ -291,3 +291,12 @@ def test_model_selection_table_from_summaries_and_older_runs_skipped(tmp_path: P
     assert wide["gail"]["selection optimism per seed"] == "s0 0.100, s1 0.400"
     assert "selection optimism per seed" not in wide["bc"]
     assert bench_selection.section(curves[2:]) == []  # runs without picks (older gail, bc): no table
+    # Demonstrations with nothing beyond the training trajectories: the pick was measured on those, and marked.
+    on_training = tmp_path / "s2"
+    _with_picks(make_run(tmp_path, "s2", [0.5, 1.0], seed=2, final=(0.8, 0.7)), selection=1.0, rescored=0.9,
+                reward_free=0.85)
+    summary = json.loads((on_training / "summary.json").read_text())
+    summary["heldout"] = {"heldout": False, "n_trajectories": 4, "n_transitions": 800, "note": "not held out"}
+    (on_training / "summary.json").write_text(json.dumps(summary))
+    (marked,) = bench_selection.rows([br.load_curve(on_training)])
+    assert marked["best by held-out demos, re-scored"] == "0.85 †" and row["best by held-out demos, re-scored"] == "0.75"
