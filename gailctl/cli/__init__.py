@@ -3,7 +3,8 @@
 `base` holds the app, the shared options and the one error boundary; the commands are grouped
 by what they run: `stage_commands` (expert, record, gail, bc, dagger, eval), `data_commands` (convert),
 `report_commands` (runs, plot, compare), `experiment_commands` (sweep, bench, tune), `config_commands` (configs).
-Importing them registers them on the app.
+Importing them registers them on the app. `stage_inputs` turns a stage command's flags and config keys
+into the inputs and config the stage runs with.
 """
 
 from __future__ import annotations

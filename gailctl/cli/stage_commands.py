@@ -8,7 +8,7 @@ prints a short summary with the run folder as the last line of stdout.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Callable, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -31,9 +31,17 @@ from gailctl.cli.base import (
     TrackOpt,
     shortcuts,
 )
+from gailctl.cli.stage_inputs import (
+    check_demos_env,
+    demos_source,
+    input_path,
+    refuse_with_resume,
+    resume_config,
+    with_path,
+)
 from gailctl.core.errors import UsageError
 from gailctl.core.tracking import check_tracker
-from gailctl.core.demo_sources import DEMOS_HELP, DEMOS_METAVAR, DemoSource, resolve_demos
+from gailctl.core.demo_sources import DEMOS_HELP, DEMOS_METAVAR
 from gailctl.core.runs import resolve_policy_zip, resolve_stats_file
 from gailctl.report.run_scores import plural
 
@@ -44,49 +52,6 @@ if TYPE_CHECKING:
 RANDOM_POLICY = "random"
 """`gailctl eval random -c CONFIG`: score uniform random actions (the normalized score's 0)."""
 
-
-
-def _refuse_with_resume(**given: Any) -> None:
-    """--resume continues a run exactly as configured: other settings would silently fork it."""
-    clash = [f"--{k.rstrip('_')}" for k, v in given.items() if v is not None and v != []]
-    if clash:
-        raise UsageError(f"--resume takes the run's own config.yaml; drop {', '.join(clash)}")
-
-
-def _resume_config(run_dir: Path, stage: str) -> Config:
-    from gailctl.core.config_load import load_config
-    from gailctl.core.runs import open_for_resume
-
-    open_for_resume(run_dir, stage=stage)  # refuse finished or foreign runs before heavy imports
-    return load_config(run_dir / "config.yaml", recorded=True)
-
-
-def _input_path(given: Optional[Path], configured: Optional[str], *, command: str, flag: str, key: str, what: str,
-                resolve: Callable[..., Path]) -> Path:
-    """A stage's input: the flag wins over the config key; resolved and made absolute."""
-    source = given if given is not None else configured
-    if source is None:
-        raise UsageError(f"{command}: no {what} given: pass {flag} or set {key} in the config")
-    return resolve(Path(source), flag=flag.split()[0] if given is not None else f"{key} =").resolve()
-
-
-def _demos_source(given: Optional[str], configured: Optional[str], *, command: str, key: str) -> DemoSource:
-    """A stage's demonstrations: --demos wins over the config key; any format `resolve_demos` accepts."""
-    source = given if given is not None else configured
-    if source is None:
-        raise UsageError(f"{command}: no demonstrations given: pass --demos {DEMOS_METAVAR} or set {key} in the config")
-    return resolve_demos(source, flag="--demos" if given is not None else f"{key} =")
-
-
-def _check_demos_env(source: DemoSource, cfg: Config, *, given: Optional[str], key: str, allow: bool) -> None:
-    """Demonstrations recorded on another env than the run's: refused, or a warning with --allow-env-mismatch."""
-    from gailctl.core.demo_sources import check_demos_env
-
-    warning = check_demos_env(source, env_id=cfg.env.id, allow=allow, flag="--demos" if given is not None else f"{key} =")
-    if warning is not None:
-        from gailctl.core.ui import console
-
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
 
 
 def _run_stage(stage: str, cfg: Config, *, runs_dir: Path, resume: Optional[Path] = None,
@@ -118,15 +83,6 @@ def _track(run_dir: Path, tracker: str) -> None:
     typer.echo(send_run(run_dir, tracker)[1], err=True)
 
 
-def _with_path(cfg: Config, section: str, key: str, value: Path | DemoSource) -> Config:
-    """The config as the run used it: the resolved input (an absolute path, or a named source) in its section."""
-    sec = getattr(cfg, section)
-    text = value.spec if isinstance(value, DemoSource) else str(value.resolve())
-    return cfg.model_copy(update={section: sec.model_copy(update={key: text})})
-
-
-
-
 @app.command()
 @boundary
 def expert(
@@ -139,8 +95,8 @@ def expert(
 ) -> None:
     """Train a PPO expert: periodic evaluation, checkpoints, metrics, a final SB3 model.zip."""
     if resume is not None:
-        _refuse_with_resume(config=config, set_=set_, seed=seed)
-        cfg = _resume_config(resume, "expert")
+        refuse_with_resume(config=config, set_=set_, seed=seed)
+        cfg = resume_config(resume, "expert")
     else:
         cfg = config_from_options(config, set_, seed)
     run_dir, summary = _run_stage("expert", cfg, runs_dir=runs_dir, resume=resume, track=check_tracker(track))
@@ -197,19 +153,19 @@ def record(
         source = (f"played by a person: {summary['ended']}; {summary['n_redone']} redone, "
                   f"{summary['n_ended_early']} ended once over")
     else:
-        expert_zip = _input_path(expert, cfg.record.expert, command="record", flag="--expert RUN_OR_ZIP", key="record.expert",
+        expert_zip = input_path(expert, cfg.record.expert, command="record", flag="--expert RUN_OR_ZIP", key="record.expert",
                                  what="expert", resolve=resolve_policy_zip)
-        cfg = _with_path(cfg, "record", "expert", expert_zip)
+        cfg = with_path(cfg, "record", "expert", expert_zip)
         stats_file = None
         if vecnormalize is not None or cfg.record.vecnormalize is not None:
-            stats_file = _input_path(vecnormalize, cfg.record.vecnormalize, command="record", flag="--vecnormalize FILE",
+            stats_file = input_path(vecnormalize, cfg.record.vecnormalize, command="record", flag="--vecnormalize FILE",
                                      key="record.vecnormalize", what="statistics", resolve=resolve_stats_file)
         else:
             from gailctl.core.hub_experts import hub_stats
 
             stats_file = hub_stats(expert_zip)  # a Hub-layout expert's own statistics (restricted unpickler)
         if stats_file is not None:
-            cfg = _with_path(cfg, "record", "vecnormalize", stats_file)
+            cfg = with_path(cfg, "record", "vecnormalize", stats_file)
         run_dir, summary = _run_stage("record", cfg, runs_dir=runs_dir, expert_zip=expert_zip, stats_file=stats_file,
                                       minari_id=minari_id)
         source = f"{'deterministic' if summary['deterministic'] else 'stochastic'} expert"
@@ -279,14 +235,14 @@ def gail(
 ) -> None:
     """Run GAIL (imitation's trainer) on demonstrations; per-round metrics and checkpoints."""
     if resume is not None:
-        _refuse_with_resume(config=config, set_=set_, seed=seed, demos=demos, **{"allow-env-mismatch": allow_env_mismatch or None})
-        cfg = _resume_config(resume, "gail")
+        refuse_with_resume(config=config, set_=set_, seed=seed, demos=demos, **{"allow-env-mismatch": allow_env_mismatch or None})
+        cfg = resume_config(resume, "gail")
     else:
         cfg = config_from_options(config, set_, seed)
-    source = _demos_source(demos, cfg.gail.demos, command="gail", key="gail.demos")
+    source = demos_source(demos, cfg.gail.demos, command="gail", key="gail.demos")
     if resume is None:  # a resumed run took its demonstrations when it started
-        _check_demos_env(source, cfg, given=demos, key="gail.demos", allow=allow_env_mismatch)
-        cfg = _with_path(cfg, "gail", "demos", source)
+        check_demos_env(source, cfg, given=demos, key="gail.demos", allow=allow_env_mismatch)
+        cfg = with_path(cfg, "gail", "demos", source)
     run_dir, summary = _run_stage("gail", cfg, runs_dir=runs_dir, resume=resume, demos=source, track=check_tracker(track))
     final = summary["final"]
     finish(run_dir, [
@@ -313,9 +269,9 @@ def bc(
     """Behavioural cloning (imitation's BC) on demonstrations: the baseline GAIL is compared with."""
     cfg = config_from_options(config, set_, seed)
     key = "bc.demos" if cfg.bc.demos or not cfg.gail.demos else "gail.demos"
-    source = _demos_source(demos, cfg.bc.demos or cfg.gail.demos, command="bc", key=key)
-    _check_demos_env(source, cfg, given=demos, key=key, allow=allow_env_mismatch)
-    cfg = _with_path(cfg, "bc", "demos", source)
+    source = demos_source(demos, cfg.bc.demos or cfg.gail.demos, command="bc", key=key)
+    check_demos_env(source, cfg, given=demos, key=key, allow=allow_env_mismatch)
+    cfg = with_path(cfg, "bc", "demos", source)
     run_dir, summary = _run_stage("bc", cfg, runs_dir=runs_dir, demos=source, track=check_tracker(track))
     final = summary["final"]
     finish(run_dir, [
@@ -341,9 +297,9 @@ def dagger(
 ) -> None:
     """Interactive imitation: the policy acts, an expert (--expert) or you (--human) label, BC retrains on all labels."""
     if resume is not None:
-        _refuse_with_resume(config=config, set_=set_, seed=seed, demos=demos, expert=expert, rounds=rounds,
+        refuse_with_resume(config=config, set_=set_, seed=seed, demos=demos, expert=expert, rounds=rounds,
                             human=human or None, **{"allow-env-mismatch": allow_env_mismatch or None})
-        cfg = _resume_config(resume, "dagger")
+        cfg = resume_config(resume, "dagger")
     else:
         cfg = config_from_options(config, set_, seed, rounds=("--rounds", "dagger.rounds", rounds))
         if human and expert is not None:
@@ -353,7 +309,7 @@ def dagger(
     d = cfg.dagger
     expert_zip = None
     if d.teacher == "expert":
-        expert_zip = _input_path(expert, d.expert, command="dagger", flag="--expert RUN_OR_ZIP", key="dagger.expert",
+        expert_zip = input_path(expert, d.expert, command="dagger", flag="--expert RUN_OR_ZIP", key="dagger.expert",
                                  what="expert", resolve=resolve_policy_zip)
     else:
         from gailctl.rl.env.human import check_display, check_keymap
@@ -367,13 +323,13 @@ def dagger(
         if demos is None and configured is None:
             raise UsageError(f"dagger: no starting demonstrations given: pass --demos {DEMOS_METAVAR} or set {key} "
                              "in the config (or set dagger.start_from_demos=false)")
-        demos_dir = _demos_source(demos, configured, command="dagger", key=key)
+        demos_dir = demos_source(demos, configured, command="dagger", key=key)
     if resume is None:
         if demos_dir is not None:
-            _check_demos_env(demos_dir, cfg, given=demos, key="dagger.demos", allow=allow_env_mismatch)
-            cfg = _with_path(cfg, "dagger", "demos", demos_dir)
+            check_demos_env(demos_dir, cfg, given=demos, key="dagger.demos", allow=allow_env_mismatch)
+            cfg = with_path(cfg, "dagger", "demos", demos_dir)
         if expert_zip is not None:
-            cfg = _with_path(cfg, "dagger", "expert", expert_zip)
+            cfg = with_path(cfg, "dagger", "expert", expert_zip)
     run_dir, summary = _run_stage("dagger", cfg, runs_dir=runs_dir, resume=resume, expert_zip=expert_zip,
                                   demos_dir=demos_dir)
     final, reached = summary["final"], summary.get("reached")
