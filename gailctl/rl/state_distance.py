@@ -53,10 +53,11 @@ class StateReference:
         mean, std = x.mean(0), x.std(0)
         scale = np.where(std > 1e-6, std, 1.0)  # a constant feature stays as it is instead of blowing up
         z = (x - mean) / scale
-        d = np.sqrt(_sq_dists(z, z)[np.triu_indices(len(z), k=1)])
+        sq = _sq_dists(z, z)
+        d = np.sqrt(sq[np.triu_indices(len(z), k=1)])
         positive = d[d > 0]
         bandwidth = float(np.median(positive)) if len(positive) else 1.0
-        kxx = float(np.exp(-_sq_dists(z, z) / (2.0 * bandwidth**2)).mean())
+        kxx = float(np.exp(-sq / (2.0 * bandwidth**2)).mean())
         return cls(states=z, mean=mean, scale=scale, bandwidth=bandwidth, kxx=kxx)
 
     def mmd2(self, obs: np.ndarray) -> float:
