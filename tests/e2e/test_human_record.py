@@ -16,9 +16,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pytest
+
+from tests.xvfb import virtual_display
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -85,16 +88,9 @@ def run_lengths(actions: list[str]) -> list[tuple[str, int]]:
 
 
 @pytest.fixture
-def display():
-    name = f":{150 + os.getpid() % 100}"
-    xvfb = subprocess.Popen(["Xvfb", name, "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(1.0)
-    try:
+def display() -> Iterator[str]:
+    with virtual_display() as name:
         yield name
-    finally:
-        xvfb.terminate()
-        xvfb.wait(timeout=10)
 
 
 def screenshot(display: str, out: Path, window: str) -> np.ndarray:

@@ -11,12 +11,13 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
 
 import pytest
+
+from tests.xvfb import virtual_display
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -189,11 +190,7 @@ def test_bad_config_is_one_line_exit_2(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Debian's xvfb for a virtual display")
 def test_render_opens_a_window_where_a_display_exists(tmp_path: Path) -> None:
-    display = f":{90 + os.getpid() % 100}"
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        time.sleep(1.0)
+    with virtual_display() as display:
         env = {**no_display_env(), "DISPLAY": display}
         proc = gailctl("eval", "experts/cartpole/model.zip", "-c", "configs/cartpole.yaml", "--episodes", "1",
                        "--render", "--runs-dir", str(tmp_path), env=env)
@@ -202,6 +199,3 @@ def test_render_opens_a_window_where_a_display_exists(tmp_path: Path) -> None:
         assert summary["rendered"]["mode"] == "window"
         assert summary["rendered"]["returns"] == [500.0]
         assert not (run / "video.mp4").exists()
-    finally:
-        xvfb.terminate()
-        xvfb.wait(timeout=10)
