@@ -5,6 +5,7 @@ clients once its number arrives (no fixed sleep that a loaded machine can outrun
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 from contextlib import contextmanager
 from typing import Iterator
@@ -19,17 +20,11 @@ def virtual_display(timeout: float = 30.0) -> Iterator[str]:
     os.close(write)
     try:
         with os.fdopen(read) as fh:  # Xvfb writes the number once it accepts clients; EOF if it died
-            number = _read_line(fh, timeout)
+            ready, _, _ = select.select([fh], [], [], timeout)
+            number = fh.readline().strip() if ready else ""
         if not number:
-            raise RuntimeError(f"Xvfb did not start (exit code {xvfb.poll()})")
+            raise RuntimeError(f"Xvfb gave no display within {timeout:.0f} s (exit code {xvfb.poll()})")
         yield f":{number}"
     finally:
         xvfb.terminate()
         xvfb.wait(timeout=10)
-
-
-def _read_line(fh, timeout: float) -> str:  # noqa: ANN001
-    import select
-
-    ready, _, _ = select.select([fh], [], [], timeout)
-    return fh.readline().strip() if ready else ""
