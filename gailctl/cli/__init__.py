@@ -17,5 +17,6 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point; under `python -m gailctl` too, usage lines and errors name `gailctl`
+    (Click would otherwise call it `python -m gailctl` and read `-m gailctl` as part of the command)."""
+    app(prog_name="gailctl")

@@ -168,6 +168,14 @@ def test_help_shows_set_as_key_value(command):
     assert "--set KEY=VALUE" in result.stdout and "list[str]" not in result.stdout, result.stdout
 
 
+def test_python_dash_m_names_the_command_gailctl():
+    """`python -m gailctl` is the same command: its usage errors and help say `gailctl`, not `python -m gailctl`."""
+    bad = subprocess.run([sys.executable, "-m", "gailctl", "gail", "--bogus"], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert bad.returncode == 2 and bad.stderr.strip() == "error: gail: no such option: --bogus (see gailctl gail --help)", bad.stderr
+    shown = subprocess.run([sys.executable, "-m", "gailctl", "gail", "--help"], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert shown.returncode == 0 and "Usage: gailctl gail [OPTIONS]" in shown.stdout, shown.stdout
+
+
 def test_startup_does_not_import_heavy_libraries():
     code = "import gailctl.cli, sys; print('torch' in sys.modules, 'stable_baselines3' in sys.modules, 'imitation' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60, check=True)
