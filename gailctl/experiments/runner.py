@@ -231,7 +231,8 @@ def ray_session(ray: Any, *, run_dir: Path, address: Optional[str], info: dict[s
             real, too_long = ray_temp_dir(run_dir)
             real.mkdir(parents=True, exist_ok=True)  # a resumed tune starts a second session there
             if too_long:  # a short path in /tmp that points into the experiment's folder
-                link = Path(tempfile.mkdtemp(prefix="gailctl-ray-", dir="/tmp" if Path("/tmp").is_dir() else None)) / "r"
+                _remove_stale_short_links(real)
+                link = Path(tempfile.mkdtemp(prefix="gailctl-ray-", dir=_short_root())) / "r"
                 link.symlink_to(real, target_is_directory=True)
             num_cpus = os.cpu_count() or 1
             info.update(address="embedded", num_cpus=num_cpus, temp_dir=str(real), temp_dir_link=None if link is None else str(link))
@@ -320,6 +321,23 @@ def tensorboard_hint(trials_dir: Path) -> str:
     import shlex
 
     return f"TensorBoard: tensorboard --logdir {shlex.quote(str(trials_dir))}"
+
+
+def _short_root() -> Path:
+    """Where the short links go: /tmp, whose path is short, or the system's temp dir without one."""
+    return Path("/tmp") if Path("/tmp").is_dir() else Path(tempfile.gettempdir())
+
+
+def _remove_stale_short_links(real: Path) -> None:
+    """Remove /tmp links to `real` that a killed driver of this experiment left (it could not clean up).
+
+    Only links into this experiment's own Ray folder are touched; its lock keeps a second driver out.
+    """
+    for old in _short_root().glob("gailctl-ray-*/r"):
+        with contextlib.suppress(OSError):
+            if old.is_symlink() and Path(os.readlink(old)) == real:
+                old.unlink()
+                old.parent.rmdir()
 
 
 def _unlink_short_temp_dir(link: Path, real: Path) -> None:

@@ -111,6 +111,8 @@ def test_a_killed_worker_goes_on_from_its_checkpoint_and_a_killed_drivers_sweep_
     assert resumed.returncode == 0, resumed.stderr
     assert Path(resumed.stdout.strip().splitlines()[-1]) == sweep_dir
     assert "1 gail trial(s) left (1 from their checkpoints)" in resumed.stderr
+    # The killed driver's short /tmp link to the sweep's Ray folder went with the resume's own.
+    assert not [p for p in Path("/tmp").glob("gailctl-ray-*/r") if Path(os.readlink(p)) == sweep_dir / "ray"]
     summary = summary_of(sweep_dir)
     assert summary["status"] == "finished" and summary["n_finished"] == 2 and len(summary["resumed"]) == 1
     assert sorted((sweep_dir / "trials").iterdir()) == sorted([long, short]), "a trial started over in a new run folder"

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -270,6 +271,29 @@ def test_ray_session_from_a_relative_runs_dir_links_to_the_real_folder(tmp_path,
     assert ray.temp_dir_seen == (tmp_path / run_dir / "ray").resolve()
     assert info["temp_dir"] == str(tmp_path / run_dir / "ray")
     assert not link.exists() and not link.parent.exists()  # the /tmp link is removed at the end
+
+
+def test_a_killed_drivers_short_link_is_removed_when_its_experiment_starts_ray_again(tmp_path):
+    """A SIGKILLed driver cannot remove its /tmp link; the experiment's next Ray start (its resume) does,
+    and leaves alone the links of other experiments."""
+    run_dir = tmp_path / ("sweep__" + "x" * 90)
+    (run_dir / "ray").mkdir(parents=True)
+    other = tmp_path / "other" / "ray"
+    other.mkdir(parents=True)
+    stale, foreign = (Path(tempfile.mkdtemp(prefix="gailctl-ray-", dir="/tmp")) / "r" for _ in range(2))
+    stale.symlink_to(run_dir / "ray", target_is_directory=True)
+    foreign.symlink_to(other, target_is_directory=True)
+    try:
+        info: dict[str, Any] = {}
+        with runner.ray_session(FakeRay(), run_dir=run_dir, address=None, info=info):
+            assert not stale.parent.exists() and Path(info["temp_dir_link"]).is_dir()
+        assert foreign.is_symlink() and not Path(info["temp_dir_link"]).exists()
+    finally:
+        for link in (stale, foreign):
+            if link.is_symlink():
+                link.unlink()
+            if link.parent.exists():
+                link.parent.rmdir()
 
 
 def test_ray_that_cannot_start_is_one_line_that_says_where_and_what_to_do(tmp_path):
