@@ -100,7 +100,7 @@ def bench(
 ) -> None:
     """Benchmark GAIL (and BC) over configs x seeds x numbers of demonstrations: table, CSV, curves."""
     from gailctl.experiments.bench import QUICK_SEEDS, BenchPlan, parse_n_demos, resume_bench, run_bench, suite_configs
-    from gailctl.experiments.runner import require_ray
+    from gailctl.experiments.ray_session import require_ray
 
     track = check_tracker(track)
     if resume is not None:

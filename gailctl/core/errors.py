@@ -28,3 +28,12 @@ class Interrupted(GailctlError):
     """SIGINT/SIGTERM stopped a run after a checkpoint; `gailctl STAGE --resume RUN` continues it."""
 
     exit_code = 130
+
+
+def one_line_error(exc: BaseException) -> str:
+    """Our errors as they are; anything else as `Type: first line`, like the CLI prints them."""
+    if isinstance(exc, GailctlError):
+        return str(exc)
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    return f"{type(exc).__name__}: {first[:300]}" if first else type(exc).__name__

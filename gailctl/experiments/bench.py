@@ -21,10 +21,10 @@ from gailctl.core import cpu_load
 from gailctl.report import bench_report
 from gailctl.core.config_load import load_config
 from gailctl.core import shipped
-from gailctl.core.errors import GailctlError, Interrupted, UsageError
+from gailctl.core.errors import GailctlError, Interrupted, UsageError, one_line_error
 from gailctl.core.paths import shown_path
 from gailctl.core.runs import atomic_write_text, create_run, now_iso, read_summary, run_lock, write_run_header, write_summary
-from gailctl.experiments.runner import DEFAULT_MAX_FAILURES, NEVER_STARTED, check_max_failures, one_line_error
+from gailctl.experiments.runner import DEFAULT_MAX_FAILURES, NEVER_STARTED, check_max_failures
 from gailctl.experiments.trial_list import TRIALS_FILE, new_trial_list, read_trial_list, run_trials
 from gailctl.experiments.trial_runs import RUNS_FILE
 from gailctl.experiments.sweep_outputs import restarts_cell

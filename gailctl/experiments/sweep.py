@@ -22,7 +22,7 @@ from typing import Any, Optional, Sequence
 import yaml
 
 from gailctl.core.config_load import config_from_dict, config_to_yaml
-from gailctl.core.errors import Interrupted, UsageError
+from gailctl.core.errors import Interrupted, UsageError, one_line_error
 from gailctl.core.paths import shown_path
 from gailctl.core.runs import (
     append_command,
@@ -35,18 +35,14 @@ from gailctl.core.runs import (
     write_summary,
 )
 from gailctl.experiments.plans import SweepPlan, check_trial_data, plan_sweep, saved_plan, trial_payload
+from gailctl.experiments.ray_session import check_address, import_ray, require_ray, tensorboard_hint
 from gailctl.experiments.runner import (
     DEFAULT_MAX_FAILURES,
     NEVER_STARTED,
     RESULT_COLUMNS,
     TrialOutcome,
-    check_address,
     check_max_failures,
-    import_ray,
-    one_line_error,
     payload_trainable,
-    require_ray,
-    tensorboard_hint,
 )
 from gailctl.experiments.runner import run_on_ray as run_trials_on_ray
 from gailctl.experiments.sweep_outputs import SweepOutcome, aggregate, fmt

@@ -33,7 +33,8 @@ from gailctl.core.errors import Interrupted, UsageError
 from gailctl.core.paths import shown_path
 from gailctl.core.runs import append_command, atomic_write_text, create_run, now_iso, read_summary, run_lock, write_run_header, write_summary
 from gailctl.experiments.plans import check_trial_data
-from gailctl.experiments.runner import DEFAULT_MAX_FAILURES, check_address, check_max_failures, import_ray, require_ray, run_on_ray, tensorboard_hint
+from gailctl.experiments.ray_session import check_address, import_ray, require_ray, tensorboard_hint
+from gailctl.experiments.runner import DEFAULT_MAX_FAILURES, check_max_failures, run_on_ray
 from gailctl.experiments.trial_runs import RUNS_FILE, settle_all
 from gailctl.experiments.tune_outputs import TuneOutcome, counted_row, write_outputs
 from gailctl.experiments.tune_plan import (

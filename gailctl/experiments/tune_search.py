@@ -163,7 +163,7 @@ def point_trainable(config: dict[str, Any], *, context: dict[str, Any]) -> None:
     """
     from ray import tune
 
-    from gailctl.experiments.runner import one_line_error
+    from gailctl.core.errors import one_line_error
 
     try:
         entry = run_point(config, context)

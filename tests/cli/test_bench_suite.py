@@ -111,7 +111,7 @@ def test_bench_says_what_happened_to_its_trials(tmp_path: Path, monkeypatch: pyt
     import gailctl.experiments.sweep as sweep
     from gailctl.experiments.runner import RESULT_COLUMNS
 
-    monkeypatch.setattr("gailctl.experiments.runner.require_ray", lambda: None)
+    monkeypatch.setattr("gailctl.experiments.ray_session.require_ray", lambda: None)
 
     def ran(payload, labels, **_kw):  # noqa: ANN001, ANN003, ANN202
         assert len(payload["trials"]) == len(statuses)
@@ -143,7 +143,7 @@ def test_a_bench_that_stops_on_an_exception_says_so_in_its_summary(tmp_path: Pat
     error, or `interrupted` after a Ctrl-C."""
     import gailctl.experiments.sweep as sweep
 
-    monkeypatch.setattr("gailctl.experiments.runner.require_ray", lambda: None)
+    monkeypatch.setattr("gailctl.experiments.ray_session.require_ray", lambda: None)
 
     def ray_fails(*_a, **_kw):  # noqa: ANN002, ANN003, ANN202
         raise stop
@@ -167,7 +167,7 @@ def test_bench_resume_reruns_only_the_unfinished_trials(tmp_path: Path, monkeypa
     import gailctl.experiments.sweep as sweep
     from gailctl.experiments.runner import RESULT_COLUMNS
 
-    monkeypatch.setattr("gailctl.experiments.runner.require_ray", lambda: None)
+    monkeypatch.setattr("gailctl.experiments.ray_session.require_ray", lambda: None)
     calls: list[dict] = []
     first_statuses = ["finished", "interrupted", "failed", "finished"]  # by seed 0-3
 
@@ -206,7 +206,7 @@ def test_bench_resume_after_the_bench_was_killed_keeps_the_logged_trials(tmp_pat
     import gailctl.experiments.sweep as sweep
     from gailctl.experiments.runner import RESULT_COLUMNS
 
-    monkeypatch.setattr("gailctl.experiments.runner.require_ray", lambda: None)
+    monkeypatch.setattr("gailctl.experiments.ray_session.require_ray", lambda: None)
     calls: list[list[int]] = []
 
     def ran(payload, labels, *, record, **_kw):  # noqa: ANN001, ANN003, ANN202

@@ -36,7 +36,7 @@ def _patch(monkeypatch: pytest.MonkeyPatch, module: str, name: str) -> list[dict
         raise Reached
 
     monkeypatch.setattr(importlib.import_module(module), name, fake)
-    monkeypatch.setattr("gailctl.experiments.runner.require_ray", lambda: None)
+    monkeypatch.setattr("gailctl.experiments.ray_session.require_ray", lambda: None)
     return seen
 
 

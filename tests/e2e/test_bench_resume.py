@@ -29,7 +29,7 @@ def in_process(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[dict], str]]:
     from gailctl.experiments.runner import run_trial
 
     monkeypatch.chdir(ROOT)
-    monkeypatch.setattr("gailctl.experiments.runner.require_ray", lambda: None)
+    monkeypatch.setattr("gailctl.experiments.ray_session.require_ray", lambda: None)
     calls: list[tuple[list[dict], str]] = []
 
     def run_payload(payload, labels, *, what, **_kw):  # noqa: ANN001, ANN003, ANN202

@@ -28,9 +28,10 @@ from gailctl.core.demo_sources import DemoSource
 from gailctl.experiments import sweep
 from gailctl.cli import app
 from gailctl.core.errors import ConfigError, GailctlError, UsageError
-from gailctl.experiments import runner
+from gailctl.experiments import ray_session
 from gailctl.experiments.plans import expand_trials, parse_grid, parse_seeds, plan_sweep, trial_payload
-from gailctl.experiments.runner import RAY_SOCKET_TAIL, UNIX_SOCKET_MAX, ray_temp_dir, run_trial
+from gailctl.experiments.ray_session import RAY_SOCKET_TAIL, UNIX_SOCKET_MAX, ray_temp_dir
+from gailctl.experiments.runner import run_trial
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -239,7 +240,7 @@ def test_ray_temp_dir_is_inside_the_sweep_folder_and_linked_when_too_long_for_so
 
 
 class FakeRay:
-    """Stands in for the `ray` module in `runner.ray_session`: records what `init` was given."""
+    """Stands in for the `ray` module in `ray_session.ray_session`: records what `init` was given."""
 
     def __init__(self, fail: BaseException | None = None) -> None:
         self.inits: list[dict[str, Any]] = []
@@ -265,7 +266,7 @@ def test_ray_session_from_a_relative_runs_dir_links_to_the_real_folder(tmp_path,
     run_dir = Path("runs") / ("bench__seals-CartPole-v0__s0-1__20260101-000000" + "x" * 60)  # too long for Ray's sockets
     run_dir.mkdir(parents=True)
     ray, info = FakeRay(), {}
-    with runner.ray_session(ray, run_dir=run_dir, address=None, info=info):
+    with ray_session.ray_session(ray, run_dir=run_dir, address=None, info=info):
         link = Path(info["temp_dir_link"])
         assert link.is_dir(), f"{link} dangles: it points at {os.readlink(link)}"
     assert ray.temp_dir_seen == (tmp_path / run_dir / "ray").resolve()
@@ -285,7 +286,7 @@ def test_a_killed_drivers_short_link_is_removed_when_its_experiment_starts_ray_a
     foreign.symlink_to(other, target_is_directory=True)
     try:
         info: dict[str, Any] = {}
-        with runner.ray_session(FakeRay(), run_dir=run_dir, address=None, info=info):
+        with ray_session.ray_session(FakeRay(), run_dir=run_dir, address=None, info=info):
             assert not stale.parent.exists() and Path(info["temp_dir_link"]).is_dir()
         assert foreign.is_symlink() and not Path(info["temp_dir_link"]).exists()
     finally:
@@ -300,7 +301,7 @@ def test_ray_that_cannot_start_is_one_line_that_says_where_and_what_to_do(tmp_pa
     run_dir = tmp_path / ("x" * 90)
     run_dir.mkdir()
     with pytest.raises(GailctlError) as caught:
-        with runner.ray_session(FakeRay(fail=FileExistsError(17, "File exists")), run_dir=run_dir, address=None, info={}):
+        with ray_session.ray_session(FakeRay(fail=FileExistsError(17, "File exists")), run_dir=run_dir, address=None, info={}):
             pass
     message = str(caught.value)
     assert message.startswith("Ray could not start its embedded cluster (its files go to ") and "\n" not in message
@@ -313,10 +314,10 @@ def test_tune_runs_quietly_and_puts_the_environment_back(monkeypatch):
     import os
 
     monkeypatch.delenv("RAY_AIR_NEW_OUTPUT", raising=False)
-    with runner.quiet_tune():
+    with ray_session.quiet_tune():
         assert os.environ["RAY_AIR_NEW_OUTPUT"] == "0"
     assert "RAY_AIR_NEW_OUTPUT" not in os.environ
-    assert runner.tensorboard_hint(Path("/runs/sweep x/trials")) == "TensorBoard: tensorboard --logdir '/runs/sweep x/trials'"
+    assert ray_session.tensorboard_hint(Path("/runs/sweep x/trials")) == "TensorBoard: tensorboard --logdir '/runs/sweep x/trials'"
 
 
 # --- one trial -------------------------------------------------------------------------
@@ -496,10 +497,10 @@ def test_an_address_nobody_listens_on_is_refused_at_once():
         port = s.getsockname()[1]
     for address in (f"127.0.0.1:{port}", f"ray://127.0.0.1:{port}"):
         with pytest.raises(UsageError, match=rf"^--address {address}: no Ray cluster answers there"):
-            runner.check_address(address, timeout_s=2)
-    runner.check_address("auto")  # left to ray.init
+            ray_session.check_address(address, timeout_s=2)
+    ray_session.check_address("auto")  # left to ray.init
     with pytest.raises(UsageError, match="empty"):
-        runner.check_address(" ")
+        ray_session.check_address(" ")
 
 
 def test_progress_lines_number_trials_as_the_table_does(monkeypatch):
