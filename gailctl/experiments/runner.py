@@ -1,9 +1,9 @@
 """The one trial runner: sweep, bench and tune trials all run here, as Ray Tune trials.
 
 On the Ray session `ray_session` opens (an embedded cluster whose temporary files live in the
-experiment's folder, or one joined with `--address`), it builds the `ray.tune.Tuner` (a list of trial payloads as a grid, or a search algorithm such as
-Optuna's TPE drawing `num_samples` points), and returning what each trial reported. What a
-trial does is the caller's trainable; `run_trial` is the common one: one ordinary gailctl run
+experiment's folder, or one joined with `--address`), it builds the `ray.tune.Tuner` (a list of
+trial payloads as a grid, or a search algorithm such as Optuna's TPE drawing `num_samples`
+points) and returns what each trial reported. What a trial does is the caller's trainable; `run_trial` is the common one: one ordinary gailctl run
 folder through `gailctl.core.execution.execute`, its final scores as the result.
 
 Nothing here imports Ray, torch or Optuna at module level.
