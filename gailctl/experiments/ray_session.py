@@ -24,6 +24,7 @@ UNIX_SOCKET_MAX = 107
 RAY_SOCKET_TAIL = len("/session_2026-01-01_00-00-00_000000_4194304/sockets/plasma_store.99")
 """What Ray appends to its temp dir for its longest socket path."""
 
+
 def require_ray() -> None:
     """Refuse at once, without importing Ray (seconds), when the extra is not installed."""
     try:

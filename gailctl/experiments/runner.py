@@ -12,7 +12,6 @@ Nothing here imports Ray, torch or Optuna at module level.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import sys
 from dataclasses import dataclass
@@ -25,8 +24,6 @@ from gailctl.core.errors import Interrupted, UsageError, one_line_error
 from gailctl.experiments import DEFAULT_MAX_FAILURES
 from gailctl.experiments.ray_session import import_ray, quiet_tune, ray_session, sigterm_interrupts
 from gailctl.report.run_scores import final_scores
-
-log = logging.getLogger(__name__)
 
 RESULT_COLUMNS = ("status", "return_mean", "return_std", "normalized_score", "sampled_normalized_score", "final_episodes",
                   "last_round_normalized_score", "n_env_steps", "wall_s", "restarts", "restarted_from", "run_dir", "error")
