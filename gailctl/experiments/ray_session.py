@@ -99,7 +99,7 @@ def ray_session(ray: Any, *, run_dir: Path, address: Optional[str], info: dict[s
             info.update(address=address, num_cpus=int(ray.cluster_resources().get("CPU", 1)))
         else:
             real, too_long = ray_temp_dir(run_dir)
-            real.mkdir(parents=True, exist_ok=True)  # a resumed tune starts a second session there
+            real.mkdir(parents=True, exist_ok=True)  # a resumed tune starts another Ray session there
             if too_long:  # a short path in /tmp that points into the experiment's folder
                 _remove_stale_short_links(real)
                 link = Path(tempfile.mkdtemp(prefix="gailctl-ray-", dir=_short_root())) / "r"
