@@ -37,3 +37,13 @@ def gail_learner() -> Callable[..., Any]:
                                  log_dir=log_dir)
 
     return make
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`-n` without a `--dist` mode of one's own: whole files to a worker, the Ray files together (tests/scheduling.py)."""
+    if config.getvalue("dist") != "load":
+        return None
+    from tests.scheduling import make_scheduler
+
+    return make_scheduler(config, log)

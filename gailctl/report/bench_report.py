@@ -257,12 +257,17 @@ def summarize(curves: Sequence[Curve], *, at_steps: Sequence[int]) -> list[dict[
 
 
 def final_scores(curves: Sequence[Curve]) -> dict[tuple[str, str, str, str], list[float]]:
-    """Each bench row's final scores over its seeds (seed order), keyed as `bench_stats.row_key` keys rows."""
+    """Each bench row's final scores over its seeds (seed order), keyed as `bench_stats.row_key` keys rows.
+
+    To the three places `final per seed` prints, so that the pages, which read them back from
+    results.csv, compute the same IQMs and P(X > BC): two seeds equal to three places are a tie
+    (counting half) in both.
+    """
     out: dict[tuple[str, str, str, str], list[float]] = {}
     for c in sorted(curves, key=lambda c: c.seed):
         final = _final(c)
         if final is not None:
-            out.setdefault((c.env_id, c.method, str(c.n_demos), str(c.subsample_every)), []).append(final)
+            out.setdefault((c.env_id, c.method, str(c.n_demos), str(c.subsample_every)), []).append(round(final, 3))
     return out
 
 

@@ -80,7 +80,7 @@ ray.shutdown()
 EOF
 fi
 
-ps -eo pid,args >"$work/ps_before_stop.txt"
+ps -ww -eo pid,args >"$work/ps_before_stop.txt"  # -ww: whole command lines, whatever COLUMNS says
 "$ray" stop >"$work/stop.log" 2>&1
 echo $? >"$work/stop.rc"
 # Every process left in the namespace but this script (its pid 1). `ray stop` waits for what it

@@ -36,10 +36,24 @@ RUN_FILES = ("config.yaml", "command.txt", "metrics.csv", "metrics.jsonl", "summ
 
 
 def tmp_ray_state() -> tuple[set[str], set[str]]:
-    """What Ray could leave in /tmp: its default temp dir's sessions, and our short links."""
+    """What Ray could leave in /tmp: its default temp dir's sessions, and our short-link folders."""
     default = Path("/tmp/ray")
     sessions = {p.name for p in default.iterdir()} if default.is_dir() else set()
     return sessions, {p.name for p in Path("/tmp").glob("gailctl-ray-*")}
+
+
+def left_in_tmp(before: tuple[set[str], set[str]], runs_dir: Path) -> tuple[set[str], set[str]]:
+    """What appeared in /tmp since `before` and is this sweep's: new Ray sessions, and new short-link
+    folders unless their link leads into another experiment's folder (another sweep running meanwhile,
+    a test's on another worker or the user's, owns those)."""
+    sessions, folders = tmp_ray_state()
+    ours = set()
+    for name in folders - before[1]:
+        link = Path("/tmp") / name / "r"
+        target = os.readlink(link) if link.is_symlink() else None
+        if target is None or Path(os.path.realpath(runs_dir)) in Path(os.path.realpath(target)).parents:
+            ours.add(name)
+    return sessions - before[0], ours
 
 
 def sweep(*args: str, runs_dir: Path, relative: bool = False) -> tuple[subprocess.CompletedProcess, Path]:
@@ -49,7 +63,7 @@ def sweep(*args: str, runs_dir: Path, relative: bool = False) -> tuple[subproces
                            "--runs-dir", os.path.relpath(runs_dir, ROOT) if relative else str(runs_dir)],
                           cwd=ROOT, capture_output=True, text=True, env=os.environ.copy(), timeout=300)
     assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
-    assert tmp_ray_state() == before, "Ray left files in /tmp"
+    assert left_in_tmp(before, runs_dir) == (set(), set()), "Ray left files in /tmp"
     sweep_dir = Path(proc.stdout.strip().splitlines()[-1])
     assert sweep_dir.parent.resolve() == runs_dir.resolve() and sweep_dir.name.startswith("sweep__seals-CartPole-v0__s")
     # No Tune banner, no TensorBoard path into Ray's temporary session folder, no Ray WARNING

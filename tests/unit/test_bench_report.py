@@ -300,3 +300,20 @@ def test_model_selection_table_from_summaries_and_older_runs_skipped(tmp_path: P
     (on_training / "summary.json").write_text(json.dumps(summary))
     (marked,) = bench_selection.rows([br.load_curve(on_training)])
     assert marked["best by held-out demos, re-scored"] == "0.85 †" and row["best by held-out demos, re-scored"] == "0.75"
+
+
+def test_statistics_use_the_three_places_the_table_prints(tmp_path: Path) -> None:
+    """Seeds 0.98612 and 0.98649 print as 0.986 both: the bench and a page reading results.csv back
+    must both count them a tie, or P(GAIL > BC) differs between the two."""
+    from gailctl.report import bench_stats
+
+    gail = [0.98612, 0.95, 0.97]
+    bc = [0.98649, 0.96, 0.99]
+    curves = [br.load_curve(make_run(tmp_path, f"g{i}", [s], seed=i, final=(s, s))) for i, s in enumerate(gail)]
+    curves += [br.load_curve(make_run(tmp_path, f"b{i}", [s], seed=i, stage="bc", final=(s, None))) for i, s in enumerate(bc)]
+    finals = br.final_scores(curves)
+    assert sorted(finals.values()) == [[0.986, 0.95, 0.97], [0.986, 0.96, 0.99]]
+    from_table = bench_stats.finals_from_rows(br.summarize(curves, at_steps=[]))
+    ours, theirs = bench_stats.compute(finals), bench_stats.compute(from_table)
+    assert [i.estimate.text() for i in ours.improvements] == [i.estimate.text() for i in theirs.improvements]
+    assert ours.improvements[0].estimate.point == pytest.approx((0.5 + 1 + 0 + 0 + 0 + 0 + 0 + 1 + 0) / 9)  # the tie counts half

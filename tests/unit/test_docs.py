@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 INSTALL = ('python3 -m venv .venv && .venv/bin/pip install torch==2.13.0 && .venv/bin/pip install -e '
            '".[test,ray,box2d,mujoco]" && .venv/bin/gailctl gail -c configs/cartpole.yaml')
-TESTS = ".venv/bin/python -m pytest -q"
+TESTS = ".venv/bin/python -m pytest -q -n auto"
 
 
 def tracked(*paths: str) -> list[str]:

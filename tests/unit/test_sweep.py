@@ -407,7 +407,8 @@ def invoke(*args: str):
     return CliRunner().invoke(app, [str(a) for a in args])
 
 
-def test_sweep_command_writes_the_sweep_folder(workdir, no_ray):
+def test_sweep_command_writes_the_sweep_folder(workdir, no_ray, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["gailctl", "sweep", "-c", "exp.yaml"])  # command.txt's words: the process's argv
     result = invoke("sweep", "-c", "exp.yaml", "--stage", "expert", "--seeds", "0-1", "--grid", "expert.ppo.n_epochs=1,2",
                     "--set", "expert.total_timesteps=640", "--runs-dir", "runs", "--max-concurrent", "3")
     assert result.exit_code == 0, result.output
@@ -425,7 +426,7 @@ def test_sweep_command_writes_the_sweep_folder(workdir, no_ray):
         ["expert.ppo.n_epochs=1", "seed=0"], ["expert.ppo.n_epochs=1", "seed=1"],
         ["expert.ppo.n_epochs=2", "seed=0"], ["expert.ppo.n_epochs=2", "seed=1"],
     ]
-    assert (sweep_dir / "command.txt").read_text().startswith("cd ../.. && gailctl ")  # (CliRunner keeps pytest's argv)
+    assert (sweep_dir / "command.txt").read_text() == "cd ../.. && gailctl sweep -c exp.yaml\n"
     with open(sweep_dir / "results.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert [(r["trial"], r["expert.ppo.n_epochs"], r["seed"], r["status"], r["return_mean"]) for r in rows] == [
