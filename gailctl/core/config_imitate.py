@@ -32,6 +32,11 @@ class RewardNetConfig(Section):
     """The discriminator also reads the next observation."""
     use_done: bool = False
     """The discriminator also reads the episode-end flag."""
+    spectral_norm: bool = False
+    """Spectral normalisation of every linear layer (Miyato et al. 2018): each weight matrix is
+    divided by its largest singular value, so the discriminator's logit changes at most as fast as
+    its (normalised) input. Acme's GAIL/DAC offers it as the alternative to a gradient penalty;
+    both may be on."""
 
 
 class GailConfig(Section):

@@ -265,7 +265,7 @@ def build_reward_net(venv: "VecEnv", cfg: RewardNetConfig, *, algorithm: str = "
     if cfg.normalize_input:
         common["normalize_input_layer"] = RunningNorm
     if algorithm == "airl":
-        return BasicShapedRewardNet(
+        net = BasicShapedRewardNet(
             venv.observation_space,
             venv.action_space,
             reward_hid_sizes=tuple(cfg.hid_sizes),
@@ -273,7 +273,25 @@ def build_reward_net(venv: "VecEnv", cfg: RewardNetConfig, *, algorithm: str = "
             discount_factor=discount_factor,
             **common,
         )
-    return BasicRewardNet(venv.observation_space, venv.action_space, hid_sizes=tuple(cfg.hid_sizes), **common)
+    else:
+        net = BasicRewardNet(venv.observation_space, venv.action_space, hid_sizes=tuple(cfg.hid_sizes), **common)
+    if cfg.spectral_norm:
+        spectral_normalize(net)
+    return net
+
+
+def spectral_normalize(net: "torch.nn.Module") -> None:
+    """Put torch's spectral-norm parametrization on every linear layer of `net`, in place.
+
+    Built before any weights are loaded, so a saved net's keys (`...parametrizations.weight.original`
+    and the power iteration's `_u`/`_v`) fit the rebuilt one.
+    """
+    import torch
+    from torch.nn.utils.parametrizations import spectral_norm
+
+    for module in list(net.modules()):
+        if isinstance(module, torch.nn.Linear):
+            spectral_norm(module)
 
 
 def reward_net_payload(

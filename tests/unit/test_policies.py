@@ -327,19 +327,20 @@ def _transitions(venv, n: int = 32):
     return obs, acts, next_obs, dones
 
 
-@pytest.mark.parametrize("normalize_input", [True, False])
-def test_reward_net_round_trip_gives_identical_rewards(tmp_path, cartpole_venv, normalize_input):
-    cfg = RewardNetConfig(hid_sizes=[8, 4], normalize_input=normalize_input)
+@pytest.mark.parametrize(("normalize_input", "spectral_norm"), [(True, False), (False, False), (True, True)])
+def test_reward_net_round_trip_gives_identical_rewards(tmp_path, cartpole_venv, normalize_input, spectral_norm):
+    cfg = RewardNetConfig(hid_sizes=[8, 4], normalize_input=normalize_input, spectral_norm=spectral_norm)
     net = build_reward_net(cartpole_venv, cfg)
     batch = _transitions(cartpole_venv)
     net.train()
     with torch.no_grad():
-        net(*net.preprocess(*batch))  # RunningNorm updates its statistics in training mode
+        net(*net.preprocess(*batch))  # RunningNorm updates its statistics in training mode (and spectral norm its u, v)
     net.eval()
     state = net.state_dict()
     if normalize_input:
         means = [v for k, v in state.items() if k.endswith("running_mean")]
         assert means and not torch.all(means[0] == 0)  # the statistics really moved
+    assert any(k.endswith("parametrizations.weight.original") for k in state) == spectral_norm
 
     path = tmp_path / "reward_net.pt"
     save_torch_atomic(path, reward_net_payload(net, cfg, env_id="CartPole-v1", extra={"round": 3}))
