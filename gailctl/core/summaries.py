@@ -48,6 +48,9 @@ class Scores(_Model):
     upright_share: Normalized = None
     """Locomotion tasks: the mean over episodes of the share of steps the robot stood upright
     (`gailctl.rl.upright`); None on tasks without healthy conditions and in older summaries."""
+    returns: Optional[list[float]] = None
+    """Each episode's return, in episode order: gail's final evaluations keep them (the bench asks
+    how often a steady policy with these episodes would pass a per-round test); None elsewhere."""
 
 
 class FinalEval(_Model):

@@ -16,6 +16,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import yaml
 
+from gailctl.core.config import References
 from gailctl.core.summaries import parse_summary
 
 from gailctl.report.plots import draw_curves, new_figure, reference_line, save_png
@@ -61,6 +62,9 @@ class Curve:
     """best_policy_reward_free.zip (the evaluation's states closest to held-out demonstrations') scored again on fresh final episodes."""
     reward_free_on_training: bool = False
     """The reward-free pick was measured on the training trajectories: the demonstrations held none beyond them."""
+    final_episode_scores: tuple[float, ...] = ()
+    """Each final evaluation episode's normalized score, in the per-round evaluations' mode (argmax or
+    sampled); empty for runs whose summary does not keep them (bc, older gail runs)."""
 
 
 def _float(text: Any) -> Optional[float]:
@@ -88,6 +92,11 @@ def load_curve(run_dir: Path) -> Curve:
     shown = scores.final or scores.sampled  # argmax when there is one
     upright = shown.upright_share if shown else None
     by_reward, reward_free = getattr(summary, "best_by_reward", None), getattr(summary, "best_reward_free", None)
+    eval_deterministic = getattr(summary, "eval_deterministic", None) is not False  # unsaid: the configs' default, argmax
+    as_per_round = scores.final if eval_deterministic else scores.sampled  # gail's final episodes, as its evaluations ran
+    refs = References.model_validate(cfg.get("references") or {})
+    episode_scores = tuple(v for r in (as_per_round.returns or []) if (v := refs.normalize(r)) is not None) \
+        if as_per_round is not None and method != "bc" else ()
     return Curve(
         run_dir=run_dir,
         env_id=summary.env_id,
@@ -103,7 +112,7 @@ def load_curve(run_dir: Path) -> Curve:
         final_stochastic=_float(sto),
         eval_episodes=int(getattr(summary, "eval_episodes", None) or 0),
         final_episodes=int(scores.episodes or 0),
-        eval_deterministic=bool(getattr(summary, "eval_deterministic", True)),
+        eval_deterministic=eval_deterministic,
         subsample_every=int((cfg.get("gail") or {}).get("subsample_every", 1)),
         final_upright=_float(upright),
         best_rescored=_float(by_reward.rescored.normalized_score) if by_reward else None,
@@ -111,6 +120,7 @@ def load_curve(run_dir: Path) -> Curve:
         reward_free_rescored=_float(reward_free.rescored.normalized_score) if reward_free else None,
         reward_free_on_training=bool(reward_free) and getattr(summary, "heldout", None) is not None
         and not summary.heldout.heldout,
+        final_episode_scores=episode_scores,
     )
 
 
@@ -136,6 +146,20 @@ def stayed(curve: Curve, threshold: float = THRESHOLD, last_n: int = STAY_EVALS)
     """True when the last `last_n` evaluations are all >= threshold (and there are that many)."""
     tail = curve.score[-last_n:]
     return len(tail) == last_n and min(tail) >= threshold
+
+
+def steady_stays(group: Sequence[Curve], threshold: float = THRESHOLD, last_n: int = STAY_EVALS) -> Optional[float]:
+    """How many of the group's runs would pass `stayed` if each were a steady policy with its final
+    episodes (the expected count; None unless every run keeps them). Per-round evaluations average
+    a few episodes, so even an unchanging policy dips now and then: this is the count that noise alone allows."""
+    if not group or any(not c.final_episode_scores or c.eval_episodes < 1 for c in group):
+        return None
+    import numpy as np
+
+    from gailctl.report.stats import SEED, steady_stay_chance
+
+    return sum(steady_stay_chance(c.final_episode_scores, episodes_per_eval=c.eval_episodes, n_evals=last_n,
+                                  threshold=threshold, rng=np.random.default_rng(SEED)) for c in group)
 
 
 def tail_mean(curve: Curve, n: int = TAIL_EVALS) -> Optional[float]:
@@ -252,6 +276,8 @@ def summarize(curves: Sequence[Curve], *, at_steps: Sequence[int]) -> list[dict[
             row["steps to hold 0.95 x5"] = _median_worst([first_hold(c) for c in group], n, "steps")
             row[f"steps to {PER_SEED_THRESHOLD:g} (per seed)"] = per_seed_reach(group, PER_SEED_THRESHOLD)
             row["stayed >= 0.95 (last 10)"] = f"{sum(stayed(c) for c in group)}/{n}"
+            steady = steady_stays(group)
+            row["stayed if steady (expected)"] = "n/a" if steady is None else f"{steady:.1f}/{n}"
         rows.append(row)
     return rows
 

@@ -127,3 +127,18 @@ def profile_interval(scores: ScoresByTask, taus: Sequence[float], *, rng: np.ran
     tail = 100 * (1 - confidence) / 2
     low, high = np.percentile(boot, [tail, 100 - tail], axis=0)
     return score_distribution(tasks, taus_arr), low, high
+
+
+def steady_stay_chance(episode_scores: Sequence[float], *, episodes_per_eval: int, n_evals: int, threshold: float,
+                       rng: np.random.Generator, reps: int = REPS) -> float:
+    """The chance that a policy which never changes stays >= `threshold` over `n_evals` evaluations.
+
+    Each evaluation is the mean of `episodes_per_eval` episodes drawn (with replacement) from
+    `episode_scores`, the policy's own episodes. A run whose last evaluations dip below the threshold
+    may have swung, or may be a steady policy whose episodes vary: this is the second's chance.
+    """
+    scores = np.asarray(episode_scores, dtype=float).ravel()
+    if scores.size == 0 or episodes_per_eval < 1 or n_evals < 1:
+        raise ValueError("steady_stay_chance: expected episode scores, episodes_per_eval >= 1 and n_evals >= 1")
+    draws = scores[rng.integers(0, scores.size, size=(reps, n_evals, episodes_per_eval))].mean(axis=2)
+    return float((draws.min(axis=1) >= threshold).mean())

@@ -131,7 +131,7 @@ def run(cfg: Config, run_dir: Path, *, demos: DemoSource, resume: bool = False) 
     # A fresh run writes every column (NaN where there is nothing held out); a resume keeps its header's.
     columns = tuple(c for c in COLUMNS if c not in HELDOUT_COLUMNS or c in measured)
 
-    def score(n_episodes: int, deterministic: bool, *, per_round: bool = False) -> dict[str, Any]:
+    def score(n_episodes: int, deterministic: bool, *, per_round: bool = False, returns: bool = False) -> dict[str, Any]:
         with learner.policy() as policy:  # as policy.zip ships it, on raw eval envs
             states = per_round and held is not None and STATE_COLUMN in columns
             scored = evaluate(policy, eval_venv, n_episodes=n_episodes, deterministic=deterministic,
@@ -141,6 +141,8 @@ def run(cfg: Config, run_dir: Path, *, demos: DemoSource, resume: bool = False) 
                 row[HELDOUT_COLUMN] = policy_error(policy, held) if held is not None else float("nan")
             if per_round and STATE_COLUMN in columns:  # where its episodes went, against the held-out states
                 row[STATE_COLUMN] = held.states.mmd2(scored.states) if states and scored.states is not None else float("nan")
+            if returns:
+                row["returns"] = [float(r) for r in scored.returns]
             return row
 
     plan = LoopPlan(stage="gail", unit="round", n_units=n_rounds, columns=columns, unit_column="round",
@@ -163,7 +165,8 @@ def run(cfg: Config, run_dir: Path, *, demos: DemoSource, resume: bool = False) 
         loop.run(lambda: learner.learn(n_rounds, callback=round_done))
     learner.save_reward_net(run_dir / REWARD_NET_FILE)
     learner.save_policy(run_dir / POLICY_FILE)
-    final_evals = {mode: Scores(**score(g.final_eval_episodes, det)) for mode, det in (("deterministic", True), ("stochastic", False))}
+    final_evals = {mode: Scores(**score(g.final_eval_episodes, det, returns=True))
+                   for mode, det in (("deterministic", True), ("stochastic", False))}
     picks = _picks(cfg, run_dir, loop.picks)  # after the final evaluation: loading a zip reseeds torch
     for pick in picks.values():
         console.print(selection_line(pick), highlight=False, soft_wrap=True)

@@ -124,6 +124,9 @@ def test_runs_and_compare_show_the_final_evaluation_not_the_last_round(runs_dir:
         assert row["normalized_score"] == final["deterministic"]["normalized_score"]
         assert row["sampled_return"] == final["stochastic"]["return_mean"]
         assert row["last_round_return"] == last["return_mean"]
+        for mode in ("deterministic", "stochastic"):  # each episode's return kept, for the bench's steady-policy count
+            returns = final[mode]["returns"]
+            assert len(returns) == 2 and sum(returns) / 2 == pytest.approx(final[mode]["return_mean"])
     table = invoke("runs", str(runs_dir)).stdout
     for run in runs_dir.iterdir():
         summary = json.loads((run / "summary.json").read_text())

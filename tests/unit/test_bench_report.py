@@ -13,7 +13,7 @@ from gailctl.report import bench_report as br
 
 def make_run(root: Path, name: str, scores: list[float], *, seed: int = 0, method: str = "gail", n_demos: int = 4,
              every: int = 1000, final=(1.0, 0.9), stage: str = "gail", subsample_every: int = 1,
-             upright: tuple = ()) -> Path:
+             upright: tuple = (), returns: tuple = ()) -> Path:
     run = root / name
     run.mkdir(parents=True)
     cfg = {"seed": seed, "env": {"id": "seals/CartPole-v0"}, "gail": {"algorithm": method, "subsample_every": subsample_every},
@@ -29,6 +29,10 @@ def make_run(root: Path, name: str, scores: list[float], *, seed: int = 0, metho
     summary = {"stage": stage, "env_id": "seals/CartPole-v0", "seed": seed, "run_dir": str(run), "status": "finished",
                "n_demo_trajectories": n_demos, "eval_episodes": 5, "final": scores(final[0]),
                "final_eval": {"episodes": 50, "deterministic": scores(final[0]), "stochastic": scores(final[1])}}
+    if returns:  # the final evaluation's episodes, as gail keeps them (argmax; the test's references: 0 and 500)
+        cfg["references"] = {"random_return": 0.0, "expert_return": 500.0}
+        (run / "config.yaml").write_text(yaml.safe_dump(cfg))
+        summary["final_eval"]["deterministic"]["returns"] = list(returns)
     if upright:  # a locomotion task's final upright share, argmax and sampled (bc: its one evaluation)
         summary["final"]["upright_share"] = upright[0]
         for mode, share in zip(("deterministic", "stochastic"), upright):
@@ -67,6 +71,21 @@ def test_summary_rows_over_seeds(tmp_path: Path) -> None:
     assert rows[0]["final per seed"] == "s0 0.700" and gail["final per seed"] == "s0 1.000, s1 1.000, s2 1.000"
     table = br.markdown(rows)
     assert table.splitlines()[0].startswith("| task | method | demos | seeds |") and len(table.splitlines()) == 4
+
+
+def test_stayed_if_steady_counts_what_evaluation_noise_allows(tmp_path: Path) -> None:
+    """A run whose final episodes are all at the expert would pass every 5-episode evaluation; one whose
+    episodes are half at 0.9 and half at 1.0 passes each (a mean >= 0.95 needs 3 of 5 at 1.0) half the
+    time, so 10 in a row almost never: the expected count is 1 of 2 even though neither policy changes."""
+    steady = make_run(tmp_path, "s0", [1.0] * 12, seed=0, returns=(500.0,) * 50)
+    noisy = make_run(tmp_path, "s1", [1.0] * 12, seed=1, returns=(450.0, 500.0) * 25)
+    curves = [br.load_curve(steady), br.load_curve(noisy)]
+    assert curves[1].final_episode_scores == (0.9, 1.0) * 25
+    row = br.summarize(curves, at_steps=[])[0]
+    assert row["stayed >= 0.95 (last 10)"] == "2/2" and row["stayed if steady (expected)"] == "1.0/2"
+    old = br.load_curve(make_run(tmp_path, "s2", [1.0] * 12, seed=2))  # a summary without episode returns
+    assert old.final_episode_scores == ()
+    assert br.summarize([*curves, old], at_steps=[])[0]["stayed if steady (expected)"] == "n/a"
 
 
 def test_per_seed_finals_show_what_the_mean_rounds_away(tmp_path: Path) -> None:

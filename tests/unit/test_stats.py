@@ -127,3 +127,17 @@ def test_the_statistics_need_numpy_only():
             "print(sorted(m for m in ('torch', 'scipy', 'pandas') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_steady_policy_stays_as_often_as_its_episodes_allow():
+    rng = np.random.default_rng(0)
+    chance = lambda scores, k, n: stats.steady_stay_chance(scores, episodes_per_eval=k, n_evals=n, threshold=0.95,
+                                                           rng=rng, reps=20_000)
+    assert chance([1.0, 0.97], 5, 10) == 1.0 and chance([0.94], 5, 10) == 0.0
+    # Episodes at 0.9 and 1.0 in equal shares: one episode per evaluation passes half the time, two
+    # pass unless both are 0.9 (3/4); ten or three evaluations in a row, the powers.
+    assert chance([0.9, 1.0], 1, 3) == pytest.approx(0.5 ** 3, abs=0.01)
+    assert chance([0.9, 1.0], 2, 3) == pytest.approx(0.75 ** 3, abs=0.01)
+    assert chance([0.9, 1.0], 2, 10) == pytest.approx(0.75 ** 10, abs=0.01)
+    with pytest.raises(ValueError):
+        chance([], 5, 10)
