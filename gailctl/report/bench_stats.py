@@ -180,7 +180,8 @@ EXPLAINED_REPORT = (
     "first per-round evaluation >= 0.95, median over seeds (worst). results.csv holds the wide table: each seed's "
     "final score, argmax and sampled, GAIL's lead over BC (Welch's p), the score at fixed env steps, wall seconds "
     "to 0.95, steps until 0.95 held for 5 evaluations, each seed's steps to 0.9, the seeds that stayed >= 0.95 "
-    "over their last 10 evaluations (and the count expected of steady policies with each seed's final episodes) and, on locomotion tasks, the share of the final evaluation spent upright.")
+    "over their last 10 evaluations (and the count expected of steady policies with each seed's final episodes) "
+    "and, on locomotion tasks, the share of the final evaluation spent upright.")
 """results.md's note on its columns."""
 
 
