@@ -63,8 +63,7 @@ class Curve:
     reward_free_on_training: bool = False
     """The reward-free pick was measured on the training trajectories: the demonstrations held none beyond them."""
     final_episode_scores: tuple[float, ...] = ()
-    """Each final evaluation episode's normalized score, in the per-round evaluations' mode (argmax or
-    sampled); empty for runs whose summary does not keep them (bc, older gail runs)."""
+    """Each final episode's normalized score, in the per-round evaluations' mode; empty where not kept (bc, older gail)."""
 
 
 def _float(text: Any) -> Optional[float]:
@@ -149,9 +148,8 @@ def stayed(curve: Curve, threshold: float = THRESHOLD, last_n: int = STAY_EVALS)
 
 
 def steady_stays(group: Sequence[Curve], threshold: float = THRESHOLD, last_n: int = STAY_EVALS) -> Optional[float]:
-    """How many of the group's runs would pass `stayed` if each were a steady policy with its final
-    episodes (the expected count; None unless every run keeps them). Per-round evaluations average
-    a few episodes, so even an unchanging policy dips now and then: this is the count that noise alone allows."""
+    """The expected number of runs passing `stayed` if each were a steady policy with its final episodes
+    (None unless every run keeps them): per-round evaluations average a few episodes, so noise alone makes dips."""
     if not group or any(not c.final_episode_scores or c.eval_episodes < 1 for c in group):
         return None
     import numpy as np
