@@ -103,6 +103,11 @@ class GailConfig(Section):
     convention, counted in whole rounds)."""
     lr_final_fraction: float = Field(default=0.1, ge=0.0, le=1.0)
     """With `lr_schedule: linear`, the fraction of each rate left in the last round."""
+    disc_frozen_fraction: float = Field(default=0.0, ge=0.0, lt=1.0)
+    """The last fraction of the rounds (whole rounds, rounded down) trains the generator alone: the
+    discriminator, its input normalisation included, stops changing, so PPO ends on one fixed
+    reward instead of chasing a moving one (its statistics are still measured and logged); 0 = it
+    trains to the end."""
     normalize_obs: bool = False
     """The generator (PPO) sees observations normalised by running statistics (VecNormalize), as
     rl-zoo's experts for MountainCar and Acrobot do; the discriminator and the demonstrations

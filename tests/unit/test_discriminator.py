@@ -232,3 +232,31 @@ def test_spectral_norm_bounds_the_logits_slope_after_training(tmp_path: Path) ->
     # each layer's largest singular value lags a little, hence the margin).
     assert float(mlp_gradient_norms(normed).max()) <= 1.05
     assert float(mlp_gradient_norms(plain).max()) > 1.5  # the same updates without it: steeper
+
+
+@pytest.mark.parametrize("penalty", [0.0, 0.3])
+def test_a_frozen_round_leaves_the_discriminator_and_its_normalisation_as_they_were(tmp_path: Path, penalty: float) -> None:
+    from gailctl.rl import compat
+    from gailctl.rl.gail.trainer import set_learning_rates, train_discriminator
+
+    trainer = trainer_after_one_rollout(tmp_path, penalty, "gail.disc_frozen_fraction=0.5")
+    g = load_config(ROOT / "configs/cartpole.yaml", [*SMALL, "gail.disc_frozen_fraction=0.5"]).gail
+
+    def snapshot() -> dict[str, torch.Tensor]:
+        return {k: v.detach().clone() for k, v in trainer.reward_train.state_dict().items()}
+
+    set_learning_rates(trainer, g, round_number=2, n_rounds=2)  # the second of two: frozen
+    assert compat.disc_optimizer(trainer).param_groups[0]["lr"] == 0.0
+    before = snapshot()
+    stats = train_discriminator(trainer, learn=False)
+    assert len(stats) == g.n_disc_updates_per_round and all(np.isfinite(s["disc_loss"]) for s in stats)
+    after = snapshot()
+    assert any("running_mean" in k for k in after)  # the input normalisation's statistics are compared too
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+    set_learning_rates(trainer, g, round_number=1, n_rounds=2)  # the first: it learns
+    train_discriminator(trainer)
+    learned = snapshot()
+    assert [k for k in before if not torch.equal(before[k], learned[k])]
+    assert not torch.equal(before[next(k for k in before if "running_mean" in k)],
+                           learned[next(k for k in learned if "running_mean" in k)])

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from gailctl.core.config_load import load_config
-from gailctl.rl.gail.trainer import lr_factor, set_learning_rates
+from gailctl.rl.gail.trainer import disc_trains, lr_factor, set_learning_rates
 
 
 def fake_trainer():
@@ -83,3 +83,16 @@ def test_expert_linear_learning_rate_falls_to_its_final_fraction_at_the_end_of_t
     assert schedule(1.0) == pytest.approx(3e-4)  # SB3's progress_remaining: 1 at the start
     assert schedule(0.5) == pytest.approx(3e-4 * 0.55)
     assert schedule(0.0) == pytest.approx(3e-5) and schedule(-0.01) == pytest.approx(3e-5)
+
+
+def test_frozen_rounds_stop_the_discriminator_and_leave_the_generators_rate():
+    cfg = load_config("configs/cartpole.yaml", ["gail.disc_frozen_fraction=0.25"])
+    g = cfg.gail
+    assert [disc_trains(g, round_number=r, n_rounds=10) for r in range(1, 11)] == [True] * 8 + [False] * 2  # 2.5 -> 2 rounds
+    plain = load_config("configs/cartpole.yaml", []).gail
+    assert all(disc_trains(plain, round_number=r, n_rounds=10) for r in range(1, 11))
+    for r in (8, 9):
+        gen, disc = rates(g, round_number=r, n_rounds=10)
+        gen_plain, disc_plain = rates(plain, round_number=r, n_rounds=10)
+        assert gen == pytest.approx(gen_plain)
+        assert disc == (pytest.approx(disc_plain) if r == 8 else 0.0)

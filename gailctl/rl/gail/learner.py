@@ -29,6 +29,7 @@ from gailctl.rl.gail.batches import ExpertBatches
 from gailctl.rl.gail.bc_term import install_bc_term
 from gailctl.rl.gail.trainer import (
     build_trainer,
+    disc_trains,
     normalize_generator,
     set_learning_rates,
     train_discriminator,
@@ -172,8 +173,8 @@ class GailLearner(PolicyWithStats):
     def train_round(self, n_rounds: int) -> RoundDone:
         """The next round of `n_rounds`: the generator's rollout and PPO update, then the discriminator's.
 
-        At the schedule's learning rates, then one dump of imitation's log (one progress.csv row a
-        round). With a BC term, its mean loss over the round goes to that log as gen/bc_loss.
+        At the schedule's learning rates (the discriminator's 0 in gail.disc_frozen_fraction's last
+        rounds), then one dump of imitation's log (one progress.csv row a round). With a BC term, its mean loss over the round goes to that log as gen/bc_loss.
         """
         g, r, trainer = self.g, self.rounds_done + 1, self.trainer
         if g.value_warmup_rounds:
@@ -190,7 +191,7 @@ class GailLearner(PolicyWithStats):
         gen_done = time.perf_counter()
         if self.bc_term is not None:
             trainer.logger.record("gen/bc_loss", self.bc_term.take_mean_loss())
-        stats = train_discriminator(trainer)
+        stats = train_discriminator(trainer, learn=disc_trains(g, round_number=r, n_rounds=n_rounds))
         trainer.logger.dump(r)
         self.rounds_done = r
         return RoundDone(round=r, n_env_steps=self.n_env_steps, disc_stats=stats, gen_s=gen_done - started,

@@ -9,6 +9,7 @@ imitation calls PPO's `learn` once a round, which SB3's own schedules would each
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Optional
 
@@ -90,13 +91,18 @@ def build_trainer(g: GailConfig, *, allow_variable_horizon: bool, venv: Any, gen
     return trainer
 
 
-def train_discriminator(trainer: Any) -> list[dict[str, float]]:
-    """A round's discriminator updates, in training mode (so the input normalisation learns)."""
+def train_discriminator(trainer: Any, *, learn: bool = True) -> list[dict[str, float]]:
+    """A round's discriminator updates, in training mode (so the input normalisation learns).
+
+    With `learn` False (a frozen round, `disc_trains`) the same batches are scored in eval mode, so
+    the round's statistics are still logged; the caller has set the optimizer's rate to 0.
+    """
     from imitation.util import networks
 
+    mode = networks.training if learn else networks.evaluating
     stats = []
     for _ in range(trainer.n_disc_updates_per_round):
-        with networks.training(trainer.reward_train):
+        with mode(trainer.reward_train):
             stats.append(trainer.train_disc())
     return stats
 
@@ -120,15 +126,25 @@ def lr_factor(g: GailConfig, *, round_number: int, n_rounds: int) -> float:
     return g.lr_final_fraction + (1.0 - g.lr_final_fraction) * progress_remaining
 
 
+def disc_trains(g: GailConfig, *, round_number: int, n_rounds: int) -> bool:
+    """Whether the discriminator learns in round `round_number` (1-based) of `n_rounds`: not in the
+    last `gail.disc_frozen_fraction` of them (whole rounds, rounded down)."""
+    return round_number <= n_rounds - math.floor(g.disc_frozen_fraction * n_rounds)
+
+
 def set_learning_rates(trainer: Any, g: GailConfig, *, round_number: int, n_rounds: int) -> None:
-    """Apply the schedule before round `round_number` (1-based) of `n_rounds` (so a resume continues it)."""
+    """Apply the schedule before round `round_number` (1-based) of `n_rounds` (so a resume continues it).
+
+    A frozen round (`disc_trains` False) gives the discriminator a rate of 0.
+    """
     from stable_baselines3.common.utils import get_schedule_fn
 
     factor = lr_factor(g, round_number=round_number, n_rounds=n_rounds)
     trainer.gen_algo.learning_rate = g.ppo.learning_rate * factor
     trainer.gen_algo.lr_schedule = get_schedule_fn(trainer.gen_algo.learning_rate)
+    disc_factor = factor if disc_trains(g, round_number=round_number, n_rounds=n_rounds) else 0.0
     for group in compat.disc_optimizer(trainer).param_groups:
-        group["lr"] = g.disc_lr * factor
+        group["lr"] = g.disc_lr * disc_factor
 
 
 def generator_normalizer(venv: Any, g: GailConfig) -> Any:
