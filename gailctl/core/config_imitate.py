@@ -107,7 +107,8 @@ class GailConfig(Section):
     """The last fraction of the rounds (whole rounds, rounded down) trains the generator alone: the
     discriminator, its input normalisation included, stops changing, so PPO ends on one fixed
     reward instead of chasing a moving one (its statistics are still measured and logged); 0 = it
-    trains to the end."""
+    trains to the end. On the upright Hopper's 4 trajectories 0.2 gave 0.91 ± 0.09 against
+    0.93 ± 0.06 (5 seeds): two seeds settled at 0.77-0.85 on the frozen reward."""
     normalize_obs: bool = False
     """The generator (PPO) sees observations normalised by running statistics (VecNormalize), as
     rl-zoo's experts for MountainCar and Acrobot do; the discriminator and the demonstrations

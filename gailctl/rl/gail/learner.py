@@ -173,8 +173,9 @@ class GailLearner(PolicyWithStats):
     def train_round(self, n_rounds: int) -> RoundDone:
         """The next round of `n_rounds`: the generator's rollout and PPO update, then the discriminator's.
 
-        At the schedule's learning rates (the discriminator's 0 in gail.disc_frozen_fraction's last
-        rounds), then one dump of imitation's log (one progress.csv row a round). With a BC term, its mean loss over the round goes to that log as gen/bc_loss.
+        At the schedule's learning rates (the discriminator frozen in gail.disc_frozen_fraction's
+        last rounds), then one dump of imitation's log (one progress.csv row a round). With a BC
+        term, its mean loss over the round goes to that log as gen/bc_loss.
         """
         g, r, trainer = self.g, self.rounds_done + 1, self.trainer
         if g.value_warmup_rounds:
