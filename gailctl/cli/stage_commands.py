@@ -252,6 +252,8 @@ def gail(
         + notes(normalized(final["normalized_score"]), "last evaluation", plural(summary['eval_episodes'], 'episode')),
         *(f"final, {mode}, {plural(summary['final_eval']['episodes'], 'episode')}: return {s['return_mean']:.1f} ± {s['return_std']:.1f}"
           + notes(normalized(s["normalized_score"])) for mode, s in summary.get("final_eval", {}).items() if mode != "episodes"),
+        *(f"last iterate (policy_last_iterate.zip), {mode}: return {s['return_mean']:.1f} ± {s['return_std']:.1f}"
+          + notes(normalized(s["normalized_score"])) for mode, s in (summary.get("last_iterate") or {}).items() if mode != "episodes"),
     ])
 
 

@@ -185,6 +185,9 @@ class GailResult(_Model):
     eval_deterministic: Optional[bool] = None
     final_eval: Optional[FinalEval] = None
     """The final score; None only in summaries of runs made before gail measured one."""
+    last_iterate: Optional[FinalEval] = None
+    """With gail.policy_average_halflife (policy.zip holds the average): PPO's own last weights
+    (policy_last_iterate.zip), scored on the same number of fresh episodes."""
     artifacts: Optional[dict[str, Optional[str]]] = None
     demo_stats: Optional[dict[str, Any]] = None
     """What the doctor measured of the demonstrations (`gailctl.doctor.view.DemoFacts`)."""

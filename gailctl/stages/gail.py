@@ -6,7 +6,9 @@ with the discriminator's statistics, measures the generator's true return on sep
 every few rounds, checkpoints on round boundaries, and stops and resumes cleanly. It keeps two
 policies besides the last (`gailctl.rl.selection`): best_policy.zip, the round with the highest
 return, and best_policy_reward_free.zip, the round whose visited states are closest to held-out
-demonstrations' states; both are scored again on fresh episodes at the end.
+demonstrations' states; both are scored again on fresh episodes at the end. With
+gail.policy_average_halflife the policy evaluated, kept and shipped is a moving average of the
+rounds' weights (`gailctl.rl.gail.averaging`); the last iterate is saved and scored beside it.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from gailctl.core.demo_sources import DemoSource
 from gailctl.rl.demos import check_demos_fit, next_obs_note, read_demos
 from gailctl.rl.env.make import EVAL_SEED_OFFSET, make_venv, warn_variable_horizon
 from gailctl.rl.evaluation import evaluate
-from gailctl.rl.gail.learner import POLICY_FILE, REWARD_NET_FILE, GailLearner, RoundDone
+from gailctl.rl.gail.learner import LAST_ITERATE_FILE, POLICY_FILE, REWARD_NET_FILE, GailLearner, RoundDone
 from gailctl.rl.gail.trainer import DISC_KEYS, mean_disc_stats
 from gailctl.rl.heldout import COLUMN as HELDOUT_COLUMN
 from gailctl.rl.heldout import COLUMNS as HELDOUT_COLUMNS
@@ -131,8 +133,10 @@ def run(cfg: Config, run_dir: Path, *, demos: DemoSource, resume: bool = False) 
     # A fresh run writes every column (NaN where there is nothing held out); a resume keeps its header's.
     columns = tuple(c for c in COLUMNS if c not in HELDOUT_COLUMNS or c in measured)
 
-    def score(n_episodes: int, deterministic: bool, *, per_round: bool = False, returns: bool = False) -> dict[str, Any]:
-        with learner.policy() as policy:  # as policy.zip ships it, on raw eval envs
+    def score(n_episodes: int, deterministic: bool, *, per_round: bool = False, returns: bool = False,
+              last_iterate: bool = False) -> dict[str, Any]:
+        shipped = learner.last_iterate() if last_iterate else learner.policy()
+        with shipped as policy:  # as policy.zip (or policy_last_iterate.zip) ships it, on raw eval envs
             states = per_round and held is not None and STATE_COLUMN in columns
             scored = evaluate(policy, eval_venv, n_episodes=n_episodes, deterministic=deterministic,
                               keep_states_every=EVAL_STATE_EVERY if states else 0)
@@ -165,8 +169,13 @@ def run(cfg: Config, run_dir: Path, *, demos: DemoSource, resume: bool = False) 
         loop.run(lambda: learner.learn(n_rounds, callback=round_done))
     learner.save_reward_net(run_dir / REWARD_NET_FILE)
     learner.save_policy(run_dir / POLICY_FILE)
-    final_evals = {mode: Scores(**score(g.final_eval_episodes, det, returns=True))
-                   for mode, det in (("deterministic", True), ("stochastic", False))}
+    modes = (("deterministic", True), ("stochastic", False))
+    final_evals = {mode: Scores(**score(g.final_eval_episodes, det, returns=True)) for mode, det in modes}
+    last_iterate = None
+    if learner.average is not None:
+        learner.save_last_iterate(run_dir / LAST_ITERATE_FILE)
+        last_iterate = FinalEval(episodes=g.final_eval_episodes, **{
+            mode: Scores(**score(g.final_eval_episodes, det, returns=True, last_iterate=True)) for mode, det in modes})
     picks = _picks(cfg, run_dir, loop.picks)  # after the final evaluation: loading a zip reseeds torch
     for pick in picks.values():
         console.print(selection_line(pick), highlight=False, soft_wrap=True)
@@ -177,8 +186,9 @@ def run(cfg: Config, run_dir: Path, *, demos: DemoSource, resume: bool = False) 
         bc_weight=g.bc_weight, n_rounds=n_rounds, steps_per_round=learner.steps_per_round, n_env_steps=learner.n_env_steps,
         final=Scores(**final_scores(loop.last_eval)),
         eval_episodes=g.eval_episodes, eval_deterministic=g.eval_deterministic,
-        final_eval=FinalEval(episodes=g.final_eval_episodes, **final_evals),
+        final_eval=FinalEval(episodes=g.final_eval_episodes, **final_evals), last_iterate=last_iterate,
         artifacts={"policy": POLICY_FILE, "reward_net": REWARD_NET_FILE, "curves": curves.name if curves else None,
+                   **({"policy_last_iterate": LAST_ITERATE_FILE} if last_iterate is not None else {}),
                    **{k.file.removesuffix(".zip"): k.file for c, k in CRITERIA.items() if c in picks}},
         demo_stats=doctor.demos.to_json(),
         best_by_reward=picks.get("env_reward"), best_reward_free=picks.get("heldout_demos"),

@@ -116,3 +116,28 @@ def test_a_run_begun_without_the_state_column_resumes_with_its_own_header(tmp_pa
     later = _rows(run_dir)
     assert "heldout_state_mmd" not in later[0] and int(later[-1]["round"]) == 4
     assert all(0.0 <= float(r["heldout_action_error"]) <= 1.0 for r in later)
+
+
+def test_with_a_policy_average_policy_zip_ships_it_and_the_last_iterate_is_kept_and_scored(tmp_path: Path) -> None:
+    import torch
+
+    from gailctl.core.torch_files import read_torch_payload
+    from gailctl.rl.policies import read_zip_weights
+    from gailctl.stages import gail
+
+    cfg = load_config(ROOT / "configs/mountaincar.yaml", [*TINY, "gail.total_timesteps=512", "gail.policy_average_halflife=2"])
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    result = gail.run(cfg, run_dir, demos=resolve_demos(DEMOS, flag="--demos"))
+    assert result.artifacts["policy_last_iterate"] == "policy_last_iterate.zip"
+    assert result.last_iterate is not None and result.last_iterate.episodes == cfg.gail.final_eval_episodes
+    shipped, _, _ = read_zip_weights(run_dir / "policy.zip")
+    last, _, _ = read_zip_weights(run_dir / "policy_last_iterate.zip")
+    average = read_torch_payload(run_dir / "checkpoints" / "round_000004" / "policy_average.pt")
+    assert all(torch.equal(shipped[k], average["state"][k]) for k in shipped)  # the zip is the average itself
+    assert not torch.equal(shipped["action_net.weight"], last["action_net.weight"])
+
+    cfg2 = cfg.model_copy(update={"gail": cfg.gail.model_copy(update={"total_timesteps": 768})})
+    gail.run(cfg2, run_dir, demos=resolve_demos(DEMOS, flag="--demos"), resume=True)
+    # The resumed run continued the average over all 6 rounds, not restarted it at round 5.
+    assert read_torch_payload(run_dir / "checkpoints" / "round_000006" / "policy_average.pt")["n_updates"] == 6

@@ -9,7 +9,9 @@ everything the next round reads.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -25,6 +27,7 @@ from gailctl.rl.env.normalize import (
     restore_from_checkpoint,
     vecnormalize_payload,
 )
+from gailctl.rl.gail.averaging import AVERAGE_FILE, PolicyAverage
 from gailctl.rl.gail.batches import ExpertBatches
 from gailctl.rl.gail.bc_term import install_bc_term
 from gailctl.rl.gail.trainer import (
@@ -40,6 +43,7 @@ from gailctl.rl.policies import (
     load_ppo,
     load_reward_net,
     reward_net_payload,
+    save_zip,
     train_value_only,
 )
 from gailctl.rl.ppo import PolicyWithStats
@@ -47,6 +51,7 @@ from gailctl.rl.torch_setup import multi_tensor_updates
 
 REPLAY_BUFFER_FILE = "gen_replay_buffer.pt"
 POLICY_FILE = "policy.zip"
+LAST_ITERATE_FILE = "policy_last_iterate.zip"
 REWARD_NET_FILE = "reward_net.pt"
 
 
@@ -73,6 +78,7 @@ class GailLearner(PolicyWithStats):
         demos: the kept expert transitions (gail.subsample_every), imitation `Transitions`.
         rounds_done: rounds trained so far (a loaded learner continues the count).
         bc_init_loss: the last epoch's loss of the BC warm start (gail.bc_init_epochs), or None.
+        average: the moving average of the policy's weights (gail.policy_average_halflife), or None.
     """
 
     def __init__(self, g: GailConfig, *, env: EnvConfig, seed: int, venv: Any, gen: Any, reward_net: Any, demos: Any,
@@ -94,6 +100,7 @@ class GailLearner(PolicyWithStats):
                                      log_rows_kept=rounds_done if rounds_done else None, scaler=self.scaler)
         self.vec: Optional[Any] = normalize_generator(self.trainer, g) if g.normalize_obs else None
         self.bc_term = install_bc_term(gen.policy, demos, g, seed=seed, vec=self.vec)
+        self.average = PolicyAverage(g.policy_average_halflife) if g.policy_average_halflife else None
 
     # --- building --------------------------------------------------------------------------
 
@@ -140,6 +147,11 @@ class GailLearner(PolicyWithStats):
             if "reward_scale" not in state:
                 raise UsageError(f"{folder}: saved without gail.normalize_reward; resume with the run's own config")
             learner.scaler.restore(state["reward_scale"])
+        if learner.average is not None:
+            if not (folder / AVERAGE_FILE).is_file():
+                raise UsageError(f"{folder}: saved without gail.policy_average_halflife; resume with the run's own config")
+            learner.average = PolicyAverage.from_payload(read_torch_payload(folder / AVERAGE_FILE), source=folder / AVERAGE_FILE,
+                                                         halflife_rounds=g.policy_average_halflife)
         if (folder / REPLAY_BUFFER_FILE).is_file():
             compat.restore_replay_buffer(learner.trainer, read_torch_payload(folder / REPLAY_BUFFER_FILE),
                                          source=folder / REPLAY_BUFFER_FILE)
@@ -194,6 +206,9 @@ class GailLearner(PolicyWithStats):
             trainer.logger.record("gen/bc_loss", self.bc_term.take_mean_loss())
         stats = train_discriminator(trainer, learn=disc_trains(g, round_number=r, n_rounds=n_rounds))
         trainer.logger.dump(r)
+        if self.average is not None:
+            with self.last_iterate():  # the round's weights as they act on raw observations
+                self.average.update(self.gen.policy.state_dict())
         self.rounds_done = r
         return RoundDone(round=r, n_env_steps=self.n_env_steps, disc_stats=stats, gen_s=gen_done - started,
                          disc_s=time.perf_counter() - gen_done)
@@ -206,6 +221,28 @@ class GailLearner(PolicyWithStats):
         from gailctl.core.signals import mid_rollout_stop
 
         self.trainer.gen_callback = mid_rollout_stop(self.trainer.gen_callback)
+
+    # --- the policy it ships ---------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def policy(self) -> Iterator[Any]:
+        """The policy policy.zip ships, on raw observations: the moving average of the rounds' weights
+        (gail.policy_average_halflife), else PPO's last iterate."""
+        if self.average is None:
+            with super().policy() as model:
+                yield model
+            return
+        with self.average.swapped_in(self.gen.policy):
+            yield self.model
+
+    def last_iterate(self) -> contextlib.AbstractContextManager[Any]:
+        """PPO's own weights on raw observations (what policy.zip ships without an average)."""
+        return super().policy()
+
+    def save_last_iterate(self, path: Path) -> None:
+        """PPO's own last weights as an ordinary SB3 zip (raw observations in), beside the average."""
+        with self.last_iterate():
+            save_zip(self.model, path, raw_obs=self.vec is not None)
 
     # --- saving ----------------------------------------------------------------------------
 
@@ -221,6 +258,8 @@ class GailLearner(PolicyWithStats):
         torch_save(self._reward_net_payload(extra={"disc_optimizer": compat.disc_optimizer(self.trainer).state_dict()}),
                    folder / REWARD_NET_FILE)
         torch_save(compat.replay_buffer_payload(self.trainer), folder / REPLAY_BUFFER_FILE)
+        if self.average is not None:
+            torch_save(self.average.payload(), folder / AVERAGE_FILE)
         state: dict[str, Any] = {"round": self.rounds_done, "n_env_steps": self.n_env_steps,
                                  "expert_batches": self.batches.state()}
         if self.bc_term is not None:
