@@ -17,6 +17,8 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any, Optional
 
+from gailctl.core.errors import UsageError
+
 AVERAGE_FORMAT = "gailctl.policy_average/1"
 AVERAGE_FILE = "policy_average.pt"
 
@@ -37,15 +39,15 @@ class PolicyAverage:
         self.n_updates = n_updates
 
     def update(self, weights: dict[str, Any]) -> None:
-        keep = decay(self.halflife_rounds)
         if self.state is None:
             self.state = {k: v.detach().clone() for k, v in weights.items()}
         else:
-            for k, v in weights.items():
-                if v.is_floating_point():
-                    self.state[k].mul_(keep).add_(v.detach(), alpha=1.0 - keep)
-                else:
-                    self.state[k] = v.detach().clone()
+            from stable_baselines3.common.utils import polyak_update  # SB3's soft target update, in place
+
+            floats = [k for k, v in weights.items() if v.is_floating_point()]
+            polyak_update([weights[k] for k in floats], [self.state[k] for k in floats],
+                          tau=1.0 - decay(self.halflife_rounds))
+            self.state.update({k: v.detach().clone() for k, v in weights.items() if k not in floats})
         self.n_updates += 1
 
     @contextlib.contextmanager
@@ -69,8 +71,6 @@ class PolicyAverage:
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any], *, halflife_rounds: int, source: Any) -> "PolicyAverage":
-        from gailctl.core.errors import UsageError
-
         if payload.get("format") != AVERAGE_FORMAT:
             raise UsageError(f"{source}: not a gailctl policy average (format {payload.get('format')!r}, "
                              f"expected {AVERAGE_FORMAT!r})")
