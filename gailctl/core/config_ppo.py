@@ -5,7 +5,7 @@ Only pydantic is imported here (see `gailctl.core.config`).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 from annotated_types import Ge
 from pydantic import (
@@ -64,6 +64,9 @@ class PPOConfig(Section):
     """GAE's bias/variance trade-off for the advantages."""
     clip_range: PositiveFloat = 0.2
     """PPO's clipping of the probability ratio."""
+    target_kl: Optional[PositiveFloat] = None
+    """Ends a rollout's epochs early once the approximate KL to the rollout's policy passes 1.5x
+    this (SB3's `target_kl`): a trust region on how far one round moves the policy. None: no limit."""
     ent_coef: NonNegativeFloat = 0.0
     """Weight of the entropy bonus (exploration)."""
     vf_coef: NonNegativeFloat = 0.5

@@ -119,3 +119,17 @@ def test_gail_generator_and_its_checkpoint_follow_gail_ppo(tmp_path, gail_learne
     obs = np.random.default_rng(0).normal(size=(32, 4)).astype(np.float32)
     np.testing.assert_array_equal(again.predict(obs, deterministic=True)[0], learner.gen.predict(obs, deterministic=True)[0])
     venv.close()
+
+
+def test_target_kl_ends_a_rollouts_epochs_early(pendulum_venv):
+    """`target_kl` reaches SB3's PPO: with a tiny trust region a rollout trains one epoch of 8, without it all 8."""
+    with pytest.raises(ConfigError, match=r"expert\.ppo\.target_kl = 0"):
+        config_from_dict({"expert": {"ppo": {"target_kl": 0}}}, source="c.yaml")
+    assert PPOConfig().target_kl is None
+    epochs = {}
+    for target_kl in (None, 1e-9):
+        model = build_ppo(pendulum_venv, PPOConfig(n_steps=64, batch_size=16, n_epochs=8, net_arch=(8,),
+                                                   target_kl=target_kl), seed=0)
+        model.learn(total_timesteps=64)
+        epochs[target_kl] = model._n_updates  # SB3 counts the epochs it ran
+    assert epochs == {None: 8, 1e-9: 1}
