@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-from pydantic import Field, NonNegativeFloat, PositiveFloat
+from pydantic import Field, NonNegativeFloat, PositiveFloat, model_validator
 
 from gailctl.core.config_ppo import PPOConfig, Section
 from gailctl.core.config_types import Budget, NonNegativeInt, PositiveInt
@@ -97,6 +97,13 @@ class GailConfig(Section):
     (expert and generator batches), taken after the input normalisation (reward_net.normalize_input)
     so a feature's units do not change its weight; every input the net uses counts (next_state,
     done when used). Keeps the learned reward smooth; 0 turns it off."""
+    disc_input_noise: NonNegativeFloat = 0.0
+    """Instance noise (Sønderby et al. 2017; Arjovsky & Bottou 2017): the standard deviation of
+    Gaussian noise added to every input the discriminator reads while it trains, expert and
+    generator batches alike, after the input normalisation (so in units of each feature's spread).
+    The two distributions then overlap, so the discriminator cannot separate the few expert pairs
+    (4 trajectories every 20th step: 200) from the generator's by memorising them; the rewards PPO
+    trains on are labelled without noise. 0 turns it off."""
     lr_schedule: Literal["constant", "linear"] = "constant"
     """Generator and discriminator learning rates over the run: constant, or linear decay from
     their configured values to `lr_final_fraction` of them in the last round (SB3's progress
@@ -155,6 +162,15 @@ class GailConfig(Section):
     """Episodes of the final score, measured both deterministic and stochastic."""
     checkpoint_every: PositiveInt = 25_000
     """Env steps between periodic checkpoints (rounded up to whole rounds)."""
+
+    @model_validator(mode="after")
+    def _noise_needs_normalised_inputs(self) -> "GailConfig":
+        if self.disc_input_noise > 0 and not self.reward_net.normalize_input:
+            raise ValueError(
+                f"gail.disc_input_noise = {self.disc_input_noise}: needs gail.reward_net.normalize_input = true "
+                "(the noise is in units of each input's spread)"
+            )
+        return self
 
 
 class BCConfig(Section):

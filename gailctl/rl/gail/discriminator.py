@@ -1,4 +1,4 @@
-"""imitation's GAIL/AIRL with an optional gradient penalty on the discriminator.
+"""imitation's GAIL/AIRL with an optional gradient penalty and instance noise on the discriminator.
 
 The failure we measured on seals/CartPole-v0 (one seed in five never learns; others drop away
 from the expert after reaching it) comes with a discriminator that wins outright: loss near 0,
@@ -16,6 +16,10 @@ Every input the net reads counts: state, action, and next_state and done when th
 (AIRL's shaping potential reads state and next_state through its own normalisation; each of
 its normalised inputs counts separately). Without input normalisation it falls back to the raw
 inputs the net uses.
+
+Instance noise (gail.disc_input_noise) is added at the same place, to the normalised inputs, and
+only while the discriminator trains: with 4 trajectories kept every 20th step it sees the same 200
+expert pairs in every batch, and noise keeps it from separating them by memorising them.
 
 `train_disc` is imitation 1.0.1's `AdversarialTrainer.train_disc` with the penalty added to the
 loss, which imitation offers no hook for (same batches, loss scaling, statistics, log keys and
@@ -37,6 +41,20 @@ from typing import Any, Callable, Mapping, Optional
 
 
 @contextlib.contextmanager
+def _norm_output_hook(net: Any, hook: Callable[[Any, Any, Any], Any]) -> Iterator[None]:
+    """Inside, `hook` is a forward hook on each of the net's input-normalisation layers (imitation's
+    BaseNorm): what it returns replaces the layer's output for the rest of the net."""
+    from imitation.util.networks import BaseNorm
+
+    handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, BaseNorm)]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+@contextlib.contextmanager
 def _normalised_inputs(net: Any) -> Iterator[list[Any]]:
     """Inside, every output of the net's input-normalisation layers is collected as a leaf tensor.
 
@@ -44,8 +62,6 @@ def _normalised_inputs(net: Any) -> Iterator[list[Any]]:
     of the logits with respect to the normalised inputs is `autograd.grad(logits, leaves)`. The
     normalisation has no trainable parameters, so nothing upstream of it loses a gradient.
     """
-    from imitation.util.networks import BaseNorm
-
     leaves: list[Any] = []
 
     def hook(module: Any, args: Any, output: Any) -> Any:
@@ -53,12 +69,29 @@ def _normalised_inputs(net: Any) -> Iterator[list[Any]]:
         leaves.append(leaf)
         return leaf
 
-    handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, BaseNorm)]
-    try:
+    with _norm_output_hook(net, hook):
         yield leaves
-    finally:
-        for handle in handles:
-            handle.remove()
+
+
+@contextlib.contextmanager
+def _noisy_inputs(net: Any, std: float) -> Iterator[None]:
+    """Inside, Gaussian noise of `std` is added to every output of the net's input-normalisation
+    layers (instance noise; nothing when `std` is 0).
+
+    Registered before `_normalised_inputs`'s hook, so a gradient penalty is taken at the noisy
+    points the loss sees. The normalisation's running statistics update from the clean inputs.
+    """
+    if std <= 0.0:
+        yield
+        return
+
+    import torch
+
+    def hook(module: Any, args: Any, output: Any) -> Any:
+        return output + std * torch.randn_like(output)
+
+    with _norm_output_hook(net, hook):
+        yield
 
 
 def penalized_logits(logits_fn: Callable[..., Any], net: Any, state: Any, action: Any, next_state: Any,
@@ -88,7 +121,8 @@ def penalized_logits(logits_fn: Callable[..., Any], net: Any, state: Any, action
 
 
 def penalized_trainer_class(algorithm: str) -> type:
-    """GAIL or AIRL, whose `train_disc` adds `grad_penalty * E||grad D||^2` when it is > 0."""
+    """GAIL or AIRL, whose `train_disc` adds `grad_penalty * E||grad D||^2` when it is > 0 and
+    trains on inputs with instance noise of `input_noise` (a standard deviation) when it is > 0."""
     import torch
     import torch.nn.functional as F
     from imitation.algorithms.adversarial.airl import AIRL
@@ -98,11 +132,16 @@ def penalized_trainer_class(algorithm: str) -> type:
     base = AIRL if algorithm == "airl" else GAIL
 
     class Penalized(base):  # type: ignore[misc, valid-type]
-        def __init__(self, *args: Any, grad_penalty: float = 0.0, **kwargs: Any):
+        def __init__(self, *args: Any, grad_penalty: float = 0.0, input_noise: float = 0.0, **kwargs: Any):
             super().__init__(*args, **kwargs)
             self.grad_penalty = float(grad_penalty)
+            self.input_noise = float(input_noise)
 
         def train_disc(self, *, expert_samples: Optional[Mapping] = None, gen_samples: Optional[Mapping] = None) -> Mapping[str, float]:
+            with _noisy_inputs(self._reward_net, self.input_noise):
+                return self._train_disc(expert_samples=expert_samples, gen_samples=gen_samples)
+
+        def _train_disc(self, *, expert_samples: Optional[Mapping], gen_samples: Optional[Mapping]) -> Mapping[str, float]:
             if self.grad_penalty <= 0.0:
                 return super().train_disc(expert_samples=expert_samples, gen_samples=gen_samples)
             with self.logger.accumulate_means("disc"):

@@ -1,7 +1,7 @@
 """imitation's GAIL/AIRL trainer as gailctl builds it, and what one round of it does.
 
 The trainer is imitation's own (`AdversarialTrainer` through `train_gen` / `train_disc`, what its
-`train` does), with three parts swapped in: the discriminator's gradient penalty
+`train` does), with three parts swapped in: the discriminator's gradient penalty and instance noise
 (`discriminator.py`), rollouts labelled in one batch (`relabel.py`), and an imitation log that
 continues across a resume (`ContinuedCSV`). The learning-rate schedule is set per round because
 imitation calls PPO's `learn` once a round, which SB3's own schedules would each see as a whole run.
@@ -70,6 +70,7 @@ def build_trainer(g: GailConfig, *, allow_variable_horizon: bool, venv: Any, gen
 
     trainer = penalized_trainer_class(g.algorithm)(
         grad_penalty=g.disc_grad_penalty,
+        input_noise=g.disc_input_noise,
         demonstrations=batches,
         demo_batch_size=g.demo_batch_size,
         gen_replay_buffer_capacity=g.gen_replay_buffer_capacity,
